@@ -1,0 +1,53 @@
+"""Every error announcer raises on purpose, each starting with where it came from."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input, located as precisely as the input allows."""
+
+    source: str
+    message: str
+    line: int | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        where = self.source if self.line is None else f"{self.source}:{self.line}"
+        what = self.message if self.field is None else f"{self.field}: {self.message}"
+        return f"{where}: {what}"
+
+
+class AnnouncerError(Exception):
+    """Base of every error announcer raises on purpose."""
+
+
+class InputError(AnnouncerError):
+    """Raised when an input file (event, recipients, settings) is wrong; nothing is sent."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(problem) for problem in self.problems))
+
+
+class EventError(InputError):
+    """Raised when an event file cannot be read or does not describe a valid event."""
+
+
+class RecipientsError(InputError):
+    """Raised when a recipients list is unreadable, malformed, empty or holds a bad address."""
+
+
+class SettingsError(InputError):
+    """Raised when `announcer.toml` or a secret it needs from the environment is wrong."""
+
+
+class TemplateError(AnnouncerError):
+    """Raised when a template is missing, does not compile, or fails while rendering."""
+
+
+class DeliveryError(AnnouncerError):
+    """Raised when a transport cannot deliver or store a message."""

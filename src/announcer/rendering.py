@@ -1,0 +1,216 @@
+"""Event to content, once per event: Jinja2 → MJML → HTML with CSS inlined, the text, the ICS."""
+
+from __future__ import annotations
+
+import logging
+import re
+import textwrap
+from dataclasses import dataclass
+from datetime import datetime
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+from mjml import mjml2html
+from premailer import Premailer
+
+from announcer import factories, prose
+from announcer.calendar import Organizer, build_calendar
+from announcer.calendar_links import calendar_links
+from announcer.errors import TemplateError
+from announcer.model import Event, Speaker
+from announcer.palette import palette_for
+from announcer.settings import Settings
+from announcer.recipients import Recipient
+from announcer.slots import RecipientSlots, fill
+
+ICS_FILENAME = "invite.ics"
+TEXT_WIDTH = 72
+
+
+def theme_folder() -> Path:
+    """The packaged default theme (in a source checkout, the repository's `templates/email`)."""
+    packaged = Path(str(files("announcer") / "theme"))
+    if packaged.is_dir():
+        return packaged
+    checkout = Path(__file__).resolve().parents[2] / "templates" / "email"
+    if checkout.is_dir():
+        return checkout
+    raise TemplateError(f"the default theme is missing: neither {packaged} nor {checkout} exists")
+
+
+def environment(workspace: Path) -> jinja2.Environment:
+    """Templates from the workspace's `templates/email/` first, then the packaged theme."""
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader([
+            jinja2.FileSystemLoader(workspace / "templates" / "email"),
+            jinja2.FileSystemLoader(theme_folder()),
+        ]),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("mjml.j2", "html.j2"), default=False),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters["markdown"] = prose.to_html
+    env.filters["plain"] = prose.to_text
+    env.filters["wrap"] = _wrap
+    env.filters["underline"] = lambda text, mark="-": f"{text}\n{mark * len(text)}"
+    env.filters["authors"] = authors_html
+    return env
+
+
+def authors_html(authors: list[str], speakers: list[Speaker]) -> Markup:
+    """An author list with the speakers' own names in bold ("Mougiakakos D")."""
+    return Markup(", ").join(
+        Markup("<strong>{}</strong>").format(author) if _is_speaker(author, speakers) else author
+        for author in authors
+    )
+
+
+def _is_speaker(author: str, speakers: list[Speaker]) -> bool:
+    """Whether "Surname Initials" names one of the speakers."""
+    surname, _, initials = author.rpartition(" ")
+    return any(
+        surname.casefold() == speaker.name.split()[-1].casefold() and initials[:1] == speaker.name[:1]
+        for speaker in speakers
+    )
+
+
+def _wrap(text: str, width: int = TEXT_WIDTH, indent: str = "", hanging: str | None = None) -> str:
+    return textwrap.fill(
+        text, width, initial_indent=indent, subsequent_indent=indent if hanging is None else hanging,
+        break_long_words=False, break_on_hyphens=False,
+    )
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When, in words: "Friday 6 March 2026", "12:00–13:00", "Stockholm time (CET)"."""
+
+    date: str
+    times: str
+    zone: str
+    short: str
+
+    @classmethod
+    def of(cls, event: Event) -> Schedule:
+        start, end = event.starts_at, event.ends_at
+        date = _long_date(start)
+        times = f"{start:%H:%M}–{end:%H:%M}"
+        if end.date() != start.date():
+            times = f"{start:%H:%M} – {_long_date(end)}, {end:%H:%M}"
+        city = event.zone.key.rsplit("/", 1)[-1].replace("_", " ")
+        abbreviation = start.tzname() or ""
+        zone = abbreviation if city in ("UTC", abbreviation) else f"{city} time ({abbreviation})"
+        short = f"{start:%a} {start.day} {start:%b}, {start:%H:%M}"
+        return cls(date, times, zone, short)
+
+
+def _long_date(moment: datetime) -> str:
+    return f"{moment:%A} {moment.day} {moment:%B %Y}"
+
+
+@dataclass(frozen=True)
+class RenderedEvent:
+    """Everything a message needs, the same for every recipient (slots aside)."""
+
+    slug: str
+    uid: str
+    subject: str
+    html: str
+    text: str
+    ics: bytes
+
+    def personalised(self, recipient: Recipient | None, unsubscribe_url: str) -> tuple[str, str]:
+        """The HTML and the text with this recipient's values filled in (None: no one in particular)."""
+        return (
+            fill(self.html, recipient, unsubscribe_url, as_html=True),
+            fill(self.text, recipient, unsubscribe_url, as_html=False),
+        )
+
+
+def organizer_of(event: Event, settings: Settings) -> Organizer:
+    """The host if they gave an address, else the sender (replies to the calendar reach a person)."""
+    if event.host and event.host.email:
+        return Organizer(event.host.name, event.host.email)
+    return Organizer(settings.sender.name, settings.sender.email)
+
+
+def event_uid(slug: str, settings: Settings) -> str:
+    """The same event always has the same UID, so a later send updates the calendar entry."""
+    return f"{slug}@{settings.sender.domain}"
+
+
+class Renderer:
+    """Renders events with one workspace's templates and settings."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.env = environment(settings.workspace)
+
+    def render_event(self, event: Event, slug: str, *, sequence: int = 0) -> RenderedEvent:
+        """The subject, HTML, text and ICS of one event's invitation."""
+        context = self._context(event)
+        description = self._render("description.txt.j2", context)
+        context["calendar_links"] = calendar_links(event, description)
+        uid = event_uid(slug, self.settings)
+        ics = build_calendar(
+            event, uid=uid, organizer=organizer_of(event, self.settings), description=description,
+            stamp=factories.utc_now(), sequence=sequence,
+        )
+        subject = " ".join(self._render("invitation.subject.j2", context).split())
+        text = self._render("invitation.txt.j2", context)
+        html = self.compile_mjml(self._render("invitation.mjml.j2", context), "invitation.mjml.j2")
+        return RenderedEvent(slug=slug, uid=uid, subject=subject, html=html, text=text + "\n", ics=ics)
+
+    def _context(self, event: Event) -> dict[str, Any]:
+        return {
+            "event": event,
+            "schedule": Schedule.of(event),
+            "settings": self.settings,
+            "palette": palette_for(self.settings.brand.accent),
+            "language": self.settings.defaults.language,
+            "recipient": RecipientSlots(),
+            "ics_filename": ICS_FILENAME,
+            "organizer": organizer_of(event, self.settings),
+        }
+
+    def _render(self, name: str, context: dict[str, Any]) -> str:
+        try:
+            return self.env.get_template(name).render(context).strip()
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateError(f"{exc.filename or name}:{exc.lineno}: {exc.message}") from None
+        except jinja2.TemplateNotFound as exc:
+            raise TemplateError(f"template {exc.name} not found in templates/email/ or the theme") from None
+        except jinja2.TemplateError as exc:
+            raise TemplateError(f"{_template_position(exc, name)}: {exc.message}") from None
+
+    @staticmethod
+    def compile_mjml(mjml: str, name: str) -> str:
+        """MJML to email HTML with the CSS inlined; keeps the doctype, media queries and `!important`."""
+        try:
+            html = mjml2html(mjml, fonts={})
+        except Exception as exc:  # mjml-python raises bare errors
+            raise TemplateError(f"{name}: MJML does not compile: {exc}") from None
+        html = html.replace("<!doctype html>", "<!DOCTYPE html>", 1)
+        inliner = Premailer(
+            html, keep_style_tags=True, strip_important=False, allow_network=False,
+            disable_validation=True, cssutils_logging_level=logging.CRITICAL,
+            disable_basic_attributes=["width", "height"],
+        )
+        return str(inliner.transform(pretty_print=False))
+
+
+def _template_position(error: Exception, fallback: str) -> str:
+    """`file:line` of the template frame an error was raised in (Jinja rewrites tracebacks so)."""
+    position = fallback
+    trace = error.__traceback__
+    while trace is not None:
+        filename = trace.tb_frame.f_code.co_filename
+        if re.search(r"\.j2$", filename):
+            position = f"{Path(filename).name}:{trace.tb_lineno}"
+        trace = trace.tb_next
+    return position

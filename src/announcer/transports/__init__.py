@@ -1,0 +1,1 @@
+"""Transports deliver finished messages: a dry run into files, or SMTP."""

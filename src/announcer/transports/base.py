@@ -1,0 +1,44 @@
+"""What every transport provides: open, send one message, close; a context manager on top."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from email.message import EmailMessage
+from types import TracebackType
+from typing import Self
+
+
+class Transport(ABC):
+    """Delivers messages one at a time. Subclasses provide `open`, `send` and `close`.
+
+    Used as a context manager: a run that ends with an exception calls `abort` instead of
+    `close`, so a transport can withdraw what it has not yet made final.
+    """
+
+    @abstractmethod
+    def open(self) -> None:
+        """Get ready to send (connect, create folders)."""
+
+    @abstractmethod
+    def send(self, message: EmailMessage) -> None:
+        """Deliver one message, or raise `DeliveryError`."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Finish: everything sent so far is final."""
+
+    def abort(self) -> None:
+        """The run failed part-way; by default the same as `close`."""
+        self.close()
+
+    def __enter__(self) -> Self:
+        self.open()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.abort()
