@@ -130,7 +130,12 @@ class Publication(Strict):
     @property
     def citation(self) -> str:
         """Where it appeared, in the usual form: "Lancet 2026 Jan;407(10527):489-491"."""
-        text = f"{self.journal} {self.year}"
+        return f"{self.journal} {self.details}"
+
+    @property
+    def details(self) -> str:
+        """The citation after the journal's name: "2026 Jan;407(10527):489-491"."""
+        text = str(self.year)
         if self.month:
             text += f" {self.month}"
         if self.volume:

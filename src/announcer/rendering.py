@@ -64,10 +64,11 @@ def environment(workspace: Path) -> jinja2.Environment:
 
 def authors_html(authors: list[str], speakers: list[Speaker]) -> Markup:
     """An author list with the speakers' own names in bold ("Mougiakakos D")."""
-    return Markup(", ").join(
-        Markup("<strong>{}</strong>").format(author) if _is_speaker(author, speakers) else author
-        for author in authors
-    )
+    names = []
+    for author in authors:
+        name = Markup('<span class="nowrap">{}</span>').format(author)
+        names.append(Markup("<strong>{}</strong>").format(name) if _is_speaker(author, speakers) else name)
+    return Markup(", ").join(names)
 
 
 def _is_speaker(author: str, speakers: list[Speaker]) -> bool:
