@@ -11,9 +11,8 @@ from typing import Annotated
 
 import typer
 
-from announcer import prose
 from announcer.errors import AnnouncerError, DeliveryError, InputError, Problem, TemplateError
-from announcer.loading import display_path, event_slug, load_event, read_yaml
+from announcer.loading import display_path, event_slug, load_event, raw_html_warnings
 from announcer.recipients import open_recipients
 from announcer.rendering import Renderer
 from announcer.sending import send_invitation
@@ -106,19 +105,10 @@ def _event_problems(path: Path, settings: Settings | None) -> list[Problem | str
         return list(exc.problems)
     except TemplateError as exc:
         return [str(exc)]
-    data, line_of = read_yaml(path)
-    for field in ("intro", "abstract"):
-        _warn_raw_html(path, field, data.get(field), line_of((field,)))
-    for index, speaker in enumerate(data.get("speakers") or []):
-        _warn_raw_html(path, f"speakers[{index}].bio", speaker.get("bio"), line_of(("speakers", index, "bio")))
+    for problem in raw_html_warnings(path):
+        _warn(problem)
     typer.echo(f"ok: {display_path(path)}")
     return []
-
-
-def _warn_raw_html(path: Path, field: str, text: object, line: int | None) -> None:
-    if isinstance(text, str) and (found := prose.raw_html(text)):
-        pieces = ", ".join(dict.fromkeys(found))
-        _warn(Problem(display_path(path), f"raw HTML is shown as typed, not rendered: {pieces}", line, field))
 
 
 @app.command()

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from announcer import prose
 from announcer.errors import EventError, InputError, Problem
 from announcer.model import Event, EventDefaults
 
@@ -169,6 +170,26 @@ def load_event(path: Path, defaults: EventDefaults) -> Event:
         return Event.model_validate(data, context={"defaults": defaults})
     except ValidationError as exc:
         raise EventError(validation_problems(exc, source, line_of, Event)) from None
+
+
+def raw_html_warnings(path: Path) -> list[Problem]:
+    """Where the event's Markdown holds raw HTML, which is shown as typed rather than rendered."""
+    data, line_of = read_yaml(path)
+    lines = read_text(path).splitlines()
+    texts: list[tuple[Loc, object]] = [((field,), data.get(field)) for field in ("intro", "abstract")]
+    texts += [(("speakers", index, "bio"), speaker.get("bio"))
+              for index, speaker in enumerate(data.get("speakers") or []) if isinstance(speaker, dict)]
+    warnings = []
+    for loc, text in texts:
+        if not isinstance(text, str):
+            continue
+        key_line = line_of(loc) or 1
+        block = re.search(r":\s*[|>][-+0-9]*\s*(#.*)?$", lines[key_line - 1]) is not None
+        for offset, piece in prose.raw_html(text):
+            line = key_line + 1 + offset if block else key_line
+            message = f"raw HTML is shown as typed, not rendered: {piece}"
+            warnings.append(Problem(display_path(path), message, line=line, field=_dotted(loc)))
+    return warnings
 
 
 def event_slug(path: Path) -> str:

@@ -39,15 +39,16 @@ def to_text(source: str, width: int = 72, indent: str = "") -> str:
     return _TextWriter(width, indent).write(_SAFE.parse(source))
 
 
-def raw_html(source: str) -> list[str]:
-    """The pieces of raw HTML in the Markdown, which are shown as typed rather than rendered."""
+def raw_html(source: str) -> list[tuple[int, str]]:
+    """Raw HTML in the Markdown (shown as typed, not rendered): (line within the text, piece)."""
     found = []
     for token in _WITH_HTML.parse(source):
+        line = token.map[0] if token.map else 0
         if token.type == "html_block":
-            found.append(token.content.strip())
+            found.append((line, token.content.strip()))
         for child in token.children or ():
             if child.type == "html_inline":
-                found.append(child.content)
+                found.append((line, child.content))
     return found
 
 

@@ -57,6 +57,7 @@ def environment(workspace: Path) -> jinja2.Environment:
     env.filters["markdown"] = prose.to_html
     env.filters["plain"] = prose.to_text
     env.filters["wrap"] = _wrap
+    env.filters["wrap_list"] = _wrap_list
     env.filters["underline"] = lambda text, mark="-": f"{text}\n{mark * len(text)}"
     env.filters["authors"] = authors_html
     return env
@@ -85,6 +86,19 @@ def _wrap(text: str, width: int = TEXT_WIDTH, indent: str = "", hanging: str | N
         text, width, initial_indent=indent, subsequent_indent=indent if hanging is None else hanging,
         break_long_words=False, break_on_hyphens=False,
     )
+
+
+def _wrap_list(items: list[str], width: int = TEXT_WIDTH, indent: str = "") -> str:
+    """Items joined by commas and wrapped between items, never inside one ("Mougiakakos D")."""
+    lines, line = [], indent
+    for number, item in enumerate(items):
+        piece = item + ("," if number < len(items) - 1 else "")
+        if line.strip() and len(line) + 1 + len(piece) > width:
+            lines.append(line)
+            line = indent
+        line += (" " if line.strip() else "") + piece
+    lines.append(line)
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True)

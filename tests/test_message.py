@@ -1,0 +1,162 @@
+"""The messages a dry run writes, read back with the standard library's parser."""
+
+from __future__ import annotations
+
+import re
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from ical.calendar_stream import IcsCalendarStream
+
+from announcer.composing import compose_invitation
+from announcer.loading import load_event
+from announcer.recipients import Recipient
+from announcer.rendering import Renderer
+from announcer.settings import Settings
+from tests.conftest import CLI, EXAMPLE_EVENT, EXAMPLE_RECIPIENTS
+
+OUTBOX = Path("outbox/2026-03-06-car-t-cell-therapy")
+
+
+def _read(path: Path) -> EmailMessage:
+    message = message_from_bytes(path.read_bytes(), policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def _all_defects(message: EmailMessage) -> list[object]:
+    found: list[object] = []
+    for part in message.walk():
+        found.extend(part.defects)
+        for name, value in part.items():
+            found.extend(getattr(value, "defects", ()))
+    return found
+
+
+@pytest.fixture
+def sent(cli: CLI, pinned: None) -> list[Path]:
+    code, out, err = cli("send", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS)
+    assert code == 0, out + err
+    return sorted(OUTBOX.glob("*.eml"))
+
+
+def test_one_message_per_recipient_without_defects(sent: list[Path]) -> None:
+    assert [path.name.split("-", 1)[1] for path in sent] == [
+        "asa.lindqvist@example.org.eml",
+        "jurgen.mueller@example.org.eml",
+        "siobhan.oconnell@example.com.eml",
+        "zoe.martin@example.net.eml",
+        "chen.wei@example.org.eml",
+    ]
+    for path in sent:
+        assert path.read_bytes().count(b"\n") == path.read_bytes().count(b"\r\n"), "CRLF only"
+        assert _all_defects(_read(path)) == [], path
+
+
+def test_structure_is_alternative_plus_attached_calendar(sent: list[Path]) -> None:
+    message = _read(sent[0])
+    assert message.get_content_type() == "multipart/mixed"
+    alternative, attachment = message.get_payload()  # type: ignore[misc]
+    assert alternative.get_content_type() == "multipart/alternative"
+    assert [part.get_content_type() for part in alternative.get_payload()] == ["text/plain", "text/html"]
+    assert attachment.get_content_type() == "application/ics"
+    assert attachment.get_filename() == "invite.ics"
+    assert attachment.get_param("name") == "invite.ics"
+    calendar = IcsCalendarStream.calendar_from_ics(attachment.get_content().decode())
+    assert calendar.events[0].summary.startswith("CAR T Cell Therapy")
+
+
+def test_headers(sent: list[Path], settings: Settings) -> None:
+    message = _read(sent[0])
+    assert str(message["From"]) == "OnkPat Friday Seminar <onkpat-seminars@example.org>"
+    assert str(message["To"]) == "Åsa Lindqvist <asa.lindqvist@example.org>"
+    assert str(message["Reply-To"]) == "onkpat-seminars@example.org"
+    assert str(message["Subject"]) == (
+        "CAR T Cell Therapy: From Lymphoma to Autoimmunity – Dimitrios Mougiakakos, Fri 6 Mar, 12:00"
+    )
+    assert message["Date"].datetime.year == 2026
+    assert re.fullmatch(r"<token0001\.2026-03-06-car-t-cell-therapy@example\.org>", str(message["Message-ID"]))
+    assert str(message["List-Id"]) == "OnkPat Friday Seminar <onkpat-seminars.example.org>"
+    assert str(message["List-Unsubscribe"]).split(", ") == [
+        "<https://lists.example.org/onkpat-seminars/unsubscribe>",
+        "<mailto:onkpat-seminars-leave@example.org?subject=unsubscribe>",
+    ]
+    assert str(message["List-Unsubscribe-Post"]) == "List-Unsubscribe=One-Click"
+    ids = {str(_read(path)["Message-ID"]) for path in sent}
+    assert len(ids) == len(sent)
+
+
+def test_each_message_greets_its_recipient(sent: list[Path]) -> None:
+    for path, name in zip(sent, ["Åsa Lindqvist", "Jürgen Müller", "Siobhán Ó Conaill"], strict=False):
+        message = _read(path)
+        text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+        assert f"Dear {name}," in text
+        assert f"Dear {name}," in html
+        assert "[[announcer:" not in text + html
+
+
+def test_html_is_a_complete_document(sent: list[Path]) -> None:
+    html = _read(sent[0]).get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert html.startswith("<!DOCTYPE html>")
+    assert '<html lang="en"' in html
+    assert "<title>CAR T Cell Therapy: From Lymphoma to Autoimmunity</title>" in html
+    assert 'name="color-scheme" content="light dark"' in html
+    assert "prefers-color-scheme: dark" in html
+    assert "fonts.googleapis" not in html and "<link" not in html
+    assert len(html.encode()) < 102_000
+
+
+def test_every_html_link_is_in_the_text(sent: list[Path]) -> None:
+    message = _read(sent[0])
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    links = {link.replace("&amp;", "&") for link in re.findall(r'href="([^"]+)"', html)}
+    assert links, "the HTML has links"
+    for link in links:
+        target = link.removeprefix("mailto:").split("?")[0]
+        assert target in text, link
+
+
+def test_text_is_plain_prose_with_the_whole_seed(sent: list[Path]) -> None:
+    text = _read(sent[0]).get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "&amp;" not in text and "<p>" not in text
+    assert "Air & Fire, SciLifeLab, Campus Solna" in text
+    assert "Host:  Maurice Michel, Department of Oncology-Pathology" in text
+    assert "€25 million in grant funding." in text
+    assert text.count("Mougiakakos D") == 9
+    assert "N Engl J Med 2021 Aug;385(6):567-569" in text
+    long_lines = [line for line in text.splitlines() if len(line) > 78 and "://" not in line]
+    assert long_lines == []
+
+
+def test_a_list_without_https_unsubscribe_has_no_one_click(settings: Settings, pinned: None) -> None:
+    mailing = settings.list_
+    assert mailing is not None
+    plain = settings.model_copy(update={"list_": mailing.model_copy(update={"unsubscribe_url": None})})
+    event = load_event(Path(EXAMPLE_EVENT), plain.defaults)
+    message = compose_invitation(Renderer(plain).render_event(event, "x"), Recipient("a@example.org"), plain)
+    assert "List-Unsubscribe-Post" not in message
+    assert str(message["List-Unsubscribe"]) == "<mailto:onkpat-seminars-leave@example.org?subject=unsubscribe>"
+    assert "Dear colleague," in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+
+def test_unsubscribe_token_is_an_hmac_not_the_address(
+    settings: Settings, pinned: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mailing = settings.list_
+    assert mailing is not None
+    tokenised = settings.model_copy(update={"list_": mailing.model_copy(
+        update={"unsubscribe_url": "https://lists.example.org/u/{token}"})})
+    monkeypatch.setenv("ANNOUNCER_UNSUBSCRIBE_SECRET", "s3cret")
+    event = load_event(Path(EXAMPLE_EVENT), tokenised.defaults)
+    content = Renderer(tokenised).render_event(event, "x")
+    first = compose_invitation(content, Recipient("a@example.org"), tokenised)
+    second = compose_invitation(content, Recipient("b@example.org"), tokenised)
+    url = str(first["List-Unsubscribe"]).split(",")[0].strip("<>")
+    assert re.fullmatch(r"https://lists\.example\.org/u/[A-Za-z0-9_-]{24}", url)
+    assert "a@example.org" not in url and "a%40example.org" not in url
+    assert url != str(second["List-Unsubscribe"]).split(",")[0].strip("<>")
+    assert url in first.get_body(("plain",)).get_content()  # type: ignore[union-attr]
