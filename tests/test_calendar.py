@@ -38,8 +38,11 @@ def _calendar_for(zone: str, start: str = "2026-03-06 12:00") -> str:
         context={"defaults": EventDefaults()},
     )
     return build_calendar(
-        event, uid="x@example.org", organizer=Organizer("Org", "org@example.org"),
-        description="About it", stamp=PINNED_NOW,
+        event,
+        uid="x@example.org",
+        organizer=Organizer("Org", "org@example.org"),
+        description="About it",
+        stamp=PINNED_NOW,
     ).decode()
 
 
@@ -49,7 +52,9 @@ def example_ics(settings: Settings, pinned: None) -> str:
     return Renderer(settings).render_event(event, "example").ics.decode()
 
 
-def test_example_is_publish_with_organizer_and_stable_uid(example_ics: str, settings: Settings) -> None:
+def test_example_is_publish_with_organizer_and_stable_uid(
+    example_ics: str, settings: Settings
+) -> None:
     calendar = vobject.readOne(example_ics)
     calendar.validate()
     assert calendar.method.value == "PUBLISH"
@@ -65,9 +70,11 @@ def test_example_starts_friday_6_march_2026_at_noon_in_stockholm(example_ics: st
     start = vobject.readOne(example_ics).vevent.dtstart.value
     assert start.astimezone(UTC) == datetime(2026, 3, 6, 11, 0, tzinfo=UTC)
     assert start.strftime("%A") == "Friday"
-    strict = IcsCalendarStream.calendar_from_ics(example_ics)
-    assert strict.events[0].dtstart.astimezone(UTC) == datetime(2026, 3, 6, 11, 0, tzinfo=UTC)
-    assert strict.events[0].end.astimezone(UTC) == datetime(2026, 3, 6, 12, 0, tzinfo=UTC)
+    strict = IcsCalendarStream.calendar_from_ics(example_ics).events[0]
+    assert isinstance(strict.dtstart, datetime)
+    assert isinstance(strict.end, datetime)
+    assert strict.dtstart.astimezone(UTC) == datetime(2026, 3, 6, 11, 0, tzinfo=UTC)
+    assert strict.end.astimezone(UTC) == datetime(2026, 3, 6, 12, 0, tzinfo=UTC)
 
 
 def test_lines_are_crlf_and_folded(example_ics: str) -> None:
@@ -77,7 +84,9 @@ def test_lines_are_crlf_and_folded(example_ics: str) -> None:
 
 def test_description_carries_speaker_place_and_abstract(example_ics: str) -> None:
     description = vobject.readOne(example_ics).vevent.description.value
-    assert "Dimitrios Mougiakakos, Professor, Otto-von-Guericke Universität Magdeburg" in description
+    assert (
+        "Dimitrios Mougiakakos, Professor, Otto-von-Guericke Universität Magdeburg" in description
+    )
     assert "Air & Fire, SciLifeLab, Campus Solna" in description
     assert "expand the therapeutic landscape." in description
 
@@ -96,11 +105,16 @@ def test_vtimezone_is_rrule_form_and_matches_zoneinfo_all_year(zone: str) -> Non
     while moment < datetime(2027, 1, 1):
         for fold in (0, 1):  # both readings of a repeated autumn hour
             local = moment.replace(fold=fold)
-            if local.replace(tzinfo=reference).utcoffset() == local.replace(tzinfo=parsed).utcoffset():
+            if (
+                local.replace(tzinfo=reference).utcoffset()
+                == local.replace(tzinfo=parsed).utcoffset()
+            ):
                 continue
             # A wall time inside a spring gap does not exist; zones may read it either way.
             back = local.replace(tzinfo=reference).astimezone(UTC).astimezone(reference)
-            assert back.replace(tzinfo=None) != local.replace(fold=0), f"{zone} disagrees at {local}"
+            assert back.replace(tzinfo=None) != local.replace(fold=0), (
+                f"{zone} disagrees at {local}"
+            )
         moment += timedelta(hours=1)
 
 
@@ -110,7 +124,9 @@ def test_zone_with_irregular_changes_falls_back_to_utc_times() -> None:
     ics = _calendar_for("Africa/Casablanca", "2029-06-14 12:00")
     assert "VTIMEZONE" not in ics
     start = vobject.readOne(ics).vevent.dtstart.value
-    assert start == datetime(2029, 6, 14, 12, 0, tzinfo=ZoneInfo("Africa/Casablanca")).astimezone(UTC)
+    assert start == datetime(2029, 6, 14, 12, 0, tzinfo=ZoneInfo("Africa/Casablanca")).astimezone(
+        UTC
+    )
 
 
 def test_utc_event_has_no_vtimezone() -> None:
@@ -122,15 +138,19 @@ def test_utc_event_has_no_vtimezone() -> None:
 def test_calendar_links_carry_times_and_are_percent_encoded(settings: Settings) -> None:
     event = load_event(Path(EXAMPLE_EVENT), settings.defaults)
     links = {link.service: link.url for link in calendar_links(event, "x " * 2000)}
-    assert "dates=20260306T120000%2F20260306T130000&ctz=Europe%2FStockholm" in links["Google Calendar"]
+    assert (
+        "dates=20260306T120000%2F20260306T130000&ctz=Europe%2FStockholm" in links["Google Calendar"]
+    )
     assert "startdt=2026-03-06T11%3A00%3A00Z&enddt=2026-03-06T12%3A00%3A00Z" in links["Outlook"]
     assert "st=20260306T110000Z&et=20260306T120000Z" in links["Yahoo Calendar"]
     for url in links.values():
-        assert " " not in url and "+" not in url
+        assert " " not in url
+        assert "+" not in url
         assert len(url) < DETAILS_LIMIT * 3 + 1000
 
 
 def test_trim_cuts_at_a_word_and_marks_it() -> None:
     assert trim("short") == "short"
     cut = trim("word " * 400, limit=100)
-    assert len(cut) <= 100 and cut.endswith("word…")
+    assert len(cut) <= 100
+    assert cut.endswith("word…")

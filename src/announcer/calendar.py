@@ -77,4 +77,4 @@ def build_calendar(
     entry.add("STATUS", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
     entry.add("TRANSP", "OPAQUE")
     calendar.add_component(entry)
-    return calendar.to_ical()
+    return bytes(calendar.to_ical())

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -30,12 +29,15 @@ app = typer.Typer(
 )
 
 
-class TransportName(str, Enum):
+class TransportName(StrEnum):
     dry_run = "dry-run"
 
 
 ConfigOption = Annotated[
-    Path, typer.Option("--config", help="The settings file; its folder is the workspace.", dir_okay=False)
+    Path,
+    typer.Option(
+        "--config", help="The settings file; its folder is the workspace.", dir_okay=False
+    ),
 ]
 EventArgument = Annotated[Path, typer.Argument(help="An event file (YAML).", dir_okay=False)]
 
@@ -67,7 +69,9 @@ def _exit_codes() -> Iterator[None]:
 @app.command()
 def check(
     events: Annotated[list[Path], typer.Argument(help="Event files to check.", dir_okay=False)],
-    to: Annotated[list[str] | None, typer.Option("--to", help="Recipient lists (CSV) or addresses to check.")] = None,
+    to: Annotated[
+        list[str] | None, typer.Option("--to", help="Recipient lists (CSV) or addresses to check.")
+    ] = None,
     config: ConfigOption = Path("announcer.toml"),
 ) -> None:
     """Validate events, recipients and settings; print every problem with its location."""
@@ -114,7 +118,9 @@ def _event_problems(path: Path, settings: Settings | None) -> list[Problem | str
 @app.command()
 def render(
     event: EventArgument,
-    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the files.", file_okay=False)] = Path("."),
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Folder for the files.", file_okay=False)
+    ] = Path("."),
     config: ConfigOption = Path("announcer.toml"),
 ) -> None:
     """Write the event's HTML, plain text and calendar as <slug>.html, .txt and .ics."""
@@ -135,8 +141,12 @@ def render(
 def send(
     event: EventArgument,
     to: Annotated[str, typer.Option("--to", help="Recipients CSV, or a single address.")],
-    transport: Annotated[TransportName, typer.Option(help="How to deliver.")] = TransportName.dry_run,
-    outbox: Annotated[Path, typer.Option(help="Where a dry run writes.", file_okay=False)] = Path("outbox"),
+    transport: Annotated[
+        TransportName, typer.Option(help="How to deliver.")
+    ] = TransportName.dry_run,
+    outbox: Annotated[Path, typer.Option(help="Where a dry run writes.", file_okay=False)] = Path(
+        "outbox"
+    ),
     config: ConfigOption = Path("announcer.toml"),
 ) -> None:
     """Send one invitation per recipient (by default a dry run into OUTBOX/<slug>/)."""
@@ -154,4 +164,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -21,7 +21,9 @@ def _mailbox(name: str, email: str) -> Address:
     return Address(display_name=name, username=local, domain=domain)
 
 
-def compose_invitation(content: RenderedEvent, recipient: Recipient, settings: Settings) -> EmailMessage:
+def compose_invitation(
+    content: RenderedEvent, recipient: Recipient, settings: Settings
+) -> EmailMessage:
     """One recipient's invitation: text and HTML alternatives plus the calendar as invite.ics."""
     unsubscribe_url = settings.unsubscribe_url_for(recipient.email) or ""
     message = EmailMessage(policy=WIRE)
@@ -38,7 +40,11 @@ def compose_invitation(content: RenderedEvent, recipient: Recipient, settings: S
     message.set_content(text, cte="quoted-printable")
     message.add_alternative(html, subtype="html", cte="quoted-printable")
     message.add_attachment(
-        content.ics, maintype="application", subtype="ics", filename=ICS_FILENAME, params={"name": ICS_FILENAME}
+        content.ics,
+        maintype="application",
+        subtype="ics",
+        filename=ICS_FILENAME,
+        params={"name": ICS_FILENAME},
     )
     return message
 

@@ -58,7 +58,9 @@ def read_yaml(path: Path) -> tuple[Any, LineOf]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        raise EventError([Problem(source, f"not valid YAML: {exc.problem or exc}", line=line)]) from None
+        raise EventError(
+            [Problem(source, f"not valid YAML: {exc.problem or exc}", line=line)]
+        ) from None
     except yaml.YAMLError as exc:
         raise EventError([Problem(source, f"not valid YAML: {exc}")]) from None
     finally:
@@ -66,7 +68,9 @@ def read_yaml(path: Path) -> tuple[Any, LineOf]:
     return data, _nearest_line(lines)
 
 
-def _build(node: yaml.Node, loc: Loc, lines: dict[Loc, int], loader: yaml.SafeLoader, source: str) -> Any:
+def _build(
+    node: yaml.Node, loc: Loc, lines: dict[Loc, int], loader: yaml.SafeLoader, source: str
+) -> Any:
     lines[loc] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         mapping: dict[str, Any] = {}
@@ -74,15 +78,29 @@ def _build(node: yaml.Node, loc: Loc, lines: dict[Loc, int], loader: yaml.SafeLo
             key = loader.construct_object(key_node, deep=True)
             line = key_node.start_mark.line + 1
             if not isinstance(key, str):
-                raise EventError([Problem(source, f"key {key!r} is not text", line=line, field=_dotted(loc) or None)])
+                raise EventError(
+                    [
+                        Problem(
+                            source,
+                            f"key {key!r} is not text",
+                            line=line,
+                            field=_dotted(loc) or None,
+                        )
+                    ]
+                )
             if key in mapping:
                 field = _dotted((*loc, key))
-                raise EventError([Problem(source, "appears twice in the same block", line=line, field=field)])
+                raise EventError(
+                    [Problem(source, "appears twice in the same block", line=line, field=field)]
+                )
             mapping[key] = _build(value_node, (*loc, key), lines, loader, source)
             lines[(*loc, key)] = line
         return mapping
     if isinstance(node, yaml.SequenceNode):
-        return [_build(item, (*loc, index), lines, loader, source) for index, item in enumerate(node.value)]
+        return [
+            _build(item, (*loc, index), lines, loader, source)
+            for index, item in enumerate(node.value)
+        ]
     return loader.construct_object(node, deep=True)
 
 
@@ -140,7 +158,11 @@ def _fields_at(model: type[BaseModel], loc: Loc) -> list[str]:
     for part in loc:
         if isinstance(part, int):
             continue
-        field = current.model_fields.get(part) if isinstance(current, type) and issubclass(current, BaseModel) else None
+        field = (
+            current.model_fields.get(part)
+            if isinstance(current, type) and issubclass(current, BaseModel)
+            else None
+        )
         if field is None:
             return []
         current = _model_in(field.annotation)
@@ -176,9 +198,14 @@ def raw_html_warnings(path: Path) -> list[Problem]:
     """Where the event's Markdown holds raw HTML, which is shown as typed rather than rendered."""
     data, line_of = read_yaml(path)
     lines = read_text(path).splitlines()
-    texts: list[tuple[Loc, object]] = [((field,), data.get(field)) for field in ("intro", "abstract")]
-    texts += [(("speakers", index, "bio"), speaker.get("bio"))
-              for index, speaker in enumerate(data.get("speakers") or []) if isinstance(speaker, dict)]
+    texts: list[tuple[Loc, object]] = [
+        ((field,), data.get(field)) for field in ("intro", "abstract")
+    ]
+    texts += [
+        (("speakers", index, "bio"), speaker.get("bio"))
+        for index, speaker in enumerate(data.get("speakers") or [])
+        if isinstance(speaker, dict)
+    ]
     warnings = []
     for loc, text in texts:
         if not isinstance(text, str):

@@ -163,7 +163,8 @@ def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r} (use an IANA name such as Europe/Stockholm)")
+        message = f"unknown time zone {name!r} (use an IANA name such as Europe/Stockholm)"
+        raise ValueError(message) from None
 
 
 def _wall_clock(value: Any) -> Any:
@@ -222,7 +223,9 @@ class Event(Strict):
         if isinstance(data, dict) and isinstance(defaults, EventDefaults):
             data = dict(data)
             data.setdefault("timezone", defaults.timezone)
-            if "end" not in data and isinstance(start := _try_wall_clock(data.get("start")), datetime):
+            if "end" not in data and isinstance(
+                start := _try_wall_clock(data.get("start")), datetime
+            ):
                 data["end"] = start + timedelta(minutes=defaults.duration_minutes)
         return data
 
@@ -236,7 +239,9 @@ class Event(Strict):
                     "(the clocks skip it when daylight saving time begins)"
                 )
         if self.end is not None and self.end <= self.start:
-            raise ValueError(f"end: {self.end:%Y-%m-%d %H:%M} is not after start {self.start:%Y-%m-%d %H:%M}")
+            raise ValueError(
+                f"end: {self.end:%Y-%m-%d %H:%M} is not after start {self.start:%Y-%m-%d %H:%M}"
+            )
         return self
 
     @property
@@ -267,4 +272,3 @@ def _exists(wall: datetime, zone: ZoneInfo) -> bool:
     aware = wall.replace(tzinfo=zone)
     back = aware.astimezone(ZoneInfo("UTC")).astimezone(zone).replace(tzinfo=None)
     return back == wall
-

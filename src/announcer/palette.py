@@ -19,11 +19,14 @@ def _hex(rgb: tuple[float, float, float]) -> str:
 def mix(colour: str, other: str, share: float) -> str:
     """`colour` with `share` (0 to 1) of `other` mixed in."""
     a, b = _rgb(colour), _rgb(other)
-    return _hex((a[0] + (b[0] - a[0]) * share, a[1] + (b[1] - a[1]) * share, a[2] + (b[2] - a[2]) * share))
+    return _hex(
+        (a[0] + (b[0] - a[0]) * share, a[1] + (b[1] - a[1]) * share, a[2] + (b[2] - a[2]) * share)
+    )
 
 
 def luminance(colour: str) -> float:
     """Relative luminance (WCAG 2.1)."""
+
     def linear(channel: float) -> float:
         return channel / 12.92 if channel <= 0.03928 else ((channel + 0.055) / 1.055) ** 2.4
 

@@ -15,7 +15,7 @@ _LINK_SCHEMES = re.compile(r"^(https?://|mailto:|tel:)", re.IGNORECASE)
 
 
 def _email_safe_link(url: str) -> bool:
-    """Only links every mail client follows: http(s), mailto and tel (no relative or script links)."""
+    """Only links every mail client follows: http(s), mailto and tel."""
     return bool(_LINK_SCHEMES.match(url.strip()))
 
 
@@ -140,7 +140,11 @@ class _TextWriter:
         if self.heading:
             underline = "=" if self.heading == 1 else "-"
             text = text.strip()
-            body = f"{prefix}{text}\n{prefix}{underline * len(text)}" if self.heading <= 2 else prefix + text
+            body = (
+                f"{prefix}{text}\n{prefix}{underline * len(text)}"
+                if self.heading <= 2
+                else prefix + text
+            )
             self.heading = 0
             self._emit(body)
             return

@@ -53,7 +53,7 @@ class RecipientList:
         self.source = display_path(path)
 
     def check(self) -> Checked:
-        """Read the whole list once; raise with every problem, so nothing is sent from a bad list."""
+        """Read the whole list once and raise with every problem: nothing goes to a bad list."""
         problems: list[Problem] = []
         warnings: list[Problem] = []
         count = 0
@@ -69,7 +69,10 @@ class RecipientList:
         if problems:
             if len(problems) > MOST_PROBLEMS_SHOWN:
                 more = len(problems) - MOST_PROBLEMS_SHOWN
-                problems = [*problems[:MOST_PROBLEMS_SHOWN], Problem(self.source, f"... and {more} more problems")]
+                problems = [
+                    *problems[:MOST_PROBLEMS_SHOWN],
+                    Problem(self.source, f"... and {more} more problems"),
+                ]
             raise RecipientsError(problems)
         return Checked(count, tuple(warnings))
 
@@ -109,22 +112,32 @@ class RecipientList:
         except csv.Error as exc:
             raise RecipientsError([Problem(self.source, f"not valid CSV: {exc}")]) from None
         except OSError as exc:
-            raise RecipientsError([Problem(self.source, f"cannot read: {exc.strerror or exc}")]) from None
+            raise RecipientsError(
+                [Problem(self.source, f"cannot read: {exc.strerror or exc}")]
+            ) from None
 
     def _columns(self, header: list[str] | None) -> list[str]:
         if header is None:
-            raise RecipientsError([Problem(self.source, "is empty: it needs a header row with an `email` column")])
+            raise RecipientsError(
+                [Problem(self.source, "is empty: it needs a header row with an `email` column")]
+            )
         columns = [name.strip().lower() for name in header]
         if "email" not in columns:
-            raise RecipientsError([Problem(self.source, "the header row has no `email` column", line=1)])
+            raise RecipientsError(
+                [Problem(self.source, "the header row has no `email` column", line=1)]
+            )
         repeated = sorted({name for name in columns if columns.count(name) > 1})
         if repeated:
-            raise RecipientsError([Problem(self.source, f"the header row repeats {', '.join(repeated)}", line=1)])
+            raise RecipientsError(
+                [Problem(self.source, f"the header row repeats {', '.join(repeated)}", line=1)]
+            )
         return columns
 
     def _recipient(self, row: list[str], columns: list[str], line: int) -> Recipient | Problem:
         if len(row) != len(columns):
-            return Problem(self.source, f"has {len(row)} fields, the header has {len(columns)}", line=line)
+            return Problem(
+                self.source, f"has {len(row)} fields, the header has {len(columns)}", line=line
+            )
         values = {column: cell.strip() for column, cell in zip(columns, row, strict=True)}
         try:
             email = check_address(values.pop("email"))
@@ -133,7 +146,9 @@ class RecipientList:
         name = values.pop("name", "") or None
         for column, value in (("name", name or ""), *values.items()):
             if _CONTROL.search(value):
-                return Problem(self.source, "holds a line break or control character", line=line, field=column)
+                return Problem(
+                    self.source, "holds a line break or control character", line=line, field=column
+                )
         return Recipient(email=email, name=name, fields=values)
 
 

@@ -22,8 +22,8 @@ from announcer.calendar_links import calendar_links
 from announcer.errors import TemplateError
 from announcer.model import Event, Speaker
 from announcer.palette import palette_for
-from announcer.settings import Settings
 from announcer.recipients import Recipient
+from announcer.settings import Settings
 from announcer.slots import RecipientSlots, fill
 
 ICS_FILENAME = "invite.ics"
@@ -44,11 +44,15 @@ def theme_folder() -> Path:
 def environment(workspace: Path) -> jinja2.Environment:
     """Templates from the workspace's `templates/email/` first, then the packaged theme."""
     env = jinja2.Environment(
-        loader=jinja2.ChoiceLoader([
-            jinja2.FileSystemLoader(workspace / "templates" / "email"),
-            jinja2.FileSystemLoader(theme_folder()),
-        ]),
-        autoescape=jinja2.select_autoescape(enabled_extensions=("mjml.j2", "html.j2"), default=False),
+        loader=jinja2.ChoiceLoader(
+            [
+                jinja2.FileSystemLoader(workspace / "templates" / "email"),
+                jinja2.FileSystemLoader(theme_folder()),
+            ]
+        ),
+        autoescape=jinja2.select_autoescape(
+            enabled_extensions=("mjml.j2", "html.j2"), default=False
+        ),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -68,7 +72,9 @@ def authors_html(authors: list[str], speakers: list[Speaker]) -> Markup:
     names = []
     for author in authors:
         name = Markup('<span class="nowrap">{}</span>').format(author)
-        names.append(Markup("<strong>{}</strong>").format(name) if _is_speaker(author, speakers) else name)
+        names.append(
+            Markup("<strong>{}</strong>").format(name) if _is_speaker(author, speakers) else name
+        )
     return Markup(", ").join(names)
 
 
@@ -76,15 +82,20 @@ def _is_speaker(author: str, speakers: list[Speaker]) -> bool:
     """Whether "Surname Initials" names one of the speakers."""
     surname, _, initials = author.rpartition(" ")
     return any(
-        surname.casefold() == speaker.name.split()[-1].casefold() and initials[:1] == speaker.name[:1]
+        surname.casefold() == speaker.name.split()[-1].casefold()
+        and initials[:1] == speaker.name[:1]
         for speaker in speakers
     )
 
 
 def _wrap(text: str, width: int = TEXT_WIDTH, indent: str = "", hanging: str | None = None) -> str:
     return textwrap.fill(
-        text, width, initial_indent=indent, subsequent_indent=indent if hanging is None else hanging,
-        break_long_words=False, break_on_hyphens=False,
+        text,
+        width,
+        initial_indent=indent,
+        subsequent_indent=indent if hanging is None else hanging,
+        break_long_words=False,
+        break_on_hyphens=False,
     )
 
 
@@ -140,7 +151,7 @@ class RenderedEvent:
     ics: bytes
 
     def personalised(self, recipient: Recipient | None, unsubscribe_url: str) -> tuple[str, str]:
-        """The HTML and the text with this recipient's values filled in (None: no one in particular)."""
+        """The HTML and text with this recipient's values filled in (None: no one in particular)."""
         return (
             fill(self.html, recipient, unsubscribe_url, as_html=True),
             fill(self.text, recipient, unsubscribe_url, as_html=False),
@@ -148,7 +159,7 @@ class RenderedEvent:
 
 
 def organizer_of(event: Event, settings: Settings) -> Organizer:
-    """The host if they gave an address, else the sender (replies to the calendar reach a person)."""
+    """The host if they gave an address, else the sender: calendar replies reach a person."""
     if event.host and event.host.email:
         return Organizer(event.host.name, event.host.email)
     return Organizer(settings.sender.name, settings.sender.email)
@@ -173,13 +184,19 @@ class Renderer:
         context["calendar_links"] = calendar_links(event, description)
         uid = event_uid(slug, self.settings)
         ics = build_calendar(
-            event, uid=uid, organizer=organizer_of(event, self.settings), description=description,
-            stamp=factories.utc_now(), sequence=sequence,
+            event,
+            uid=uid,
+            organizer=organizer_of(event, self.settings),
+            description=description,
+            stamp=factories.utc_now(),
+            sequence=sequence,
         )
         subject = " ".join(self._render("invitation.subject.j2", context).split())
         text = self._render("invitation.txt.j2", context)
         html = self.compile_mjml(self._render("invitation.mjml.j2", context), "invitation.mjml.j2")
-        return RenderedEvent(slug=slug, uid=uid, subject=subject, html=html, text=text + "\n", ics=ics)
+        return RenderedEvent(
+            slug=slug, uid=uid, subject=subject, html=html, text=text + "\n", ics=ics
+        )
 
     def _context(self, event: Event) -> dict[str, Any]:
         return {
@@ -199,21 +216,27 @@ class Renderer:
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(f"{exc.filename or name}:{exc.lineno}: {exc.message}") from None
         except jinja2.TemplateNotFound as exc:
-            raise TemplateError(f"template {exc.name} not found in templates/email/ or the theme") from None
+            raise TemplateError(
+                f"template {exc.name} not found in templates/email/ or the theme"
+            ) from None
         except jinja2.TemplateError as exc:
             raise TemplateError(f"{_template_position(exc, name)}: {exc.message}") from None
 
     @staticmethod
     def compile_mjml(mjml: str, name: str) -> str:
-        """MJML to email HTML with the CSS inlined; keeps the doctype, media queries and `!important`."""
+        """MJML to email HTML, CSS inlined; keeps the doctype, media queries and `!important`."""
         try:
             html = mjml2html(mjml, fonts={})
         except Exception as exc:  # mjml-python raises bare errors
             raise TemplateError(f"{name}: MJML does not compile: {exc}") from None
         html = html.replace("<!doctype html>", "<!DOCTYPE html>", 1)
         inliner = Premailer(
-            html, keep_style_tags=True, strip_important=False, allow_network=False,
-            disable_validation=True, cssutils_logging_level=logging.CRITICAL,
+            html,
+            keep_style_tags=True,
+            strip_important=False,
+            allow_network=False,
+            disable_validation=True,
+            cssutils_logging_level=logging.CRITICAL,
             disable_basic_attributes=["width", "height"],
         )
         return str(inliner.transform(pretty_print=False))

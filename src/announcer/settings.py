@@ -17,8 +17,7 @@ from announcer.errors import Problem, SettingsError
 from announcer.loading import Loc, display_path, read_text, validation_problems
 from announcer.model import Address, EventDefaults, Line, Markdown, Strict, WebURL
 
-UNSUBSCRIBE_SECRET_VARIABLE = "ANNOUNCER_UNSUBSCRIBE_SECRET"
-SMTP_PASSWORD_VARIABLE = "ANNOUNCER_SMTP_PASSWORD"  # noqa: S105 (a variable's name, not a secret)
+UNSUBSCRIBE_SECRET_VARIABLE = "ANNOUNCER_UNSUBSCRIBE_SECRET"  # noqa: S105 (a name, not a secret)
 
 
 def _colour(value: str) -> str:
@@ -28,7 +27,9 @@ def _colour(value: str) -> str:
 
 
 def _list_id(value: str) -> str:
-    if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)+", value):
+    if not re.fullmatch(
+        r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)+", value
+    ):
         raise ValueError(f"{value!r} is not a list id like seminars.example.org (RFC 2919)")
     return value
 
@@ -106,33 +107,39 @@ def unsubscribe_token(address: str) -> str:
     """An opaque per-address token: an HMAC under a secret, so no address appears in a URL."""
     secret = os.environ.get(UNSUBSCRIBE_SECRET_VARIABLE, "")
     if not secret:
-        raise SettingsError([Problem(
-            "announcer.toml",
-            f"{UNSUBSCRIBE_SECRET_VARIABLE} is not set, but [list].unsubscribe_url holds {{token}}",
-        )])
+        raise SettingsError([_missing_secret()])
     digest = hmac.new(secret.encode(), address.lower().encode(), hashlib.sha256).digest()
     return urlsafe_b64encode(digest[:18]).decode()
 
 
 def secret_problems(settings: Settings) -> list[Problem]:
     """Secrets the settings call for that the environment does not hold."""
-    problems = []
     url = settings.list_.unsubscribe_url if settings.list_ else None
     if url and "{token}" in url and not os.environ.get(UNSUBSCRIBE_SECRET_VARIABLE):
-        problems.append(Problem(
-            "announcer.toml",
-            f"[list].unsubscribe_url holds {{token}}: set {UNSUBSCRIBE_SECRET_VARIABLE} in the environment",
-        ))
-    return problems
+        return [_missing_secret()]
+    return []
+
+
+def _missing_secret() -> Problem:
+    return Problem(
+        "announcer.toml",
+        f"set {UNSUBSCRIBE_SECRET_VARIABLE} in the environment",
+        field="[list].unsubscribe_url holds {token}",
+    )
 
 
 def load_settings(path: Path) -> Settings:
     """The settings in `path`; its folder is the workspace."""
     source = display_path(path)
     if not path.is_file():
-        raise SettingsError([Problem(
-            source, "not found: run announcer in your workspace, or name the file with --config"
-        )])
+        raise SettingsError(
+            [
+                Problem(
+                    source,
+                    "not found: run announcer in your workspace, or name the file with --config",
+                )
+            ]
+        )
     text = read_text(path, SettingsError)
     try:
         data = tomllib.loads(text)
@@ -172,4 +179,3 @@ def _toml_line(text: str, loc: Loc) -> int | None:
         elif in_table and key and re.match(rf"{re.escape(key)}\s*=", stripped):
             return number
     return table_line
-

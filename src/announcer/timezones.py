@@ -58,8 +58,11 @@ def _rule_day(day: datetime) -> tuple[int, str]:
 
 def _nth_weekday(year: int, month: int, week: int, weekday: int) -> int:
     """The day of the month of the `week`-th (or last, for -1) `weekday` in that month."""
-    days = [day for day in range(1, weekdays.monthrange(year, month)[1] + 1)
-            if weekdays.weekday(year, month, day) == weekday]
+    days = [
+        day
+        for day in range(1, weekdays.monthrange(year, month)[1] + 1)
+        if weekdays.weekday(year, month, day) == weekday
+    ]
     return days[week - 1] if week > 0 else days[-1]
 
 
@@ -88,7 +91,9 @@ def vtimezone(zone: ZoneInfo, year: int) -> Timezone | None:
         week, day_code = _rule_day(change.local_before)
         month = change.local_before.month
         base_day = _nth_weekday(_BASE_YEAR, month, week, _DAY_CODES.index(day_code))
-        observance = TimezoneDaylight() if change.offset_after > change.offset_before else TimezoneStandard()
+        observance = (
+            TimezoneDaylight() if change.offset_after > change.offset_before else TimezoneStandard()
+        )
         observance.add("DTSTART", change.local_before.replace(year=_BASE_YEAR, day=base_day))
         observance.add("TZOFFSETFROM", change.offset_before)
         observance.add("TZOFFSETTO", change.offset_after)

@@ -30,7 +30,9 @@ class DryRunTransport(Transport):
             shutil.rmtree(self.staging, ignore_errors=True)
             self.staging.mkdir(parents=True)
         except OSError as exc:
-            raise DeliveryError(f"{self.staging}: cannot create the outbox folder: {exc.strerror}") from None
+            raise DeliveryError(
+                f"{self.staging}: cannot create the outbox folder: {exc.strerror}"
+            ) from None
         self.count = 0
 
     def send(self, message: EmailMessage) -> None:
@@ -49,7 +51,9 @@ class DryRunTransport(Transport):
                 self.target.rename(retired)
             self.staging.rename(self.target)
         except OSError as exc:
-            raise DeliveryError(f"{self.target}: cannot publish the outbox folder: {exc.strerror}") from None
+            raise DeliveryError(
+                f"{self.target}: cannot publish the outbox folder: {exc.strerror}"
+            ) from None
         shutil.rmtree(retired, ignore_errors=True)
 
     def abort(self) -> None:
