@@ -155,7 +155,8 @@ def send(
         report = send_invitation(event, to, settings, lambda slug: DryRunTransport(outbox, slug))
         for warning in report.warnings:
             _warn(warning)
-        typer.echo(f"wrote {report.sent} messages to {display_path(outbox / report.slug)}")
+        noun = "message" if report.sent == 1 else "messages"
+        typer.echo(f"wrote {report.sent} {noun} to {display_path(outbox / report.slug)}")
 
 
 def main() -> None:
