@@ -89,11 +89,20 @@ def test_template_errors_name_file_and_line(cli: CLI) -> None:
     code, _, err = cli("send", EXAMPLE_EVENT, "--to", "a@example.org")
     assert code == 1
     assert (
-        "error: invitation.subject.j2:2: 'announcer.model.Event object' has no attribute 'titel'"
-        in err
+        "error: templates/email/invitation.subject.j2:2: "
+        "'announcer.model.Event object' has no attribute 'titel'" in err
     )
     write(Path("templates/email/invitation.subject.j2"), "{% if %}\n")
     code, _, err = cli("send", EXAMPLE_EVENT, "--to", "a@example.org")
     assert code == 1
-    assert "invitation.subject.j2:1: Expected an expression" in err
+    assert "error: templates/email/invitation.subject.j2:1: Expected an expression" in err
     assert not Path("outbox").exists()
+
+
+def test_check_reads_events_even_when_settings_are_broken(cli: CLI) -> None:
+    write(Path("announcer.toml"), "[sender]\nname = 'S'\n")
+    write(Path("events/bad.yaml"), "title: x\nstart: 2026-01-01 10:00\nspeaker: []\n")
+    code, _, err = cli("check", "events/bad.yaml")
+    assert code == 1
+    assert "error: announcer.toml: [sender].email: required, but missing" in err
+    assert "error: events/bad.yaml:3: speaker: unknown key (did you mean 'speakers'?)" in err

@@ -12,6 +12,7 @@ import typer
 
 from announcer.errors import AnnouncerError, DeliveryError, InputError, Problem, TemplateError
 from announcer.loading import display_path, event_slug, load_event, raw_html_warnings
+from announcer.model import EventDefaults
 from announcer.recipients import open_recipients
 from announcer.rendering import Renderer
 from announcer.sending import send_invitation
@@ -99,12 +100,14 @@ def check(
 
 
 def _event_problems(path: Path, settings: Settings | None) -> list[Problem | str]:
-    """What is wrong with one event, including whether it renders; warnings printed on the way."""
-    if settings is None:
-        return []
+    """What is wrong with one event, and whether it renders; warnings printed on the way.
+
+    Without usable settings the event is still read, against the built-in defaults.
+    """
     try:
-        event = load_event(path, settings.defaults)
-        Renderer(settings).render_event(event, event_slug(path))
+        event = load_event(path, settings.defaults if settings else EventDefaults())
+        if settings is not None:
+            Renderer(settings).render_event(event, event_slug(path))
     except InputError as exc:
         return list(exc.problems)
     except TemplateError as exc:

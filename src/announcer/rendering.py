@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import textwrap
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +19,7 @@ from announcer import factories, prose
 from announcer.calendar import Organizer, build_calendar
 from announcer.calendar_links import calendar_links
 from announcer.errors import TemplateError
+from announcer.loading import display_path
 from announcer.model import Event, Speaker
 from announcer.palette import palette_for
 from announcer.recipients import Recipient
@@ -207,14 +207,14 @@ class Renderer:
             "language": self.settings.defaults.language,
             "recipient": RecipientSlots(),
             "ics_filename": ICS_FILENAME,
-            "organizer": organizer_of(event, self.settings),
         }
 
     def _render(self, name: str, context: dict[str, Any]) -> str:
         try:
             return self.env.get_template(name).render(context).strip()
         except jinja2.TemplateSyntaxError as exc:
-            raise TemplateError(f"{exc.filename or name}:{exc.lineno}: {exc.message}") from None
+            where = display_path(Path(exc.filename)) if exc.filename else name
+            raise TemplateError(f"{where}:{exc.lineno}: {exc.message}") from None
         except jinja2.TemplateNotFound as exc:
             raise TemplateError(
                 f"template {exc.name} not found in templates/email/ or the theme"
@@ -248,7 +248,7 @@ def _template_position(error: Exception, fallback: str) -> str:
     trace = error.__traceback__
     while trace is not None:
         filename = trace.tb_frame.f_code.co_filename
-        if re.search(r"\.j2$", filename):
-            position = f"{Path(filename).name}:{trace.tb_lineno}"
+        if filename.endswith(".j2"):
+            position = f"{display_path(Path(filename))}:{trace.tb_lineno}"
         trace = trace.tb_next
     return position
