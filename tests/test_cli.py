@@ -104,5 +104,5 @@ def test_check_reads_events_even_when_settings_are_broken(cli: CLI) -> None:
     write(Path("events/bad.yaml"), "title: x\nstart: 2026-01-01 10:00\nspeaker: []\n")
     code, _, err = cli("check", "events/bad.yaml")
     assert code == 1
-    assert "error: announcer.toml: [sender].email: required, but missing" in err
+    assert "error: announcer.toml:1: [sender].email: required, but missing" in err
     assert "error: events/bad.yaml:3: speaker: unknown key (did you mean 'speakers'?)" in err
