@@ -20,9 +20,8 @@ from announcer.composing import WIRE, compose_invitation
 from announcer.loading import load_event
 from announcer.recipients import Recipient
 from announcer.rendering import Renderer
-from announcer.sending import send_invitation
+from announcer.sending import SendOptions, send_invitation
 from announcer.settings import Settings, load_settings
-from announcer.transports.dryrun import DryRunTransport
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENT = ROOT / "events" / "2026-03-06-car-t-cell-therapy.yaml"
@@ -52,10 +51,7 @@ def main() -> None:
     compose_seconds = (
         _best_of(
             3,
-            lambda: [
-                compose_invitation(content, reader, settings).as_bytes(policy=WIRE)
-                for _ in range(200)
-            ],
+            lambda: [compose_invitation(content, reader, settings).as_bytes(policy=WIRE) for _ in range(200)],
         )
         / 200
     )
@@ -66,12 +62,8 @@ def main() -> None:
     _dry_run(settings, large, traced=True)
     small_peak, large_peak = _PEAKS
 
-    print(
-        f"render once per event (Jinja2 + MJML + premailer + ICS): {render_seconds * 1000:7.1f} ms"
-    )
-    print(
-        f"compose + serialise one message (stdlib email, QP):      {compose_seconds * 1000:7.2f} ms"
-    )
+    print(f"render once per event (Jinja2 + MJML + premailer + ICS): {render_seconds * 1000:7.1f} ms")
+    print(f"compose + serialise one message (stdlib email, QP):      {compose_seconds * 1000:7.2f} ms")
     print(
         f"dry run of {sent} messages, end to end:                   {send_seconds:7.2f} s"
         f"  ({sent / send_seconds:.0f} messages/s, {size / sent / 1024:.1f} KiB each)"
@@ -99,17 +91,14 @@ def _dry_run(settings: Settings, count: int, *, traced: bool = False) -> tuple[f
             tracemalloc.start()
         started = time.perf_counter()
         report = send_invitation(
-            workspace / "event.yaml",
-            str(recipients),
-            settings,
-            lambda slug: DryRunTransport(workspace / "outbox", slug),
+            workspace / "event.yaml", str(recipients), settings, SendOptions(outbox=workspace / "outbox")
         )
         seconds = time.perf_counter() - started
         if traced:
             _PEAKS.append(tracemalloc.get_traced_memory()[1])
             tracemalloc.stop()
         size = sum(path.stat().st_size for path in (workspace / "outbox" / report.slug).iterdir())
-        return seconds, report.sent, size
+        return seconds, report.summary.delivered, size
 
 
 if __name__ == "__main__":

@@ -93,9 +93,7 @@ def test_bad_event_is_located_and_nothing_is_sent(cli: CLI, yaml_text: str, expe
 
 
 def test_every_problem_is_reported_at_once(cli: CLI) -> None:
-    write(
-        Path("events/bad.yaml"), GOOD_EVENT.replace("title: A talk\n", "") + "venue: {room: 2.14}\n"
-    )
+    write(Path("events/bad.yaml"), GOOD_EVENT.replace("title: A talk\n", "") + "venue: {room: 2.14}\n")
     code, output = _send(cli, "events/bad.yaml")
     assert code == 1
     assert "events/bad.yaml:1: title: required, but missing" in output
@@ -112,10 +110,7 @@ def test_script_in_abstract_is_escaped_never_executed(cli: CLI) -> None:
     code, out, err = cli("check", "events/talk.yaml")
     assert code == 0, out + err
     assert "events/talk.yaml:7: abstract: raw HTML is shown as typed, not rendered: <script>" in err
-    assert (
-        "events/talk.yaml:7: abstract: raw HTML is shown as typed, not rendered: <b onclick=x>"
-        in err
-    )
+    assert "events/talk.yaml:7: abstract: raw HTML is shown as typed, not rendered: <b onclick=x>" in err
     code, output = _send(cli, "events/talk.yaml")
     assert code == 0, output
     eml = next(Path("outbox/talk").glob("*.eml")).read_bytes()
@@ -156,9 +151,7 @@ def test_script_in_abstract_is_escaped_never_executed(cli: CLI) -> None:
         ),
     ],
 )
-def test_bad_recipients_are_located_and_nothing_is_sent(
-    cli: CLI, csv_text: str, expected: str
-) -> None:
+def test_bad_recipients_are_located_and_nothing_is_sent(cli: CLI, csv_text: str, expected: str) -> None:
     write(Path("recipients/bad.csv"), csv_text)
     code, output = _send(cli, to="recipients/bad.csv")
     assert code == 1, output
@@ -203,8 +196,7 @@ def test_missing_recipients_file(cli: CLI) -> None:
             id="bad-colour",
         ),
         pytest.param(
-            '[sender]\nname = "S"\nemail = "s@example.org"\n'
-            '[defaults]\ntimezone = "Mars/Olympus"\n',
+            '[sender]\nname = "S"\nemail = "s@example.org"\n[defaults]\ntimezone = "Mars/Olympus"\n',
             "announcer.toml:5: [defaults].timezone: unknown time zone 'Mars/Olympus'",
             id="bad-zone",
         ),

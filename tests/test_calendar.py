@@ -52,9 +52,7 @@ def example_ics(settings: Settings, pinned: None) -> str:
     return Renderer(settings).render_event(event, "example").ics.decode()
 
 
-def test_example_is_publish_with_organizer_and_stable_uid(
-    example_ics: str, settings: Settings
-) -> None:
+def test_example_is_publish_with_organizer_and_stable_uid(example_ics: str, settings: Settings) -> None:
     calendar = vobject.readOne(example_ics)
     calendar.validate()
     assert calendar.method.value == "PUBLISH"
@@ -84,9 +82,7 @@ def test_lines_are_crlf_and_folded(example_ics: str) -> None:
 
 def test_description_carries_speaker_place_and_abstract(example_ics: str) -> None:
     description = vobject.readOne(example_ics).vevent.description.value
-    assert (
-        "Dimitrios Mougiakakos, Professor, Otto-von-Guericke Universität Magdeburg" in description
-    )
+    assert "Dimitrios Mougiakakos, Professor, Otto-von-Guericke Universität Magdeburg" in description
     assert "Air & Fire, SciLifeLab, Campus Solna" in description
     assert "expand the therapeutic landscape." in description
 
@@ -105,16 +101,11 @@ def test_vtimezone_is_rrule_form_and_matches_zoneinfo_all_year(zone: str) -> Non
     while moment < datetime(2027, 1, 1):
         for fold in (0, 1):  # both readings of a repeated autumn hour
             local = moment.replace(fold=fold)
-            if (
-                local.replace(tzinfo=reference).utcoffset()
-                == local.replace(tzinfo=parsed).utcoffset()
-            ):
+            if local.replace(tzinfo=reference).utcoffset() == local.replace(tzinfo=parsed).utcoffset():
                 continue
             # A wall time inside a spring gap does not exist; zones may read it either way.
             back = local.replace(tzinfo=reference).astimezone(UTC).astimezone(reference)
-            assert back.replace(tzinfo=None) != local.replace(fold=0), (
-                f"{zone} disagrees at {local}"
-            )
+            assert back.replace(tzinfo=None) != local.replace(fold=0), f"{zone} disagrees at {local}"
         moment += timedelta(hours=1)
 
 
@@ -124,9 +115,7 @@ def test_zone_with_irregular_changes_falls_back_to_utc_times() -> None:
     ics = _calendar_for("Africa/Casablanca", "2029-06-14 12:00")
     assert "VTIMEZONE" not in ics
     start = vobject.readOne(ics).vevent.dtstart.value
-    assert start == datetime(2029, 6, 14, 12, 0, tzinfo=ZoneInfo("Africa/Casablanca")).astimezone(
-        UTC
-    )
+    assert start == datetime(2029, 6, 14, 12, 0, tzinfo=ZoneInfo("Africa/Casablanca")).astimezone(UTC)
 
 
 def test_utc_event_has_no_vtimezone() -> None:
@@ -138,9 +127,7 @@ def test_utc_event_has_no_vtimezone() -> None:
 def test_calendar_links_carry_times_and_are_percent_encoded(settings: Settings) -> None:
     event = load_event(Path(EXAMPLE_EVENT), settings.defaults)
     links = {link.service: link.url for link in calendar_links(event, "x " * 2000)}
-    assert (
-        "dates=20260306T120000%2F20260306T130000&ctz=Europe%2FStockholm" in links["Google Calendar"]
-    )
+    assert "dates=20260306T120000%2F20260306T130000&ctz=Europe%2FStockholm" in links["Google Calendar"]
     assert "startdt=2026-03-06T11%3A00%3A00Z&enddt=2026-03-06T12%3A00%3A00Z" in links["Outlook"]
     assert "st=20260306T110000Z&et=20260306T120000Z" in links["Yahoo Calendar"]
     for url in links.values():

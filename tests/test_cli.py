@@ -54,10 +54,7 @@ def test_send_to_a_single_address(cli: CLI) -> None:
 
 def test_usage_errors_exit_2(cli: CLI) -> None:
     assert cli("send", EXAMPLE_EVENT)[0] == 2  # --to missing
-    assert (
-        cli("send", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS, "--transport", "carrier-pigeon")[0]
-        == 2
-    )
+    assert cli("send", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS, "--transport", "carrier-pigeon")[0] == 2
     assert cli("frobnicate")[0] == 2
 
 

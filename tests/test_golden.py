@@ -30,9 +30,7 @@ def _compare(name: str, actual: bytes) -> None:
     if actual != expected:
         actual_path = expected_path.with_name(f"{expected_path.stem}.actual{expected_path.suffix}")
         actual_path.write_bytes(actual)
-        pytest.fail(
-            f"{name} differs from the golden file; see `diff {expected_path} {actual_path}`"
-        )
+        pytest.fail(f"{name} differs from the golden file; see `diff {expected_path} {actual_path}`")
 
 
 @pytest.mark.usefixtures("pinned")
@@ -40,9 +38,7 @@ def test_example_invitation_matches_golden_files(settings: Settings) -> None:
     event = load_event(Path(EXAMPLE_EVENT), settings.defaults)
     content = Renderer(settings).render_event(event, "2026-03-06-car-t-cell-therapy")
     reader = Recipient(email="asa.lindqvist@example.org", name="Åsa Lindqvist")
-    html, text = content.personalised(
-        reader, "https://lists.example.org/onkpat-seminars/unsubscribe"
-    )
+    html, text = content.personalised(reader, "https://lists.example.org/onkpat-seminars/unsubscribe")
 
     _compare("invitation.subject.txt", content.subject.encode() + b"\n")
     _compare("invitation.html", html.encode())

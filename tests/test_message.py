@@ -80,8 +80,7 @@ def test_headers(sent: list[Path], settings: Settings) -> None:
     assert str(message["To"]) == "Åsa Lindqvist <asa.lindqvist@example.org>"
     assert str(message["Reply-To"]) == "onkpat-seminars@example.org"
     assert str(message["Subject"]) == (
-        "CAR T Cell Therapy: From Lymphoma to Autoimmunity – "
-        "Dimitrios Mougiakakos, Fri 6 Mar, 12:00"
+        "CAR T Cell Therapy: From Lymphoma to Autoimmunity – Dimitrios Mougiakakos, Fri 6 Mar, 12:00"
     )
     assert message["Date"].datetime.year == 2026
     assert re.fullmatch(
@@ -98,9 +97,7 @@ def test_headers(sent: list[Path], settings: Settings) -> None:
 
 
 def test_each_message_greets_its_recipient(sent: list[Path]) -> None:
-    for path, name in zip(
-        sent, ["Åsa Lindqvist", "Jürgen Müller", "Siobhán Ó Conaill"], strict=False
-    ):
+    for path, name in zip(sent, ["Åsa Lindqvist", "Jürgen Müller", "Siobhán Ó Conaill"], strict=False):
         message = _read(path)
         text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
         html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
@@ -145,22 +142,15 @@ def test_text_is_plain_prose_with_the_whole_seed(sent: list[Path]) -> None:
     assert long_lines == []
 
 
-def test_a_list_without_https_unsubscribe_has_no_one_click(
-    settings: Settings, pinned: None
-) -> None:
+def test_a_list_without_https_unsubscribe_has_no_one_click(settings: Settings, pinned: None) -> None:
     mailing = settings.list_
     assert mailing is not None
-    plain = settings.model_copy(
-        update={"list_": mailing.model_copy(update={"unsubscribe_url": None})}
-    )
+    plain = settings.model_copy(update={"list_": mailing.model_copy(update={"unsubscribe_url": None})})
     event = load_event(Path(EXAMPLE_EVENT), plain.defaults)
-    message = compose_invitation(
-        Renderer(plain).render_event(event, "x"), Recipient("a@example.org"), plain
-    )
+    message = compose_invitation(Renderer(plain).render_event(event, "x"), Recipient("a@example.org"), plain)
     assert "List-Unsubscribe-Post" not in message
     assert (
-        str(message["List-Unsubscribe"])
-        == "<mailto:onkpat-seminars-leave@example.org?subject=unsubscribe>"
+        str(message["List-Unsubscribe"]) == "<mailto:onkpat-seminars-leave@example.org?subject=unsubscribe>"
     )
     assert "Dear colleague," in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
@@ -172,9 +162,7 @@ def test_unsubscribe_token_is_an_hmac_not_the_address(
     assert mailing is not None
     tokenised = settings.model_copy(
         update={
-            "list_": mailing.model_copy(
-                update={"unsubscribe_url": "https://lists.example.org/u/{token}"}
-            )
+            "list_": mailing.model_copy(update={"unsubscribe_url": "https://lists.example.org/u/{token}"})
         }
     )
     monkeypatch.setenv("ANNOUNCER_UNSUBSCRIBE_SECRET", "s3cret")

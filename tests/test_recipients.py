@@ -13,9 +13,7 @@ from tests.conftest import write
 
 
 def test_reads_names_fields_and_tolerates_a_bom(tmp_path: Path) -> None:
-    path = write(
-        tmp_path / "r.csv", "\ufeffEmail , Name,Team\nasa@example.org, Åsa Lindqvist ,Immunology\n"
-    )
+    path = write(tmp_path / "r.csv", "\ufeffEmail , Name,Team\nasa@example.org, Åsa Lindqvist ,Immunology\n")
     assert list(RecipientList(path)) == [
         Recipient("asa@example.org", "Åsa Lindqvist", {"team": "Immunology"}),
     ]
@@ -53,14 +51,10 @@ def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:
 
 def test_to_takes_a_single_address_or_a_file(tmp_path: Path) -> None:
     assert isinstance(open_recipients("seminars@lists.example.org"), SingleAddress)
-    assert list(open_recipients("seminars@lists.example.org")) == [
-        Recipient("seminars@lists.example.org")
-    ]
+    assert list(open_recipients("seminars@lists.example.org")) == [Recipient("seminars@lists.example.org")]
     path = write(tmp_path / "list.csv", "email\na@example.org\n")
     assert isinstance(open_recipients(str(path)), RecipientList)
-    with pytest.raises(
-        RecipientsError, match="--to: 'not an address@' is not a valid email address"
-    ):
+    with pytest.raises(RecipientsError, match="--to: 'not an address@' is not a valid email address"):
         open_recipients("not an address@").check()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -34,6 +35,20 @@ def location(event: Event) -> str | None:
     if event.venue is None:
         return None
     return event.venue.place if event.venue.name else event.venue.online_url
+
+
+def schedule_fingerprint(event: Event) -> str:
+    """A digest of what makes a calendar entry change (time and place): SEQUENCE rises with it.
+
+    Other edits (a typo in the abstract) do not: RFC 5546 §2.1.4 asks for a new SEQUENCE when
+    the times change, and a new SEQUENCE means everyone receives the update again.
+    """
+    parts = (
+        event.starts_at.astimezone(UTC).isoformat(),
+        event.ends_at.astimezone(UTC).isoformat(),
+        location(event) or "",
+    )
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 def build_calendar(

@@ -61,11 +61,7 @@ def calendar_links(event: Event, details: str) -> list[CalendarLink]:
         ("in_loc", place),
     ]
     return [
-        CalendarLink(
-            "Google Calendar", "https://calendar.google.com/calendar/render?" + _query(google)
-        ),
-        CalendarLink(
-            "Outlook", "https://outlook.office.com/calendar/deeplink/compose?" + _query(outlook)
-        ),
+        CalendarLink("Google Calendar", "https://calendar.google.com/calendar/render?" + _query(google)),
+        CalendarLink("Outlook", "https://outlook.office.com/calendar/deeplink/compose?" + _query(outlook)),
         CalendarLink("Yahoo Calendar", "https://calendar.yahoo.com/?" + _query(yahoo)),
     ]

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import collections
+import itertools
+import re
+import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from announcer.delivery import Resend
 from announcer.errors import AnnouncerError, DeliveryError, InputError, Problem, TemplateError
+from announcer.journal import Outcome, journal_entries
 from announcer.loading import display_path, event_slug, load_event, raw_html_warnings
 from announcer.model import EventDefaults
 from announcer.recipients import open_recipients
-from announcer.rendering import Renderer
-from announcer.sending import send_invitation
+from announcer.rendering import Renderer, event_uid
+from announcer.sending import SendOptions, SendReport, send_invitation
 from announcer.settings import Settings, load_settings, secret_problems
-from announcer.transports.dryrun import DryRunTransport
 
 EXIT_BAD_INPUT = 1
 EXIT_DELIVERY_FAILED = 3
@@ -32,13 +39,12 @@ app = typer.Typer(
 
 class TransportName(StrEnum):
     dry_run = "dry-run"
+    smtp = "smtp"
 
 
 ConfigOption = Annotated[
     Path,
-    typer.Option(
-        "--config", help="The settings file; its folder is the workspace.", dir_okay=False
-    ),
+    typer.Option("--config", help="The settings file; its folder is the workspace.", dir_okay=False),
 ]
 EventArgument = Annotated[Path, typer.Argument(help="An event file (YAML).", dir_okay=False)]
 
@@ -140,26 +146,122 @@ def render(
         typer.echo(f"wrote {slug}.html, {slug}.txt and {slug}.ics to {display_path(output)}")
 
 
+def _rate(value: str | None) -> float | None:
+    """`--rate 120/min` (or `2/s`, `5000/h`) as messages per minute."""
+    if value is None:
+        return None
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(?:/\s*(s|sec|min|h|hour))?\s*", value)
+    if not match or float(match.group(1)) <= 0:
+        raise typer.BadParameter(f"{value!r}: give a rate like 120/min", param_hint="--rate")
+    per_unit = {"s": 60.0, "sec": 60.0, "h": 1 / 60, "hour": 1 / 60}.get(match.group(2) or "min", 1.0)
+    return float(match.group(1)) * per_unit
+
+
 @app.command()
 def send(
     event: EventArgument,
     to: Annotated[str, typer.Option("--to", help="Recipients CSV, or a single address.")],
-    transport: Annotated[
-        TransportName, typer.Option(help="How to deliver.")
-    ] = TransportName.dry_run,
-    outbox: Annotated[Path, typer.Option(help="Where a dry run writes.", file_okay=False)] = Path(
-        "outbox"
-    ),
+    transport: Annotated[TransportName, typer.Option(help="How to deliver.")] = TransportName.dry_run,
+    outbox: Annotated[Path, typer.Option(help="Where a dry run writes.", file_okay=False)] = Path("outbox"),
+    resend: Annotated[
+        bool, typer.Option("--resend", help="Send again to everyone, even those who have it.")
+    ] = False,
+    resend_in_doubt: Annotated[
+        bool, typer.Option("--resend-in-doubt", help="Send again to those an interrupted run left in doubt.")
+    ] = False,
+    rate: Annotated[str | None, typer.Option(help="At most this many messages, e.g. 120/min.")] = None,
+    test_to: Annotated[
+        str | None, typer.Option("--test-to", help="Send only recipient #1's message, to this address.")
+    ] = None,
     config: ConfigOption = Path("announcer.toml"),
 ) -> None:
     """Send one invitation per recipient (by default a dry run into OUTBOX/<slug>/)."""
+    options = SendOptions(
+        transport=transport.value,
+        outbox=outbox,
+        resend=Resend.EVERYONE if resend else Resend.IN_DOUBT if resend_in_doubt else Resend.NOBODY,
+        per_minute=_rate(rate),
+        test_to=test_to,
+    )
     with _exit_codes():
         settings = load_settings(config)
-        report = send_invitation(event, to, settings, lambda slug: DryRunTransport(outbox, slug))
+        with _progress() as (start, advance):
+            report = send_invitation(
+                event, to, settings, options, announce=_warn, advance=advance, start=start
+            )
         for warning in report.warnings:
             _warn(warning)
-        noun = "message" if report.sent == 1 else "messages"
-        typer.echo(f"wrote {report.sent} {noun} to {display_path(outbox / report.slug)}")
+        _print_summary(report, options)
+
+
+@contextmanager
+def _progress() -> Iterator[tuple[Callable[[int], None], Callable[[], None]]]:
+    """A progress bar on a terminal; nothing in a pipe or a log."""
+    if not sys.stderr.isatty():
+        yield (lambda total: None), (lambda: None)
+        return
+    bar = Progress(
+        TextColumn("sending"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    task = bar.add_task("send", total=None)
+    with bar:
+        yield (lambda total: bar.update(task, total=total)), (lambda: bar.advance(task))
+
+
+def _print_summary(report: SendReport, options: SendOptions) -> None:
+    """What happened, naming every recipient who did not get the message; exit 3 if any."""
+    summary = report.summary
+    where = (
+        f"to {display_path(options.outbox / report.slug)}" if options.transport == "dry-run" else "by SMTP"
+    )
+    if options.test_to:
+        where = f"to {options.test_to} (a test: recipient #1's message, not journaled)"
+    parts = [f"sent {summary.delivered} of {report.recipients} {where}"]
+    if summary.skipped:
+        parts.append(f"{summary.skipped} had it already")
+    typer.echo("; ".join(parts))
+    for address, reply in summary.failed:
+        typer.echo(f"failed: {address}: {reply}", err=True)
+    for address, reply in summary.in_doubt:
+        typer.echo(f"in doubt: {address}: {reply}", err=True)
+    if summary.in_doubt:
+        _warn("a message in doubt may have arrived; check, then --resend-in-doubt to send it again")
+    if summary.interrupted:
+        _warn("stopped before the end: run the same command again to send the rest")
+    if not summary.complete:
+        raise typer.Exit(EXIT_DELIVERY_FAILED)
+
+
+@app.command()
+def status(
+    event: EventArgument,
+    config: ConfigOption = Path("announcer.toml"),
+) -> None:
+    """Print the journal for an event: delivered, failed and in doubt, send by send."""
+    with _exit_codes():
+        settings = load_settings(config)
+        load_event(event, settings.defaults)
+        uid = event_uid(event_slug(event), settings)
+        entries = journal_entries(settings.workspace, uid)
+        if not entries:
+            typer.echo(f"{display_path(event)}: nothing sent yet (dry runs are not journaled)")
+            return
+        for _key, rows in itertools.groupby(entries, key=lambda entry: entry.key):
+            listed = list(rows)
+            counts = collections.Counter(entry.outcome for entry in listed)
+            typer.echo(
+                f"{listed[0].kind} (SEQUENCE {listed[0].sequence}): {counts[Outcome.DELIVERED]} delivered, "
+                f"{counts[Outcome.FAILED]} failed, {counts[Outcome.IN_FLIGHT]} in doubt"
+            )
+            for entry in listed:
+                if entry.outcome is not Outcome.DELIVERED:
+                    label = "in doubt" if entry.outcome is Outcome.IN_FLIGHT else "failed"
+                    typer.echo(f"  {label}: {entry.recipient} ({entry.at}): {entry.reply}")
 
 
 def main() -> None:

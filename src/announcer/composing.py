@@ -22,14 +22,24 @@ def _mailbox(name: str, email: str) -> Address:
 
 
 def compose_invitation(
-    content: RenderedEvent, recipient: Recipient, settings: Settings
+    content: RenderedEvent,
+    recipient: Recipient,
+    settings: Settings,
+    *,
+    deliver_to: str | None = None,
 ) -> EmailMessage:
-    """One recipient's invitation: text and HTML alternatives plus the calendar as invite.ics."""
+    """One recipient's invitation: text and HTML alternatives plus the calendar as invite.ics.
+
+    `deliver_to` sends that recipient's message to another address instead (a test send).
+    """
     unsubscribe_url = settings.unsubscribe_url_for(recipient.email) or ""
     message = EmailMessage(policy=WIRE)
     sender = settings.sender
     message["From"] = _mailbox(sender.name, sender.email)
-    message["To"] = _mailbox(recipient.name or "", recipient.email)
+    if deliver_to:
+        message["To"] = _mailbox("", deliver_to)
+    else:
+        message["To"] = _mailbox(recipient.name or "", recipient.email)
     message["Subject"] = content.subject
     message["Date"] = format_datetime(factories.utc_now())
     message["Message-ID"] = f"<{factories.unique_token()}.{content.slug}@{sender.domain}>"

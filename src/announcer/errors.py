@@ -51,3 +51,30 @@ class TemplateError(AnnouncerError):
 
 class DeliveryError(AnnouncerError):
     """Raised when a transport cannot deliver or store a message."""
+
+
+class DeliveryFailure(DeliveryError):
+    """Base of the outcomes of one message that did not go through; `reply` is the server's word."""
+
+    def __init__(self, reply: str) -> None:
+        self.reply = reply
+        super().__init__(reply)
+
+
+class TemporaryFailure(DeliveryFailure):
+    """Raised for a 4xx reply, or a connection lost before the message was handed over: retry."""
+
+
+class PermanentFailure(DeliveryFailure):
+    """Raised for a 5xx reply: this recipient will not get the message; others may."""
+
+
+class InDoubt(DeliveryFailure):
+    """Raised when the connection is lost after the whole message went out, before the reply.
+
+    The server may or may not have accepted it, so it is never re-sent without being asked.
+    """
+
+
+class JournalError(AnnouncerError):
+    """Raised when the journal cannot be opened or written, or another send holds it."""

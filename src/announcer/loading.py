@@ -58,9 +58,7 @@ def read_yaml(path: Path) -> tuple[Any, LineOf]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        raise EventError(
-            [Problem(source, f"not valid YAML: {exc.problem or exc}", line=line)]
-        ) from None
+        raise EventError([Problem(source, f"not valid YAML: {exc.problem or exc}", line=line)]) from None
     except yaml.YAMLError as exc:
         raise EventError([Problem(source, f"not valid YAML: {exc}")]) from None
     finally:
@@ -68,9 +66,7 @@ def read_yaml(path: Path) -> tuple[Any, LineOf]:
     return data, _nearest_line(lines)
 
 
-def _build(
-    node: yaml.Node, loc: Loc, lines: dict[Loc, int], loader: yaml.SafeLoader, source: str
-) -> Any:
+def _build(node: yaml.Node, loc: Loc, lines: dict[Loc, int], loader: yaml.SafeLoader, source: str) -> Any:
     lines[loc] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         mapping: dict[str, Any] = {}
@@ -90,17 +86,12 @@ def _build(
                 )
             if key in mapping:
                 field = _dotted((*loc, key))
-                raise EventError(
-                    [Problem(source, "appears twice in the same block", line=line, field=field)]
-                )
+                raise EventError([Problem(source, "appears twice in the same block", line=line, field=field)])
             mapping[key] = _build(value_node, (*loc, key), lines, loader, source)
             lines[(*loc, key)] = line
         return mapping
     if isinstance(node, yaml.SequenceNode):
-        return [
-            _build(item, (*loc, index), lines, loader, source)
-            for index, item in enumerate(node.value)
-        ]
+        return [_build(item, (*loc, index), lines, loader, source) for index, item in enumerate(node.value)]
     return loader.construct_object(node, deep=True)
 
 
@@ -198,9 +189,7 @@ def raw_html_warnings(path: Path) -> list[Problem]:
     """Where the event's Markdown holds raw HTML, which is shown as typed rather than rendered."""
     data, line_of = read_yaml(path)
     lines = read_text(path).splitlines()
-    texts: list[tuple[Loc, object]] = [
-        ((field,), data.get(field)) for field in ("intro", "abstract")
-    ]
+    texts: list[tuple[Loc, object]] = [((field,), data.get(field)) for field in ("intro", "abstract")]
     texts += [
         (("speakers", index, "bio"), speaker.get("bio"))
         for index, speaker in enumerate(data.get("speakers") or [])

@@ -223,9 +223,7 @@ class Event(Strict):
         if isinstance(data, dict) and isinstance(defaults, EventDefaults):
             data = dict(data)
             data.setdefault("timezone", defaults.timezone)
-            if "end" not in data and isinstance(
-                start := _try_wall_clock(data.get("start")), datetime
-            ):
+            if "end" not in data and isinstance(start := _try_wall_clock(data.get("start")), datetime):
                 data["end"] = start + timedelta(minutes=defaults.duration_minutes)
         return data
 
@@ -239,9 +237,7 @@ class Event(Strict):
                     "(the clocks skip it when daylight saving time begins)"
                 )
         if self.end is not None and self.end <= self.start:
-            raise ValueError(
-                f"end: {self.end:%Y-%m-%d %H:%M} is not after start {self.start:%Y-%m-%d %H:%M}"
-            )
+            raise ValueError(f"end: {self.end:%Y-%m-%d %H:%M} is not after start {self.start:%Y-%m-%d %H:%M}")
         return self
 
     @property

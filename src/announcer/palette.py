@@ -19,9 +19,7 @@ def _hex(rgb: tuple[float, float, float]) -> str:
 def mix(colour: str, other: str, share: float) -> str:
     """`colour` with `share` (0 to 1) of `other` mixed in."""
     a, b = _rgb(colour), _rgb(other)
-    return _hex(
-        (a[0] + (b[0] - a[0]) * share, a[1] + (b[1] - a[1]) * share, a[2] + (b[2] - a[2]) * share)
-    )
+    return _hex((a[0] + (b[0] - a[0]) * share, a[1] + (b[1] - a[1]) * share, a[2] + (b[2] - a[2]) * share))
 
 
 def luminance(colour: str) -> float:

@@ -140,11 +140,7 @@ class _TextWriter:
         if self.heading:
             underline = "=" if self.heading == 1 else "-"
             text = text.strip()
-            body = (
-                f"{prefix}{text}\n{prefix}{underline * len(text)}"
-                if self.heading <= 2
-                else prefix + text
-            )
+            body = f"{prefix}{text}\n{prefix}{underline * len(text)}" if self.heading <= 2 else prefix + text
             self.heading = 0
             self._emit(body)
             return

@@ -112,9 +112,7 @@ class RecipientList:
         except csv.Error as exc:
             raise RecipientsError([Problem(self.source, f"not valid CSV: {exc}")]) from None
         except OSError as exc:
-            raise RecipientsError(
-                [Problem(self.source, f"cannot read: {exc.strerror or exc}")]
-            ) from None
+            raise RecipientsError([Problem(self.source, f"cannot read: {exc.strerror or exc}")]) from None
 
     def _columns(self, header: list[str] | None) -> list[str]:
         if header is None:
@@ -123,9 +121,7 @@ class RecipientList:
             )
         columns = [name.strip().lower() for name in header]
         if "email" not in columns:
-            raise RecipientsError(
-                [Problem(self.source, "the header row has no `email` column", line=1)]
-            )
+            raise RecipientsError([Problem(self.source, "the header row has no `email` column", line=1)])
         repeated = sorted({name for name in columns if columns.count(name) > 1})
         if repeated:
             raise RecipientsError(
@@ -135,9 +131,7 @@ class RecipientList:
 
     def _recipient(self, row: list[str], columns: list[str], line: int) -> Recipient | Problem:
         if len(row) != len(columns):
-            return Problem(
-                self.source, f"has {len(row)} fields, the header has {len(columns)}", line=line
-            )
+            return Problem(self.source, f"has {len(row)} fields, the header has {len(columns)}", line=line)
         values = {column: cell.strip() for column, cell in zip(columns, row, strict=True)}
         try:
             email = check_address(values.pop("email"))

@@ -50,9 +50,7 @@ def environment(workspace: Path) -> jinja2.Environment:
                 jinja2.FileSystemLoader(theme_folder()),
             ]
         ),
-        autoescape=jinja2.select_autoescape(
-            enabled_extensions=("mjml.j2", "html.j2"), default=False
-        ),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("mjml.j2", "html.j2"), default=False),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -72,9 +70,7 @@ def authors_html(authors: list[str], speakers: list[Speaker]) -> Markup:
     names = []
     for author in authors:
         name = Markup('<span class="nowrap">{}</span>').format(author)
-        names.append(
-            Markup("<strong>{}</strong>").format(name) if _is_speaker(author, speakers) else name
-        )
+        names.append(Markup("<strong>{}</strong>").format(name) if _is_speaker(author, speakers) else name)
     return Markup(", ").join(names)
 
 
@@ -82,8 +78,7 @@ def _is_speaker(author: str, speakers: list[Speaker]) -> bool:
     """Whether "Surname Initials" names one of the speakers."""
     surname, _, initials = author.rpartition(" ")
     return any(
-        surname.casefold() == speaker.name.split()[-1].casefold()
-        and initials[:1] == speaker.name[:1]
+        surname.casefold() == speaker.name.split()[-1].casefold() and initials[:1] == speaker.name[:1]
         for speaker in speakers
     )
 
@@ -194,9 +189,7 @@ class Renderer:
         subject = " ".join(self._render("invitation.subject.j2", context).split())
         text = self._render("invitation.txt.j2", context)
         html = self.compile_mjml(self._render("invitation.mjml.j2", context), "invitation.mjml.j2")
-        return RenderedEvent(
-            slug=slug, uid=uid, subject=subject, html=html, text=text + "\n", ics=ics
-        )
+        return RenderedEvent(slug=slug, uid=uid, subject=subject, html=html, text=text + "\n", ics=ics)
 
     def _context(self, event: Event) -> dict[str, Any]:
         return {
@@ -216,9 +209,7 @@ class Renderer:
             where = display_path(Path(exc.filename)) if exc.filename else name
             raise TemplateError(f"{where}:{exc.lineno}: {exc.message}") from None
         except jinja2.TemplateNotFound as exc:
-            raise TemplateError(
-                f"template {exc.name} not found in templates/email/ or the theme"
-            ) from None
+            raise TemplateError(f"template {exc.name} not found in templates/email/ or the theme") from None
         except jinja2.TemplateError as exc:
             raise TemplateError(f"{_template_position(exc, name)}: {exc.message}") from None
 

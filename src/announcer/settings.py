@@ -18,6 +18,8 @@ from announcer.loading import Loc, display_path, read_text, validation_problems
 from announcer.model import Address, EventDefaults, Line, Markdown, Strict, WebURL
 
 UNSUBSCRIBE_SECRET_VARIABLE = "ANNOUNCER_UNSUBSCRIBE_SECRET"  # noqa: S105 (a name, not a secret)
+SMTP_PASSWORD_VARIABLE = "ANNOUNCER_SMTP_PASSWORD"  # noqa: S105
+DKIM_KEY_VARIABLE = "ANNOUNCER_DKIM_PRIVATE_KEY"
 
 
 def _colour(value: str) -> str:
@@ -27,9 +29,7 @@ def _colour(value: str) -> str:
 
 
 def _list_id(value: str) -> str:
-    if not re.fullmatch(
-        r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)+", value
-    ):
+    if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)+", value):
         raise ValueError(f"{value!r} is not a list id like seminars.example.org (RFC 2919)")
     return value
 
@@ -61,11 +61,25 @@ class MailingList(Strict):
 
 
 class SMTP(Strict):
+    """The outgoing server. TLS certificates are always verified (system store or `ca_file`)."""
+
     host: Line
     port: int = Field(default=587, ge=1, le=65535)
     security: Literal["starttls", "tls", "none"] = "starttls"
     username: Line | None = None
-    connections: int = Field(default=1, ge=1, le=16)
+    connections: int = Field(default=1, ge=1, le=1, description="one connection, reused")
+    ca_file: Path | None = None
+    timeout_seconds: float = Field(default=60, gt=0, le=600)
+    retries: int = Field(default=4, ge=0, le=20)
+    retry_delay_seconds: float = Field(default=5, ge=0, le=3600)
+
+
+class DKIM(Strict):
+    """DKIM signing: the key from `key_file` or the environment's ANNOUNCER_DKIM_PRIVATE_KEY."""
+
+    domain: Line
+    selector: Line
+    key_file: Path | None = None
 
 
 class Brand(Strict):
@@ -91,6 +105,7 @@ class Settings(Strict):
     sender: Sender
     list_: MailingList | None = Field(default=None, alias="list")
     smtp: SMTP | None = None
+    dkim: DKIM | None = None
     brand: Brand = Brand()
     defaults: Defaults = Defaults()
     workspace: Path = Field(default=Path("."), exclude=True)
@@ -126,6 +141,56 @@ def _missing_secret() -> Problem:
         f"set {UNSUBSCRIBE_SECRET_VARIABLE} in the environment",
         field="[list].unsubscribe_url holds {token}",
     )
+
+
+def smtp_password(settings: Settings) -> str | None:
+    """The SMTP password, from the environment only; required when a username is set."""
+    if settings.smtp is None or settings.smtp.username is None:
+        return None
+    password = os.environ.get(SMTP_PASSWORD_VARIABLE)
+    if not password:
+        raise SettingsError(
+            [
+                Problem(
+                    "announcer.toml",
+                    f"set {SMTP_PASSWORD_VARIABLE} in the environment",
+                    field="[smtp].username is set",
+                )
+            ]
+        )
+    return password
+
+
+def dkim_key(settings: Settings) -> bytes | None:
+    """The DKIM private key (PEM): from `[dkim].key_file`, else from the environment."""
+    if settings.dkim is None:
+        return None
+    if settings.dkim.key_file is not None:
+        path = settings.workspace / settings.dkim.key_file
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            raise SettingsError(
+                [
+                    Problem(
+                        "announcer.toml",
+                        f"cannot read {path}: {exc.strerror}",
+                        field="[dkim].key_file",
+                    )
+                ]
+            ) from None
+    key = os.environ.get(DKIM_KEY_VARIABLE)
+    if not key:
+        raise SettingsError(
+            [
+                Problem(
+                    "announcer.toml",
+                    f"set key_file, or {DKIM_KEY_VARIABLE} in the environment",
+                    field="[dkim]",
+                )
+            ]
+        )
+    return key.encode()
 
 
 def load_settings(path: Path) -> Settings:

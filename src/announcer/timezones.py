@@ -91,9 +91,7 @@ def vtimezone(zone: ZoneInfo, year: int) -> Timezone | None:
         week, day_code = _rule_day(change.local_before)
         month = change.local_before.month
         base_day = _nth_weekday(_BASE_YEAR, month, week, _DAY_CODES.index(day_code))
-        observance = (
-            TimezoneDaylight() if change.offset_after > change.offset_before else TimezoneStandard()
-        )
+        observance = TimezoneDaylight() if change.offset_after > change.offset_before else TimezoneStandard()
         observance.add("DTSTART", change.local_before.replace(year=_BASE_YEAR, day=base_day))
         observance.add("TZOFFSETFROM", change.offset_before)
         observance.add("TZOFFSETTO", change.offset_after)

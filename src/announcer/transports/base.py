@@ -20,8 +20,8 @@ class Transport(ABC):
         """Get ready to send (connect, create folders)."""
 
     @abstractmethod
-    def send(self, message: EmailMessage) -> None:
-        """Deliver one message, or raise `DeliveryError`."""
+    def send(self, message: EmailMessage) -> str:
+        """Deliver one message and say how it went (the server's reply), or raise `DeliveryError`."""
 
     @abstractmethod
     def close(self) -> None:

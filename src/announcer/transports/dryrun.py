@@ -30,12 +30,10 @@ class DryRunTransport(Transport):
             shutil.rmtree(self.staging, ignore_errors=True)
             self.staging.mkdir(parents=True)
         except OSError as exc:
-            raise DeliveryError(
-                f"{self.staging}: cannot create the outbox folder: {exc.strerror}"
-            ) from None
+            raise DeliveryError(f"{self.staging}: cannot create the outbox folder: {exc.strerror}") from None
         self.count = 0
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: EmailMessage) -> str:
         self.count += 1
         recipient = re.sub(r"[^A-Za-z0-9@._+-]", "_", str(message["To"].addresses[0].addr_spec))
         path = self.staging / f"{self.count:04d}-{recipient}.eml"
@@ -43,6 +41,7 @@ class DryRunTransport(Transport):
             path.write_bytes(message.as_bytes(policy=WIRE))
         except OSError as exc:
             raise DeliveryError(f"{path}: cannot write: {exc.strerror}") from None
+        return f"written to {path.name}"
 
     def close(self) -> None:
         retired = self.target.with_name(f".{self.target.name}.retired-{os.getpid()}")
@@ -51,9 +50,7 @@ class DryRunTransport(Transport):
                 self.target.rename(retired)
             self.staging.rename(self.target)
         except OSError as exc:
-            raise DeliveryError(
-                f"{self.target}: cannot publish the outbox folder: {exc.strerror}"
-            ) from None
+            raise DeliveryError(f"{self.target}: cannot publish the outbox folder: {exc.strerror}") from None
         shutil.rmtree(retired, ignore_errors=True)
 
     def abort(self) -> None:

@@ -1,0 +1,112 @@
+"""The exactly-once loop, with a transport whose outcomes the test chooses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from announcer.delivery import Deliverer, Pace, Resend
+from announcer.errors import DeliveryError, DeliveryFailure, InDoubt, TemporaryFailure
+from announcer.journal import Journal, Outcome
+from announcer.recipients import Recipient
+from announcer.transports.base import Transport
+
+
+class ScriptedTransport(Transport):
+    """Answers each send with the next scripted outcome: a reply, or an error to raise."""
+
+    def __init__(self, *outcomes: str | DeliveryError) -> None:
+        self.outcomes = list(outcomes)
+        self.sent: list[str] = []
+
+    def open(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def send(self, message: EmailMessage) -> str:
+        outcome = self.outcomes.pop(0) if self.outcomes else "250 OK"
+        if isinstance(outcome, DeliveryError):
+            raise outcome
+        self.sent.append(str(message["To"]))
+        return outcome
+
+
+def _message(address: str) -> EmailMessage:
+    message = EmailMessage()
+    message["To"] = address
+    message["Message-ID"] = f"<{address}>"
+    return message
+
+
+def _deliver(deliverer: Deliverer, *addresses: str) -> None:
+    for address in addresses:
+        deliverer.deliver(Recipient(address), lambda address=address: _message(address))  # type: ignore[misc]
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Iterator[Journal]:
+    with Journal(tmp_path) as opened:
+        yield opened
+
+
+def test_retries_back_off_doubling(journal: Journal) -> None:
+    waits: list[float] = []
+    transport = ScriptedTransport(TemporaryFailure("451 later"), TemporaryFailure("451 later"))
+    deliverer = Deliverer(transport, journal=journal, key="k", pace=Pace(3, 2.0), sleep=waits.append)
+    _deliver(deliverer, "a@example.org")
+    assert waits == [2.0, 4.0]
+    assert deliverer.summary.delivered == 1
+    entry = journal.entry("k", "a@example.org")
+    assert entry is not None
+    assert entry.outcome is Outcome.DELIVERED
+
+
+def test_in_doubt_is_reported_and_not_resent_unless_asked(journal: Journal) -> None:
+    first = Deliverer(ScriptedTransport(InDoubt("lost after data")), journal=journal, key="k")
+    _deliver(first, "a@example.org")
+    assert first.summary.in_doubt == [("a@example.org", "lost after data")]
+
+    again = ScriptedTransport()
+    second = Deliverer(again, journal=journal, key="k")
+    _deliver(second, "a@example.org")
+    assert again.sent == []
+    assert second.summary.in_doubt[0][0] == "a@example.org"
+
+    asked = ScriptedTransport()
+    third = Deliverer(asked, journal=journal, key="k", resend=Resend.IN_DOUBT)
+    _deliver(third, "a@example.org")
+    assert asked.sent == ["a@example.org"]
+
+
+def test_a_transport_that_cannot_go_on_leaves_no_false_doubt(journal: Journal) -> None:
+    deliverer = Deliverer(
+        ScriptedTransport(DeliveryError("certificate not trusted")), journal=journal, key="k"
+    )
+    with pytest.raises(DeliveryError):
+        _deliver(deliverer, "a@example.org")
+    entry = journal.entry("k", "a@example.org")
+    assert entry is not None
+    assert entry.outcome is Outcome.FAILED
+
+
+def test_pace_spaces_message_starts(journal: Journal) -> None:
+    now = [0.0]
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(round(seconds, 3))
+        now[0] += seconds
+
+    deliverer = Deliverer(ScriptedTransport(), pace=Pace(per_minute=120), sleep=sleep, clock=lambda: now[0])
+    _deliver(deliverer, "a@example.org", "b@example.org", "c@example.org")
+    assert waits == [0.5, 0.5]
+
+
+def test_failure_reply_is_kept(journal: Journal) -> None:
+    failure: DeliveryFailure = TemporaryFailure("452 full")
+    deliverer = Deliverer(ScriptedTransport(failure), journal=journal, key="k", pace=Pace(retries=0))
+    _deliver(deliverer, "a@example.org")
+    assert deliverer.summary.failed == [("a@example.org", "452 full")]

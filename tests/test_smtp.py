@@ -1,0 +1,243 @@
+"""Real delivery to a real SMTP server on 127.0.0.1: every person exactly once."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import dkim
+import pytest
+import vobject
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.conftest import CLI, EXAMPLE_EVENT, EXAMPLE_RECIPIENTS, write
+from tests.smtp_server import PASSWORD, USERNAME, CertificateAuthority, Server, smtp_server
+
+ADDRESSES = [
+    "asa.lindqvist@example.org",
+    "jurgen.mueller@example.org",
+    "siobhan.oconnell@example.com",
+    "zoe.martin@example.net",
+    "chen.wei@example.org",
+]
+
+
+def configure(server: Server, **extra: object) -> None:
+    """Point the workspace's settings at `server` (retries fast, for tests)."""
+    lines = [
+        "\n[smtp]",
+        'host = "127.0.0.1"',
+        f"port = {server.port}",
+        f'security = "{server.security}"',
+        "retry_delay_seconds = 0.01",
+    ]
+    if server.ca_file:
+        lines.append(f'ca_file = "{server.ca_file}"')
+    lines += [f"{key} = {value!r}".replace("'", '"') for key, value in extra.items()]
+    with Path("announcer.toml").open("a") as settings:
+        settings.write("\n".join(lines) + "\n")
+
+
+@pytest.fixture
+def ca(tmp_path: Path) -> CertificateAuthority:
+    return CertificateAuthority(tmp_path)
+
+
+@pytest.fixture
+def plain_server(workspace: Path) -> Iterator[Server]:
+    with smtp_server() as server:
+        configure(server)
+        yield server
+
+
+def _send(cli: CLI, *extra: str) -> tuple[int, str, str]:
+    return cli("send", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS, "--transport", "smtp", *extra)
+
+
+def test_delivers_once_per_recipient_and_a_rerun_sends_none(cli: CLI, plain_server: Server) -> None:
+    code, out, err = _send(cli)
+    assert code == 0, out + err
+    assert "sent 5 of 5 by SMTP" in out
+    assert sorted(plain_server.handler.counts()) == sorted(ADDRESSES)
+    received = plain_server.handler.received[0]
+    assert received.mail_from == "onkpat-seminars@example.org"
+    message = received.message
+    assert str(message["To"]) == "Åsa Lindqvist <asa.lindqvist@example.org>"
+    assert "Dear Åsa Lindqvist," in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+    code, out, err = _send(cli)
+    assert code == 0, out + err
+    assert "sent 0 of 5 by SMTP; 5 had it already" in out
+    assert len(plain_server.handler.received) == 5
+
+    code, out, _ = cli("status", EXAMPLE_EVENT)
+    assert code == 0
+    assert "invitation (SEQUENCE 0): 5 delivered, 0 failed, 0 in doubt" in out
+
+
+def test_resend_sends_to_everyone_again(cli: CLI, plain_server: Server) -> None:
+    assert _send(cli)[0] == 0
+    code, out, _ = _send(cli, "--resend")
+    assert code == 0
+    assert "sent 5 of 5" in out
+    assert set(plain_server.handler.counts().values()) == {2}
+
+
+def test_temporary_failures_are_retried_and_permanent_ones_recorded(cli: CLI, plain_server: Server) -> None:
+    plain_server.handler.scripted = {
+        "asa.lindqvist@example.org": ["451 4.3.0 try again later"],  # once: delivered on the retry
+        "jurgen.mueller@example.org": ["452 4.2.2 mailbox full"] * 10,  # always: fails after retries
+        "siobhan.oconnell@example.com": ["550 5.1.1 no such user"],
+        "zoe.martin@example.net": ["421 4.7.0 closing, come back later"],  # drops the connection
+    }
+    code, out, err = _send(cli)
+    assert code == 3, out + err
+    assert "sent 3 of 5 by SMTP" in out
+    assert "failed: jurgen.mueller@example.org: 452 4.2.2 mailbox full" in err
+    assert "failed: siobhan.oconnell@example.com: 550 5.1.1 no such user" in err
+    counts = plain_server.handler.counts()
+    assert counts == {"asa.lindqvist@example.org": 1, "zoe.martin@example.net": 1, "chen.wei@example.org": 1}
+    assert plain_server.handler.scripted["jurgen.mueller@example.org"] == ["452 4.2.2 mailbox full"] * 5
+
+    code, out, _ = cli("status", EXAMPLE_EVENT)
+    assert "3 delivered, 2 failed, 0 in doubt" in out
+    assert "failed: siobhan.oconnell@example.com" in out
+
+    plain_server.handler.scripted = {}
+    code, out, _ = _send(cli)  # the re-run sends only to those who did not get it
+    assert code == 0
+    assert "sent 2 of 5 by SMTP; 3 had it already" in out
+    assert set(plain_server.handler.counts().values()) == {1}
+
+
+def test_test_to_sends_recipient_one_s_message_without_journal(cli: CLI, plain_server: Server) -> None:
+    code, out, err = _send(cli, "--test-to", "organiser@example.org")
+    assert code == 0, out + err
+    assert "to organiser@example.org (a test" in out
+    (received,) = plain_server.handler.received
+    assert received.rcpt_tos == ["organiser@example.org"]
+    assert str(received.message["To"]) == "organiser@example.org"
+    assert "Dear Åsa Lindqvist," in received.message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert _send(cli)[0] == 0
+    assert len(plain_server.handler.received) == 6, "a test send is not journaled"
+
+
+def test_a_changed_time_makes_the_next_send_an_update(cli: CLI, plain_server: Server) -> None:
+    assert _send(cli)[0] == 0
+    event = Path(EXAMPLE_EVENT)
+    event.write_text(event.read_text().replace("Cell Therapy: From", "Cell Therapy – From"))
+    code, out, _ = _send(cli)
+    assert "sent 0 of 5" in out, "an edit that does not move the event sends nothing again"
+    cli("send", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS)  # a dry run reads SEQUENCE, never raises it
+    event.write_text(event.read_text().replace("start: 2026-03-06 12:00", "start: 2026-03-06 12:15"))
+    code, out, _ = _send(cli)
+    assert code == 0
+    assert "sent 5 of 5" in out
+    latest = plain_server.handler.received[-1].message
+    attachment = next(part for part in latest.iter_attachments() if part.get_filename() == "invite.ics")
+    calendar = vobject.readOne(attachment.get_content().decode())
+    assert calendar.vevent.sequence.value == "1"
+    assert calendar.vevent.uid.value == "2026-03-06-car-t-cell-therapy@example.org"
+    code, out, _ = cli("status", EXAMPLE_EVENT)
+    assert "update (SEQUENCE 1): 5 delivered" in out
+
+
+def test_starttls_and_auth_with_the_password_from_the_environment(
+    cli: CLI,
+    workspace: Path,
+    ca: CertificateAuthority,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    with smtp_server("starttls", ca, auth=True) as server:
+        configure(server, username=USERNAME)
+        monkeypatch.delenv("ANNOUNCER_SMTP_PASSWORD", raising=False)
+        code, out, err = _send(cli)
+        assert code == 1
+        assert "set ANNOUNCER_SMTP_PASSWORD in the environment" in err
+        monkeypatch.setenv("ANNOUNCER_SMTP_PASSWORD", "wrong password")
+        code, out, err = _send(cli)
+        assert code == 3
+        assert "login as organiser refused: 535" in err
+        monkeypatch.setenv("ANNOUNCER_SMTP_PASSWORD", PASSWORD)
+        code, out, err = _send(cli)
+        assert code == 0, out + err
+        assert len(server.handler.received) == 5
+        for text in (
+            out,
+            err,
+            caplog.text,
+            Path(".announcer/journal.sqlite").read_bytes().decode(errors="replace"),
+        ):
+            assert PASSWORD not in text
+            assert "wrong password" not in text
+
+
+def test_implicit_tls(cli: CLI, workspace: Path, ca: CertificateAuthority) -> None:
+    with smtp_server("tls", ca) as server:
+        configure(server)
+        code, out, err = _send(cli)
+        assert code == 0, out + err
+        assert len(server.handler.received) == 5
+
+
+def test_an_untrusted_certificate_is_refused(cli: CLI, workspace: Path, ca: CertificateAuthority) -> None:
+    with smtp_server("tls", ca) as server:
+        server.ca_file = None  # the client does not know the test CA
+        configure(server)
+        code, _, err = _send(cli)
+        assert code == 3
+        assert "the server's certificate is not trusted: unable to get local issuer certificate" in err
+        assert server.handler.received == []
+
+
+def test_starttls_that_the_server_does_not_offer_is_refused(cli: CLI, workspace: Path) -> None:
+    with smtp_server("none") as server:
+        server.security = "starttls"
+        configure(server)
+        code, _, err = _send(cli)
+        assert code == 3
+        assert "does not offer STARTTLS" in err
+        assert server.handler.received == []
+
+
+def test_dkim_signature_verifies(cli: CLI, plain_server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    monkeypatch.setenv("ANNOUNCER_DKIM_PRIVATE_KEY", private.decode())
+    with Path("announcer.toml").open("a") as settings:
+        settings.write('\n[dkim]\ndomain = "example.org"\nselector = "seminars"\n')
+    code, out, err = _send(cli)
+    assert code == 0, out + err
+    import base64
+
+    record = b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
+
+    def dns(name: bytes, timeout: int = 5) -> bytes:
+        assert name == b"seminars._domainkey.example.org."
+        return record
+
+    for received in plain_server.handler.received:
+        assert received.data.startswith(b"DKIM-Signature: v=1; a=rsa-sha256;")
+        assert dkim.verify(received.data, dnsfunc=dns)
+        assert not dkim.verify(received.data.replace(b"Dear ", b"Hi "), dnsfunc=dns)
+
+
+def test_bad_dkim_key_is_a_located_settings_error(cli: CLI, plain_server: Server) -> None:
+    write(Path("dkim.pem"), "not a key")
+    with Path("announcer.toml").open("a") as settings:
+        settings.write('\n[dkim]\ndomain = "example.org"\nselector = "s"\nkey_file = "dkim.pem"\n')
+    code, _, err = _send(cli)
+    assert code == 1
+    assert "error: announcer.toml: [dkim]: the DKIM key does not sign" in err
+    assert plain_server.handler.received == []
