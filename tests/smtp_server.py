@@ -43,6 +43,7 @@ class RecordingHandler:
 
     received: list[Received] = field(default_factory=list)
     scripted: dict[str, list[str]] = field(default_factory=dict)
+    drop_after_data: set[str] = field(default_factory=set)  # accepted, then the line goes dead
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
@@ -58,6 +59,9 @@ class RecordingHandler:
                 Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
             )
             number = len(self.received)
+        if self.drop_after_data & set(envelope.rcpt_tos):
+            self.drop_after_data -= set(envelope.rcpt_tos)
+            server.transport.close()  # the message arrived, but its reply never will
         return f"250 2.0.0 Ok: queued as Q{number:05d}"
 
     def counts(self) -> Counter[str]:

@@ -112,6 +112,30 @@ def test_temporary_failures_are_retried_and_permanent_ones_recorded(cli: CLI, pl
     assert set(plain_server.handler.counts().values()) == {1}
 
 
+def test_a_connection_lost_after_data_is_in_doubt_and_never_resent_unasked(
+    cli: CLI, plain_server: Server
+) -> None:
+    plain_server.handler.drop_after_data = {"jurgen.mueller@example.org"}
+    code, out, err = _send(cli)
+    assert code == 3
+    assert "sent 4 of 5 by SMTP" in out
+    assert "in doubt: jurgen.mueller@example.org:" in err
+    assert "connection lost after the message was sent" in err
+    assert "check, then --resend-in-doubt to send it again" in err
+    assert plain_server.handler.counts()["jurgen.mueller@example.org"] == 1
+    assert "4 delivered, 0 failed, 1 in doubt" in cli("status", EXAMPLE_EVENT)[1]
+
+    code, out, err = _send(cli)
+    assert code == 3
+    assert "sent 0 of 5 by SMTP; 4 had it already" in out
+    assert "in doubt: jurgen.mueller@example.org: in doubt since" in err
+    assert plain_server.handler.counts()["jurgen.mueller@example.org"] == 1
+
+    code, out, _ = _send(cli, "--resend-in-doubt")
+    assert code == 0
+    assert plain_server.handler.counts()["jurgen.mueller@example.org"] == 2
+
+
 def test_test_to_sends_recipient_one_s_message_without_journal(cli: CLI, plain_server: Server) -> None:
     code, out, err = _send(cli, "--test-to", "organiser@example.org")
     assert code == 0, out + err
