@@ -1,6 +1,6 @@
 """How fast announcer renders once and composes per recipient; prints its figures.
 
-    python benchmarks/send_dry_run.py [--recipients 2000]
+    python -m benchmarks.send_dry_run [--recipients 2000]
 
 Renders the example event, then composes and writes one message per recipient of a
 generated list through the dry-run transport, in a temporary workspace.

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
 from announcer.composing import WIRE
+from announcer.settings import SMTP
 from announcer.transports.base import Transport
 from announcer.transports.dryrun import DryRunTransport
+from announcer.transports.smtp import SMTPTransport
+from tests.smtp_server import Server, smtp_server
 
 
 def _message(number: int) -> EmailMessage:
@@ -24,9 +28,15 @@ def _message(number: int) -> EmailMessage:
     return message
 
 
-class DryRunHarness:
-    """Builds a dry-run transport and reads back what it delivered."""
+class Harness(Protocol):
+    """Builds a transport and reads back what it delivered."""
 
+    def transport(self) -> Transport: ...
+
+    def delivered(self) -> list[EmailMessage]: ...
+
+
+class DryRunHarness:
     def __init__(self, tmp_path: Path) -> None:
         self.outbox = tmp_path / "outbox"
 
@@ -35,19 +45,37 @@ class DryRunHarness:
 
     def delivered(self) -> list[EmailMessage]:
         paths = sorted((self.outbox / "event").glob("*.eml"))
-        return [message_from_bytes(path.read_bytes(), policy=policy.default) for path in paths]
+        return [_parse(path.read_bytes()) for path in paths]
 
 
-HARNESSES: list[Callable[[Path], DryRunHarness]] = [DryRunHarness]
+class SMTPHarness:
+    def __init__(self, server: Server) -> None:
+        self.server = server
+
+    def transport(self) -> Transport:
+        config = SMTP(host="127.0.0.1", port=self.server.port, security="none")
+        return SMTPTransport(config, envelope_sender="sender@example.org")
+
+    def delivered(self) -> list[EmailMessage]:
+        return [_parse(received.data) for received in self.server.handler.received]
 
 
-@pytest.fixture(params=HARNESSES, ids=lambda harness: harness.__name__)
-def harness(request: pytest.FixtureRequest, tmp_path: Path) -> DryRunHarness:
-    maker: Callable[[Path], DryRunHarness] = request.param
-    return maker(tmp_path)
+def _parse(data: bytes) -> EmailMessage:
+    parsed = message_from_bytes(data, policy=policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
 
 
-def test_delivers_every_message_once_in_order(harness: DryRunHarness) -> None:
+@pytest.fixture(params=["dry-run", "smtp"])
+def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
+    if request.param == "dry-run":
+        yield DryRunHarness(tmp_path)
+        return
+    with smtp_server() as server:
+        yield SMTPHarness(server)
+
+
+def test_delivers_every_message_once_in_order(harness: Harness) -> None:
     with harness.transport() as transport:
         for number in range(1, 4):
             transport.send(_message(number))
@@ -60,7 +88,7 @@ def test_delivers_every_message_once_in_order(harness: DryRunHarness) -> None:
     assert delivered[0].get_content().splitlines() == ["Body 1"]
 
 
-def test_delivers_unicode_headers_intact(harness: DryRunHarness) -> None:
+def test_delivers_unicode_headers_intact(harness: Harness) -> None:
     message = _message(1)
     message.replace_header("To", "Åsa Lindqvist <asa@example.org>")
     message.replace_header("Subject", "Seminar – €25 million")

@@ -1,0 +1,52 @@
+"""Send the example through a real SMTP server on 127.0.0.1 and keep what the server received.
+
+    python -m tests.capture_smtp OUTDIR
+
+Writes each received message as OUTDIR/NNNN.eml, exactly as it arrived, so that
+`../shared/acceptance/check OUTDIR` judges real SMTP output, not only dry runs.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from announcer.sending import SendOptions, send_invitation
+from announcer.settings import load_settings
+from tests.smtp_server import smtp_server
+
+ROOT = Path(__file__).resolve().parents[1]
+EVENT = "events/2026-03-06-car-t-cell-therapy.yaml"
+RECIPIENTS = "recipients/example.csv"
+
+
+def capture(outdir: Path) -> int:
+    """Send the example to a local server; write what it received into `outdir`."""
+    with tempfile.TemporaryDirectory() as folder, smtp_server() as server:
+        workspace = Path(folder)
+        for name in ("announcer.toml", "events", "recipients"):
+            source = ROOT / name
+            (shutil.copytree if source.is_dir() else shutil.copy)(source, workspace / name)
+        with (workspace / "announcer.toml").open("a") as settings:
+            settings.write(f'\n[smtp]\nhost = "127.0.0.1"\nport = {server.port}\nsecurity = "none"\n')
+        report = send_invitation(
+            workspace / EVENT,
+            str(workspace / RECIPIENTS),
+            load_settings(workspace / "announcer.toml"),
+            SendOptions(transport="smtp"),
+        )
+        if not report.summary.complete:
+            raise SystemExit(f"the send did not complete: {report.summary}")
+        outdir.mkdir(parents=True, exist_ok=True)
+        for number, received in enumerate(server.handler.received, start=1):
+            (outdir / f"{number:04d}.eml").write_bytes(received.data)
+        return len(server.handler.received)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        raise SystemExit(__doc__)
+    count = capture(Path(sys.argv[1]))
+    print(f"the server received {count} messages; written to {sys.argv[1]}")
