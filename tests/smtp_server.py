@@ -46,6 +46,18 @@ class RecordingHandler:
     drop_after_data: set[str] = field(default_factory=set)  # accepted, then the line goes dead
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    sessions: list[Any] = field(default_factory=list)  # one per connection that sent mail
+
+    @property
+    def connections(self) -> int:
+        return len(self.sessions)
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if not any(known is session for known in self.sessions):
+            self.sessions.append(session)
+        envelope.mail_from = address
+        return "250 OK"
+
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
         replies = self.scripted.get(address)
         if replies:

@@ -52,6 +52,15 @@ def test_send_to_a_single_address(cli: CLI) -> None:
     assert eml.name == "0001-seminars@lists.example.org.eml"
 
 
+def test_rate_is_read_per_minute_second_or_hour(cli: CLI) -> None:
+    for rate in ("6000/min", "100/s", "360000/h", "6000"):
+        code, out, err = cli("send", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS, "--rate", rate)
+        assert code == 0, out + err
+    code, _, err = cli("send", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS, "--rate", "fast")
+    assert code == 2
+    assert "'fast': give a rate like 120/min" in err
+
+
 def test_usage_errors_exit_2(cli: CLI) -> None:
     assert cli("send", EXAMPLE_EVENT)[0] == 2  # --to missing
     assert cli("send", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS, "--transport", "carrier-pigeon")[0] == 2

@@ -61,6 +61,7 @@ def test_delivers_once_per_recipient_and_a_rerun_sends_none(cli: CLI, plain_serv
     assert code == 0, out + err
     assert "sent 5 of 5 by SMTP" in out
     assert sorted(plain_server.handler.counts()) == sorted(ADDRESSES)
+    assert plain_server.handler.connections == 1, "one connection, reused for every message"
     received = plain_server.handler.received[0]
     assert received.mail_from == "onkpat-seminars@example.org"
     message = received.message
@@ -100,6 +101,7 @@ def test_temporary_failures_are_retried_and_permanent_ones_recorded(cli: CLI, pl
     counts = plain_server.handler.counts()
     assert counts == {"asa.lindqvist@example.org": 1, "zoe.martin@example.net": 1, "chen.wei@example.org": 1}
     assert plain_server.handler.scripted["jurgen.mueller@example.org"] == ["452 4.2.2 mailbox full"] * 5
+    assert plain_server.handler.connections == 2, "a 421 closes the connection; the next message reconnects"
 
     code, out, _ = cli("status", EXAMPLE_EVENT)
     assert "3 delivered, 2 failed, 0 in doubt" in out
