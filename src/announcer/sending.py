@@ -113,7 +113,8 @@ def send_invitation(
             else Pace(per_minute=options.per_minute)
         )
         deliverer = Deliverer(transport, journal=journal, key=key, pace=pace, resend=options.resend)
-        start(1 if test_to else checked.count)
+        total = 1 if test_to else checked.count
+        start(total)
         try:
             with transport, stop_between_messages(announce) as stop:
                 for recipient in recipients:
@@ -125,7 +126,7 @@ def send_invitation(
                         break
         except _Stopped:
             deliverer.summary.interrupted = True
-    return SendReport(slug, key, 1 if test_to else checked.count, deliverer.summary, checked.warnings)
+    return SendReport(slug, key, total, deliverer.summary, checked.warnings)
 
 
 def _composer(

@@ -149,15 +149,7 @@ def smtp_password(settings: Settings) -> str | None:
         return None
     password = os.environ.get(SMTP_PASSWORD_VARIABLE)
     if not password:
-        raise SettingsError(
-            [
-                Problem(
-                    "announcer.toml",
-                    f"set {SMTP_PASSWORD_VARIABLE} in the environment",
-                    field="[smtp].username is set",
-                )
-            ]
-        )
+        raise _settings_error("[smtp].username is set", f"set {SMTP_PASSWORD_VARIABLE} in the environment")
     return password
 
 
@@ -170,27 +162,15 @@ def dkim_key(settings: Settings) -> bytes | None:
         try:
             return path.read_bytes()
         except OSError as exc:
-            raise SettingsError(
-                [
-                    Problem(
-                        "announcer.toml",
-                        f"cannot read {path}: {exc.strerror}",
-                        field="[dkim].key_file",
-                    )
-                ]
-            ) from None
+            raise _settings_error("[dkim].key_file", f"cannot read {path}: {exc.strerror}") from None
     key = os.environ.get(DKIM_KEY_VARIABLE)
     if not key:
-        raise SettingsError(
-            [
-                Problem(
-                    "announcer.toml",
-                    f"set key_file, or {DKIM_KEY_VARIABLE} in the environment",
-                    field="[dkim]",
-                )
-            ]
-        )
+        raise _settings_error("[dkim]", f"set key_file, or {DKIM_KEY_VARIABLE} in the environment")
     return key.encode()
+
+
+def _settings_error(field: str, message: str) -> SettingsError:
+    return SettingsError([Problem("announcer.toml", message, field=field)])
 
 
 def load_settings(path: Path) -> Settings:
