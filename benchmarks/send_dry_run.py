@@ -16,7 +16,7 @@ import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
-from announcer.composing import WIRE, compose_invitation
+from announcer.composing import WIRE, compose_message
 from announcer.loading import load_event
 from announcer.recipients import Recipient
 from announcer.rendering import Renderer
@@ -51,7 +51,7 @@ def main() -> None:
     compose_seconds = (
         _best_of(
             3,
-            lambda: [compose_invitation(content, reader, settings).as_bytes(policy=WIRE) for _ in range(200)],
+            lambda: [compose_message(content, reader, settings).as_bytes(policy=WIRE) for _ in range(200)],
         )
         / 200
     )

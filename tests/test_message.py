@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from ical.calendar_stream import IcsCalendarStream
 
-from announcer.composing import compose_invitation
+from announcer.composing import compose_message
 from announcer.loading import load_event
 from announcer.recipients import Recipient
 from announcer.rendering import Renderer
@@ -147,7 +147,7 @@ def test_a_list_without_https_unsubscribe_has_no_one_click(settings: Settings, p
     assert mailing is not None
     plain = settings.model_copy(update={"list_": mailing.model_copy(update={"unsubscribe_url": None})})
     event = load_event(Path(EXAMPLE_EVENT), plain.defaults)
-    message = compose_invitation(Renderer(plain).render_event(event, "x"), Recipient("a@example.org"), plain)
+    message = compose_message(Renderer(plain).render_event(event, "x"), Recipient("a@example.org"), plain)
     assert "List-Unsubscribe-Post" not in message
     assert (
         str(message["List-Unsubscribe"]) == "<mailto:onkpat-seminars-leave@example.org?subject=unsubscribe>"
@@ -168,8 +168,8 @@ def test_unsubscribe_token_is_an_hmac_not_the_address(
     monkeypatch.setenv("ANNOUNCER_UNSUBSCRIBE_SECRET", "s3cret")
     event = load_event(Path(EXAMPLE_EVENT), tokenised.defaults)
     content = Renderer(tokenised).render_event(event, "x")
-    first = compose_invitation(content, Recipient("a@example.org"), tokenised)
-    second = compose_invitation(content, Recipient("b@example.org"), tokenised)
+    first = compose_message(content, Recipient("a@example.org"), tokenised)
+    second = compose_message(content, Recipient("b@example.org"), tokenised)
     url = str(first["List-Unsubscribe"]).split(",")[0].strip("<>")
     assert re.fullmatch(r"https://lists\.example\.org/u/[A-Za-z0-9_-]{24}", url)
     assert "a@example.org" not in url

@@ -29,11 +29,11 @@ def trim(text: str, limit: int = DETAILS_LIMIT) -> str:
     return text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,.;:") + "…"
 
 
-def calendar_links(event: Event, details: str) -> list[CalendarLink]:
-    """One link per service, each carrying title, times, place and trimmed details."""
+def calendar_links(event: Event, details: str, limit: int = DETAILS_LIMIT) -> list[CalendarLink]:
+    """One link per service, each carrying title, times, place and details cut to `limit`."""
     title = summary(event)
     place = location(event) or ""
-    details = trim(details)
+    details = trim(details, limit)
     start_utc, end_utc = event.starts_at.astimezone(UTC), event.ends_at.astimezone(UTC)
     google = [
         ("action", "TEMPLATE"),

@@ -9,7 +9,7 @@ from email.utils import format_datetime
 
 from announcer import factories
 from announcer.recipients import Recipient
-from announcer.rendering import ICS_FILENAME, RenderedEvent
+from announcer.rendering import RenderedContent
 from announcer.settings import Settings
 
 # CRLF, RFC 2045's 76-character encoded lines, and raw headers (List-Unsubscribe) left as folded.
@@ -21,14 +21,14 @@ def _mailbox(name: str, email: str) -> Address:
     return Address(display_name=name, username=local, domain=domain)
 
 
-def compose_invitation(
-    content: RenderedEvent,
+def compose_message(
+    content: RenderedContent,
     recipient: Recipient,
     settings: Settings,
     *,
     deliver_to: str | None = None,
 ) -> EmailMessage:
-    """One recipient's invitation: text and HTML alternatives plus the calendar as invite.ics.
+    """One recipient's message: text and HTML alternatives, then the calendars attached.
 
     `deliver_to` sends that recipient's message to another address instead (a test send).
     """
@@ -49,13 +49,14 @@ def compose_invitation(
     html, text = content.personalised(recipient, unsubscribe_url)
     message.set_content(text, cte="quoted-printable")
     message.add_alternative(html, subtype="html", cte="quoted-printable")
-    message.add_attachment(
-        content.ics,
-        maintype="application",
-        subtype="ics",
-        filename=ICS_FILENAME,
-        params={"name": ICS_FILENAME},
-    )
+    for calendar in content.calendars:
+        message.add_attachment(
+            calendar.data,
+            maintype="application",
+            subtype="ics",
+            filename=calendar.filename,
+            params={"name": calendar.filename},
+        )
     return message
 
 

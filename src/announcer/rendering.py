@@ -17,7 +17,7 @@ from premailer import Premailer
 
 from announcer import factories, prose
 from announcer.calendar import Organizer, build_calendar
-from announcer.calendar_links import calendar_links
+from announcer.calendar_links import DETAILS_LIMIT, CalendarLink, calendar_links
 from announcer.errors import TemplateError
 from announcer.loading import display_path
 from announcer.model import Event, Speaker
@@ -135,7 +135,24 @@ def _long_date(moment: datetime) -> str:
 
 
 @dataclass(frozen=True)
-class RenderedEvent:
+class CalendarFile:
+    """A calendar attached to a message."""
+
+    filename: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class EventCalendar:
+    """One event's calendar and what the email says about it: its links and description."""
+
+    description: str
+    links: list[CalendarLink]
+    ics: bytes
+
+
+@dataclass(frozen=True)
+class RenderedContent:
     """Everything a message needs, the same for every recipient (slots aside)."""
 
     slug: str
@@ -143,7 +160,12 @@ class RenderedEvent:
     subject: str
     html: str
     text: str
-    ics: bytes
+    calendars: tuple[CalendarFile, ...]
+
+    @property
+    def ics(self) -> bytes:
+        """The (first) calendar: an invitation's only one."""
+        return self.calendars[0].data
 
     def personalised(self, recipient: Recipient | None, unsubscribe_url: str) -> tuple[str, str]:
         """The HTML and text with this recipient's values filled in (None: no one in particular)."""
@@ -172,29 +194,45 @@ class Renderer:
         self.settings = settings
         self.env = environment(settings.workspace)
 
-    def render_event(self, event: Event, slug: str, *, sequence: int = 0) -> RenderedEvent:
+    def render_event(self, event: Event, slug: str, *, sequence: int = 0) -> RenderedContent:
         """The subject, HTML, text and ICS of one event's invitation."""
-        context = self._context(event)
-        description = self._render("description.txt.j2", context)
-        context["calendar_links"] = calendar_links(event, description)
-        uid = event_uid(slug, self.settings)
+        calendar = self.event_calendar(event, slug, sequence)
+        context = self._context(event=event, schedule=Schedule.of(event), calendar_links=calendar.links)
+        return self._content(
+            "invitation",
+            context,
+            slug,
+            event_uid(slug, self.settings),
+            (CalendarFile(ICS_FILENAME, calendar.ics),),
+        )
+
+    def event_calendar(
+        self, event: Event, slug: str, sequence: int = 0, *, details_limit: int = DETAILS_LIMIT
+    ) -> EventCalendar:
+        """The event's own calendar (its stable UID), description and "Add to calendar" links."""
+        description = self._render("description.txt.j2", self._context(event=event))
         ics = build_calendar(
             event,
-            uid=uid,
+            uid=event_uid(slug, self.settings),
             organizer=organizer_of(event, self.settings),
             description=description,
             stamp=factories.utc_now(),
             sequence=sequence,
         )
-        subject = " ".join(self._render("invitation.subject.j2", context).split())
-        text = self._render("invitation.txt.j2", context)
-        html = self.compile_mjml(self._render("invitation.mjml.j2", context), "invitation.mjml.j2")
-        return RenderedEvent(slug=slug, uid=uid, subject=subject, html=html, text=text + "\n", ics=ics)
+        return EventCalendar(description, calendar_links(event, description, details_limit), ics)
 
-    def _context(self, event: Event) -> dict[str, Any]:
+    def _content(
+        self, name: str, context: dict[str, Any], slug: str, uid: str, calendars: tuple[CalendarFile, ...]
+    ) -> RenderedContent:
+        """Subject, text and HTML from the `name.*` templates, around the given calendars."""
+        subject = " ".join(self._render(f"{name}.subject.j2", context).split())
+        text = self._render(f"{name}.txt.j2", context)
+        html = self.compile_mjml(self._render(f"{name}.mjml.j2", context), f"{name}.mjml.j2")
+        return RenderedContent(slug, uid, subject, html, text + "\n", calendars)
+
+    def _context(self, **values: Any) -> dict[str, Any]:
         return {
-            "event": event,
-            "schedule": Schedule.of(event),
+            **values,
             "settings": self.settings,
             "palette": palette_for(self.settings.brand.accent),
             "language": self.settings.defaults.language,

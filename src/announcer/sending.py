@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import Literal
 
 from announcer.calendar import schedule_fingerprint
-from announcer.composing import compose_invitation
+from announcer.composing import compose_message
 from announcer.delivery import Deliverer, Pace, Resend, Summary, stop_between_messages
 from announcer.errors import Problem, RecipientsError, SettingsError
 from announcer.journal import Journal, delivery_key, read_sequence
 from announcer.loading import event_slug, load_event
 from announcer.model import check_address
 from announcer.recipients import Recipient, open_recipients
-from announcer.rendering import RenderedEvent, Renderer, event_uid
+from announcer.rendering import RenderedContent, Renderer, event_uid
 from announcer.settings import Settings, secret_problems, smtp_password
 from announcer.signing import dkim_signer
 from announcer.transports.base import Transport
@@ -130,12 +130,12 @@ def send_invitation(
 
 
 def _composer(
-    content: RenderedEvent, recipient: Recipient, settings: Settings, test_to: str | None
+    content: RenderedContent, recipient: Recipient, settings: Settings, test_to: str | None
 ) -> Callable[[], EmailMessage]:
     """Composing waits until the journal says the message is wanted."""
 
     def compose() -> EmailMessage:
-        return compose_invitation(content, recipient, settings, deliver_to=test_to)
+        return compose_message(content, recipient, settings, deliver_to=test_to)
 
     return compose
 
