@@ -31,10 +31,8 @@ def summary(event: Event) -> str:
 
 
 def location(event: Event) -> str | None:
-    """Where, in one line: the room and building, or the online link when there is no room."""
-    if event.venue is None:
-        return None
-    return event.venue.place if event.venue.name else event.venue.online_url
+    """Where, in one line: room, venue, building, campus, address."""
+    return event.venue.place if event.venue else None
 
 
 def schedule_fingerprint(event: Event) -> str:

@@ -8,22 +8,26 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from announcer import factories
 from announcer.delivery import Resend
+from announcer.digest import Window
 from announcer.errors import AnnouncerError, DeliveryError, InputError, Problem, TemplateError
 from announcer.journal import Outcome, journal_entries
 from announcer.loading import display_path, event_slug, load_event, raw_html_warnings
 from announcer.model import EventDefaults
 from announcer.recipients import open_recipients
-from announcer.rendering import Renderer, event_uid
-from announcer.sending import SendOptions, SendReport, send_invitation
+from announcer.rendering import Renderer, date_range, event_uid
+from announcer.sending import Hooks, SendOptions, SendReport, send_digest, send_invitation
 from announcer.settings import Settings, load_settings, secret_problems
 
 EXIT_BAD_INPUT = 1
@@ -157,41 +161,113 @@ def _rate(value: str | None) -> float | None:
     return float(match.group(1)) * per_unit
 
 
-@app.command()
-def send(
-    event: EventArgument,
-    to: Annotated[str, typer.Option("--to", help="Recipients CSV, or a single address.")],
-    transport: Annotated[TransportName, typer.Option(help="How to deliver.")] = TransportName.dry_run,
-    outbox: Annotated[Path, typer.Option(help="Where a dry run writes.", file_okay=False)] = Path("outbox"),
-    resend: Annotated[
-        bool, typer.Option("--resend", help="Send again to everyone, even those who have it.")
-    ] = False,
-    resend_in_doubt: Annotated[
-        bool, typer.Option("--resend-in-doubt", help="Send again to those an interrupted run left in doubt.")
-    ] = False,
-    rate: Annotated[str | None, typer.Option(help="At most this many messages, e.g. 120/min.")] = None,
-    test_to: Annotated[
-        str | None, typer.Option("--test-to", help="Send only recipient #1's message, to this address.")
-    ] = None,
-    config: ConfigOption = Path("announcer.toml"),
-) -> None:
-    """Send one invitation per recipient (by default a dry run into OUTBOX/<slug>/)."""
-    options = SendOptions(
+ToOption = Annotated[str, typer.Option("--to", help="Recipients CSV, or a single address.")]
+TransportOption = Annotated[TransportName, typer.Option(help="How to deliver.")]
+OutboxOption = Annotated[Path, typer.Option(help="Where a dry run writes.", file_okay=False)]
+ResendOption = Annotated[
+    bool, typer.Option("--resend", help="Send again to everyone, even those who have it.")
+]
+ResendInDoubtOption = Annotated[
+    bool, typer.Option("--resend-in-doubt", help="Send again to those an interrupted run left in doubt.")
+]
+RateOption = Annotated[str | None, typer.Option(help="At most this many messages, e.g. 120/min.")]
+TestToOption = Annotated[
+    str | None, typer.Option("--test-to", help="Send only recipient #1's message, to this address.")
+]
+
+
+def _options(
+    transport: TransportName,
+    outbox: Path,
+    resend: bool,
+    resend_in_doubt: bool,
+    rate: str | None,
+    test_to: str | None,
+) -> SendOptions:
+    return SendOptions(
         transport=transport.value,
         outbox=outbox,
         resend=Resend.EVERYONE if resend else Resend.IN_DOUBT if resend_in_doubt else Resend.NOBODY,
         per_minute=_rate(rate),
         test_to=test_to,
     )
+
+
+@app.command()
+def send(
+    event: EventArgument,
+    to: ToOption,
+    transport: TransportOption = TransportName.dry_run,
+    outbox: OutboxOption = Path("outbox"),
+    resend: ResendOption = False,
+    resend_in_doubt: ResendInDoubtOption = False,
+    rate: RateOption = None,
+    test_to: TestToOption = None,
+    config: ConfigOption = Path("announcer.toml"),
+) -> None:
+    """Send one invitation per recipient (by default a dry run into OUTBOX/<slug>/)."""
+    options = _options(transport, outbox, resend, resend_in_doubt, rate, test_to)
     with _exit_codes():
         settings = load_settings(config)
         with _progress() as (start, advance):
-            report = send_invitation(
-                event, to, settings, options, announce=_warn, advance=advance, start=start
-            )
-        for warning in report.warnings:
-            _warn(warning)
+            report = send_invitation(event, to, settings, options, Hooks(_warn, start, advance))
         _print_summary(report, options)
+
+
+@app.command()
+def digest(
+    to: ToOption,
+    events_dir: Annotated[Path, typer.Argument(help="The folder of event files.", file_okay=False)] = Path(
+        "events"
+    ),
+    from_: Annotated[
+        str | None,
+        typer.Option("--from", help="First day, YYYY-MM-DD (default: today, in the settings' zone)."),
+    ] = None,
+    days: Annotated[int, typer.Option(help="How many days the digest covers.", min=1, max=366)] = 7,
+    allow_empty: Annotated[
+        bool, typer.Option("--allow-empty", help="Send even when no event is due.")
+    ] = False,
+    transport: TransportOption = TransportName.dry_run,
+    outbox: OutboxOption = Path("outbox"),
+    resend: ResendOption = False,
+    resend_in_doubt: ResendInDoubtOption = False,
+    rate: RateOption = None,
+    test_to: TestToOption = None,
+    config: ConfigOption = Path("announcer.toml"),
+) -> None:
+    """Send one digest of the events starting in the coming days (by default the next 7)."""
+    options = _options(transport, outbox, resend, resend_in_doubt, rate, test_to)
+    first = _day(from_)
+    with _exit_codes():
+        settings = load_settings(config)
+        today = factories.utc_now().astimezone(ZoneInfo(settings.defaults.timezone)).date()
+        window = Window(first or today, days)
+        with _progress() as (start, advance):
+            report = send_digest(
+                events_dir,
+                window,
+                to,
+                settings,
+                options,
+                Hooks(_warn, start, advance),
+                allow_empty=allow_empty,
+            )
+        if report is None:
+            span = date_range(window.first, window.last)
+            folder = display_path(events_dir)
+            typer.echo(f"no events in {folder} start {span}: nothing sent (--allow-empty sends anyway)")
+            return
+        _print_summary(report, options)
+
+
+def _day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r}: give a day like 2026-03-02", param_hint="--from") from None
 
 
 @contextmanager
@@ -215,6 +291,8 @@ def _progress() -> Iterator[tuple[Callable[[int], None], Callable[[], None]]]:
 
 def _print_summary(report: SendReport, options: SendOptions) -> None:
     """What happened, naming every recipient who did not get the message; exit 3 if any."""
+    for warning in report.warnings:
+        _warn(warning)
     summary = report.summary
     where = (
         f"to {display_path(options.outbox / report.slug)}" if options.transport == "dry-run" else "by SMTP"

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import textwrap
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from importlib.resources import files
+from itertools import groupby
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jinja2
 from markupsafe import Markup
@@ -17,7 +19,8 @@ from premailer import Premailer
 
 from announcer import factories, prose
 from announcer.calendar import Organizer, build_calendar
-from announcer.calendar_links import DETAILS_LIMIT, CalendarLink, calendar_links
+from announcer.calendar_links import DETAILS_LIMIT, CalendarLink, calendar_links, trim
+from announcer.digest import Listed, Window
 from announcer.errors import TemplateError
 from announcer.loading import display_path
 from announcer.model import Event, Speaker
@@ -27,6 +30,8 @@ from announcer.settings import Settings
 from announcer.slots import RecipientSlots, fill
 
 ICS_FILENAME = "invite.ics"
+DIGEST_DETAILS_LIMIT = 300  # a digest carries three links per event: keep each short
+TEASER_LIMIT = 180  # two or three lines of the abstract
 TEXT_WIDTH = 72
 
 
@@ -62,6 +67,7 @@ def environment(workspace: Path) -> jinja2.Environment:
     env.filters["wrap_list"] = _wrap_list
     env.filters["underline"] = lambda text, mark="-": f"{text}\n{mark * len(text)}"
     env.filters["authors"] = authors_html
+    env.filters["short_title"] = lambda title: title.split(":", 1)[0].strip()
     return env
 
 
@@ -130,8 +136,40 @@ class Schedule:
         return cls(date, times, zone, short)
 
 
-def _long_date(moment: datetime) -> str:
+def _long_date(moment: date | datetime) -> str:
     return f"{moment:%A} {moment.day} {moment:%B %Y}"
+
+
+def date_range(first: date, last: date) -> str:
+    """ "6 March", "2–6 March", "30 March – 3 April", "28 December 2026 – 3 January 2027"."""
+    if first == last:
+        return f"{first.day} {first:%B}"
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first.day}–{last.day} {last:%B}"
+    if first.year == last.year:
+        return f"{first.day} {first:%B} – {last.day} {last:%B}"
+    return f"{first.day} {first:%B %Y} – {last.day} {last:%B %Y}"
+
+
+@dataclass(frozen=True)
+class DigestEntry:
+    """One event as a digest shows it."""
+
+    slug: str
+    event: Event
+    schedule: Schedule
+    reader_time: str | None  # the start on the reader's clock, when their zone differs
+    teaser: str
+    read_more: str  # the event's page, or an anchor to its abstract further down
+    calendar_links: list[CalendarLink]
+    calendar_filename: str
+    ics: bytes
+
+
+@dataclass(frozen=True)
+class DigestDay:
+    label: str
+    entries: list[DigestEntry]
 
 
 @dataclass(frozen=True)
@@ -220,6 +258,56 @@ class Renderer:
             sequence=sequence,
         )
         return EventCalendar(description, calendar_links(event, description, details_limit), ics)
+
+    def render_digest(
+        self, window: Window, listed: list[Listed], sequences: dict[str, int] | None = None
+    ) -> RenderedContent:
+        """One digest of the listed events: each with its own calendar file (the invitation's UID)."""
+        entries = [self._digest_entry(item, (sequences or {}).get(item.slug, 0)) for item in listed]
+        days = [
+            DigestDay(_long_date(day).rsplit(" ", 1)[0], list(group))
+            for day, group in groupby(entries, key=lambda entry: entry.event.start.date())
+        ]
+        calendars = tuple(CalendarFile(entry.calendar_filename, entry.ics) for entry in entries)
+        first, last = (
+            (entries[0].event.start.date(), entries[-1].event.start.date())
+            if entries
+            else (window.first, window.last)
+        )
+        context = self._context(
+            window=window,
+            days=days,
+            entries=entries,
+            date_range=date_range(first, last),
+            window_range=date_range(window.first, window.last),
+        )
+        slug = f"digest-{window.first:%Y-%m-%d}"
+        uid = f"digest-{window.first:%Y%m%d}-{window.days}d@{self.settings.sender.domain}"
+        return self._content("digest", context, slug, uid, calendars)
+
+    def _digest_entry(self, item: Listed, sequence: int) -> DigestEntry:
+        event = item.event
+        calendar = self.event_calendar(event, item.slug, sequence, details_limit=DIGEST_DETAILS_LIMIT)
+        reader_zone = ZoneInfo(self.settings.defaults.timezone)
+        reader = event.starts_at.astimezone(reader_zone)
+        reader_time = None
+        if reader.utcoffset() != event.starts_at.utcoffset():
+            city = reader_zone.key.rsplit("/", 1)[-1].replace("_", " ")
+            day = f"{reader:%a} " if reader.date() != event.start.date() else ""
+            reader_time = f"{day}{reader:%H:%M} {city} time"
+        source = event.abstract or event.intro or ""
+        teaser = trim(" ".join(prose.to_text(source, width=10**6).split("\n\n")[:1]).strip(), TEASER_LIMIT)
+        return DigestEntry(
+            slug=item.slug,
+            event=event,
+            schedule=Schedule.of(event),
+            reader_time=reader_time,
+            teaser=teaser,
+            read_more=event.url or f"#{item.slug}",
+            calendar_links=calendar.links,
+            calendar_filename=f"{item.slug}.ics",
+            ics=calendar.ics,
+        )
 
     def _content(
         self, name: str, context: dict[str, Any], slug: str, uid: str, calendars: tuple[CalendarFile, ...]
