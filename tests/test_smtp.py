@@ -267,3 +267,14 @@ def test_bad_dkim_key_is_a_located_settings_error(cli: CLI, plain_server: Server
     assert code == 1
     assert "error: announcer.toml: [dkim]: the DKIM key does not sign" in err
     assert plain_server.handler.received == []
+
+
+def test_a_digest_is_journaled_like_an_invitation(cli: CLI, plain_server: Server) -> None:
+    args = ("digest", "events", "--to", EXAMPLE_RECIPIENTS, "--from", "2026-03-02", "--transport", "smtp")
+    code, out, err = cli(*args)
+    assert code == 0, out + err
+    assert "sent 5 of 5 by SMTP" in out
+    code, out, _ = cli(*args)
+    assert "sent 0 of 5 by SMTP; 5 had it already" in out
+    assert len(plain_server.handler.received) == 5
+    assert len(list(plain_server.handler.received[0].message.iter_attachments())) == 4

@@ -30,7 +30,8 @@ from announcer.settings import Settings
 from announcer.slots import RecipientSlots, fill
 
 ICS_FILENAME = "invite.ics"
-DIGEST_DETAILS_LIMIT = 300  # a digest carries three links per event: keep each short
+DIGEST_DETAILS_LIMIT = 120  # a digest carries three links per event: keep each short
+HTML_BUDGET = 90_000  # Gmail clips HTML at about 102 KB; leave room for what servers add
 TEASER_LIMIT = 180  # two or three lines of the abstract
 TEXT_WIDTH = 72
 
@@ -160,7 +161,7 @@ class DigestEntry:
     schedule: Schedule
     reader_time: str | None  # the start on the reader's clock, when their zone differs
     teaser: str
-    read_more: str  # the event's page, or an anchor to its abstract further down
+    read_more: str | None  # the event's page, or an anchor to its abstract further down
     calendar_links: list[CalendarLink]
     calendar_filename: str
     ics: bytes
@@ -262,8 +263,20 @@ class Renderer:
     def render_digest(
         self, window: Window, listed: list[Listed], sequences: dict[str, int] | None = None
     ) -> RenderedContent:
-        """One digest of the listed events: each with its own calendar file (the invitation's UID)."""
-        entries = [self._digest_entry(item, (sequences or {}).get(item.slug, 0)) for item in listed]
+        """One digest of the listed events: each with its own calendar file (the invitation's UID).
+
+        Abstracts of events without a page of their own are appended for "Read the abstract",
+        unless that would take the HTML past the budget: then the teasers stand alone.
+        """
+        digest = self._digest(window, listed, sequences or {}, abstracts=True)
+        if len(digest.html.encode()) > HTML_BUDGET:
+            digest = self._digest(window, listed, sequences or {}, abstracts=False)
+        return digest
+
+    def _digest(
+        self, window: Window, listed: list[Listed], sequences: dict[str, int], *, abstracts: bool
+    ) -> RenderedContent:
+        entries = [self._digest_entry(item, sequences.get(item.slug, 0), abstracts) for item in listed]
         days = [
             DigestDay(_long_date(day).rsplit(" ", 1)[0], list(group))
             for day, group in groupby(entries, key=lambda entry: entry.event.start.date())
@@ -285,7 +298,7 @@ class Renderer:
         uid = f"digest-{window.first:%Y%m%d}-{window.days}d@{self.settings.sender.domain}"
         return self._content("digest", context, slug, uid, calendars)
 
-    def _digest_entry(self, item: Listed, sequence: int) -> DigestEntry:
+    def _digest_entry(self, item: Listed, sequence: int, abstracts: bool) -> DigestEntry:
         event = item.event
         calendar = self.event_calendar(event, item.slug, sequence, details_limit=DIGEST_DETAILS_LIMIT)
         reader_zone = ZoneInfo(self.settings.defaults.timezone)
@@ -303,7 +316,7 @@ class Renderer:
             schedule=Schedule.of(event),
             reader_time=reader_time,
             teaser=teaser,
-            read_more=event.url or f"#{item.slug}",
+            read_more=event.url or (f"#{item.slug}" if abstracts and event.abstract else None),
             calendar_links=calendar.links,
             calendar_filename=f"{item.slug}.ics",
             ics=calendar.ics,
