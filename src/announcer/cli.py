@@ -6,6 +6,8 @@ import collections
 import itertools
 import re
 import sys
+import threading
+import webbrowser
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -25,6 +27,7 @@ from announcer.errors import AnnouncerError, DeliveryError, InputError, Problem,
 from announcer.journal import Outcome, journal_entries
 from announcer.loading import display_path, event_slug, load_event, raw_html_warnings
 from announcer.model import EventDefaults
+from announcer.preview import Preview, PreviewServer, Target, is_loopback
 from announcer.recipients import open_recipients
 from announcer.rendering import Renderer, date_range, event_uid
 from announcer.sending import Hooks, SendOptions, SendReport, send_digest, send_invitation
@@ -340,6 +343,50 @@ def status(
                 if entry.outcome is not Outcome.DELIVERED:
                     label = "in doubt" if entry.outcome is Outcome.IN_FLIGHT else "failed"
                     typer.echo(f"  {label}: {entry.recipient} ({entry.at}): {entry.reply}")
+
+
+@app.command()
+def preview(
+    target: Annotated[
+        Path, typer.Argument(help="An event file, or a folder of them (with their digest).")
+    ] = Path("events"),
+    port: Annotated[
+        int, typer.Option(help="The port to listen on (0: any free one).", min=0, max=65535)
+    ] = 8800,
+    host: Annotated[
+        str | None, typer.Option(help="Listen elsewhere than 127.0.0.1 (others can then read the preview).")
+    ] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Preview for recipient #1 of this list.")] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="The digest's first day, YYYY-MM-DD.")] = None,
+    days: Annotated[int, typer.Option(help="How many days the digest covers.", min=1, max=366)] = 7,
+    open_browser: Annotated[
+        bool, typer.Option("--open", help="Open the preview in the default browser.")
+    ] = False,
+    config: ConfigOption = Path("announcer.toml"),
+) -> None:
+    """Show the emails in a browser, at phone and desktop width, light and dark; reload on save."""
+    bind = host or "127.0.0.1"
+    if host is not None and not is_loopback(host):
+        _warn(f"listening on {host}: anyone who can reach this machine can read the preview")
+    watcher = Preview(Target(target, config, to, _day(from_), days))
+    try:
+        server = PreviewServer(watcher, bind, port, any_host=host is not None and not is_loopback(host))
+    except OSError as exc:
+        typer.echo(f"error: cannot listen on {bind}:{port}: {exc.strerror} (choose another --port)", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    typer.echo(f"preview on {server.url}  (Ctrl-C stops)")
+    if watcher.snapshot.error:
+        _warn(watcher.snapshot.error)
+    threading.Thread(target=watcher.watch, name="watch", daemon=True).start()
+    if open_browser:
+        webbrowser.open(server.url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        typer.echo("stopped")
+    finally:
+        watcher.stop()
+        server.server_close()
 
 
 def main() -> None:
