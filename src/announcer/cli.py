@@ -374,13 +374,13 @@ def preview(
     except OSError as exc:
         typer.echo(f"error: cannot listen on {bind}:{port}: {exc.strerror} (choose another --port)", err=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    typer.echo(f"preview on {server.url}  (Ctrl-C stops)")
-    if watcher.snapshot.error:
-        _warn(watcher.snapshot.error)
-    threading.Thread(target=watcher.watch, name="watch", daemon=True).start()
-    if open_browser:
-        webbrowser.open(server.url)
     try:
+        typer.echo(f"preview on {server.url}  (Ctrl-C stops)")
+        if watcher.snapshot.error:
+            _warn(watcher.snapshot.error)
+        threading.Thread(target=watcher.watch, name="watch", daemon=True).start()
+        if open_browser:
+            webbrowser.open(server.url)
         server.serve_forever()
     except KeyboardInterrupt:
         typer.echo("stopped")

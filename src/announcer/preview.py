@@ -30,6 +30,7 @@ from announcer.rendering import RenderedContent, Renderer, theme_folder
 from announcer.settings import Settings, load_settings
 
 GMAIL_CLIP_BYTES = 102_000
+_INPUT_SUFFIXES = {".yaml", ".yml", ".toml", ".csv", ".j2"}
 _SINGLE_ROUTES = {
     "/": "page",
     "/email.html": "email.html",
@@ -124,6 +125,13 @@ def _item(
     return Item(id, label, content, message, str(html_part.get_content()), str(text_part.get_content()))
 
 
+def _is_input(change: watchfiles.Change, path: str) -> bool:
+    """Event files, settings, recipient lists and templates; not the outbox, journal or caches."""
+    parts = Path(path).parts
+    ignored = {"outbox", ".announcer", "node_modules", ".git", ".venv", "__pycache__"}
+    return Path(path).suffix in _INPUT_SUFFIXES and not ignored.intersection(parts)
+
+
 def with_scheme(email_html: str, scheme: str) -> str:
     """The HTML as a client in `scheme` (light or dark) renders it, whatever the viewer's own setting."""
     return _DARK_QUERY.sub("all" if scheme == "dark" else "not all", email_html)
@@ -181,21 +189,20 @@ class Preview:
             self.changed.notify_all()
 
     def watched(self) -> list[Path]:
-        """The event(s), the workspace's templates, recipients and settings, and the theme."""
+        """The workspace (events, settings, recipients, templates, even ones made later) and the theme."""
         workspace = self.target.config.resolve().parent
-        candidates = [
-            self.target.path,
-            self.target.config,
-            workspace / "templates",
-            workspace / "recipients",
-            theme_folder(),
-        ]
-        return [path for path in candidates if path.exists()]
+        folders = {workspace, theme_folder(), self.target.path.resolve().parent}
+        return sorted(folder for folder in folders if folder.is_dir())
 
     def watch(self) -> None:
-        """Rebuild on every save until stopped (runs in its own thread)."""
+        """Rebuild on every save of an input until stopped (runs in its own thread)."""
         for _changes in watchfiles.watch(
-            *self.watched(), debounce=50, step=20, stop_event=self.stopping, raise_interrupt=False
+            *self.watched(),
+            watch_filter=_is_input,
+            debounce=50,
+            step=20,
+            stop_event=self.stopping,
+            raise_interrupt=False,
         ):
             self.rebuild()
 

@@ -1,0 +1,234 @@
+"""The preview in a real browser, and the email's own quality measured where it is rendered."""
+
+from __future__ import annotations
+
+import http.client
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.browser import LOW_CONTRAST, ROOT, SMALL_TEXT, axe_script, axe_violations, launch
+from tests.conftest import EXAMPLE_EVENT
+
+SCREENSHOTS = ROOT / "screenshots"
+TITLE = "CAR T Cell Therapy: From Lymphoma to Autoimmunity"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    yield from launch()
+
+
+class Running:
+    """An `announcer preview` process and where it listens."""
+
+    def __init__(self, *args: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "announcer.cli", "preview", *args, "--port", "0"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        match = re.search(r"http://([\d.]+):(\d+)/", line)
+        assert match, line + self.process.stderr.read() if self.process.stderr else line
+        self.host, self.port = match[1], int(match[2])
+        self.url = f"http://{self.host}:{self.port}/"
+
+    def stop(self) -> tuple[int, str, str]:
+        self.process.send_signal(signal.SIGINT)
+        out, err = self.process.communicate(timeout=20)
+        return self.process.returncode, out, err
+
+    def get(self, path: str, host: str | None = None) -> tuple[int, bytes]:
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=10)
+        try:
+            connection.putrequest("GET", path, skip_host=True)
+            connection.putheader("Host", host or f"127.0.0.1:{self.port}")
+            connection.endheaders()
+            response = connection.getresponse()
+            return response.status, response.read()
+        finally:
+            connection.close()
+
+
+@pytest.fixture
+def preview(workspace: Path) -> Iterator[Running]:
+    running = Running(EXAMPLE_EVENT)
+    yield running
+    code, _, err = running.stop()
+    assert code == 0, err
+
+
+def _frames_show(page: Page, text: str, timeout: float = 5000) -> None:
+    for frame in ("#phone", "#desktop"):
+        expect(page.frame_locator(frame).locator("h1")).to_have_text(text, timeout=timeout)
+
+
+def test_both_frames_show_the_title_and_speaker(browser: Browser, preview: Running) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(preview.url)
+    _frames_show(page, TITLE)
+    for frame in ("#phone", "#desktop"):
+        expect(page.frame_locator(frame).locator("body")).to_contain_text("Dimitrios Mougiakakos")
+    expect(page.locator("#size")).to_contain_text("of Gmail's 102.0 KB")
+    page.get_by_role("tab", name="Calendar").click()
+    expect(page.locator("#panel-calendar")).to_contain_text("Friday 06 March 2026, 12:00 (Europe/Stockholm)")
+    page.get_by_role("tab", name="Headers").click()
+    expect(page.locator("#panel-headers")).to_contain_text("List-Unsubscribe-Post")
+    page.get_by_role("tab", name="Plain text").click()
+    expect(page.locator("#panel-text")).to_contain_text("Dear Åsa Lindqvist,")
+
+
+def test_a_save_reloads_the_page_and_an_error_is_shown_then_cleared(
+    browser: Browser, preview: Running
+) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(preview.url)
+    _frames_show(page, TITLE)
+    event = Path(EXAMPLE_EVENT)
+    good = event.read_text()
+
+    saved = time.monotonic()
+    event.write_text(good.replace(TITLE, "CAR T Cells Reconsidered"))
+    _frames_show(page, "CAR T Cells Reconsidered", timeout=3000)
+    latency = time.monotonic() - saved
+    print(f"\nreload after a save: {latency * 1000:.0f} ms")
+    assert latency < 1.0, f"the page showed the change after {latency:.2f} s"
+
+    event.write_text(good.replace("speakers:\n", "speakers:\n  - [unclosed\n"))
+    expect(page.locator("#error")).to_contain_text("events/2026-03-06-car-t-cell-therapy.yaml:", timeout=3000)
+    expect(page.locator("#error")).to_contain_text("not valid YAML")
+
+    event.write_text(good)
+    _frames_show(page, TITLE, timeout=3000)
+    expect(page.locator("#error")).to_have_count(0)
+
+
+def test_template_errors_are_located_in_the_page(browser: Browser, preview: Running) -> None:
+    page = browser.new_page()
+    page.goto(preview.url)
+    _frames_show(page, TITLE)
+    template = Path("templates/email/invitation.subject.j2")
+    template.parent.mkdir(parents=True)
+    template.write_text("{{ event.title }\n")
+    expect(page.locator("#error")).to_contain_text("templates/email/invitation.subject.j2:1", timeout=3000)
+    template.unlink()
+    _frames_show(page, TITLE, timeout=3000)
+
+
+def test_the_dark_toggle_switches_the_frames(browser: Browser, preview: Running) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(preview.url)
+    _frames_show(page, TITLE)
+    background = "() => getComputedStyle(document.querySelector('.card')).backgroundColor"
+    assert (
+        page.frame_locator("#phone").locator("body").evaluate(f"(_) => ({background})()")
+        == "rgb(255, 255, 255)"
+    )
+    page.get_by_role("button", name="Dark").click()
+    expect(page.get_by_role("button", name="Dark")).to_have_attribute("aria-pressed", "true")
+    phone = page.frame_locator("#phone").locator(".card").first
+    expect(phone).to_have_css("background-color", "rgb(28, 28, 30)")
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("width", [375, 1024])
+def test_the_email_reads_well_at_phone_and_desktop_width(
+    browser: Browser, preview: Running, width: int, scheme: str
+) -> None:
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto(f"{preview.url}email.html?scheme={scheme}")
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"invitation-{width}-{scheme}.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, "no horizontal scrolling"
+    if width == 375:
+        assert page.evaluate(SMALL_TEXT) == [], "no text below 14 px on a phone"
+    assert page.evaluate(LOW_CONTRAST) == [], "every text meets WCAG AA contrast"
+    assert axe_violations(page, axe_script()) == []
+
+
+def test_the_digest_is_listed_and_reads_well(browser: Browser, workspace: Path) -> None:
+    running = Running("events", "--from", "2026-03-02")
+    try:
+        page = browser.new_page(viewport={"width": 375, "height": 900})
+        page.goto(running.url)
+        expect(page.locator("main")).to_contain_text("Digest, 02 Mar + 7 days (4 events)")
+        expect(page.locator("main")).to_contain_text(TITLE)
+        for scheme in ("light", "dark"):
+            page.goto(f"{running.url}digest/email.html?scheme={scheme}")
+            page.screenshot(path=str(SCREENSHOTS / f"digest-375-{scheme}.png"), full_page=True)
+            assert page.evaluate("document.documentElement.scrollWidth") <= 375
+            assert page.evaluate(SMALL_TEXT) == []
+            assert page.evaluate(LOW_CONTRAST) == []
+            assert axe_violations(page, axe_script()) == []
+        status, body = running.get("/digest/2026-03-06-car-t-cell-therapy.ics")
+        assert status == 200
+        assert body.startswith(b"BEGIN:VCALENDAR")
+    finally:
+        running.stop()
+
+
+def test_exact_parts_are_served_as_sent(preview: Running) -> None:
+    status, html = preview.get("/email.html")
+    assert status == 200
+    assert html.startswith(b"<!DOCTYPE html>")
+    assert b"prefers-color-scheme: dark" in html, "the exact part is untouched"
+    status, text = preview.get("/email.txt")
+    assert status == 200
+    assert "Dear Åsa Lindqvist,".encode() in text
+    status, ics = preview.get("/event.ics")
+    assert status == 200
+    assert b"METHOD:PUBLISH" in ics
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/../../etc/passwd",
+        "/%2e%2e/%2e%2e/etc/passwd",
+        "/..%2f..%2fetc%2fpasswd",
+        "/event.ics/../../announcer.toml",
+        "/announcer.toml",
+        "/events/2026-03-06-car-t-cell-therapy.yaml",
+        "//etc/passwd",
+        "/%2e%2e%5c%2e%2e%5cetc",
+    ],
+)
+def test_no_file_outside_the_previews_own_routes_is_served(preview: Running, path: str) -> None:
+    status, body = preview.get(path)
+    assert status == 404
+    assert b"root:" not in body
+    assert b"[sender]" not in body
+
+
+def test_requests_for_other_host_names_are_refused(preview: Running) -> None:
+    assert preview.get("/", host=f"localhost:{preview.port}")[0] == 200
+    assert preview.get("/", host="attacker.example")[0] == 403  # DNS rebinding
+    assert preview.get("/email.html", host="192.168.1.10:8800")[0] == 403
+
+
+def test_it_listens_on_loopback_unless_told_and_warns_when_told(workspace: Path) -> None:
+    running = Running(EXAMPLE_EVENT)
+    assert running.host == "127.0.0.1"
+    running.stop()
+    exposed = Running(EXAMPLE_EVENT, "--host", "0.0.0.0")
+    code, _, err = exposed.stop()
+    assert code == 0
+    assert "warning: listening on 0.0.0.0: anyone who can reach this machine can read the preview" in err
+
+
+def test_ctrl_c_stops_cleanly(workspace: Path) -> None:
+    running = Running(EXAMPLE_EVENT)
+    code, out, err = running.stop()
+    assert code == 0, err
+    assert "stopped" in out
+    assert "Traceback" not in err
