@@ -24,10 +24,11 @@ from announcer import factories
 from announcer.delivery import Resend
 from announcer.digest import Window
 from announcer.errors import AnnouncerError, DeliveryError, InputError, Problem, TemplateError
+from announcer.hosts import is_loopback
 from announcer.journal import Outcome, journal_entries
 from announcer.loading import display_path, event_slug, load_event, raw_html_warnings
 from announcer.model import EventDefaults
-from announcer.preview import Preview, PreviewServer, Target, is_loopback
+from announcer.preview import Preview, PreviewServer, Target
 from announcer.recipients import open_recipients
 from announcer.rendering import Renderer, date_range, event_uid
 from announcer.sending import Hooks, SendOptions, SendReport, send_digest, send_invitation

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 import threading
@@ -24,6 +23,7 @@ from announcer import factories
 from announcer.composing import compose_message
 from announcer.digest import Window, choose_events, event_files
 from announcer.errors import AnnouncerError, InputError, TemplateError
+from announcer.hosts import is_loopback
 from announcer.loading import event_slug, load_event
 from announcer.recipients import Recipient, open_recipients
 from announcer.rendering import RenderedContent, Renderer, theme_folder
@@ -155,15 +155,6 @@ def readable_calendar(data: bytes) -> list[dict[str, str]]:
             }
         )
     return events
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 class Preview:

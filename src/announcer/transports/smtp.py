@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import smtplib
 import ssl
@@ -12,6 +11,7 @@ from pathlib import Path
 
 from announcer.composing import WIRE
 from announcer.errors import DeliveryError, InDoubt, PermanentFailure, TemporaryFailure
+from announcer.hosts import is_loopback
 from announcer.settings import SMTP
 from announcer.signing import Signer
 from announcer.transports.base import Transport
@@ -27,15 +27,6 @@ def _reply(code: int, reply: bytes | str) -> str:
 def _failure(code: int, reply: bytes) -> TemporaryFailure | PermanentFailure:
     text = _reply(code, reply)
     return PermanentFailure(text) if 500 <= code < 600 else TemporaryFailure(text)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class SMTPTransport(Transport):
@@ -54,7 +45,7 @@ class SMTPTransport(Transport):
         workspace: Path = Path("."),
         signer: Signer | None = None,
     ) -> None:
-        if config.username and config.security == "none" and not _is_loopback(config.host):
+        if config.username and config.security == "none" and not is_loopback(config.host):
             raise DeliveryError(
                 f"{config.host}:{config.port}: security = none would send the password in clear; "
                 "use starttls or tls"
