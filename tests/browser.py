@@ -48,22 +48,36 @@ def axe_script() -> str:
     return AXE.read_text()
 
 
-SMALL_TEXT = """() => {
+_VISIBLE_TEXT = """
+  const visibleText = function* () {
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const text = node.textContent.trim();
+      const element = node.parentElement;
+      if (!text || element.closest('[aria-hidden="true"]')) continue;
+      const rect = element.getBoundingClientRect();
+      if (rect.width > 0 && rect.height > 0) yield [text, element, getComputedStyle(element)];
+    }
+  };
+"""
+
+SMALL_TEXT = (
+    "() => {"
+    + _VISIBLE_TEXT
+    + """
   const found = [];
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    const text = node.textContent.trim();
-    const element = node.parentElement;
-    if (!text || element.closest('[aria-hidden="true"]')) continue;
-    const rect = element.getBoundingClientRect();
-    if (rect.width === 0 || rect.height === 0) continue;
-    const size = parseFloat(getComputedStyle(element).fontSize);
+  for (const [text, , style] of visibleText()) {
+    const size = parseFloat(style.fontSize);
     if (size < 14) found.push(`${size}px: ${text.slice(0, 40)}`);
   }
   return found;
 }"""
+)
 
-LOW_CONTRAST = """() => {
+LOW_CONTRAST = (
+    "() => {"
+    + _VISIBLE_TEXT
+    + """
   const rgb = (value) => value.match(/[\\d.]+/g).map(Number);
   const luminance = ([r, g, b]) => [r, g, b].map((c) => {
     c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
@@ -76,14 +90,7 @@ LOW_CONTRAST = """() => {
     return [255, 255, 255];
   };
   const found = [];
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    const text = node.textContent.trim();
-    const element = node.parentElement;
-    if (!text || element.closest('[aria-hidden="true"]')) continue;
-    const rect = element.getBoundingClientRect();
-    if (rect.width === 0 || rect.height === 0) continue;
-    const style = getComputedStyle(element);
+  for (const [text, element, style] of visibleText()) {
     const [a, b] = [luminance(rgb(style.color)), luminance(background(element))];
     const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
     const size = parseFloat(style.fontSize);
@@ -92,6 +99,7 @@ LOW_CONTRAST = """() => {
   }
   return found;
 }"""
+)
 
 
 def axe_violations(page: Page, script: str) -> list[str]:

@@ -233,3 +233,15 @@ def test_ctrl_c_stops_cleanly(workspace: Path) -> None:
     assert code == 0, err
     assert "stopped" in out
     assert "Traceback" not in err
+
+
+def test_a_change_made_before_the_page_listens_is_not_missed(preview: Running) -> None:
+    """The page says which version it shows; a newer one is announced at once."""
+    connection = http.client.HTTPConnection(preview.host, preview.port, timeout=10)
+    try:
+        connection.request("GET", "/reload?shown=0")
+        response = connection.getresponse()
+        assert response.status == 200
+        assert response.readline() == b"data: 1\n"
+    finally:
+        connection.close()

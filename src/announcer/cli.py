@@ -14,13 +14,11 @@ from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from announcer import factories
 from announcer.delivery import Resend
 from announcer.digest import Window
 from announcer.errors import AnnouncerError, DeliveryError, InputError, Problem, TemplateError
@@ -245,8 +243,7 @@ def digest(
     first = _day(from_)
     with _exit_codes():
         settings = load_settings(config)
-        today = factories.utc_now().astimezone(ZoneInfo(settings.defaults.timezone)).date()
-        window = Window(first or today, days)
+        window = Window(first or settings.today(), days)
         with _progress() as (start, advance):
             report = send_digest(
                 events_dir,

@@ -13,13 +13,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources import files
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
-from zoneinfo import ZoneInfo
 
 import jinja2
 import watchfiles
 from icalendar import Calendar
 
-from announcer import factories
 from announcer.composing import compose_message
 from announcer.digest import Window, choose_events, event_files
 from announcer.errors import AnnouncerError, InputError, TemplateError
@@ -88,7 +86,6 @@ class Target:
 def build_items(target: Target) -> dict[str, Item]:
     """Render every email of the target, composed for recipient #1 of the list."""
     settings = load_settings(target.config)
-    today = factories.utc_now().astimezone(ZoneInfo(settings.defaults.timezone)).date()
     renderer = Renderer(settings)
     reader = _first_recipient(target, settings)
     items: dict[str, Item] = {}
@@ -98,7 +95,7 @@ def build_items(target: Target) -> dict[str, Item]:
         slug = event_slug(path)
         items[slug] = _item(slug, event.title, renderer.render_event(event, slug), reader, settings)
     if not target.single:
-        window = Window(target.first_day or today, target.days)
+        window = Window(target.first_day or settings.today(), target.days)
         listed = choose_events(target.path, window, settings.defaults)
         label = f"Digest, {window.first:%d %b} + {window.days} days ({len(listed)} events)"
         items["digest"] = _item("digest", label, renderer.render_digest(window, listed), reader, settings)
@@ -127,9 +124,12 @@ def _item(
 
 def _is_input(change: watchfiles.Change, path: str) -> bool:
     """Event files, settings, recipient lists and templates; not the outbox, journal or caches."""
-    parts = Path(path).parts
-    ignored = {"outbox", ".announcer", "node_modules", ".git", ".venv", "__pycache__"}
-    return Path(path).suffix in _INPUT_SUFFIXES and not ignored.intersection(parts)
+    where = Path(path)
+    if {"outbox", ".announcer", "node_modules", ".git", ".venv", "__pycache__"}.intersection(where.parts):
+        return False
+    # A new folder (templates/email/, say) counts too: a file saved into it at once may come
+    # before the watcher watches the folder.
+    return where.suffix in _INPUT_SUFFIXES or (change == watchfiles.Change.added and where.is_dir())
 
 
 def with_scheme(email_html: str, scheme: str) -> str:
@@ -255,7 +255,8 @@ class _Handler(BaseHTTPRequestHandler):
         snapshot = self.server.preview.snapshot
         route = url.path
         if route == "/reload":
-            self._stream_reloads(snapshot.version)
+            shown = parse_qs(url.query).get("shown", [""])[0]
+            self._stream_reloads(int(shown) if shown.isdigit() else snapshot.version)
             return
         if route == "/state":
             body = json.dumps({"version": snapshot.version, "error": snapshot.error}).encode()
@@ -313,6 +314,7 @@ class _Handler(BaseHTTPRequestHandler):
         return is_loopback(name)
 
     def _stream_reloads(self, version: int) -> None:
+        """Server-sent events: the new version whenever it differs from the one the page shows."""
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-store")

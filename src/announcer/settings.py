@@ -8,11 +8,14 @@ import os
 import re
 import tomllib
 from base64 import urlsafe_b64encode
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, Field, ValidationError, field_validator
 
+from announcer import factories
 from announcer.errors import Problem, SettingsError
 from announcer.loading import Loc, display_path, read_text, validation_problems
 from announcer.model import Address, EventDefaults, Line, Markdown, Strict, WebURL
@@ -109,6 +112,10 @@ class Settings(Strict):
     brand: Brand = Brand()
     defaults: Defaults = Defaults()
     workspace: Path = Field(default=Path("."), exclude=True)
+
+    def today(self) -> date:
+        """Today's date in the settings' time zone."""
+        return factories.utc_now().astimezone(ZoneInfo(self.defaults.timezone)).date()
 
     def unsubscribe_url_for(self, address: str) -> str | None:
         """The recipient's own unsubscribe URL, `{token}` filled from the environment's secret."""
