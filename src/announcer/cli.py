@@ -68,15 +68,10 @@ def _exit_codes() -> Iterator[None]:
         for problem in exc.problems:
             typer.echo(f"error: {problem}", err=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    except TemplateError as exc:
+    except AnnouncerError as exc:  # templates, the journal, delivery
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
-    except DeliveryError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_DELIVERY_FAILED) from None
-    except AnnouncerError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+        code = EXIT_DELIVERY_FAILED if isinstance(exc, DeliveryError) else EXIT_BAD_INPUT
+        raise typer.Exit(code) from None
 
 
 @app.command()
@@ -143,8 +138,8 @@ def render(
         settings = load_settings(config)
         slug = event_slug(event)
         content = Renderer(settings).render_event(load_event(event, settings.defaults), slug)
-        unsubscribe_url = settings.list_.unsubscribe_url or "" if settings.list_ else ""
-        html, text = content.personalised(None, unsubscribe_url)
+        mailing = settings.list_
+        html, text = content.personalised(None, (mailing.unsubscribe_url if mailing else None) or "")
         output.mkdir(parents=True, exist_ok=True)
         (output / f"{slug}.html").write_text(html, encoding="utf-8")
         (output / f"{slug}.txt").write_text(text, encoding="utf-8")
