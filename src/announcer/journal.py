@@ -140,10 +140,6 @@ class Journal:
         for row in rows:
             yield _entry(row)
 
-    def mark_in_flight(self, key: str, recipient: str, message_id: str) -> None:
-        """Record, durably, that this recipient's message is about to go out."""
-        self._write(key, recipient, message_id, Outcome.IN_FLIGHT, "")
-
     def record(self, key: str, recipient: str, message_id: str, outcome: Outcome, reply: str) -> None:
         """Record how this recipient's delivery ended."""
         self._write(key, recipient, message_id, outcome, reply)
@@ -193,9 +189,9 @@ def journal_entries(workspace: Path, uid: str) -> list[Entry]:
         return [entry for entry in journal.entries("") if entry.uid == uid]
 
 
-def read_sequence(workspace: Path, uid: str, fingerprint: str) -> int:
-    """The SEQUENCE a real send would carry now, read without taking the send lock."""
+def read_sequences(workspace: Path, fingerprints: dict[str, str]) -> dict[str, int]:
+    """The SEQUENCE a real send would carry now, per UID (UID → fingerprint), without the send lock."""
     if not (workspace / JOURNAL_PATH).exists():
-        return 0
+        return dict.fromkeys(fingerprints, 0)
     with Journal(workspace, lock=False) as journal:
-        return journal.sequence(uid, fingerprint)
+        return {uid: journal.sequence(uid, fingerprint) for uid, fingerprint in fingerprints.items()}

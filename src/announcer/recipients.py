@@ -6,7 +6,6 @@ import csv
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from email.headerregistry import Address
 from pathlib import Path
 
 from announcer.errors import Problem, RecipientsError
@@ -24,12 +23,6 @@ class Recipient:
     email: str
     name: str | None = None
     fields: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def mailbox(self) -> str:
-        """The To header value: `Åsa Lindqvist <asa@example.org>`, encoded on the wire."""
-        local, _, domain = self.email.rpartition("@")
-        return str(Address(display_name=self.name or "", username=local, domain=domain))
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from importlib.resources import files
 from itertools import groupby
@@ -183,9 +183,8 @@ class CalendarFile:
 
 @dataclass(frozen=True)
 class EventCalendar:
-    """One event's calendar and what the email says about it: its links and description."""
+    """One event's calendar and its "Add to calendar" links."""
 
-    description: str
     links: list[CalendarLink]
     ics: bytes
 
@@ -248,7 +247,7 @@ class Renderer:
     def event_calendar(
         self, event: Event, slug: str, sequence: int = 0, *, details_limit: int = DETAILS_LIMIT
     ) -> EventCalendar:
-        """The event's own calendar (its stable UID), description and "Add to calendar" links."""
+        """The event's own calendar (its stable UID) and "Add to calendar" links."""
         description = self._render("description.txt.j2", self._context(event=event))
         ics = build_calendar(
             event,
@@ -258,7 +257,7 @@ class Renderer:
             stamp=factories.utc_now(),
             sequence=sequence,
         )
-        return EventCalendar(description, calendar_links(event, description, details_limit), ics)
+        return EventCalendar(calendar_links(event, description, details_limit), ics)
 
     def render_digest(
         self, window: Window, listed: list[Listed], sequences: dict[str, int] | None = None
@@ -268,15 +267,14 @@ class Renderer:
         Abstracts of events without a page of their own are appended for "Read the abstract",
         unless that would take the HTML past the budget: then the teasers stand alone.
         """
-        digest = self._digest(window, listed, sequences or {}, abstracts=True)
+        entries = [self._digest_entry(item, (sequences or {}).get(item.slug, 0)) for item in listed]
+        digest = self._digest(window, entries)
         if len(digest.html.encode()) > HTML_BUDGET:
-            digest = self._digest(window, listed, sequences or {}, abstracts=False)
+            without_abstracts = [replace(entry, read_more=entry.event.url) for entry in entries]
+            digest = self._digest(window, without_abstracts)
         return digest
 
-    def _digest(
-        self, window: Window, listed: list[Listed], sequences: dict[str, int], *, abstracts: bool
-    ) -> RenderedContent:
-        entries = [self._digest_entry(item, sequences.get(item.slug, 0), abstracts) for item in listed]
+    def _digest(self, window: Window, entries: list[DigestEntry]) -> RenderedContent:
         days = [
             DigestDay(_long_date(day).rsplit(" ", 1)[0], list(group))
             for day, group in groupby(entries, key=lambda entry: entry.event.start.date())
@@ -298,7 +296,7 @@ class Renderer:
         uid = f"digest-{window.first:%Y%m%d}-{window.days}d@{self.settings.sender.domain}"
         return self._content("digest", context, slug, uid, calendars)
 
-    def _digest_entry(self, item: Listed, sequence: int, abstracts: bool) -> DigestEntry:
+    def _digest_entry(self, item: Listed, sequence: int) -> DigestEntry:
         event = item.event
         calendar = self.event_calendar(event, item.slug, sequence, details_limit=DIGEST_DETAILS_LIMIT)
         reader_zone = ZoneInfo(self.settings.defaults.timezone)
@@ -316,7 +314,7 @@ class Renderer:
             schedule=Schedule.of(event),
             reader_time=reader_time,
             teaser=teaser,
-            read_more=event.url or (f"#{item.slug}" if abstracts and event.abstract else None),
+            read_more=event.url or (f"#{item.slug}" if event.abstract else None),
             calendar_links=calendar.links,
             calendar_filename=f"{item.slug}.ics",
             ics=calendar.ics,

@@ -14,7 +14,7 @@ from announcer.composing import compose_message
 from announcer.delivery import Deliverer, Pace, Resend, Summary, stop_between_messages
 from announcer.digest import Window, choose_events
 from announcer.errors import Problem, RecipientsError, SettingsError
-from announcer.journal import Journal, delivery_key, read_sequence
+from announcer.journal import Journal, delivery_key, read_sequences
 from announcer.loading import event_slug, load_event
 from announcer.model import check_address
 from announcer.recipients import Checked, Recipient, RecipientList, SingleAddress, open_recipients
@@ -100,7 +100,7 @@ def send_invitation(
         sequence = (
             journal.sequence(uid, fingerprint)
             if journal
-            else read_sequence(settings.workspace, uid, fingerprint)
+            else read_sequences(settings.workspace, {uid: fingerprint})[uid]
         )
         content = Renderer(settings).render_event(event, slug, sequence=sequence)
         if journal is not None:
@@ -129,12 +129,11 @@ def send_digest(
     if not listed and not allow_empty:
         return None
     recipients, checked = _checked(to)
-    sequences = {
-        item.slug: read_sequence(
-            settings.workspace, event_uid(item.slug, settings), schedule_fingerprint(item.event)
-        )
-        for item in listed
-    }
+    uids = {item.slug: event_uid(item.slug, settings) for item in listed}
+    current = read_sequences(
+        settings.workspace, {uids[item.slug]: schedule_fingerprint(item.event) for item in listed}
+    )
+    sequences = {slug: current[uid] for slug, uid in uids.items()}
     content = Renderer(settings).render_digest(window, listed, sequences)
     with _journal(settings, options) as journal:
         return _deliver(
