@@ -16,12 +16,14 @@ import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
-from announcer.composing import WIRE, compose_message
-from announcer.loading import load_event
-from announcer.recipients import Recipient
-from announcer.rendering import Renderer
-from announcer.sending import SendOptions, send_invitation
-from announcer.settings import Settings, load_settings
+from announcer.compose.message import WIRE, Composer
+from announcer.jobs import SendOptions, send_invitation
+from announcer.lifecycle import Edition
+from announcer.load.events import load_named
+from announcer.load.settings import load_settings
+from announcer.model.recipient import Recipient
+from announcer.model.settings import Settings
+from announcer.render.content import Renderer
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENT = ROOT / "events" / "2026-03-06-car-t-cell-therapy.yaml"
@@ -42,16 +44,18 @@ def main() -> None:
     count = parser.parse_args().recipients
 
     settings = load_settings(ROOT / "announcer.toml")
-    event = load_event(EVENT, settings.defaults)
+    named = load_named(EVENT, settings.defaults)
     renderer = Renderer(settings)
-    content = renderer.render_event(event, "bench")
-    render_seconds = _best_of(5, lambda: renderer.render_event(event, "bench"))
+    edition = Edition("bench@example.org", 0, "")
+    content = renderer.render_event(named, edition)
+    render_seconds = _best_of(5, lambda: renderer.render_event(named, edition))
+    composer = Composer(content, settings, None)
 
     reader = Recipient("asa.lindqvist@example.org", "Åsa Lindqvist")
     compose_seconds = (
         _best_of(
             3,
-            lambda: [compose_message(content, reader, settings).as_bytes(policy=WIRE) for _ in range(200)],
+            lambda: [composer.compose(reader).as_bytes(policy=WIRE) for _ in range(200)],
         )
         / 200
     )

@@ -14,8 +14,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from announcer.sending import SendOptions, send_invitation
-from announcer.settings import load_settings
+from announcer.deliver.transports import TransportName
+from announcer.jobs import SendOptions, send_invitation
+from announcer.load.settings import load_settings
 from tests.smtp_server import smtp_server
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +40,7 @@ def main() -> None:
             encoding="utf-8",
         )
         settings = load_settings(workspace / "announcer.toml")
-        options = SendOptions(transport="smtp")
+        options = SendOptions(transport=TransportName.SMTP)
 
         started = time.perf_counter()
         report = send_invitation(workspace / EVENT, str(recipients), settings, options)

@@ -13,8 +13,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from announcer.sending import SendOptions, send_invitation
-from announcer.settings import load_settings
+from announcer.deliver.transports import TransportName
+from announcer.jobs import SendOptions, send_invitation
+from announcer.load.settings import load_settings
 from tests.smtp_server import smtp_server
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,7 +36,7 @@ def capture(outdir: Path) -> int:
             workspace / EVENT,
             str(workspace / RECIPIENTS),
             load_settings(workspace / "announcer.toml"),
-            SendOptions(transport="smtp"),
+            SendOptions(transport=TransportName.SMTP),
         )
         if not report.summary.complete:
             raise SystemExit(f"the send did not complete: {report.summary}")

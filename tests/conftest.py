@@ -5,20 +5,14 @@ from __future__ import annotations
 import itertools
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from announcer import factories
-from announcer.cli import app
-from announcer.settings import Settings, load_settings
-
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE_EVENT = "events/2026-03-06-car-t-cell-therapy.yaml"
-EXAMPLE_RECIPIENTS = "recipients/example.csv"
-PINNED_NOW = datetime(2026, 2, 20, 9, 0, tzinfo=UTC)
+from announcer import clock
+from announcer.load.settings import load_settings
+from announcer.model.settings import Settings
+from tests.helpers import CLI, PINNED_NOW, ROOT
 
 
 @pytest.fixture
@@ -42,28 +36,10 @@ def settings(workspace: Path) -> Settings:
 def pinned() -> Iterator[None]:
     """Clock and tokens pinned, so that output is the same on every run."""
     tokens = (f"token{number:04d}" for number in itertools.count(1))
-    with factories.pinned(PINNED_NOW, tokens):
+    with clock.pinned(PINNED_NOW, tokens):
         yield
-
-
-class CLI:
-    """Runs `announcer` in-process, as a user would type it."""
-
-    def __init__(self) -> None:
-        self.runner = CliRunner()
-
-    def __call__(self, *args: str) -> tuple[int, str, str]:
-        result = self.runner.invoke(app, list(args), catch_exceptions=False)
-        return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture
 def cli(workspace: Path) -> CLI:
     return CLI()
-
-
-def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
-    """Write `text` to `path`, creating folders; returns the path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding=encoding)
-    return path

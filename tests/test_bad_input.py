@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CLI, EXAMPLE_EVENT, EXAMPLE_RECIPIENTS, write
+from tests.helpers import CLI, EXAMPLE_EVENT, EXAMPLE_RECIPIENTS, write
 
 GOOD_EVENT = """\
 title: A talk

@@ -10,14 +10,14 @@ import pytest
 import vobject
 from ical.calendar_stream import IcsCalendarStream
 
-from announcer.calendar import Organizer, build_calendar
-from announcer.calendar_links import DETAILS_LIMIT, calendar_links, trim
-from announcer.loading import load_event
-from announcer.model import Event, EventDefaults
-from announcer.rendering import Renderer
-from announcer.settings import Settings
-from announcer.timezones import vtimezone
-from tests.conftest import EXAMPLE_EVENT, PINNED_NOW
+from announcer.lifecycle import Organizer
+from announcer.load.events import load_event
+from announcer.model.event import Event, EventDefaults
+from announcer.model.settings import Settings
+from announcer.render.calendar import build_calendar
+from announcer.render.calendar_links import DETAILS_LIMIT, calendar_links, trim
+from announcer.render.timezones import vtimezone
+from tests.helpers import EXAMPLE_EVENT, PINNED_NOW, render_event
 
 ZONES = [
     "Europe/Stockholm",
@@ -48,8 +48,7 @@ def _calendar_for(zone: str, start: str = "2026-03-06 12:00") -> str:
 
 @pytest.fixture
 def example_ics(settings: Settings, pinned: None) -> str:
-    event = load_event(Path(EXAMPLE_EVENT), settings.defaults)
-    return Renderer(settings).render_event(event, "example").ics.decode()
+    return render_event(settings).ics.decode()
 
 
 def test_example_is_publish_with_organizer_and_stable_uid(example_ics: str, settings: Settings) -> None:
@@ -57,7 +56,7 @@ def test_example_is_publish_with_organizer_and_stable_uid(example_ics: str, sett
     calendar.validate()
     assert calendar.method.value == "PUBLISH"
     event = calendar.vevent
-    assert event.uid.value == f"example@{settings.sender.domain}"
+    assert event.uid.value == f"2026-03-06-car-t-cell-therapy@{settings.sender.domain}"
     assert event.organizer.value == f"mailto:{settings.sender.email}"
     assert event.organizer.params["CN"] == [settings.sender.name]
     assert not hasattr(event, "attendee")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import vobject
 
-from tests.conftest import CLI, EXAMPLE_EVENT, EXAMPLE_RECIPIENTS, write
+from tests.helpers import CLI, EXAMPLE_EVENT, EXAMPLE_RECIPIENTS, write
 
 
 def test_check_passes_the_example(cli: CLI) -> None:
@@ -30,7 +30,7 @@ def test_check_warns_about_duplicates(cli: CLI) -> None:
     code, out, err = cli("check", EXAMPLE_EVENT, "--to", "recipients/twice.csv")
     assert code == 0
     assert "warning: recipients/twice.csv:3: duplicate of line 2 (A@example.org): dropped" in err
-    assert "1 recipients" in out
+    assert "ok: recipients/twice.csv: 1 recipient\n" in out
 
 
 def test_render_writes_html_text_and_calendar(cli: CLI) -> None:
@@ -96,7 +96,7 @@ def test_template_errors_name_file_and_line(cli: CLI) -> None:
     assert code == 1
     assert (
         "error: templates/email/invitation.subject.j2:2: "
-        "'announcer.model.Event object' has no attribute 'titel'" in err
+        "'announcer.model.event.Event object' has no attribute 'titel'" in err
     )
     write(Path("templates/email/invitation.subject.j2"), "{% if %}\n")
     code, _, err = cli("send", EXAMPLE_EVENT, "--to", "a@example.org")

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from announcer.delivery import Deliverer, Pace, Resend
+from announcer.deliver.delivery import Deliverer, Pace, Resend
+from announcer.deliver.journal import Journal, Outcome
+from announcer.deliver.transports.base import Transport
 from announcer.errors import DeliveryError, DeliveryFailure, InDoubt, TemporaryFailure
-from announcer.journal import Journal, Outcome
-from announcer.recipients import Recipient
-from announcer.transports.base import Transport
+from announcer.model.recipient import Recipient
 
 
 class ScriptedTransport(Transport):
@@ -34,16 +34,16 @@ class ScriptedTransport(Transport):
         return outcome
 
 
-def _message(address: str) -> EmailMessage:
+def _compose(recipient: Recipient) -> EmailMessage:
     message = EmailMessage()
-    message["To"] = address
-    message["Message-ID"] = f"<{address}>"
+    message["To"] = recipient.email
+    message["Message-ID"] = f"<{recipient.email}>"
     return message
 
 
 def _deliver(deliverer: Deliverer, *addresses: str) -> None:
     for address in addresses:
-        deliverer.deliver(Recipient(address), lambda address=address: _message(address))  # type: ignore[misc]
+        deliverer.deliver(Recipient(address))
 
 
 @pytest.fixture
@@ -55,7 +55,9 @@ def journal(tmp_path: Path) -> Iterator[Journal]:
 def test_retries_back_off_doubling(journal: Journal) -> None:
     waits: list[float] = []
     transport = ScriptedTransport(TemporaryFailure("451 later"), TemporaryFailure("451 later"))
-    deliverer = Deliverer(transport, journal=journal, key="k", pace=Pace(3, 2.0), sleep=waits.append)
+    deliverer = Deliverer(
+        transport, _compose, journal=journal, key="k", pace=Pace(3, 2.0), sleep=waits.append
+    )
     _deliver(deliverer, "a@example.org")
     assert waits == [2.0, 4.0]
     assert deliverer.summary.delivered == 1
@@ -65,25 +67,25 @@ def test_retries_back_off_doubling(journal: Journal) -> None:
 
 
 def test_in_doubt_is_reported_and_not_resent_unless_asked(journal: Journal) -> None:
-    first = Deliverer(ScriptedTransport(InDoubt("lost after data")), journal=journal, key="k")
+    first = Deliverer(ScriptedTransport(InDoubt("lost after data")), _compose, journal=journal, key="k")
     _deliver(first, "a@example.org")
     assert first.summary.in_doubt == [("a@example.org", "lost after data")]
 
     again = ScriptedTransport()
-    second = Deliverer(again, journal=journal, key="k")
+    second = Deliverer(again, _compose, journal=journal, key="k")
     _deliver(second, "a@example.org")
     assert again.sent == []
     assert second.summary.in_doubt[0][0] == "a@example.org"
 
     asked = ScriptedTransport()
-    third = Deliverer(asked, journal=journal, key="k", resend=Resend.IN_DOUBT)
+    third = Deliverer(asked, _compose, journal=journal, key="k", resend=Resend.IN_DOUBT)
     _deliver(third, "a@example.org")
     assert asked.sent == ["a@example.org"]
 
 
 def test_a_transport_that_cannot_go_on_leaves_no_false_doubt(journal: Journal) -> None:
     deliverer = Deliverer(
-        ScriptedTransport(DeliveryError("certificate not trusted")), journal=journal, key="k"
+        ScriptedTransport(DeliveryError("certificate not trusted")), _compose, journal=journal, key="k"
     )
     with pytest.raises(DeliveryError):
         _deliver(deliverer, "a@example.org")
@@ -100,13 +102,17 @@ def test_pace_spaces_message_starts(journal: Journal) -> None:
         waits.append(round(seconds, 3))
         now[0] += seconds
 
-    deliverer = Deliverer(ScriptedTransport(), pace=Pace(per_minute=120), sleep=sleep, clock=lambda: now[0])
+    deliverer = Deliverer(
+        ScriptedTransport(), _compose, pace=Pace(per_minute=120), sleep=sleep, clock=lambda: now[0]
+    )
     _deliver(deliverer, "a@example.org", "b@example.org", "c@example.org")
     assert waits == [0.5, 0.5]
 
 
 def test_failure_reply_is_kept(journal: Journal) -> None:
     failure: DeliveryFailure = TemporaryFailure("452 full")
-    deliverer = Deliverer(ScriptedTransport(failure), journal=journal, key="k", pace=Pace(retries=0))
+    deliverer = Deliverer(
+        ScriptedTransport(failure), _compose, journal=journal, key="k", pace=Pace(retries=0)
+    )
     _deliver(deliverer, "a@example.org")
     assert deliverer.summary.failed == [("a@example.org", "452 full")]

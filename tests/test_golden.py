@@ -1,46 +1,64 @@
-"""The example event's HTML, text and calendar, compared with stored expected files.
+"""Every example event and the example digest, down to the composed message, against stored files.
 
 A change in output is always a visible diff. After an intended change, regenerate with
-`ANNOUNCER_UPDATE_GOLDEN=1 pytest tests/test_golden.py` and review the diff before committing.
+`ANNOUNCER_UPDATE_GOLDEN=1 pytest tests/test_golden.py` (those tests then report "skipped"),
+review `git diff tests/golden`, and commit.
 """
 
 from __future__ import annotations
 
-import os
+from datetime import date
 from pathlib import Path
 
 import pytest
 
-from announcer.loading import load_event
-from announcer.recipients import Recipient
-from announcer.rendering import Renderer
-from announcer.settings import Settings
-from tests.conftest import EXAMPLE_EVENT
+from announcer.compose.message import WIRE, Composer
+from announcer.model.recipient import Recipient
+from announcer.model.settings import Settings
+from announcer.model.window import Window
+from announcer.render.content import RenderedContent
+from tests.helpers import (
+    ROOT,
+    compare_golden,
+    read_message,
+    render_digest_of,
+    render_event,
+    skip_if_rewritten,
+)
 
-GOLDEN = Path(__file__).parent / "golden"
-UPDATE = os.environ.get("ANNOUNCER_UPDATE_GOLDEN") == "1"
+EXAMPLE_EVENTS = sorted(path.name for path in (ROOT / "events").glob("*.yaml"))
+READER = Recipient(email="asa.lindqvist@example.org", name="Åsa Lindqvist", fields={"team": "Oncology"})
 
 
-def _compare(name: str, actual: bytes) -> None:
-    expected_path = GOLDEN / name
-    if UPDATE:
-        expected_path.write_bytes(actual)
-    assert expected_path.exists(), f"{expected_path} is missing: run with ANNOUNCER_UPDATE_GOLDEN=1"
-    expected = expected_path.read_bytes()
-    if actual != expected:
-        actual_path = expected_path.with_name(f"{expected_path.stem}.actual{expected_path.suffix}")
-        actual_path.write_bytes(actual)
-        pytest.fail(f"{name} differs from the golden file; see `diff {expected_path} {actual_path}`")
+def _compare_all(folder: str, content: RenderedContent, settings: Settings) -> None:
+    """Subject, text, HTML, every calendar and the whole composed message of one reader."""
+    composer = Composer(content, settings, None)
+    html, text = composer.personalised(READER)
+    data = composer.compose(READER).as_bytes(policy=WIRE)
+    compare_golden(f"{folder}/subject.txt", content.subject.encode() + b"\n")
+    compare_golden(f"{folder}/email.txt", text.encode())
+    compare_golden(f"{folder}/email.html", html.encode())
+    for calendar in content.calendars:
+        compare_golden(f"{folder}/{calendar.filename}", calendar.data)
+    compare_golden(f"{folder}/message.eml", data)
+    parsed = read_message(data)
+    parts = [parsed.get_body((kind,)) for kind in ("plain", "html")]
+    decoded = [str(part.get_content()).replace("\r\n", "\n").rstrip("\n") for part in parts if part]
+    assert decoded == [text.rstrip("\n"), html.rstrip("\n")]
+    skip_if_rewritten()
 
 
 @pytest.mark.usefixtures("pinned")
-def test_example_invitation_matches_golden_files(settings: Settings) -> None:
-    event = load_event(Path(EXAMPLE_EVENT), settings.defaults)
-    content = Renderer(settings).render_event(event, "2026-03-06-car-t-cell-therapy")
-    reader = Recipient(email="asa.lindqvist@example.org", name="Åsa Lindqvist")
-    html, text = content.personalised(reader, "https://lists.example.org/onkpat-seminars/unsubscribe")
+@pytest.mark.parametrize("name", EXAMPLE_EVENTS)
+def test_every_example_event_matches_its_golden_files(settings: Settings, name: str) -> None:
+    _compare_all(Path(name).stem, render_event(settings, f"events/{name}"), settings)
 
-    _compare("invitation.subject.txt", content.subject.encode() + b"\n")
-    _compare("invitation.html", html.encode())
-    _compare("invitation.txt", text.encode())
-    _compare("invitation.ics", content.ics)
+
+@pytest.mark.usefixtures("pinned")
+def test_the_example_digest_matches_its_golden_files(settings: Settings) -> None:
+    _compare_all("digest-2026-03-02", render_digest_of(settings, Window(date(2026, 3, 2), 7)), settings)
+
+
+def test_the_golden_files_are_the_examples_and_nothing_else() -> None:
+    folders = sorted(path.name for path in (ROOT / "tests" / "golden").iterdir())
+    assert folders == sorted([*(Path(name).stem for name in EXAMPLE_EVENTS), "digest-2026-03-02"])

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLE_EVENT, write
+from tests.helpers import EXAMPLE_EVENT, configure_smtp, write
 from tests.smtp_server import Server, smtp_server
-from tests.test_smtp import configure
 
 COUNT = 2000
 
@@ -23,7 +22,7 @@ COUNT = 2000
 @pytest.fixture
 def server(workspace: Path) -> Iterator[Server]:
     with smtp_server() as running:
-        configure(running)
+        configure_smtp(running)
         yield running
 
 

@@ -10,12 +10,10 @@ from pathlib import Path
 import pytest
 from ical.calendar_stream import IcsCalendarStream
 
-from announcer.composing import compose_message
-from announcer.loading import load_event
-from announcer.recipients import Recipient
-from announcer.rendering import Renderer
-from announcer.settings import Settings
-from tests.conftest import CLI, EXAMPLE_EVENT, EXAMPLE_RECIPIENTS
+from announcer.compose.message import Composer
+from announcer.model.recipient import Recipient
+from announcer.model.settings import Settings
+from tests.helpers import CLI, EXAMPLE_EVENT, EXAMPLE_RECIPIENTS, render_event
 
 OUTBOX = Path("outbox/2026-03-06-car-t-cell-therapy")
 
@@ -146,8 +144,7 @@ def test_a_list_without_https_unsubscribe_has_no_one_click(settings: Settings, p
     mailing = settings.list_
     assert mailing is not None
     plain = settings.model_copy(update={"list_": mailing.model_copy(update={"unsubscribe_url": None})})
-    event = load_event(Path(EXAMPLE_EVENT), plain.defaults)
-    message = compose_message(Renderer(plain).render_event(event, "x"), Recipient("a@example.org"), plain)
+    message = Composer(render_event(plain), plain, None).compose(Recipient("a@example.org"))
     assert "List-Unsubscribe-Post" not in message
     assert (
         str(message["List-Unsubscribe"]) == "<mailto:onkpat-seminars-leave@example.org?subject=unsubscribe>"
@@ -155,9 +152,7 @@ def test_a_list_without_https_unsubscribe_has_no_one_click(settings: Settings, p
     assert "Dear colleague," in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
 
-def test_unsubscribe_token_is_an_hmac_not_the_address(
-    settings: Settings, pinned: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_unsubscribe_token_is_an_hmac_not_the_address(settings: Settings, pinned: None) -> None:
     mailing = settings.list_
     assert mailing is not None
     tokenised = settings.model_copy(
@@ -165,11 +160,9 @@ def test_unsubscribe_token_is_an_hmac_not_the_address(
             "list_": mailing.model_copy(update={"unsubscribe_url": "https://lists.example.org/u/{token}"})
         }
     )
-    monkeypatch.setenv("ANNOUNCER_UNSUBSCRIBE_SECRET", "s3cret")
-    event = load_event(Path(EXAMPLE_EVENT), tokenised.defaults)
-    content = Renderer(tokenised).render_event(event, "x")
-    first = compose_message(content, Recipient("a@example.org"), tokenised)
-    second = compose_message(content, Recipient("b@example.org"), tokenised)
+    composer = Composer(render_event(tokenised), tokenised, "s3cret")
+    first = composer.compose(Recipient("a@example.org"))
+    second = composer.compose(Recipient("b@example.org"))
     url = str(first["List-Unsubscribe"]).split(",")[0].strip("<>")
     assert re.fullmatch(r"https://lists\.example\.org/u/[A-Za-z0-9_-]{24}", url)
     assert "a@example.org" not in url

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser import LOW_CONTRAST, ROOT, SMALL_TEXT, axe_script, axe_violations, launch
-from tests.conftest import EXAMPLE_EVENT
+from tests.helpers import EXAMPLE_EVENT
 
 SCREENSHOTS = ROOT / "screenshots"
 TITLE = "CAR T Cell Therapy: From Lymphoma to Autoimmunity"
@@ -29,12 +29,14 @@ def browser() -> Iterator[Browser]:
 class Running:
     """An `announcer preview` process and where it listens."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, sigint_ignored: bool = False) -> None:
+        """`sigint_ignored` starts it as `nohup` or `command &` in a script would."""
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "announcer.cli", "preview", *args, "--port", "0"],
+            [sys.executable, "-m", "announcer", "preview", *args, "--port", "0"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None,
         )
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
@@ -43,9 +45,15 @@ class Running:
         self.host, self.port = match[1], int(match[2])
         self.url = f"http://{self.host}:{self.port}/"
 
-    def stop(self) -> tuple[int, str, str]:
-        self.process.send_signal(signal.SIGINT)
-        out, err = self.process.communicate(timeout=20)
+    def stop(self, how: signal.Signals = signal.SIGTERM) -> tuple[int, str, str]:
+        """Stop the server as a user (Ctrl-C) or a service manager (SIGTERM) would; kill it if it hangs."""
+        self.process.send_signal(how)
+        try:
+            out, err = self.process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            out, err = self.process.communicate()
+            pytest.fail(f"announcer preview did not stop on {how.name}: {err}")
         return self.process.returncode, out, err
 
     def get(self, path: str, host: str | None = None) -> tuple[int, bytes]:
@@ -63,9 +71,12 @@ class Running:
 @pytest.fixture
 def preview(workspace: Path) -> Iterator[Running]:
     running = Running(EXAMPLE_EVENT)
-    yield running
-    code, _, err = running.stop()
-    assert code == 0, err
+    try:
+        yield running
+    finally:
+        if running.process.poll() is None:
+            code, _, err = running.stop()
+            assert code == 0, err
 
 
 def _frames_show(page: Page, text: str, timeout: float = 5000) -> None:
@@ -227,9 +238,13 @@ def test_it_listens_on_loopback_unless_told_and_warns_when_told(workspace: Path)
     assert "warning: listening on 0.0.0.0: anyone who can reach this machine can read the preview" in err
 
 
-def test_ctrl_c_stops_cleanly(workspace: Path) -> None:
-    running = Running(EXAMPLE_EVENT)
-    code, out, err = running.stop()
+@pytest.mark.parametrize(
+    ("how", "sigint_ignored"),
+    [(signal.SIGINT, False), (signal.SIGTERM, False), (signal.SIGINT, True), (signal.SIGTERM, True)],
+)
+def test_ctrl_c_and_sigterm_stop_cleanly(workspace: Path, how: signal.Signals, sigint_ignored: bool) -> None:
+    running = Running(EXAMPLE_EVENT, sigint_ignored=sigint_ignored)
+    code, out, err = running.stop(how)
     assert code == 0, err
     assert "stopped" in out
     assert "Traceback" not in err

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from announcer.errors import RecipientsError
-from announcer.recipients import Recipient, RecipientList, SingleAddress, open_recipients
-from tests.conftest import write
+from announcer.load.recipients import RecipientList, SingleAddress, open_recipients
+from announcer.model.recipient import Recipient
+from tests.helpers import write
 
 
 def test_reads_names_fields_and_tolerates_a_bom(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import vobject
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.conftest import CLI, EXAMPLE_EVENT, EXAMPLE_RECIPIENTS, write
+from tests.helpers import CLI, EXAMPLE_EVENT, EXAMPLE_RECIPIENTS, configure_smtp, write
 from tests.smtp_server import PASSWORD, USERNAME, CertificateAuthority, Server, smtp_server
 
 ADDRESSES = [
@@ -24,22 +24,6 @@ ADDRESSES = [
 ]
 
 
-def configure(server: Server, **extra: object) -> None:
-    """Point the workspace's settings at `server` (retries fast, for tests)."""
-    lines = [
-        "\n[smtp]",
-        'host = "127.0.0.1"',
-        f"port = {server.port}",
-        f'security = "{server.security}"',
-        "retry_delay_seconds = 0.01",
-    ]
-    if server.ca_file:
-        lines.append(f'ca_file = "{server.ca_file}"')
-    lines += [f"{key} = {value!r}".replace("'", '"') for key, value in extra.items()]
-    with Path("announcer.toml").open("a") as settings:
-        settings.write("\n".join(lines) + "\n")
-
-
 @pytest.fixture
 def ca(tmp_path: Path) -> CertificateAuthority:
     return CertificateAuthority(tmp_path)
@@ -48,7 +32,7 @@ def ca(tmp_path: Path) -> CertificateAuthority:
 @pytest.fixture
 def plain_server(workspace: Path) -> Iterator[Server]:
     with smtp_server() as server:
-        configure(server)
+        configure_smtp(server)
         yield server
 
 
@@ -179,7 +163,7 @@ def test_starttls_and_auth_with_the_password_from_the_environment(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     with smtp_server("starttls", ca, auth=True) as server:
-        configure(server, username=USERNAME)
+        configure_smtp(server, username=USERNAME)
         monkeypatch.delenv("ANNOUNCER_SMTP_PASSWORD", raising=False)
         code, out, err = _send(cli)
         assert code == 1
@@ -204,7 +188,7 @@ def test_starttls_and_auth_with_the_password_from_the_environment(
 
 def test_implicit_tls(cli: CLI, workspace: Path, ca: CertificateAuthority) -> None:
     with smtp_server("tls", ca) as server:
-        configure(server)
+        configure_smtp(server)
         code, out, err = _send(cli)
         assert code == 0, out + err
         assert len(server.handler.received) == 5
@@ -213,7 +197,7 @@ def test_implicit_tls(cli: CLI, workspace: Path, ca: CertificateAuthority) -> No
 def test_an_untrusted_certificate_is_refused(cli: CLI, workspace: Path, ca: CertificateAuthority) -> None:
     with smtp_server("tls", ca) as server:
         server.ca_file = None  # the client does not know the test CA
-        configure(server)
+        configure_smtp(server)
         code, _, err = _send(cli)
         assert code == 3
         assert "the server's certificate is not trusted: unable to get local issuer certificate" in err
@@ -223,7 +207,7 @@ def test_an_untrusted_certificate_is_refused(cli: CLI, workspace: Path, ca: Cert
 def test_starttls_that_the_server_does_not_offer_is_refused(cli: CLI, workspace: Path) -> None:
     with smtp_server("none") as server:
         server.security = "starttls"
-        configure(server)
+        configure_smtp(server)
         code, _, err = _send(cli)
         assert code == 3
         assert "does not offer STARTTLS" in err

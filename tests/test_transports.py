@@ -10,11 +10,10 @@ from typing import Protocol
 
 import pytest
 
-from announcer.composing import WIRE
-from announcer.settings import SMTP
-from announcer.transports.base import Transport
-from announcer.transports.dryrun import DryRunTransport
-from announcer.transports.smtp import SMTPTransport
+from announcer.compose.message import WIRE
+from announcer.deliver.transports.base import Transport
+from announcer.deliver.transports.dryrun import DryRunTransport
+from announcer.deliver.transports.smtp import SMTPServer, SMTPTransport
 from tests.smtp_server import Server, smtp_server
 
 
@@ -53,7 +52,7 @@ class SMTPHarness:
         self.server = server
 
     def transport(self) -> Transport:
-        config = SMTP(host="127.0.0.1", port=self.server.port, security="none")
+        config = SMTPServer(host="127.0.0.1", port=self.server.port, security="none")
         return SMTPTransport(config, envelope_sender="sender@example.org")
 
     def delivered(self) -> list[EmailMessage]:

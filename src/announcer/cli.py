@@ -4,33 +4,41 @@ from __future__ import annotations
 
 import collections
 import itertools
-import re
+import signal
 import sys
 import threading
 import webbrowser
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
-from enum import StrEnum
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from announcer.delivery import Resend
-from announcer.digest import Window
-from announcer.errors import AnnouncerError, DeliveryError, InputError, Problem, TemplateError
+from announcer.deliver.delivery import Resend, per_minute
+from announcer.deliver.journal import Outcome
+from announcer.deliver.transports import TransportName
+from announcer.errors import AnnouncerError, DeliveryError, InputError, Problem
 from announcer.hosts import is_loopback
-from announcer.journal import Outcome, journal_entries
-from announcer.loading import display_path, event_slug, load_event, raw_html_warnings
-from announcer.model import EventDefaults
-from announcer.preview import Preview, PreviewServer, Target
-from announcer.recipients import open_recipients
-from announcer.rendering import Renderer, date_range, event_uid
-from announcer.sending import Hooks, SendOptions, SendReport, send_digest, send_invitation
-from announcer.settings import Settings, load_settings, secret_problems
+from announcer.jobs import (
+    Hooks,
+    SendOptions,
+    SendReport,
+    check_inputs,
+    event_history,
+    render_files,
+    send_digest,
+    send_invitation,
+)
+from announcer.load.files import display_path
+from announcer.load.settings import load_settings
+from announcer.model.settings import Settings
+from announcer.model.window import Window
+from announcer.render.wording import date_range
 
 EXIT_BAD_INPUT = 1
 EXIT_DELIVERY_FAILED = 3
@@ -41,11 +49,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-
-class TransportName(StrEnum):
-    dry_run = "dry-run"
-    smtp = "smtp"
 
 
 ConfigOption = Annotated[
@@ -83,46 +86,22 @@ def check(
     config: ConfigOption = Path("announcer.toml"),
 ) -> None:
     """Validate events, recipients and settings; print every problem with its location."""
-    problems: list[Problem | str] = []
     settings: Settings | None = None
+    settings_problems: list[Problem] = []
     try:
         settings = load_settings(config)
-        problems.extend(secret_problems(settings))
     except InputError as exc:
-        problems.extend(exc.problems)
-    for path in events:
-        problems.extend(_event_problems(path, settings))
-    for target in to or []:
-        try:
-            checked = open_recipients(target).check()
-            for warning in checked.warnings:
-                _warn(warning)
-            typer.echo(f"ok: {target}: {checked.count} recipients")
-        except InputError as exc:
-            problems.extend(exc.problems)
+        settings_problems.extend(exc.problems)
+    report = check_inputs(events, to or [], settings)
+    for warning in report.warnings:
+        _warn(warning)
+    for fine in report.fine:
+        typer.echo(f"ok: {fine}")
+    problems = [*settings_problems, *report.problems]
     for problem in problems:
         typer.echo(f"error: {problem}", err=True)
     if problems:
         raise typer.Exit(EXIT_BAD_INPUT)
-
-
-def _event_problems(path: Path, settings: Settings | None) -> list[Problem | str]:
-    """What is wrong with one event, and whether it renders; warnings printed on the way.
-
-    Without usable settings the event is still read, against the built-in defaults.
-    """
-    try:
-        event = load_event(path, settings.defaults if settings else EventDefaults())
-        if settings is not None:
-            Renderer(settings).render_event(event, event_slug(path))
-    except InputError as exc:
-        return list(exc.problems)
-    except TemplateError as exc:
-        return [str(exc)]
-    for problem in raw_html_warnings(path):
-        _warn(problem)
-    typer.echo(f"ok: {display_path(path)}")
-    return []
 
 
 @app.command()
@@ -135,27 +114,19 @@ def render(
 ) -> None:
     """Write the event's HTML, plain text and calendar as <slug>.html, .txt and .ics."""
     with _exit_codes():
-        settings = load_settings(config)
-        slug = event_slug(event)
-        content = Renderer(settings).render_event(load_event(event, settings.defaults), slug)
-        mailing = settings.list_
-        html, text = content.personalised(None, (mailing.unsubscribe_url if mailing else None) or "")
-        output.mkdir(parents=True, exist_ok=True)
-        (output / f"{slug}.html").write_text(html, encoding="utf-8")
-        (output / f"{slug}.txt").write_text(text, encoding="utf-8")
-        (output / f"{slug}.ics").write_bytes(content.ics)
-        typer.echo(f"wrote {slug}.html, {slug}.txt and {slug}.ics to {display_path(output)}")
+        written = render_files(event, load_settings(config), output)
+        names = ", ".join(path.name for path in written[:-1]) + f" and {written[-1].name}"
+        typer.echo(f"wrote {names} to {display_path(output)}")
 
 
 def _rate(value: str | None) -> float | None:
     """`--rate 120/min` (or `2/s`, `5000/h`) as messages per minute."""
     if value is None:
         return None
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(?:/\s*(s|sec|min|h|hour))?\s*", value)
-    if not match or float(match.group(1)) <= 0:
-        raise typer.BadParameter(f"{value!r}: give a rate like 120/min", param_hint="--rate")
-    per_unit = {"s": 60.0, "sec": 60.0, "h": 1 / 60, "hour": 1 / 60}.get(match.group(2) or "min", 1.0)
-    return float(match.group(1)) * per_unit
+    try:
+        return per_minute(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--rate") from None
 
 
 ToOption = Annotated[str, typer.Option("--to", help="Recipients CSV, or a single address.")]
@@ -182,7 +153,7 @@ def _options(
     test_to: str | None,
 ) -> SendOptions:
     return SendOptions(
-        transport=transport.value,
+        transport=transport,
         outbox=outbox,
         resend=Resend.EVERYONE if resend else Resend.IN_DOUBT if resend_in_doubt else Resend.NOBODY,
         per_minute=_rate(rate),
@@ -194,7 +165,7 @@ def _options(
 def send(
     event: EventArgument,
     to: ToOption,
-    transport: TransportOption = TransportName.dry_run,
+    transport: TransportOption = TransportName.DRY_RUN,
     outbox: OutboxOption = Path("outbox"),
     resend: ResendOption = False,
     resend_in_doubt: ResendInDoubtOption = False,
@@ -225,7 +196,7 @@ def digest(
     allow_empty: Annotated[
         bool, typer.Option("--allow-empty", help="Send even when no event is due.")
     ] = False,
-    transport: TransportOption = TransportName.dry_run,
+    transport: TransportOption = TransportName.DRY_RUN,
     outbox: OutboxOption = Path("outbox"),
     resend: ResendOption = False,
     resend_in_doubt: ResendInDoubtOption = False,
@@ -291,7 +262,9 @@ def _print_summary(report: SendReport, options: SendOptions) -> None:
         _warn(warning)
     summary = report.summary
     where = (
-        f"to {display_path(options.outbox / report.slug)}" if options.transport == "dry-run" else "by SMTP"
+        f"to {display_path(options.outbox / report.slug)}"
+        if options.transport is TransportName.DRY_RUN
+        else "by SMTP"
     )
     if options.test_to:
         where = f"to {options.test_to} (a test: recipient #1's message, not journaled)"
@@ -318,10 +291,7 @@ def status(
 ) -> None:
     """Print the journal for an event: delivered, failed and in doubt, send by send."""
     with _exit_codes():
-        settings = load_settings(config)
-        load_event(event, settings.defaults)
-        uid = event_uid(event_slug(event), settings)
-        entries = journal_entries(settings.workspace, uid)
+        entries = event_history(event, load_settings(config))
         if not entries:
             typer.echo(f"{display_path(event)}: nothing sent yet (dry runs are not journaled)")
             return
@@ -358,6 +328,8 @@ def preview(
     config: ConfigOption = Path("announcer.toml"),
 ) -> None:
     """Show the emails in a browser, at phone and desktop width, light and dark; reload on save."""
+    from announcer.preview.server import Preview, PreviewServer, Target  # only this verb needs it
+
     bind = host or "127.0.0.1"
     if host is not None and not is_loopback(host):
         _warn(f"listening on {host}: anyone who can reach this machine can read the preview")
@@ -368,18 +340,37 @@ def preview(
         typer.echo(f"error: cannot listen on {bind}:{port}: {exc.strerror} (choose another --port)", err=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     try:
-        typer.echo(f"preview on {server.url}  (Ctrl-C stops)")
-        if watcher.snapshot.error:
-            _warn(watcher.snapshot.error)
-        threading.Thread(target=watcher.watch, name="watch", daemon=True).start()
-        if open_browser:
-            webbrowser.open(server.url)
-        server.serve_forever()
-    except KeyboardInterrupt:
+        with _stopped_by_signals(server.shutdown):
+            typer.echo(f"preview on {server.url}  (Ctrl-C stops)")
+            if watcher.snapshot.error:
+                _warn(watcher.snapshot.error)
+            threading.Thread(target=watcher.watch, name="watch", daemon=True).start()
+            if open_browser:
+                webbrowser.open(server.url)
+            server.serve_forever()
         typer.echo("stopped")
     finally:
         watcher.stop()
         server.server_close()
+
+
+@contextmanager
+def _stopped_by_signals(stop: Callable[[], None]) -> Iterator[None]:
+    """Ctrl-C and SIGTERM call `stop` (from another thread: it may wait for the loop it ends).
+
+    Handled explicitly, so that they work even where SIGINT was ignored when the process
+    started (a job in the background, nohup).
+    """
+
+    def handle(number: int, frame: FrameType | None) -> None:
+        threading.Thread(target=stop, name="stop", daemon=True).start()
+
+    previous = {number: signal.signal(number, handle) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def main() -> None:

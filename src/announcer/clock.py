@@ -1,0 +1,33 @@
+"""The one source of clock and random values (now, Message-ID tokens), so that tests can pin them."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+_now: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
+_token: Callable[[], str] = lambda: secrets.token_hex(12)  # noqa: E731
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return _now()
+
+
+def unique_token() -> str:
+    """A fresh random token, used for Message-IDs."""
+    return _token()
+
+
+@contextmanager
+def pinned(now: datetime, tokens: Iterator[str]) -> Iterator[None]:
+    """Pin the clock to `now` and draw tokens from `tokens` (for reproducible output)."""
+    global _now, _token
+    saved = _now, _token
+    _now, _token = (lambda: now), (lambda: next(tokens))
+    try:
+        yield
+    finally:
+        _now, _token = saved

@@ -1,0 +1,1 @@
+"""Composing: rendered content to one MIME message per recipient."""

@@ -1,0 +1,1 @@
+"""Delivering: messages to a transport, each exactly once, every outcome journaled."""

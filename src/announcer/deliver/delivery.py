@@ -1,0 +1,207 @@
+"""Messages to a transport exactly once: journal first, retries with back-off, a steady pace."""
+
+from __future__ import annotations
+
+import re
+import signal
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from enum import StrEnum
+from types import FrameType
+
+from announcer.deliver.journal import Journal, Outcome
+from announcer.deliver.transports.base import Transport
+from announcer.errors import DeliveryError, InDoubt, PermanentFailure, TemporaryFailure
+from announcer.model.recipient import Recipient
+
+_RATE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(?:/\s*(s|sec|min|h|hour))?\s*")
+_PER_MINUTE = {"s": 60.0, "sec": 60.0, "min": 1.0, "h": 1 / 60, "hour": 1 / 60}
+
+
+class Resend(StrEnum):
+    """Whom a re-run sends to again, besides those never reached."""
+
+    NOBODY = "nobody"  # skip the delivered, report the in doubt
+    IN_DOUBT = "in-doubt"  # also those an interrupted run left in doubt
+    EVERYONE = "everyone"
+
+
+def per_minute(rate: str) -> float:
+    """A rate like `120/min`, `2/s` or `5000/h` (a bare number: per minute) as messages per minute."""
+    match = _RATE.fullmatch(rate)
+    if not match or float(match.group(1)) <= 0:
+        raise ValueError(f"{rate!r}: give a rate like 120/min")
+    return float(match.group(1)) * _PER_MINUTE[match.group(2) or "min"]
+
+
+@dataclass(frozen=True)
+class Pace:
+    """How hard to try and how fast to go."""
+
+    retries: int = 4
+    retry_delay: float = 5.0  # seconds before the first retry; doubled for each next one
+    per_minute: float | None = None
+
+
+@dataclass
+class Summary:
+    """How a run went, recipient by recipient where it matters."""
+
+    delivered: int = 0
+    skipped: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    in_doubt: list[tuple[str, str]] = field(default_factory=list)
+    interrupted: bool = False
+
+    @property
+    def complete(self) -> bool:
+        return not (self.failed or self.in_doubt or self.interrupted)
+
+
+class _Stopped(Exception):
+    """Raised inside the transport's context when the user asked to stop."""
+
+
+class Deliverer:
+    """Delivers one message per recipient through a transport, recording each step in the journal.
+
+    The journal is written before a message goes out (in flight) and after (delivered or
+    failed); a crash between the two leaves that one recipient in doubt, never re-sent unasked.
+    A message is composed only once the journal says it is wanted.
+    """
+
+    def __init__(
+        self,
+        transport: Transport,
+        compose: Callable[[Recipient], EmailMessage],
+        *,
+        journal: Journal | None = None,
+        key: str = "",
+        pace: Pace = Pace(),
+        resend: Resend = Resend.NOBODY,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.transport = transport
+        self.compose = compose
+        self.journal = journal
+        self.key = key
+        self.pace = pace
+        self.resend = resend
+        self.sleep = sleep
+        self.clock = clock
+        self.summary = Summary()
+        self._last_start: float | None = None
+
+    def deliver_all(
+        self,
+        recipients: Iterable[Recipient],
+        *,
+        announce: Callable[[str], None] = lambda text: None,
+        advance: Callable[[], None] = lambda: None,
+    ) -> Summary:
+        """Deliver to each recipient in turn, inside the transport; Ctrl-C stops between messages.
+
+        A run that stops early leaves the transport aborted (a dry run then publishes nothing).
+        """
+        try:
+            with self.transport, stop_between_messages(announce) as stop:
+                for recipient in recipients:
+                    if stop.requested:
+                        raise _Stopped
+                    self.deliver(recipient)
+                    advance()
+        except _Stopped:
+            self.summary.interrupted = True
+        return self.summary
+
+    def deliver(self, recipient: Recipient) -> None:
+        """Send `recipient` their message unless the journal says it already went (or may have)."""
+        if self._settled_before(recipient):
+            return
+        message = self.compose(recipient)
+        message_id = str(message["Message-ID"])
+        for attempt in range(self.pace.retries + 1):
+            self._keep_pace()
+            self._write(recipient, message_id, Outcome.IN_FLIGHT, "")
+            try:
+                reply = self.transport.send(message)
+            except TemporaryFailure as failure:
+                self._write(recipient, message_id, Outcome.FAILED, failure.reply)
+                if attempt < self.pace.retries:
+                    self.sleep(self.pace.retry_delay * 2**attempt)
+                    continue
+                self.summary.failed.append((recipient.email, failure.reply))
+            except PermanentFailure as failure:
+                self._write(recipient, message_id, Outcome.FAILED, failure.reply)
+                self.summary.failed.append((recipient.email, failure.reply))
+            except InDoubt as doubt:
+                self._write(recipient, message_id, Outcome.IN_FLIGHT, doubt.reply)
+                self.summary.in_doubt.append((recipient.email, doubt.reply))
+            except DeliveryError as error:  # the transport cannot go on (a reconnect refused)
+                self._write(recipient, message_id, Outcome.FAILED, str(error))
+                raise
+            else:
+                self._write(recipient, message_id, Outcome.DELIVERED, reply)
+                self.summary.delivered += 1
+            return
+
+    def _settled_before(self, recipient: Recipient) -> bool:
+        """Whether an earlier run already settled this recipient (counted as skipped or in doubt)."""
+        if self.journal is None or self.resend is Resend.EVERYONE:
+            return False
+        entry = self.journal.entry(self.key, recipient.email)
+        if entry is None:
+            return False
+        if entry.outcome is Outcome.DELIVERED:
+            self.summary.skipped += 1
+            return True
+        if entry.outcome is Outcome.IN_FLIGHT and self.resend is not Resend.IN_DOUBT:
+            reason = entry.reply or "an earlier run stopped while sending it"
+            self.summary.in_doubt.append((recipient.email, f"in doubt since {entry.at}: {reason}"))
+            return True
+        return False
+
+    def _write(self, recipient: Recipient, message_id: str, outcome: Outcome, reply: str) -> None:
+        if self.journal is not None:
+            self.journal.record(self.key, recipient.email, message_id, outcome, reply)
+
+    def _keep_pace(self) -> None:
+        """Wait so that no more than `per_minute` messages start in any minute."""
+        if self.pace.per_minute is None:
+            return
+        gap = 60.0 / self.pace.per_minute
+        now = self.clock()
+        if self._last_start is not None and now - self._last_start < gap:
+            self.sleep(gap - (now - self._last_start))
+            now = self.clock()
+        self._last_start = now
+
+
+class StopRequest:
+    """Set by the first Ctrl-C (or SIGTERM): finish the message in hand, then stop."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+
+@contextmanager
+def stop_between_messages(announce: Callable[[str], None]) -> Iterator[StopRequest]:
+    """Ctrl-C stops after the current message, so none is half-sent; a second Ctrl-C stops at once."""
+    stop = StopRequest()
+
+    def handle(number: int, frame: FrameType | None) -> None:
+        if stop.requested and number == signal.SIGINT:
+            raise KeyboardInterrupt
+        stop.requested = True
+        announce("stopping after the current message (Ctrl-C again to stop at once)")
+
+    previous = {number: signal.signal(number, handle) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)

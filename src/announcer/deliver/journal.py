@@ -1,0 +1,207 @@
+"""What was sent to whom: a SQLite journal that a kill at any instant leaves consistent."""
+
+from __future__ import annotations
+
+import fcntl
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from announcer import clock
+from announcer.errors import JournalError
+
+JOURNAL_PATH = Path(".announcer") / "journal.sqlite"
+
+_SELECT = "SELECT key, recipient, message_id, outcome, reply, at FROM deliveries "
+_SELECT_ONE = _SELECT + "WHERE key = ? AND recipient = ?"
+_SELECT_KEY_PREFIX = _SELECT + "WHERE substr(key, 1, ?) = ? ORDER BY key, at, recipient"
+_UPSERT_DELIVERY = (
+    "INSERT INTO deliveries (key, recipient, message_id, outcome, reply, at) VALUES (?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (key, recipient) DO UPDATE SET message_id = excluded.message_id, "
+    "outcome = excluded.outcome, reply = excluded.reply, at = excluded.at"
+)
+_UPSERT_SEQUENCE = (
+    "INSERT INTO sequences (uid, sequence, fingerprint) VALUES (?, ?, ?) "
+    "ON CONFLICT (uid) DO UPDATE SET sequence = excluded.sequence, fingerprint = excluded.fingerprint"
+)
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS deliveries (
+    key TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    reply TEXT NOT NULL DEFAULT '',
+    at TEXT NOT NULL,
+    PRIMARY KEY (key, recipient)
+);
+CREATE TABLE IF NOT EXISTS sequences (
+    uid TEXT PRIMARY KEY,
+    sequence INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL
+);
+"""
+
+
+class Outcome(StrEnum):
+    IN_FLIGHT = "in-flight"  # marked before the message goes out; after a crash: in doubt
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One recipient's line in the journal."""
+
+    key: str
+    recipient: str
+    message_id: str
+    outcome: Outcome
+    reply: str
+    at: str
+
+    @property
+    def kind(self) -> str:
+        return self.key.split(":", 1)[0]
+
+    @property
+    def uid(self) -> str:
+        return self.key.split(":", 1)[1].rsplit(":", 1)[0]
+
+    @property
+    def sequence(self) -> int:
+        return int(self.key.rsplit(":", 1)[1])
+
+
+def delivery_key(kind: str, uid: str, sequence: int) -> str:
+    """What a delivery is keyed by: the kind, the event's UID and its SEQUENCE."""
+    return f"{kind}:{uid}:{sequence}"
+
+
+class Journal:
+    """The journal of one workspace; every change is committed (and synced) before it returns.
+
+    Opened for a send it also holds the workspace's send lock, so two sends cannot overlap.
+    """
+
+    def __init__(self, workspace: Path, *, lock: bool = True) -> None:
+        self.path = workspace / JOURNAL_PATH
+        self._lock_file = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if lock:
+                self._lock_file = (self.path.parent / "send.lock").open("w")
+                try:
+                    fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    self._lock_file.close()
+                    raise JournalError(
+                        f"{self.path.parent}: another send is running in this workspace"
+                    ) from None
+            self._db = sqlite3.connect(self.path, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise JournalError(f"{self.path}: cannot open the journal: {exc}") from None
+
+    def close(self) -> None:
+        self._db.close()
+        if self._lock_file is not None:
+            self._lock_file.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def entry(self, key: str, recipient: str) -> Entry | None:
+        row = self._db.execute(
+            _SELECT_ONE,
+            (key, recipient.lower()),
+        ).fetchone()
+        return _entry(row) if row else None
+
+    def entries(self, key_prefix: str) -> Iterator[Entry]:
+        """Every line whose key starts with `key_prefix`, in key and then time order."""
+        rows = self._db.execute(
+            _SELECT_KEY_PREFIX,
+            (len(key_prefix), key_prefix),
+        )
+        for row in rows:
+            yield _entry(row)
+
+    def record(self, key: str, recipient: str, message_id: str, outcome: Outcome, reply: str) -> None:
+        """Record how this recipient's delivery ended."""
+        self._write(key, recipient, message_id, outcome, reply)
+
+    def _write(self, key: str, recipient: str, message_id: str, outcome: Outcome, reply: str) -> None:
+        try:
+            self._db.execute(
+                _UPSERT_DELIVERY,
+                (
+                    key,
+                    recipient.lower(),
+                    message_id,
+                    outcome.value,
+                    reply,
+                    clock.utc_now().isoformat(),
+                ),
+            )
+        except sqlite3.Error as exc:
+            raise JournalError(f"{self.path}: cannot write: {exc}") from None
+
+    def sequence(self, uid: str, fingerprint: str) -> int:
+        """The SEQUENCE a send of this event carries: one more than last time if it changed since."""
+        row = self._db.execute("SELECT sequence, fingerprint FROM sequences WHERE uid = ?", (uid,)).fetchone()
+        if row is None:
+            return 0
+        last, last_fingerprint = int(row[0]), str(row[1])
+        return last if last_fingerprint == fingerprint else last + 1
+
+    def settle_sequence(self, uid: str, sequence: int, fingerprint: str) -> None:
+        """Remember the SEQUENCE and fingerprint of a real send (dry runs never call this)."""
+        self._db.execute(
+            _UPSERT_SEQUENCE,
+            (uid, sequence, fingerprint),
+        )
+
+
+def _entry(row: tuple[str, str, str, str, str, str]) -> Entry:
+    key, recipient, message_id, outcome, reply, at = row
+    return Entry(key, recipient, message_id, Outcome(outcome), reply, at)
+
+
+def journal_entries(workspace: Path, uid: str) -> list[Entry]:
+    """Every journal line of one event, over all its sends, read without the send lock."""
+    if not (workspace / JOURNAL_PATH).exists():
+        return []
+    with Journal(workspace, lock=False) as journal:
+        return [entry for entry in journal.entries("") if entry.uid == uid]
+
+
+class _NoHistory:
+    """A workspace that has never sent for real: every event is at SEQUENCE 0."""
+
+    def sequence(self, uid: str, fingerprint: str) -> int:
+        return 0
+
+
+@contextmanager
+def history(workspace: Path) -> Iterator[Journal | _NoHistory]:
+    """The journal read without the send lock (render, preview, dry runs); empty if there is none."""
+    if not (workspace / JOURNAL_PATH).exists():
+        yield _NoHistory()
+        return
+    with Journal(workspace, lock=False) as journal:
+        yield journal

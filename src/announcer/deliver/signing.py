@@ -1,0 +1,44 @@
+"""DKIM signatures for outgoing messages (dkimpy), set up once per run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import dkim
+
+from announcer.errors import Problem, SettingsError
+
+Signer = Callable[[bytes], bytes]
+
+SIGNED_HEADERS = (
+    b"from",
+    b"to",
+    b"subject",
+    b"date",
+    b"message-id",
+    b"reply-to",
+    b"mime-version",
+    b"content-type",
+    b"list-id",
+    b"list-unsubscribe",
+    b"list-unsubscribe-post",
+)
+
+
+def dkim_signer(domain: str, selector: str, key: bytes) -> Signer:
+    """A function that prepends a DKIM-Signature to a serialised message; the key is tried first."""
+    selector_bytes, domain_bytes = selector.encode(), domain.encode()
+
+    def sign(data: bytes) -> bytes:
+        signature: bytes = dkim.sign(
+            data, selector_bytes, domain_bytes, key, include_headers=list(SIGNED_HEADERS), linesep=b"\r\n"
+        )
+        return signature + data
+
+    try:
+        sign(b"From: a@example.org\r\nSubject: key check\r\n\r\nbody\r\n")
+    except (dkim.DKIMException, ValueError) as exc:
+        raise SettingsError(
+            [Problem("announcer.toml", f"the DKIM key does not sign: {exc}", field="[dkim]")]
+        ) from None
+    return sign

@@ -1,0 +1,57 @@
+"""The safe default: each message written as an .eml file instead of being sent."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from email.message import EmailMessage
+from pathlib import Path
+
+from announcer.compose.message import WIRE
+from announcer.deliver.transports.base import Transport
+from announcer.errors import DeliveryError
+
+
+class DryRunTransport(Transport):
+    """Writes `OUTBOX/<folder>/0001-<address>.eml`, … exactly as they would go on the wire.
+
+    Messages are written into a hidden staging folder that replaces `OUTBOX/<folder>` only
+    when the run completes, so the folder always holds one whole run and never half of one.
+    """
+
+    def __init__(self, outbox: Path, folder: str) -> None:
+        self.target = outbox / folder
+        self.staging = outbox / f".{folder}.partial-{os.getpid()}"
+        self.count = 0
+
+    def open(self) -> None:
+        try:
+            shutil.rmtree(self.staging, ignore_errors=True)
+            self.staging.mkdir(parents=True)
+        except OSError as exc:
+            raise DeliveryError(f"{self.staging}: cannot create the outbox folder: {exc.strerror}") from None
+        self.count = 0
+
+    def send(self, message: EmailMessage) -> str:
+        self.count += 1
+        recipient = re.sub(r"[^A-Za-z0-9@._+-]", "_", str(message["To"].addresses[0].addr_spec))
+        path = self.staging / f"{self.count:04d}-{recipient}.eml"
+        try:
+            path.write_bytes(message.as_bytes(policy=WIRE))
+        except OSError as exc:
+            raise DeliveryError(f"{path}: cannot write: {exc.strerror}") from None
+        return f"written to {path.name}"
+
+    def close(self) -> None:
+        retired = self.target.with_name(f".{self.target.name}.retired-{os.getpid()}")
+        try:
+            if self.target.exists():
+                self.target.rename(retired)
+            self.staging.rename(self.target)
+        except OSError as exc:
+            raise DeliveryError(f"{self.target}: cannot publish the outbox folder: {exc.strerror}") from None
+        shutil.rmtree(retired, ignore_errors=True)
+
+    def abort(self) -> None:
+        shutil.rmtree(self.staging, ignore_errors=True)

@@ -1,0 +1,179 @@
+"""Delivery over SMTP: one verified TLS connection reused, each outcome told apart exactly."""
+
+from __future__ import annotations
+
+import re
+import smtplib
+import ssl
+from contextlib import suppress
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Literal
+
+from announcer.compose.message import WIRE
+from announcer.deliver.signing import Signer
+from announcer.deliver.transports.base import Transport
+from announcer.errors import DeliveryError, InDoubt, PermanentFailure, TemporaryFailure
+from announcer.hosts import is_loopback
+
+_LOST = (smtplib.SMTPServerDisconnected, OSError)
+
+
+def _reply(code: int, reply: bytes | str) -> str:
+    text = reply.decode(errors="replace") if isinstance(reply, bytes) else reply
+    return f"{code} {text}".strip()
+
+
+def _failure(code: int, reply: bytes) -> TemporaryFailure | PermanentFailure:
+    text = _reply(code, reply)
+    return PermanentFailure(text) if 500 <= code < 600 else TemporaryFailure(text)
+
+
+@dataclass(frozen=True)
+class SMTPServer:
+    """Where and how to connect: plain values, so the transport reads no settings or files."""
+
+    host: str
+    port: int = 587
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str | None = None
+    password: str | None = None
+    ca_file: Path | None = None  # a private CA; else the system's certificate store
+    timeout_seconds: float = 60
+
+    def __repr__(self) -> str:  # never show the password, even in a traceback
+        return f"SMTPServer({self.host}:{self.port}, {self.security}, user={self.username!r})"
+
+
+class SMTPTransport(Transport):
+    """Sends each message with MAIL, RCPT and DATA over one connection, reconnecting when dropped.
+
+    The password comes from the caller (who reads it from the environment) and is never
+    written anywhere; certificates are verified against the system store or `ca_file`.
+    """
+
+    def __init__(self, config: SMTPServer, *, envelope_sender: str, signer: Signer | None = None) -> None:
+        if config.username and config.security == "none" and not is_loopback(config.host):
+            raise DeliveryError(
+                f"{config.host}:{config.port}: security = none would send the password in clear; "
+                "use starttls or tls"
+            )
+        self.config = config
+        self.envelope_sender = envelope_sender
+        self.signer = signer
+        self.connection: smtplib.SMTP | None = None
+
+    @property
+    def server(self) -> str:
+        return f"{self.config.host}:{self.config.port}"
+
+    def open(self) -> None:
+        self.connection = self._connect()
+
+    def _connect(self) -> smtplib.SMTP:
+        config = self.config
+        context = ssl.create_default_context(cafile=str(config.ca_file) if config.ca_file else None)
+        connection: smtplib.SMTP | None = None
+        try:
+            if config.security == "tls":
+                connection = smtplib.SMTP_SSL(
+                    config.host, config.port, timeout=config.timeout_seconds, context=context
+                )
+            else:
+                connection = smtplib.SMTP(config.host, config.port, timeout=config.timeout_seconds)
+                if config.security == "starttls":
+                    connection.starttls(context=context)
+            connection.ehlo_or_helo_if_needed()
+            if config.username:
+                connection.login(config.username, config.password or "")
+            return connection
+        except BaseException as exc:
+            _quietly_close(connection)
+            raise self._connect_error(exc) from None
+
+    def _connect_error(self, error: BaseException) -> BaseException:
+        """What a failed connection means to the user."""
+        if isinstance(error, ssl.SSLCertVerificationError):
+            return DeliveryError(
+                f"{self.server}: the server's certificate is not trusted: {error.verify_message}"
+            )
+        if isinstance(error, smtplib.SMTPNotSupportedError):
+            return DeliveryError(f"{self.server}: the server does not offer STARTTLS")
+        if isinstance(error, smtplib.SMTPAuthenticationError):
+            refusal = _reply(error.smtp_code, error.smtp_error)
+            return DeliveryError(f"{self.server}: login as {self.config.username} refused: {refusal}")
+        if isinstance(error, smtplib.SMTPException | OSError):
+            return TemporaryFailure(f"{self.server}: cannot connect: {error}")
+        return error
+
+    def send(self, message: EmailMessage) -> str:
+        data = message.as_bytes(policy=WIRE)
+        if self.signer is not None:
+            data = self.signer(data)
+        recipient = message["To"].addresses[0].addr_spec
+        if self.connection is None:
+            self.connection = self._connect()
+        connection = self.connection
+        try:
+            for command, arguments, accepted in (
+                ("mail", (self.envelope_sender,), (250,)),
+                ("rcpt", (recipient,), (250, 251)),
+            ):
+                code, reply = getattr(connection, command)(*arguments)
+                if code not in accepted:
+                    raise self._refused(code, reply)
+            connection.putcmd("data")
+            code, reply = connection.getreply()
+            if code != 354:
+                raise self._refused(code, reply)
+            connection.send(_dot_stuffed(data))
+        except _LOST as exc:
+            self._drop()
+            raise TemporaryFailure(
+                f"{self.server}: connection lost before the message was sent: {exc}"
+            ) from None
+        try:
+            code, reply = connection.getreply()
+        except _LOST as exc:
+            self._drop()
+            raise InDoubt(f"{self.server}: connection lost after the message was sent: {exc}") from None
+        if code != 250:
+            raise self._refused(code, reply)
+        return _reply(code, reply)
+
+    def _refused(self, code: int, reply: bytes) -> TemporaryFailure | PermanentFailure:
+        """The failure for a refusal, with the connection reset (or dropped, if the server is leaving)."""
+        if code == 421 or code < 0:
+            self._drop()
+        else:
+            try:
+                assert self.connection is not None
+                self.connection.rset()
+            except _LOST:
+                self._drop()
+        return _failure(code, reply)
+
+    def _drop(self) -> None:
+        _quietly_close(self.connection)
+        self.connection = None
+
+    def close(self) -> None:
+        if self.connection is not None:
+            with suppress(smtplib.SMTPException, OSError):
+                self.connection.quit()
+        self._drop()
+
+
+def _quietly_close(connection: smtplib.SMTP | None) -> None:
+    if connection is not None:
+        with suppress(OSError):
+            connection.close()
+
+
+def _dot_stuffed(data: bytes) -> bytes:
+    """The DATA payload: lines starting with a dot doubled, ending in CRLF.CRLF (RFC 5321 §4.5.2)."""
+    data = re.sub(rb"(?m)^\.", b"..", data)
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    return data + b".\r\n"

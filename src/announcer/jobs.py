@@ -1,0 +1,298 @@
+"""The jobs the verbs run, each calling the pipeline's stages once, in order.
+
+files → model (`load`) → rendered content (`render`) → messages (`compose`) → transport (`deliver`).
+Nothing is sent unless every input is sound; expensive work happens once per event or digest.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from announcer.compose.message import Composer
+from announcer.deliver.delivery import Deliverer, Pace, Resend, Summary
+from announcer.deliver.journal import Entry, Journal, delivery_key, history, journal_entries
+from announcer.deliver.signing import Signer, dkim_signer
+from announcer.deliver.transports import TransportName
+from announcer.deliver.transports.base import Transport
+from announcer.deliver.transports.dryrun import DryRunTransport
+from announcer.deliver.transports.smtp import SMTPServer, SMTPTransport
+from announcer.errors import InputError, Problem, RecipientsError, SettingsError, TemplateError
+from announcer.lifecycle import Sequences, event_uid, next_edition
+from announcer.load.events import load_events, load_named, raw_html_warnings
+from announcer.load.files import display_path
+from announcer.load.recipients import Checked, open_recipients
+from announcer.load.secrets import dkim_key, secret_problems, smtp_password, unsubscribe_secret
+from announcer.model.event import EventDefaults, NamedEvent
+from announcer.model.recipient import Recipient
+from announcer.model.settings import Settings
+from announcer.model.text import check_address
+from announcer.model.window import Window, in_window
+from announcer.render.content import RenderedContent, Renderer
+from announcer.render.digest import render_digest
+
+
+@dataclass(frozen=True)
+class SendOptions:
+    """How to send: through which transport, how fast, and whom to send to again."""
+
+    transport: TransportName = TransportName.DRY_RUN
+    outbox: Path = Path("outbox")
+    resend: Resend = Resend.NOBODY
+    per_minute: float | None = None
+    test_to: str | None = None
+
+    @property
+    def journaled(self) -> bool:
+        """Only a real send to the list is journaled: not a dry run, not a test send."""
+        return self.transport is TransportName.SMTP and self.test_to is None
+
+
+@dataclass(frozen=True)
+class SendReport:
+    """What a send did."""
+
+    slug: str
+    key: str
+    recipients: int
+    summary: Summary
+    warnings: tuple[Problem, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """How a send talks to its user: notices, and the progress of the run."""
+
+    announce: Callable[[str], None] = lambda text: None
+    start: Callable[[int], None] = lambda total: None
+    advance: Callable[[], None] = lambda: None
+
+
+def render_invitation(renderer: Renderer, named: NamedEvent, sequences: Sequences) -> RenderedContent:
+    """The invitation (or update) the next real send of this event would carry."""
+    return renderer.render_event(named, next_edition(named, renderer.settings, sequences))
+
+
+def render_window(
+    renderer: Renderer, window: Window, events: list[NamedEvent], sequences: Sequences
+) -> RenderedContent:
+    """The digest of the events in `window`, each calendar at its invitation's current SEQUENCE."""
+    listed = [
+        (named, next_edition(named, renderer.settings, sequences)) for named in in_window(events, window)
+    ]
+    return render_digest(renderer, window, listed)
+
+
+def send_invitation(
+    event_path: Path,
+    to: str,
+    settings: Settings,
+    options: SendOptions = SendOptions(),
+    hooks: Hooks = Hooks(),
+) -> SendReport:
+    """One invitation per recipient of `to`; nothing is sent unless every input is sound.
+
+    A real send (SMTP) is journaled: a re-run skips whoever already has the message, and a
+    change of time or place since the last real send makes this one an update (SEQUENCE + 1).
+    """
+    secret = unsubscribe_secret(settings)
+    named = load_named(event_path, settings.defaults)
+    recipients, checked = _checked(to)
+    with _sequences(settings, options) as (sequences, journal):
+        edition = next_edition(named, settings, sequences)
+        content = Renderer(settings).render_event(named, edition)
+        if journal is not None:
+            journal.settle_sequence(edition.uid, edition.sequence, edition.fingerprint)
+        key = delivery_key(edition.kind, edition.uid, edition.sequence)
+        composer = Composer(content, settings, secret)
+        return _deliver(composer, key, recipients, checked, options, journal, hooks)
+
+
+def send_digest(
+    events_dir: Path,
+    window: Window,
+    to: str,
+    settings: Settings,
+    options: SendOptions = SendOptions(),
+    hooks: Hooks = Hooks(),
+    *,
+    allow_empty: bool = False,
+) -> SendReport | None:
+    """One digest of the events starting in `window`; None (nothing sent) when there are none.
+
+    Each event's calendar carries the UID and SEQUENCE of its own invitation, so adding it from
+    the digest and from the invitation gives one calendar entry.
+    """
+    secret = unsubscribe_secret(settings)
+    events = load_events(events_dir, settings.defaults)
+    if not in_window(events, window) and not allow_empty:
+        return None
+    recipients, checked = _checked(to)
+    with _sequences(settings, options) as (sequences, journal):
+        content = render_window(Renderer(settings), window, events, sequences)
+        key = delivery_key("digest", content.uid, 0)
+        composer = Composer(content, settings, secret)
+        return _deliver(composer, key, recipients, checked, options, journal, hooks)
+
+
+def render_files(event_path: Path, settings: Settings, output: Path) -> list[Path]:
+    """The event's HTML, text and calendar of its next real send, for nobody in particular."""
+    named = load_named(event_path, settings.defaults)
+    with history(settings.workspace) as sequences:
+        content = render_invitation(Renderer(settings), named, sequences)
+    html, text = Composer(content, settings, None).personalised(None)
+    output.mkdir(parents=True, exist_ok=True)
+    written = []
+    for suffix, data in (("html", html.encode()), ("txt", text.encode()), ("ics", content.ics)):
+        path = output / f"{named.slug}.{suffix}"
+        path.write_bytes(data)
+        written.append(path)
+    return written
+
+
+@dataclass
+class CheckReport:
+    """What `check` found: the inputs that are fine, warnings, and problems (any problem: exit 1)."""
+
+    fine: list[str] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    problems: list[Problem | str] = field(default_factory=list)
+
+
+def check_inputs(events: list[Path], lists: list[str], settings: Settings | None) -> CheckReport:
+    """Every event (read and rendered) and recipient list, against the settings if they are sound.
+
+    Without usable settings the events are still read, against the built-in defaults.
+    """
+    report = CheckReport()
+    if settings is not None:
+        report.problems.extend(secret_problems(settings))
+    renderer = Renderer(settings) if settings is not None else None
+    defaults = settings.defaults if settings else EventDefaults()
+    for path in events:
+        try:
+            named = load_named(path, defaults)
+            if renderer is not None:
+                with history(renderer.settings.workspace) as sequences:
+                    render_invitation(renderer, named, sequences)
+        except InputError as exc:
+            report.problems.extend(exc.problems)
+            continue
+        except TemplateError as exc:
+            report.problems.append(str(exc))
+            continue
+        report.warnings.extend(raw_html_warnings(path))
+        report.fine.append(display_path(path))
+    for target in lists:
+        try:
+            checked = open_recipients(target).check()
+        except InputError as exc:
+            report.problems.extend(exc.problems)
+            continue
+        report.warnings.extend(checked.warnings)
+        report.fine.append(f"{target}: {_count(checked.count, 'recipient')}")
+    return report
+
+
+def event_history(event_path: Path, settings: Settings) -> list[Entry]:
+    """Every journal line of one event, over all its real sends (the event file must be sound)."""
+    named = load_named(event_path, settings.defaults)
+    return journal_entries(settings.workspace, event_uid(named.slug, settings))
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
+def _checked(to: str) -> tuple[Iterator[Recipient], Checked]:
+    """The recipients of `to`, read in full once so that a bad list sends nothing, then streamed."""
+    recipients = open_recipients(to)
+    checked = recipients.check()
+    return iter(recipients), checked
+
+
+@contextmanager
+def _sequences(settings: Settings, options: SendOptions) -> Iterator[tuple[Sequences, Journal | None]]:
+    """Where SEQUENCEs are read, and the journal to record in: the journal, locked, for a real
+    send; for dry and test runs the journal read as it is, and nothing recorded."""
+    if options.journaled:
+        with Journal(settings.workspace) as journal:
+            yield journal, journal
+    else:
+        with history(settings.workspace) as sequences:
+            yield sequences, None
+
+
+def _deliver(
+    composer: Composer,
+    key: str,
+    recipients: Iterator[Recipient],
+    checked: Checked,
+    options: SendOptions,
+    journal: Journal | None,
+    hooks: Hooks,
+) -> SendReport:
+    """Stream one message per recipient (only the first, for a test send) into the transport."""
+    settings, content = composer.settings, composer.content
+    test_to = _test_address(options.test_to)
+    transport = _transport(settings, options, f"{content.slug}-test" if test_to else content.slug)
+    smtp = settings.smtp
+    pace = (
+        Pace(smtp.retries, smtp.retry_delay_seconds, options.per_minute)
+        if smtp
+        else Pace(per_minute=options.per_minute)
+    )
+    deliverer = Deliverer(
+        transport,
+        lambda recipient: composer.compose(recipient, deliver_to=test_to),
+        journal=journal,
+        key=key,
+        pace=pace,
+        resend=options.resend,
+    )
+    total = 1 if test_to else checked.count
+    hooks.start(total)
+    summary = deliverer.deliver_all(
+        itertools.islice(recipients, total), announce=hooks.announce, advance=hooks.advance
+    )
+    return SendReport(content.slug, key, total, summary, checked.warnings)
+
+
+def _transport(settings: Settings, options: SendOptions, folder: str) -> Transport:
+    """The transport the options name, with its secrets read from the environment."""
+    if options.transport is TransportName.DRY_RUN:
+        return DryRunTransport(options.outbox, folder)
+    smtp = settings.smtp
+    if smtp is None:
+        raise SettingsError([Problem("announcer.toml", "add an [smtp] table to send with --transport smtp")])
+    server = SMTPServer(
+        host=smtp.host,
+        port=smtp.port,
+        security=smtp.security,
+        username=smtp.username,
+        password=smtp_password(settings),
+        ca_file=settings.workspace / smtp.ca_file if smtp.ca_file else None,
+        timeout_seconds=smtp.timeout_seconds,
+    )
+    return SMTPTransport(server, envelope_sender=settings.sender.email, signer=_signer(settings))
+
+
+def _signer(settings: Settings) -> Signer | None:
+    """DKIM signing as `[dkim]` sets it up, or None."""
+    key = dkim_key(settings)
+    if settings.dkim is None or key is None:
+        return None
+    return dkim_signer(settings.dkim.domain, settings.dkim.selector, key)
+
+
+def _test_address(address: str | None) -> str | None:
+    """`--test-to`, checked like any recipient."""
+    if address is None:
+        return None
+    try:
+        return check_address(address)
+    except ValueError as exc:
+        raise RecipientsError([Problem("--test-to", str(exc))]) from None

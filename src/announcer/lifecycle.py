@@ -1,0 +1,86 @@
+"""An event's life in calendars: its UID and organizer, and what its next real send will be.
+
+One home for the rules every verb shares: `send`, `digest`, `render` and `preview` all ask
+`next_edition` which SEQUENCE and kind (invitation or update) the next real send carries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Literal, Protocol
+
+from announcer.model.event import Event, NamedEvent
+from announcer.model.settings import Settings
+from announcer.model.window import Window
+
+Kind = Literal["invitation", "update"]
+
+
+class Sequences(Protocol):
+    """Where the SEQUENCE of past real sends is kept (the journal)."""
+
+    def sequence(self, uid: str, fingerprint: str) -> int:
+        """The SEQUENCE a send of this schedule carries: one more than last time if it changed."""
+        ...
+
+
+@dataclass(frozen=True)
+class Organizer:
+    """Who the calendar names as organiser."""
+
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class Edition:
+    """Which version of an event a message carries: its UID, SEQUENCE and schedule fingerprint."""
+
+    uid: str
+    sequence: int
+    fingerprint: str
+
+    @property
+    def kind(self) -> Kind:
+        """A first announcement, or an update of one that changed time or place."""
+        return "invitation" if self.sequence == 0 else "update"
+
+
+def event_uid(slug: str, settings: Settings) -> str:
+    """The same event always has the same UID, so a later send updates the calendar entry."""
+    return f"{slug}@{settings.sender.domain}"
+
+
+def digest_uid(window: Window, settings: Settings) -> str:
+    """A digest's UID: its window, so that the same week is journaled as one send."""
+    return f"digest-{window.first:%Y%m%d}-{window.days}d@{settings.sender.domain}"
+
+
+def organizer_of(event: Event, settings: Settings) -> Organizer:
+    """The host if they gave an address, else the sender: calendar replies reach a person."""
+    if event.host and event.host.email:
+        return Organizer(event.host.name, event.host.email)
+    return Organizer(settings.sender.name, settings.sender.email)
+
+
+def schedule_fingerprint(event: Event) -> str:
+    """A digest of what makes a calendar entry change (time and place): SEQUENCE rises with it.
+
+    Other edits (a typo in the abstract) do not: RFC 5546 §2.1.4 asks for a new SEQUENCE when
+    the times change, and a new SEQUENCE means everyone receives the update again.
+    """
+    parts = (
+        event.starts_at.astimezone(UTC).isoformat(),
+        event.ends_at.astimezone(UTC).isoformat(),
+        event.venue.place if event.venue else "",
+    )
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def next_edition(named: NamedEvent, settings: Settings, sequences: Sequences) -> Edition:
+    """The UID, SEQUENCE and fingerprint that the next real send of this event carries."""
+    uid = event_uid(named.slug, settings)
+    fingerprint = schedule_fingerprint(named.event)
+    return Edition(uid, sequences.sequence(uid, fingerprint), fingerprint)

@@ -1,0 +1,1 @@
+"""Loading: files (events, recipients, settings, secrets) into the model, errors located."""

@@ -1,0 +1,86 @@
+"""Event files to models: one file, or every file of a folder, every error located."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from announcer import prose
+from announcer.errors import EventError, InputError, Problem
+from announcer.load.files import Loc, display_path, dotted, read_text, read_yaml, validation_problems
+from announcer.model.event import Event, EventDefaults, NamedEvent
+
+EVENT_SUFFIXES = (".yaml", ".yml")
+
+
+def load_event(path: Path, defaults: EventDefaults) -> Event:
+    """The event in a YAML file, with the settings' defaults filled in."""
+    source = display_path(path)
+    data, line_of = read_yaml(path)
+    if not isinstance(data, dict):
+        raise EventError([Problem(source, "must be a block of `key: value` lines", line=1)])
+    try:
+        return Event.model_validate(data, context={"defaults": defaults})
+    except ValidationError as exc:
+        raise EventError(validation_problems(exc, source, line_of, Event)) from None
+
+
+def raw_html_warnings(path: Path) -> list[Problem]:
+    """Where the event's Markdown holds raw HTML, which is shown as typed rather than rendered."""
+    data, line_of = read_yaml(path)
+    lines = read_text(path).splitlines()
+    texts: list[tuple[Loc, object]] = [((field,), data.get(field)) for field in ("intro", "abstract")]
+    texts += [
+        (("speakers", index, "bio"), speaker.get("bio"))
+        for index, speaker in enumerate(data.get("speakers") or [])
+        if isinstance(speaker, dict)
+    ]
+    warnings = []
+    for loc, text in texts:
+        if not isinstance(text, str):
+            continue
+        key_line = line_of(loc) or 1
+        block = re.search(r":\s*[|>][-+0-9]*\s*(#.*)?$", lines[key_line - 1]) is not None
+        for offset, piece in prose.raw_html(text):
+            line = key_line + 1 + offset if block else key_line
+            message = f"raw HTML is shown as typed, not rendered: {piece}"
+            warnings.append(Problem(display_path(path), message, line=line, field=dotted(loc)))
+    return warnings
+
+
+def event_slug(path: Path) -> str:
+    """The event's name for folders and UIDs: its file name without the extension."""
+    slug = re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-")
+    return slug or "event"
+
+
+def load_named(path: Path, defaults: EventDefaults) -> NamedEvent:
+    """The event in `path` with the slug its folders, messages and calendar UID are named by."""
+    return NamedEvent(event_slug(path), load_event(path, defaults))
+
+
+def event_files(folder: Path) -> list[Path]:
+    """The event files of a folder, in name order."""
+    if not folder.is_dir():
+        raise EventError([Problem(display_path(folder), "not a folder of event files")])
+    return sorted(path for path in folder.iterdir() if path.suffix in EVENT_SUFFIXES and path.is_file())
+
+
+def load_events(folder: Path, defaults: EventDefaults) -> list[NamedEvent]:
+    """Every event of a folder, in file-name order.
+
+    Every file is read and all their problems reported together: a broken file must never
+    silently drop an event from a digest or a preview.
+    """
+    named: list[NamedEvent] = []
+    problems: list[Problem] = []
+    for path in event_files(folder):
+        try:
+            named.append(load_named(path, defaults))
+        except InputError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise EventError(problems)
+    return named

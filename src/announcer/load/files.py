@@ -1,0 +1,171 @@
+"""Reading input files: text as UTF-8, YAML with the line of every key, errors worded and located."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from announcer.errors import EventError, InputError, Problem
+
+Loc = tuple[str | int, ...]
+LineOf = Callable[[Loc], int | None]
+
+
+def display_path(path: Path) -> str:
+    """The path as the user would type it: relative to the current folder when inside it."""
+    if not path.is_absolute():
+        return str(path)
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def read_text(path: Path, error: type[InputError] = EventError) -> str:
+    """A file's text as UTF-8, or an error naming the line with the first bad byte."""
+    source = display_path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise error([Problem(source, f"cannot read: {exc.strerror or exc}")]) from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        message = f"not UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8"
+        raise error([Problem(source, message, line=line)]) from None
+
+
+def read_yaml(path: Path) -> tuple[Any, LineOf]:
+    """The YAML document in `path` and a function giving the line of any key path in it."""
+    source = display_path(path)
+    text = read_text(path)
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise EventError([Problem(source, "the file is empty")])
+        lines: dict[Loc, int] = {}
+        data = _build(node, (), lines, loader, source)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise EventError([Problem(source, f"not valid YAML: {exc.problem or exc}", line=line)]) from None
+    except yaml.YAMLError as exc:
+        raise EventError([Problem(source, f"not valid YAML: {exc}")]) from None
+    finally:
+        loader.dispose()
+    return data, _nearest_line(lines)
+
+
+def _build(node: yaml.Node, loc: Loc, lines: dict[Loc, int], loader: yaml.SafeLoader, source: str) -> Any:
+    lines[loc] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        mapping: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if not isinstance(key, str):
+                raise EventError(
+                    [
+                        Problem(
+                            source,
+                            f"key {key!r} is not text",
+                            line=line,
+                            field=dotted(loc) or None,
+                        )
+                    ]
+                )
+            if key in mapping:
+                field = dotted((*loc, key))
+                raise EventError([Problem(source, "appears twice in the same block", line=line, field=field)])
+            mapping[key] = _build(value_node, (*loc, key), lines, loader, source)
+            lines[(*loc, key)] = line
+        return mapping
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(item, (*loc, index), lines, loader, source) for index, item in enumerate(node.value)]
+    return loader.construct_object(node, deep=True)
+
+
+def _nearest_line(lines: dict[Loc, int]) -> LineOf:
+    def line_of(loc: Loc) -> int | None:
+        while loc not in lines and loc:
+            loc = loc[:-1]
+        return lines.get(loc)
+
+    return line_of
+
+
+def dotted(loc: Iterable[str | int]) -> str:
+    """("speakers", 0, "name") as `speakers[0].name`."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+def validation_problems(
+    error: ValidationError, source: str, line_of: LineOf, model: type[BaseModel]
+) -> list[Problem]:
+    """Pydantic's errors as located problems, worded for the person who wrote the file."""
+    problems = []
+    for item in error.errors(include_url=False):
+        loc = tuple(part for part in item["loc"] if isinstance(part, str | int))
+        message = str(item["msg"])
+        message = re.sub(r"^(Value|Assertion) error, ", "", message)
+        if item["type"] == "extra_forbidden":
+            message = "unknown key" + _suggestion(loc, model)
+        elif item["type"] == "missing":
+            message = "required, but missing"
+        else:
+            message = message[:1].lower() + message[1:]
+        if loc == () and ": " in message and message.split(": ", 1)[0].isidentifier():
+            field, message = message.split(": ", 1)  # a model-level check naming its field
+            loc = (field,)
+        problems.append(Problem(source, message, line=line_of(loc), field=dotted(loc) or None))
+    return problems
+
+
+def _suggestion(loc: Loc, model: type[BaseModel]) -> str:
+    """` (did you mean 'title'?)` when an unknown key looks like a known one."""
+    fields = _fields_at(model, loc[:-1])
+    if not loc or not isinstance(loc[-1], str) or not fields:
+        return ""
+    close = difflib.get_close_matches(loc[-1], fields, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else f" (known keys: {', '.join(fields)})"
+
+
+def _fields_at(model: type[BaseModel], loc: Loc) -> list[str]:
+    """The field names of the (nested) model at `loc`, if there is one."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = (
+            current.model_fields.get(part)
+            if isinstance(current, type) and issubclass(current, BaseModel)
+            else None
+        )
+        if field is None:
+            return []
+        current = _model_in(field.annotation)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _model_in(annotation: Any) -> Any:
+    """The model class inside `list[Speaker]`, `Venue | None` and the like."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None

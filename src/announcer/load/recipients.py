@@ -1,0 +1,160 @@
+"""Recipient lists: a streaming, validating, de-duplicating CSV reader, or one address."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from announcer.errors import Problem, RecipientsError
+from announcer.load.files import display_path, read_text
+from announcer.model.recipient import Recipient
+from announcer.model.text import CONTROL_CHARACTERS, check_address
+
+MOST_PROBLEMS_SHOWN = 50
+
+
+@dataclass(frozen=True)
+class Duplicate(Problem):
+    """A row whose address an earlier row already holds: dropped, with a warning."""
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What a full pass over a recipient list found: how many, and what was dropped."""
+
+    count: int
+    warnings: tuple[Problem, ...]
+
+
+class RecipientList:
+    """A recipients CSV (a header row with `email`, optional `name`, any other columns)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.source = display_path(path)
+
+    def check(self) -> Checked:
+        """Read the whole list once and raise with every problem: nothing goes to a bad list."""
+        problems: list[Problem] = []
+        warnings: list[Problem] = []
+        count = 0
+        for item in self._rows():
+            if isinstance(item, Recipient):
+                count += 1
+            elif isinstance(item, Duplicate):
+                warnings.append(item)
+            else:
+                problems.append(item)
+        if not problems and count == 0:
+            problems.append(Problem(self.source, "holds no recipients"))
+        if problems:
+            if len(problems) > MOST_PROBLEMS_SHOWN:
+                more = len(problems) - MOST_PROBLEMS_SHOWN
+                problems = [
+                    *problems[:MOST_PROBLEMS_SHOWN],
+                    Problem(self.source, f"... and {more} more problems"),
+                ]
+            raise RecipientsError(problems)
+        return Checked(count, tuple(warnings))
+
+    def __iter__(self) -> Iterator[Recipient]:
+        """The recipients in file order, duplicates dropped; streamed, never all in memory."""
+        for item in self._rows():
+            if isinstance(item, Recipient):
+                yield item
+            elif not isinstance(item, Duplicate):
+                raise RecipientsError([item])
+
+    def _rows(self) -> Iterator[Recipient | Problem]:
+        seen: dict[str, int] = {}
+        try:
+            with self.path.open(encoding="utf-8-sig", newline="") as stream:
+                reader = csv.reader(stream, strict=True)
+                header = next(reader, None)
+                columns = self._columns(header)
+                for row in reader:
+                    if not any(cell.strip() for cell in row):
+                        continue
+                    item = self._recipient(row, columns, reader.line_num)
+                    if isinstance(item, Recipient):
+                        key = item.email.lower()
+                        if key in seen:
+                            item = Duplicate(
+                                self.source,
+                                f"duplicate of line {seen[key]} ({item.email}): dropped",
+                                line=reader.line_num,
+                            )
+                        else:
+                            seen[key] = reader.line_num
+                    yield item
+        except UnicodeDecodeError:
+            read_text(self.path, RecipientsError)  # raises, naming the line with the bad byte
+            raise
+        except csv.Error as exc:
+            raise RecipientsError([Problem(self.source, f"not valid CSV: {exc}")]) from None
+        except OSError as exc:
+            raise RecipientsError([Problem(self.source, f"cannot read: {exc.strerror or exc}")]) from None
+
+    def _columns(self, header: list[str] | None) -> list[str]:
+        if header is None:
+            raise RecipientsError(
+                [Problem(self.source, "is empty: it needs a header row with an `email` column")]
+            )
+        columns = [name.strip().lower() for name in header]
+        if "email" not in columns:
+            raise RecipientsError([Problem(self.source, "the header row has no `email` column", line=1)])
+        repeated = sorted({name for name in columns if columns.count(name) > 1})
+        if repeated:
+            raise RecipientsError(
+                [Problem(self.source, f"the header row repeats {', '.join(repeated)}", line=1)]
+            )
+        return columns
+
+    def _recipient(self, row: list[str], columns: list[str], line: int) -> Recipient | Problem:
+        if len(row) != len(columns):
+            return Problem(self.source, f"has {len(row)} fields, the header has {len(columns)}", line=line)
+        values = {column: cell.strip() for column, cell in zip(columns, row, strict=True)}
+        try:
+            email = check_address(values.pop("email"))
+        except ValueError as exc:
+            return Problem(self.source, str(exc), line=line, field="email")
+        name = values.pop("name", "") or None
+        for column, value in (("name", name or ""), *values.items()):
+            if CONTROL_CHARACTERS.search(value):
+                return Problem(
+                    self.source, "holds a line break or control character", line=line, field=column
+                )
+        return Recipient(email=email, name=name, fields=values)
+
+
+class SingleAddress:
+    """`--to someone@example.org`: one message, for a person or a mailing list's own address."""
+
+    def __init__(self, address: str) -> None:
+        self.source = address
+        self.address = address
+
+    def check(self) -> Checked:
+        self._recipient()
+        return Checked(1, ())
+
+    def __iter__(self) -> Iterator[Recipient]:
+        yield self._recipient()
+
+    def _recipient(self) -> Recipient:
+        try:
+            return Recipient(email=check_address(self.address))
+        except ValueError as exc:
+            raise RecipientsError([Problem("--to", str(exc))]) from None
+
+
+def open_recipients(to: str) -> RecipientList | SingleAddress:
+    """A CSV file when `to` names one (or ends in .csv), else a single address."""
+    path = Path(to)
+    if path.suffix.lower() == ".csv" or path.exists() or "@" not in to:
+        if not path.is_file():
+            raise RecipientsError([Problem(display_path(path), "not found")])
+        return RecipientList(path)
+    return SingleAddress(to)

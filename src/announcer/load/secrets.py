@@ -1,0 +1,70 @@
+"""Secrets, read from the environment (or the DKIM key file) and from nowhere else."""
+
+from __future__ import annotations
+
+import os
+
+from announcer.errors import Problem, SettingsError
+from announcer.model.settings import Settings
+
+UNSUBSCRIBE_SECRET_VARIABLE = "ANNOUNCER_UNSUBSCRIBE_SECRET"  # noqa: S105 (a name, not a secret)
+SMTP_PASSWORD_VARIABLE = "ANNOUNCER_SMTP_PASSWORD"  # noqa: S105
+DKIM_KEY_VARIABLE = "ANNOUNCER_DKIM_PRIVATE_KEY"
+
+
+def unsubscribe_secret(settings: Settings) -> str | None:
+    """The secret behind `{token}` in the unsubscribe URL; None when the URL has no `{token}`."""
+    url = settings.unsubscribe_url
+    if url is None or "{token}" not in url:
+        return None
+    secret = os.environ.get(UNSUBSCRIBE_SECRET_VARIABLE, "")
+    if not secret:
+        raise SettingsError([_missing_unsubscribe_secret()])
+    return secret
+
+
+def secret_problems(settings: Settings) -> list[Problem]:
+    """Secrets the settings call for that the environment does not hold."""
+    try:
+        unsubscribe_secret(settings)
+    except SettingsError as exc:
+        return list(exc.problems)
+    return []
+
+
+def _missing_unsubscribe_secret() -> Problem:
+    return Problem(
+        "announcer.toml",
+        f"set {UNSUBSCRIBE_SECRET_VARIABLE} in the environment",
+        field="[list].unsubscribe_url holds {token}",
+    )
+
+
+def smtp_password(settings: Settings) -> str | None:
+    """The SMTP password, from the environment only; required when a username is set."""
+    if settings.smtp is None or settings.smtp.username is None:
+        return None
+    password = os.environ.get(SMTP_PASSWORD_VARIABLE)
+    if not password:
+        raise _settings_error("[smtp].username is set", f"set {SMTP_PASSWORD_VARIABLE} in the environment")
+    return password
+
+
+def dkim_key(settings: Settings) -> bytes | None:
+    """The DKIM private key (PEM): from `[dkim].key_file`, else from the environment."""
+    if settings.dkim is None:
+        return None
+    if settings.dkim.key_file is not None:
+        path = settings.workspace / settings.dkim.key_file
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            raise _settings_error("[dkim].key_file", f"cannot read {path}: {exc.strerror}") from None
+    key = os.environ.get(DKIM_KEY_VARIABLE)
+    if not key:
+        raise _settings_error("[dkim]", f"set key_file, or {DKIM_KEY_VARIABLE} in the environment")
+    return key.encode()
+
+
+def _settings_error(field: str, message: str) -> SettingsError:
+    return SettingsError([Problem("announcer.toml", message, field=field)])

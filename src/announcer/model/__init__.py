@@ -1,0 +1,1 @@
+"""The model: events, recipients and settings as validated values (stage 1 of the pipeline)."""

@@ -1,0 +1,112 @@
+"""The settings (`announcer.toml`) as a model; reading the file and the secrets is `load`'s job."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import AfterValidator, Field, field_validator
+
+from announcer import clock
+from announcer.model.event import EventDefaults
+from announcer.model.text import Address, Line, Markdown, Strict, WebURL
+
+
+def _colour(value: str) -> str:
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
+        raise ValueError(f"{value!r} is not a colour like #1f4e79")
+    return value.lower()
+
+
+def _list_id(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)+", value):
+        raise ValueError(f"{value!r} is not a list id like seminars.example.org (RFC 2919)")
+    return value
+
+
+Colour = Annotated[str, AfterValidator(_colour)]
+
+
+class Sender(Strict):
+    name: Line
+    email: Address
+    reply_to: Address | None = None
+
+    @property
+    def domain(self) -> str:
+        return self.email.rpartition("@")[2]
+
+
+class MailingList(Strict):
+    id: Annotated[str, AfterValidator(_list_id)]
+    unsubscribe_url: WebURL | None = None
+    unsubscribe_mailto: Address | None = None
+
+    @field_validator("unsubscribe_url")
+    @classmethod
+    def _only_token_placeholder(cls, value: str | None) -> str | None:
+        if value is not None and re.search(r"\{(?!token\})", value):
+            raise ValueError("the only placeholder an unsubscribe URL may hold is {token}")
+        return value
+
+
+class SMTP(Strict):
+    """The outgoing server. TLS certificates are always verified (system store or `ca_file`)."""
+
+    host: Line
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: Line | None = None
+    ca_file: Path | None = None
+    timeout_seconds: float = Field(default=60, gt=0, le=600)
+    retries: int = Field(default=4, ge=0, le=20)
+    retry_delay_seconds: float = Field(default=5, ge=0, le=3600)
+
+
+class DKIM(Strict):
+    """DKIM signing: the key from `key_file` or the environment's ANNOUNCER_DKIM_PRIVATE_KEY."""
+
+    domain: Line
+    selector: Line
+    key_file: Path | None = None
+
+
+class Brand(Strict):
+    accent: Colour = "#1f4e79"
+    logo_url: WebURL | None = None
+    logo_alt: Line | None = None
+    footer: Markdown | None = None
+
+
+def _language(value: str) -> str:
+    if not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*", value):
+        raise ValueError(f"{value!r} is not a language tag like en or sv")
+    return value
+
+
+class Defaults(EventDefaults):
+    language: Annotated[str, AfterValidator(_language)] = "en"
+
+
+class Settings(Strict):
+    """Everything `announcer.toml` says, plus where it lives (the workspace)."""
+
+    sender: Sender
+    list_: MailingList | None = Field(default=None, alias="list")
+    smtp: SMTP | None = None
+    dkim: DKIM | None = None
+    brand: Brand = Brand()
+    defaults: Defaults = Defaults()
+    workspace: Path = Field(default=Path("."), exclude=True)
+
+    def today(self) -> date:
+        """Today's date in the settings' time zone."""
+        return clock.utc_now().astimezone(ZoneInfo(self.defaults.timezone)).date()
+
+    @property
+    def unsubscribe_url(self) -> str | None:
+        """The list's unsubscribe URL as written, `{token}` and all."""
+        return self.list_.unsubscribe_url if self.list_ else None

@@ -1,0 +1,98 @@
+"""What differs per recipient: placeholders that templates render once, filled for each message.
+
+Templates see `recipient` as `RecipientSlots`, whose values are opaque placeholders; composing
+replaces them with one recipient's values (escaped for HTML). This module owns both halves,
+and the per-recipient unsubscribe URL. Each render draws a fresh random key that every
+placeholder carries, so text from an input file can never pose as one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+import re
+import secrets
+from base64 import urlsafe_b64encode
+
+from announcer.model.recipient import Recipient
+
+_SLOT = re.compile(r"\[\[announcer-([0-9a-f]{32}):(name|field|unsubscribe):([0-9a-f]*):([0-9a-f]*)\]\]")
+
+
+def new_slot_key() -> str:
+    """A fresh key for one render's placeholders (never shown: every placeholder is filled)."""
+    return secrets.token_hex(16)
+
+
+def _slot(slot_key: str, kind: str, key: str = "", default: str = "") -> str:
+    return f"[[announcer-{slot_key}:{kind}:{key.encode().hex()}:{default.encode().hex()}]]"
+
+
+class RecipientFields:
+    """`recipient.fields["team"]` in a template: any extra column of the recipients CSV."""
+
+    def __init__(self, slot_key: str) -> None:
+        self._slot_key = slot_key
+
+    def __getitem__(self, key: str) -> str:
+        return _slot(self._slot_key, "field", key)
+
+    def get(self, key: str, default: str = "") -> str:
+        return _slot(self._slot_key, "field", key, default)
+
+
+class RecipientSlots:
+    """Stands in for the recipient in templates; the values are filled in per message."""
+
+    def __init__(self, slot_key: str) -> None:
+        self._slot_key = slot_key
+        self.fields = RecipientFields(slot_key)
+        self.name = _slot(slot_key, "name")
+        self.unsubscribe_url = _slot(slot_key, "unsubscribe")
+
+    def name_or(self, default: str) -> str:
+        """The recipient's name, or `default` for a recipient without one ("colleague")."""
+        return _slot(self._slot_key, "name", default=default)
+
+
+def unsubscribe_token(address: str, secret: str) -> str:
+    """An opaque per-address token: an HMAC under a secret, so no address appears in a URL."""
+    digest = hmac.new(secret.encode(), address.lower().encode(), hashlib.sha256).digest()
+    return urlsafe_b64encode(digest[:18]).decode()
+
+
+class Personaliser:
+    """Fills one recipient's values into content that was rendered once for everyone."""
+
+    def __init__(self, unsubscribe_url: str | None, secret: str | None) -> None:
+        if unsubscribe_url and "{token}" in unsubscribe_url and not secret:
+            raise ValueError("an unsubscribe URL with {token} needs a secret")
+        self._unsubscribe_url = unsubscribe_url
+        self._secret = secret
+
+    def unsubscribe_url(self, recipient: Recipient | None) -> str:
+        """This recipient's unsubscribe URL ("" without a list); `{token}` as written for nobody."""
+        url = self._unsubscribe_url or ""
+        if recipient is None or "{token}" not in url:
+            return url
+        return url.replace("{token}", unsubscribe_token(recipient.email, self._secret or ""))
+
+    def fill(self, content: str, slot_key: str, recipient: Recipient | None, *, as_html: bool) -> str:
+        """`content` with every slot of this render replaced by the recipient's value (escaped for HTML)."""
+        unsubscribe_url = self.unsubscribe_url(recipient)
+
+        def value(match: re.Match[str]) -> str:
+            if match.group(1) != slot_key:
+                return match.group(0)
+            kind = match.group(2)
+            key, default = (bytes.fromhex(match.group(group)).decode() for group in (3, 4))
+            if kind == "unsubscribe":
+                text = unsubscribe_url
+            elif kind == "name":
+                text = (recipient.name if recipient else None) or default
+            else:
+                text = (recipient.fields.get(key) if recipient else None) or default
+            return html.escape(text, quote=True) if as_html else text
+
+        return _SLOT.sub(value, content)

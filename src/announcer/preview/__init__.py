@@ -1,0 +1,1 @@
+"""The preview: a local web server showing what recipients will get, reloading on save."""

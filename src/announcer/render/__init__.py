@@ -1,0 +1,1 @@
+"""Rendering: the model to content (subject, HTML, text, calendars), once per event or digest."""

@@ -1,0 +1,70 @@
+"""The event as an RFC 5545 calendar: METHOD:PUBLISH, stable UID, ORGANIZER, Outlook-safe zones."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from icalendar import Calendar, vCalAddress, vText
+from icalendar import Event as VEvent
+
+from announcer import __version__
+from announcer.lifecycle import Organizer
+from announcer.model.event import Event
+from announcer.render.timezones import vtimezone
+
+PRODID = f"-//announcer//announcer {__version__}//EN"
+
+
+def summary(event: Event) -> str:
+    """The calendar entry's one-line title: the talk and who gives it."""
+    speakers = ", ".join(speaker.name for speaker in event.speakers)
+    return f"{event.title} ({speakers})" if speakers else event.title
+
+
+def location(event: Event) -> str | None:
+    """Where, in one line: room, venue, building, campus, address."""
+    return event.venue.place if event.venue else None
+
+
+def build_calendar(
+    event: Event,
+    *,
+    uid: str,
+    organizer: Organizer,
+    description: str,
+    stamp: datetime,
+    sequence: int = 0,
+    method: str = "PUBLISH",
+) -> bytes:
+    """One VCALENDAR with one VEVENT, serialised with CRLF and folded lines."""
+    calendar = Calendar()
+    calendar.add("PRODID", PRODID)
+    calendar.add("VERSION", "2.0")
+    calendar.add("CALSCALE", "GREGORIAN")
+    calendar.add("METHOD", method)
+    start, end = event.starts_at, event.ends_at
+    zone = None if event.zone.key in ("UTC", "Etc/UTC") else vtimezone(event.zone, event.start.year)
+    if zone is None:
+        start, end = start.astimezone(UTC), end.astimezone(UTC)
+    else:
+        calendar.add_component(zone)
+
+    entry = VEvent()
+    entry.add("UID", uid)
+    entry.add("SEQUENCE", sequence)
+    entry.add("DTSTAMP", stamp.astimezone(UTC))
+    entry.add("DTSTART", start)
+    entry.add("DTEND", end)
+    entry.add("SUMMARY", summary(event))
+    if (place := location(event)) is not None:
+        entry.add("LOCATION", place)
+    entry.add("DESCRIPTION", vText(description))
+    address = vCalAddress(f"mailto:{organizer.email}")
+    address.params["CN"] = organizer.name
+    entry.add("ORGANIZER", address)
+    if event.url:
+        entry.add("URL", event.url)
+    entry.add("STATUS", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
+    entry.add("TRANSP", "OPAQUE")
+    calendar.add_component(entry)
+    return bytes(calendar.to_ical())

@@ -1,0 +1,96 @@
+"""A digest to content: the events of a window grouped by day, kept under Gmail's clipping size."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from itertools import groupby
+from zoneinfo import ZoneInfo
+
+from announcer import prose
+from announcer.lifecycle import Edition, digest_uid
+from announcer.model.event import Event, NamedEvent
+from announcer.model.window import Window
+from announcer.render.calendar_links import CalendarLink, trim
+from announcer.render.content import CalendarFile, RenderedContent, Renderer
+from announcer.render.wording import Schedule, date_range, day_label, reader_time
+
+DIGEST_DETAILS_LIMIT = 120  # a digest carries three links per event: keep each short
+HTML_BUDGET = 90_000  # Gmail clips HTML at about 102 KB; leave room for what servers add
+TEASER_LIMIT = 180  # two or three lines of the abstract
+
+
+@dataclass(frozen=True)
+class DigestEntry:
+    """One event as a digest shows it."""
+
+    slug: str
+    event: Event
+    schedule: Schedule
+    reader_time: str | None  # the start on the reader's clock, when their zone differs
+    teaser: str
+    read_more: str | None  # the event's page, or an anchor to its abstract further down
+    calendar_links: list[CalendarLink]
+    calendar_filename: str
+    ics: bytes
+
+
+@dataclass(frozen=True)
+class DigestDay:
+    label: str
+    entries: list[DigestEntry]
+
+
+def render_digest(
+    renderer: Renderer, window: Window, listed: list[tuple[NamedEvent, Edition]]
+) -> RenderedContent:
+    """One digest of the listed events: each with its own calendar file (its invitation's UID).
+
+    Abstracts of events without a page of their own are appended for "Read the abstract",
+    unless that would take the HTML past the budget: then the teasers stand alone.
+    """
+    entries = [_entry(renderer, named, edition) for named, edition in listed]
+    digest = _digest(renderer, window, entries)
+    if len(digest.html.encode()) > HTML_BUDGET:
+        without_abstracts = [replace(entry, read_more=entry.event.url) for entry in entries]
+        digest = _digest(renderer, window, without_abstracts)
+    return digest
+
+
+def _digest(renderer: Renderer, window: Window, entries: list[DigestEntry]) -> RenderedContent:
+    days = [
+        DigestDay(day_label(day), list(group))
+        for day, group in groupby(entries, key=lambda entry: entry.event.start.date())
+    ]
+    calendars = tuple(CalendarFile(entry.calendar_filename, entry.ics) for entry in entries)
+    first, last = (
+        (entries[0].event.start.date(), entries[-1].event.start.date())
+        if entries
+        else (window.first, window.last)
+    )
+    context = renderer.context(
+        window=window,
+        days=days,
+        entries=entries,
+        date_range=date_range(first, last),
+        window_range=date_range(window.first, window.last),
+    )
+    slug = f"digest-{window.first:%Y-%m-%d}"
+    return renderer.content("digest", context, slug, digest_uid(window, renderer.settings), calendars)
+
+
+def _entry(renderer: Renderer, named: NamedEvent, edition: Edition) -> DigestEntry:
+    event = named.event
+    calendar = renderer.event_calendar(event, edition, details_limit=DIGEST_DETAILS_LIMIT)
+    source = event.abstract or event.intro or ""
+    teaser = trim(" ".join(prose.to_text(source, width=10**6).split("\n\n")[:1]).strip(), TEASER_LIMIT)
+    return DigestEntry(
+        slug=named.slug,
+        event=event,
+        schedule=Schedule.of(event),
+        reader_time=reader_time(event, ZoneInfo(renderer.settings.defaults.timezone)),
+        teaser=teaser,
+        read_more=event.url or (f"#{named.slug}" if event.abstract else None),
+        calendar_links=calendar.links,
+        calendar_filename=f"{named.slug}.ics",
+        ics=calendar.ics,
+    )

@@ -1,0 +1,110 @@
+"""The theme: the Jinja environment and its filters, MJML compiled and CSS inlined, template errors."""
+
+from __future__ import annotations
+
+import logging
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from mjml import mjml2html
+from premailer import Premailer
+
+from announcer import prose
+from announcer.errors import TemplateError
+from announcer.load.files import display_path
+from announcer.render import filters
+
+
+def theme_folder() -> Path:
+    """The packaged default theme (in a source checkout, the repository's `templates/email`)."""
+    packaged = Path(str(files("announcer") / "theme"))
+    if packaged.is_dir():
+        return packaged
+    checkout = Path(__file__).resolve().parents[3] / "templates" / "email"
+    if checkout.is_dir():
+        return checkout
+    raise TemplateError(f"the default theme is missing: neither {packaged} nor {checkout} exists")
+
+
+def environment(workspace: Path) -> jinja2.Environment:
+    """Templates from the workspace's `templates/email/` first, then the packaged theme.
+
+    HTML and MJML templates are autoescaped; undefined values are errors, never blanks.
+    """
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(
+            [
+                jinja2.FileSystemLoader(workspace / "templates" / "email"),
+                jinja2.FileSystemLoader(theme_folder()),
+            ]
+        ),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("mjml.j2", "html.j2"), default=False),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters["markdown"] = prose.to_html
+    env.filters["plain"] = prose.to_text
+    env.filters["wrap"] = filters.wrap
+    env.filters["wrap_list"] = filters.wrap_list
+    env.filters["underline"] = filters.underline
+    env.filters["authors"] = filters.authors_html
+    env.filters["short_title"] = filters.short_title
+    return env
+
+
+class Theme:
+    """One workspace's templates: rendered by name, errors located in the template that failed."""
+
+    def __init__(self, workspace: Path) -> None:
+        self.env = environment(workspace)
+
+    def render(self, name: str, context: dict[str, Any]) -> str:
+        """The template `name` rendered with `context`, stripped of surrounding white space."""
+        try:
+            return self.env.get_template(name).render(context).strip()
+        except jinja2.TemplateSyntaxError as exc:
+            where = display_path(Path(exc.filename)) if exc.filename else name
+            raise TemplateError(f"{where}:{exc.lineno}: {exc.message}") from None
+        except jinja2.TemplateNotFound as exc:
+            raise TemplateError(f"template {exc.name} not found in templates/email/ or the theme") from None
+        except jinja2.TemplateError as exc:
+            raise TemplateError(f"{_template_position(exc, name)}: {exc.message}") from None
+
+    def render_html(self, name: str, context: dict[str, Any]) -> str:
+        """An MJML template rendered and compiled to email HTML with its CSS inlined."""
+        return compile_mjml(self.render(name, context), name)
+
+
+def compile_mjml(mjml: str, name: str) -> str:
+    """MJML to email HTML, CSS inlined; keeps the doctype, media queries and `!important`."""
+    try:
+        html = mjml2html(mjml, fonts={})
+    except Exception as exc:  # mjml-python raises bare errors
+        raise TemplateError(f"{name}: MJML does not compile: {exc}") from None
+    html = html.replace("<!doctype html>", "<!DOCTYPE html>", 1)
+    inliner = Premailer(
+        html,
+        keep_style_tags=True,
+        strip_important=False,
+        allow_network=False,
+        disable_validation=True,
+        cssutils_logging_level=logging.CRITICAL,
+        disable_basic_attributes=["width", "height"],
+    )
+    return str(inliner.transform(pretty_print=False))
+
+
+def _template_position(error: Exception, fallback: str) -> str:
+    """`file:line` of the template frame an error was raised in (Jinja rewrites tracebacks so)."""
+    position = fallback
+    trace = error.__traceback__
+    while trace is not None:
+        filename = trace.tb_frame.f_code.co_filename
+        if filename.endswith(".j2"):
+            position = f"{display_path(Path(filename))}:{trace.tb_lineno}"
+        trace = trace.tb_next
+    return position

@@ -1,1 +1,0 @@
-"""Transports deliver finished messages: a dry run into files, or SMTP."""

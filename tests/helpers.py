@@ -1,0 +1,121 @@
+"""Helpers the tests share: the example's paths, the CLI in-process, SMTP settings, golden files."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from announcer.cli import app
+from announcer.compose.message import Composer
+from announcer.deliver.journal import history
+from announcer.jobs import render_invitation, render_window
+from announcer.load.events import load_events, load_named
+from announcer.model.settings import Settings
+from announcer.model.window import Window
+from announcer.render.content import RenderedContent, Renderer
+from tests.smtp_server import Server
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLDEN = Path(__file__).parent / "golden"
+EXAMPLE_EVENT = "events/2026-03-06-car-t-cell-therapy.yaml"
+EXAMPLE_RECIPIENTS = "recipients/example.csv"
+PINNED_NOW = datetime(2026, 2, 20, 9, 0, tzinfo=UTC)
+UPDATE_GOLDEN = os.environ.get("ANNOUNCER_UPDATE_GOLDEN") == "1"
+
+
+class CLI:
+    """Runs `announcer` in-process, as a user would type it."""
+
+    def __init__(self) -> None:
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str) -> tuple[int, str, str]:
+        result = self.runner.invoke(app, list(args), catch_exceptions=False)
+        return result.exit_code, result.stdout, result.stderr
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    """Write `text` to `path`, creating folders; returns the path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding=encoding)
+    return path
+
+
+def read_message(data: bytes | Path) -> EmailMessage:
+    """A message parsed by the stdlib with its modern policy."""
+    raw = data.read_bytes() if isinstance(data, Path) else data
+    message = message_from_bytes(raw, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def render_event(settings: Settings, path: str | Path = EXAMPLE_EVENT) -> RenderedContent:
+    """The event's content as the next real send would carry it."""
+    named = load_named(Path(path), settings.defaults)
+    with history(settings.workspace) as sequences:
+        return render_invitation(Renderer(settings), named, sequences)
+
+
+def render_digest_of(settings: Settings, window: Window, folder: str | Path = "events") -> RenderedContent:
+    """The digest of a folder's events in `window`."""
+    events = load_events(Path(folder), settings.defaults)
+    with history(settings.workspace) as sequences:
+        return render_window(Renderer(settings), window, events, sequences)
+
+
+def composer(content: RenderedContent, settings: Settings, secret: str | None = None) -> Composer:
+    return Composer(content, settings, secret)
+
+
+def configure_smtp(server: Server, **extra: object) -> None:
+    """Point the current workspace's settings at a test server (retries fast, for tests)."""
+    lines = [
+        "\n[smtp]",
+        'host = "127.0.0.1"',
+        f"port = {server.port}",
+        f'security = "{server.security}"',
+        "retry_delay_seconds = 0.01",
+    ]
+    if server.ca_file:
+        lines.append(f'ca_file = "{server.ca_file}"')
+    lines += [f"{key} = {value!r}".replace("'", '"') for key, value in extra.items()]
+    with Path("announcer.toml").open("a") as settings:
+        settings.write("\n".join(lines) + "\n")
+
+
+def skip_if_rewritten() -> None:
+    """A golden test run with ANNOUNCER_UPDATE_GOLDEN=1 compared nothing: say so."""
+    if UPDATE_GOLDEN:
+        pytest.skip("rewrote the golden files: review `git diff tests/golden`, then run without the variable")
+
+
+def compare_golden(name: str, actual: bytes) -> None:
+    """Compare with `tests/golden/<name>`; with ANNOUNCER_UPDATE_GOLDEN=1, rewrite it instead.
+
+    A difference fails with a unified diff of its first lines; nothing is written into the tree.
+    A test that rewrites golden files ends with `skip_if_rewritten()`, so it never reports a pass.
+    """
+    expected_path = GOLDEN / name
+    if UPDATE_GOLDEN:
+        expected_path.parent.mkdir(parents=True, exist_ok=True)
+        expected_path.write_bytes(actual)
+        return
+    assert expected_path.exists(), f"{expected_path} is missing: run with ANNOUNCER_UPDATE_GOLDEN=1"
+    expected = expected_path.read_bytes()
+    if actual != expected:
+        diff = difflib.unified_diff(
+            expected.decode(errors="replace").splitlines(),
+            actual.decode(errors="replace").splitlines(),
+            f"golden/{name}",
+            "actual",
+            lineterm="",
+        )
+        shown = "\n".join(list(diff)[:60])
+        pytest.fail(f"{name} differs from the golden file:\n{shown}", pytrace=False)
