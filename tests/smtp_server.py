@@ -44,6 +44,9 @@ class RecordingHandler:
     received: list[Received] = field(default_factory=list)
     scripted: dict[str, list[str]] = field(default_factory=dict)
     drop_after_data: set[str] = field(default_factory=set)  # accepted, then the line goes dead
+    drop_at_rcpt: set[str] = field(default_factory=set)  # the line goes dead before DATA, once each
+    mail_replies: list[str] = field(default_factory=list)  # replies to the next MAIL commands, in turn
+    data_replies: dict[str, list[str]] = field(default_factory=dict)  # replies after DATA, in turn
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     sessions: list[Any] = field(default_factory=list)  # one per connection that sent mail
@@ -55,6 +58,8 @@ class RecordingHandler:
     async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
         if not any(known is session for known in self.sessions):
             self.sessions.append(session)
+        if self.mail_replies:
+            return self.mail_replies.pop(0)
         envelope.mail_from = address
         return "250 OK"
 
@@ -62,10 +67,17 @@ class RecordingHandler:
         replies = self.scripted.get(address)
         if replies:
             return replies.pop(0)
+        if address in self.drop_at_rcpt:
+            self.drop_at_rcpt.discard(address)
+            server.transport.close()
+            return "250 OK"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        for address in envelope.rcpt_tos:
+            if self.data_replies.get(address):
+                return self.data_replies[address].pop(0)
         with self.lock:
             self.received.append(
                 Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)

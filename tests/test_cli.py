@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import vobject
@@ -37,12 +40,19 @@ def test_render_writes_html_text_and_calendar(cli: CLI) -> None:
     code, out, err = cli("render", EXAMPLE_EVENT, "-o", "rendered")
     assert code == 0, out + err
     slug = "2026-03-06-car-t-cell-therapy"
+    assert out == f"wrote {slug}.html, {slug}.txt and {slug}.ics to rendered\n"
     html = Path(f"rendered/{slug}.html").read_text()
+    assert html.startswith("<!DOCTYPE html>")
     assert "Dear colleague," in html
-    assert "[[announcer:" not in html
-    assert "Dear colleague," in Path(f"rendered/{slug}.txt").read_text()
+    assert "[[announcer" not in html
+    text = Path(f"rendered/{slug}.txt").read_text()
+    assert text.startswith("OnkPat Friday Seminar")
+    assert "Dear colleague," in text
+    for html_only in ("<p>", "</", "&amp;"):
+        assert html_only not in text, "the text part is not HTML"
     calendar = vobject.readOne(Path(f"rendered/{slug}.ics").read_text())
     assert calendar.vevent.uid.value == f"{slug}@example.org"
+    assert calendar.vevent.sequence.value == "0"
 
 
 def test_send_to_a_single_address(cli: CLI) -> None:
@@ -52,19 +62,30 @@ def test_send_to_a_single_address(cli: CLI) -> None:
     assert eml.name == "0001-seminars@lists.example.org.eml"
 
 
-def test_rate_is_read_per_minute_second_or_hour(cli: CLI) -> None:
-    for rate in ("6000/min", "100/s", "360000/h", "6000"):
-        code, out, err = cli("send", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS, "--rate", rate)
-        assert code == 0, out + err
+def test_rate_paces_the_send(cli: CLI) -> None:
+    started = time.monotonic()
+    code, out, err = cli("send", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS, "--rate", "1200/min")
+    assert code == 0, out + err
+    assert time.monotonic() - started >= 4 * 0.05, "five messages at 20 a second need four 50 ms gaps"
+    for rate in ("72000/h", "20/s", "1200"):
+        assert cli("send", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS, "--rate", rate)[0] == 0
     code, _, err = cli("send", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS, "--rate", "fast")
     assert code == 2
     assert "'fast': give a rate like 120/min" in err
 
 
-def test_usage_errors_exit_2(cli: CLI) -> None:
-    assert cli("send", EXAMPLE_EVENT)[0] == 2  # --to missing
-    assert cli("send", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS, "--transport", "carrier-pigeon")[0] == 2
-    assert cli("frobnicate")[0] == 2
+def test_usage_errors_exit_2_and_say_what_is_wrong(cli: CLI) -> None:
+    code, _, err = cli("send", EXAMPLE_EVENT)
+    assert code == 2
+    assert "Missing option '--to'" in err
+    code, _, err = cli("send", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS, "--transport", "carrier-pigeon")
+    assert code == 2
+    assert "Invalid value for '--transport'" in err
+    assert "carrier-pigeon" in err
+    code, _, err = cli("frobnicate")
+    assert code == 2
+    assert "No such command 'frobnicate'" in err
+    assert not Path("outbox").exists()
 
 
 def test_config_names_a_workspace_elsewhere(cli: CLI, tmp_path: Path) -> None:
@@ -80,6 +101,12 @@ def test_config_names_a_workspace_elsewhere(cli: CLI, tmp_path: Path) -> None:
         str(elsewhere / "announcer.toml"),
     )
     assert code == 0, out + err
+    write(elsewhere / "templates/email/invitation.subject.j2", "From elsewhere: {{ event.title }}\n")
+    write(Path("templates/email/invitation.subject.j2"), "From here: {{ event.title }}\n")
+    config = str(elsewhere / "announcer.toml")
+    assert cli("send", EXAMPLE_EVENT, "--to", "a@example.org", "--config", config)[0] == 0
+    eml = next(Path("outbox/2026-03-06-car-t-cell-therapy").glob("*.eml")).read_text()
+    assert "Subject: From elsewhere: CAR T Cell Therapy" in eml, "the workspace is the settings' folder"
 
 
 def test_workspace_template_overrides_the_theme(cli: CLI) -> None:
@@ -112,3 +139,21 @@ def test_check_reads_events_even_when_settings_are_broken(cli: CLI) -> None:
     assert code == 1
     assert "error: announcer.toml:1: [sender].email: required, but missing" in err
     assert "error: events/bad.yaml:3: speaker: unknown key (did you mean 'speakers'?)" in err
+
+
+def test_python_dash_m_announcer_runs_the_cli() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "announcer", "--help"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Turn event announcements into emails" in result.stdout
+
+
+def test_a_multi_day_event_names_both_days(cli: CLI) -> None:
+    event = Path(EXAMPLE_EVENT)
+    event.write_text(event.read_text().replace("end: 2026-03-06 13:00", "end: 2026-03-07 13:00"))
+    assert cli("render", EXAMPLE_EVENT, "-o", "rendered")[0] == 0
+    text = Path("rendered/2026-03-06-car-t-cell-therapy.txt").read_text()
+    assert "Friday 6 March 2026, 12:00 – Saturday 7 March 2026, 13:00" in text
+    calendar = vobject.readOne(Path("rendered/2026-03-06-car-t-cell-therapy.ics").read_text())
+    assert calendar.vevent.dtend.value.day == 7

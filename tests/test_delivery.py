@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from announcer.deliver.delivery import Deliverer, Pace, Resend
+from announcer.deliver.delivery import Deliverer, Pace, Resend, per_minute
 from announcer.deliver.journal import Journal, Outcome
 from announcer.deliver.transports.base import Transport
 from announcer.errors import DeliveryError, DeliveryFailure, InDoubt, TemporaryFailure
@@ -116,3 +116,24 @@ def test_failure_reply_is_kept(journal: Journal) -> None:
     )
     _deliver(deliverer, "a@example.org")
     assert deliverer.summary.failed == [("a@example.org", "452 full")]
+
+
+@pytest.mark.parametrize(
+    ("rate", "expected"),
+    [
+        ("120/min", 120.0),
+        ("120", 120.0),
+        ("2/s", 120.0),
+        ("2/sec", 120.0),
+        ("7200/h", 120.0),
+        (" 1.5 / hour ", 0.025),
+    ],
+)
+def test_rates_are_read_as_messages_per_minute(rate: str, expected: float) -> None:
+    assert per_minute(rate) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("rate", ["fast", "0/min", "-5/min", "5/day", "", "5/min/s"])
+def test_a_rate_that_is_not_one_is_refused(rate: str) -> None:
+    with pytest.raises(ValueError, match="give a rate like 120/min"):
+        per_minute(rate)

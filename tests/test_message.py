@@ -140,16 +140,62 @@ def test_text_is_plain_prose_with_the_whole_seed(sent: list[Path]) -> None:
     assert long_lines == []
 
 
-def test_a_list_without_https_unsubscribe_has_no_one_click(settings: Settings, pinned: None) -> None:
+def _with_unsubscribe_url(settings: Settings, url: str | None) -> Settings:
     mailing = settings.list_
     assert mailing is not None
-    plain = settings.model_copy(update={"list_": mailing.model_copy(update={"unsubscribe_url": None})})
+    return settings.model_copy(update={"list_": mailing.model_copy(update={"unsubscribe_url": url})})
+
+
+def test_a_list_without_an_unsubscribe_url_has_no_one_click(settings: Settings, pinned: None) -> None:
+    plain = _with_unsubscribe_url(settings, None)
     message = Composer(render_event(plain), plain, None).compose(Recipient("a@example.org"))
     assert "List-Unsubscribe-Post" not in message
     assert (
         str(message["List-Unsubscribe"]) == "<mailto:onkpat-seminars-leave@example.org?subject=unsubscribe>"
     )
     assert "Dear colleague," in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+
+def test_one_click_only_for_an_https_unsubscribe_url(settings: Settings, pinned: None) -> None:
+    http = _with_unsubscribe_url(settings, "http://lists.example.org/leave")
+    message = Composer(render_event(http), http, None).compose(Recipient("a@example.org"))
+    assert str(message["List-Unsubscribe"]).startswith("<http://lists.example.org/leave>")
+    assert "List-Unsubscribe-Post" not in message, "RFC 8058 one-click needs https"
+    https = _with_unsubscribe_url(settings, "https://lists.example.org/leave")
+    message = Composer(render_event(https), https, None).compose(Recipient("a@example.org"))
+    assert str(message["List-Unsubscribe-Post"]) == "List-Unsubscribe=One-Click"
+
+
+def test_a_recipients_name_is_escaped_in_the_html(settings: Settings, pinned: None) -> None:
+    reader = Recipient("eve@example.org", name='Eve <img src=x onerror=alert(1)> & "Co"')
+    message = Composer(render_event(settings), settings, None).compose(reader)
+    html = str(message.get_body(("html",)).get_content())  # type: ignore[union-attr]
+    assert "<img src=x" not in html
+    assert "Dear Eve &lt;img src=x onerror=alert(1)&gt; &amp; &quot;Co&quot;," in html
+    text = str(message.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+    assert 'Dear Eve <img src=x onerror=alert(1)> & "Co",' in text, "the text part shows it as written"
+
+
+def test_event_values_are_escaped_in_the_html(settings: Settings, pinned: None) -> None:
+    event = Path(EXAMPLE_EVENT)
+    event.write_text(event.read_text().replace("Air & Fire", "Air <script>alert(1)</script>"))
+    html = Composer(render_event(settings), settings, None).personalised(None)[0]
+    assert "<script>alert(1)" not in html
+    assert "Air &lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_placeholders_written_in_input_stay_text(settings: Settings, pinned: None) -> None:
+    content = render_event(settings)
+    slot = re.search(r"\[\[announcer-[0-9a-f]{32}:name:[0-9a-f]*:[0-9a-f]*\]\]", content.text)
+    assert slot, "the rendered text holds the recipient's name as a placeholder"
+    event = Path(EXAMPLE_EVENT)
+    made_up = "[[announcer-" + "0" * 32 + ":name::]]"
+    event.write_text(event.read_text().replace("title: ", f'title: "{made_up} {slot[0]}" #', 1))
+    html, text = Composer(render_event(settings), settings, None).personalised(Recipient("a@x.org", "Zed"))
+    for forged in (made_up, slot[0]):
+        assert forged in text, "a placeholder made up, or from another render, is never filled"
+        assert forged in html
+    assert "Dear Zed," in text
 
 
 def test_unsubscribe_token_is_an_hmac_not_the_address(settings: Settings, pinned: None) -> None:
@@ -168,4 +214,6 @@ def test_unsubscribe_token_is_an_hmac_not_the_address(settings: Settings, pinned
     assert "a@example.org" not in url
     assert "a%40example.org" not in url
     assert url != str(second["List-Unsubscribe"]).split(",")[0].strip("<>")
+    same_person = composer.compose(Recipient("A@Example.ORG"))
+    assert str(same_person["List-Unsubscribe"]).split(",")[0].strip("<>") == url, "addresses ignore case"
     assert url in first.get_body(("plain",)).get_content()  # type: ignore[union-attr]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,10 @@ import vobject
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.helpers import CLI, EXAMPLE_EVENT, EXAMPLE_RECIPIENTS, configure_smtp, write
+from announcer.deliver.transports.smtp import SMTPServer, SMTPTransport
+from announcer.errors import DeliveryError
+from announcer.preview.server import Target, build_items
+from tests.helpers import CLI, EXAMPLE_EVENT, EXAMPLE_RECIPIENTS, configure_smtp, read_message, write
 from tests.smtp_server import PASSWORD, USERNAME, CertificateAuthority, Server, smtp_server
 
 ADDRESSES = [
@@ -262,3 +266,76 @@ def test_a_digest_is_journaled_like_an_invitation(cli: CLI, plain_server: Server
     assert "sent 0 of 5 by SMTP; 5 had it already" in out
     assert len(plain_server.handler.received) == 5
     assert len(list(plain_server.handler.received[0].message.iter_attachments())) == 4
+
+
+def test_an_unreachable_server_stops_the_send_with_its_address(cli: CLI, workspace: Path) -> None:
+    with smtp_server() as server:
+        configure_smtp(server)
+    code, out, err = _send(cli)  # the server has gone: nothing listens on its port
+    assert code == 3, out + err
+    assert f"error: 127.0.0.1:{server.port}: cannot connect:" in err
+    assert "4 delivered" not in cli("status", EXAMPLE_EVENT)[1]
+
+
+def test_mail_from_refused_permanently_fails_that_message_and_the_run_goes_on(
+    cli: CLI, plain_server: Server
+) -> None:
+    plain_server.handler.mail_replies = ["553 5.7.1 sender not allowed"]
+    code, out, err = _send(cli)
+    assert code == 3, out + err
+    assert "sent 4 of 5 by SMTP" in out
+    assert "failed: asa.lindqvist@example.org: 553 5.7.1 sender not allowed" in err
+    assert "asa.lindqvist@example.org" not in plain_server.handler.counts()
+
+
+def test_a_connection_lost_before_data_ends_is_retried_not_in_doubt(cli: CLI, plain_server: Server) -> None:
+    plain_server.handler.drop_at_rcpt = {"jurgen.mueller@example.org"}
+    code, out, err = _send(cli)
+    assert code == 0, out + err
+    assert "sent 5 of 5 by SMTP" in out
+    assert "in doubt" not in err
+    assert plain_server.handler.counts()["jurgen.mueller@example.org"] == 1
+    assert plain_server.handler.connections == 2, "the retry reconnects"
+
+
+def test_a_refusal_after_data_is_recorded_and_not_retried(cli: CLI, plain_server: Server) -> None:
+    plain_server.handler.data_replies = {"zoe.martin@example.net": ["554 5.7.1 message rejected as spam"]}
+    code, out, err = _send(cli)
+    assert code == 3, out + err
+    assert "failed: zoe.martin@example.net: 554 5.7.1 message rejected as spam" in err
+    assert plain_server.handler.data_replies["zoe.martin@example.net"] == [], "asked once, never retried"
+    assert "4 delivered, 1 failed, 0 in doubt" in cli("status", EXAMPLE_EVENT)[1]
+
+
+def test_the_password_is_never_sent_in_clear_to_another_machine() -> None:
+    remote = SMTPServer(host="192.0.2.25", port=25, security="none", username="u", password="p")
+    with pytest.raises(
+        DeliveryError, match=re.escape("192.0.2.25:25: security = none would send the password in clear")
+    ):
+        SMTPTransport(remote, envelope_sender="s@example.org")
+    for host in ("127.0.0.1", "localhost", "::1"):
+        local = SMTPServer(host=host, port=25, security="none", username="u", password="p")
+        SMTPTransport(local, envelope_sender="s@example.org")  # a local relay: allowed
+
+
+def test_render_digest_and_preview_carry_the_sequence_the_journal_holds(
+    cli: CLI, plain_server: Server
+) -> None:
+    assert _send(cli)[0] == 0
+    event = Path(EXAMPLE_EVENT)
+    event.write_text(event.read_text().replace("start: 2026-03-06 12:00", "start: 2026-03-06 12:15"))
+    assert _send(cli)[0] == 0  # the update: SEQUENCE 1 in the journal
+    code, out, err = cli("render", EXAMPLE_EVENT, "-o", "rendered")
+    assert code == 0, out + err
+    assert b"SEQUENCE:1\r\n" in Path("rendered/2026-03-06-car-t-cell-therapy.ics").read_bytes()
+    code, out, err = cli("digest", "events", "--to", EXAMPLE_RECIPIENTS, "--from", "2026-03-02")
+    assert code == 0, out + err
+    digest = read_message(next(Path("outbox/digest-2026-03-02").glob("*.eml")))
+    sequences = {
+        part.get_filename(): re.search(rb"SEQUENCE:(\d+)", part.get_content())[1]  # type: ignore[index]
+        for part in digest.iter_attachments()
+    }
+    assert sequences["2026-03-06-car-t-cell-therapy.ics"] == b"1"
+    assert sequences["2026-03-02-thymus-atlas.ics"] == b"0"
+    preview = build_items(Target(event, Path("announcer.toml")))
+    assert b"SEQUENCE:1\r\n" in preview["2026-03-06-car-t-cell-therapy"].content.ics

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -14,6 +15,7 @@ from announcer.compose.message import WIRE
 from announcer.deliver.transports.base import Transport
 from announcer.deliver.transports.dryrun import DryRunTransport
 from announcer.deliver.transports.smtp import SMTPServer, SMTPTransport
+from announcer.errors import DeliveryError
 from tests.smtp_server import Server, smtp_server
 
 
@@ -134,3 +136,60 @@ def test_dry_run_writes_crlf_wire_format(tmp_path: Path) -> None:
         transport.send(_message(1))
     raw = next((tmp_path / "event").glob("*.eml")).read_bytes()
     assert raw.count(b"\r\n") == raw.count(b"\n") > 0
+
+
+def test_dry_run_names_a_file_for_the_longest_address(tmp_path: Path) -> None:
+    message = _message(1)
+    del message["To"]
+    longest = "a" * 64 + "@" + ".".join(["d" * 63] * 3) + ".example"[: 254 - 64 - 1 - 191]
+    message["To"] = longest
+    with DryRunTransport(tmp_path, "event") as transport:
+        transport.send(message)
+    (written,) = (tmp_path / "event").iterdir()
+    assert len(written.name.encode()) <= 255
+    assert _parse(written.read_bytes())["To"] == longest
+
+
+def test_dry_run_cannot_create_its_folder(tmp_path: Path) -> None:
+    outbox = tmp_path / "outbox"
+    outbox.write_text("a file where the outbox folder should be")
+    with (
+        pytest.raises(DeliveryError, match=r"cannot create the outbox folder"),
+        DryRunTransport(outbox, "event"),
+    ):
+        pass
+
+
+def test_dry_run_cannot_write_a_message_and_publishes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def disk_full(self: Path, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    transport = DryRunTransport(tmp_path, "event")
+    refused = pytest.raises(DeliveryError, match=r"0001-person1@example.org.eml: cannot write: No space left")
+    with refused, transport:  # noqa: PT012
+        monkeypatch.setattr(Path, "write_bytes", disk_full)
+        transport.send(_message(1))
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == [], "the staging folder is removed, nothing published"
+
+
+def test_dry_run_cannot_publish_and_keeps_the_earlier_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with DryRunTransport(tmp_path, "event") as transport:
+        transport.send(_message(1))
+    real_rename = Path.rename
+
+    def refuse_staging(self: Path, target: Path) -> Path:
+        if ".partial-" in self.name:
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        return real_rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", refuse_staging)
+    transport = DryRunTransport(tmp_path, "event")
+    transport.open()
+    transport.send(_message(2))
+    with pytest.raises(DeliveryError, match=r"cannot publish the outbox folder: Invalid cross-device link"):
+        transport.close()

@@ -36,7 +36,8 @@ class DryRunTransport(Transport):
     def send(self, message: EmailMessage) -> str:
         self.count += 1
         recipient = re.sub(r"[^A-Za-z0-9@._+-]", "_", str(message["To"].addresses[0].addr_spec))
-        path = self.staging / f"{self.count:04d}-{recipient}.eml"
+        # A file name holds at most 255 bytes; an address may have 254 characters.
+        path = self.staging / f"{self.count:04d}-{recipient[:200]}.eml"
         try:
             path.write_bytes(message.as_bytes(policy=WIRE))
         except OSError as exc:
