@@ -168,7 +168,7 @@ def test_dry_run_cannot_write_a_message_and_publishes_nothing(
 
     transport = DryRunTransport(tmp_path, "event")
     refused = pytest.raises(DeliveryError, match=r"0001-person1@example.org.eml: cannot write: No space left")
-    with refused, transport:  # noqa: PT012
+    with refused, transport:
         monkeypatch.setattr(Path, "write_bytes", disk_full)
         transport.send(_message(1))
     monkeypatch.undo()
