@@ -57,7 +57,7 @@ def _assert_nothing_written() -> None:
         ),
         pytest.param(
             GOOD_EVENT.replace("title: A talk", 'title: "A talk\\r\\nBcc: victim@example.org"'),
-            "events/bad.yaml:1: title: must be a single line",
+            "events/bad.yaml:1: title: must be one line: it holds a line break",
             id="crlf-in-title",
         ),
         pytest.param(
@@ -146,7 +146,7 @@ def test_script_in_abstract_is_escaped_never_executed(cli: CLI) -> None:
         ),
         pytest.param(
             'email,name\nok@example.org,"Ok\nBcc: x@example.org"\n',
-            "recipients/bad.csv:3: name: holds a line break",
+            "recipients/bad.csv:3: name: must be one line: it holds a line break",
             id="newline-in-name",
         ),
     ],

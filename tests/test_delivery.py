@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -26,10 +26,13 @@ class ScriptedTransport(Transport):
 
     def close(self) -> None: ...
 
-    def send(self, message: EmailMessage) -> str:
+    def send(self, message: EmailMessage, committing: Callable[[], None] = lambda: None) -> str:
         outcome = self.outcomes.pop(0) if self.outcomes else "250 OK"
+        if isinstance(outcome, InDoubt):
+            committing()
         if isinstance(outcome, DeliveryError):
             raise outcome
+        committing()
         self.sent.append(str(message["To"]))
         return outcome
 

@@ -75,6 +75,12 @@ def _exit_codes() -> Iterator[None]:
         typer.echo(f"error: {exc}", err=True)
         code = EXIT_DELIVERY_FAILED if isinstance(exc, DeliveryError) else EXIT_BAD_INPUT
         raise typer.Exit(code) from None
+    except KeyboardInterrupt:  # the second Ctrl-C: stopped at once
+        _warn(
+            "stopped at once: the message in hand may be in doubt (`announcer status` says); "
+            "run the same command again to send the rest"
+        )
+        raise typer.Exit(EXIT_DELIVERY_FAILED) from None
 
 
 @app.command()
@@ -278,6 +284,8 @@ def _print_summary(report: SendReport, options: SendOptions) -> None:
         typer.echo(f"in doubt: {address}: {reply}", err=True)
     if summary.in_doubt:
         _warn("a message in doubt may have arrived; check, then --resend-in-doubt to send it again")
+    if summary.gave_up:
+        _warn(f"the server keeps failing ({summary.gave_up}): stopped; nothing was sent twice")
     if summary.interrupted:
         _warn("stopped before the end: run the same command again to send the rest")
     if not summary.complete:

@@ -276,6 +276,7 @@ def _transport(settings: Settings, options: SendOptions, folder: str) -> Transpo
         password=smtp_password(settings),
         ca_file=settings.workspace / smtp.ca_file if smtp.ca_file else None,
         timeout_seconds=smtp.timeout_seconds,
+        deadline_seconds=smtp.deadline_seconds,
     )
     return SMTPTransport(server, envelope_sender=settings.sender.email, signer=_signer(settings))
 

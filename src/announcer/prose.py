@@ -20,7 +20,9 @@ def _email_safe_link(url: str) -> bool:
 
 
 def _parser(html: bool) -> MarkdownIt:
-    parser = MarkdownIt("commonmark", {"html": html})
+    # No images: a picture in an abstract would load from someone's server as the email opens
+    # (a tracking pixel sent in our name). Speakers' photos have a field of their own.
+    parser = MarkdownIt("commonmark", {"html": html}).disable("image")
     parser.validateLink = _email_safe_link  # type: ignore[method-assign]
     return parser
 

@@ -44,6 +44,7 @@ class Pace:
     retries: int = 4
     retry_delay: float = 5.0  # seconds before the first retry; doubled for each next one
     per_minute: float | None = None
+    give_up_after: int = 5  # recipients in a row failed for now or in doubt: the server is not well
 
 
 @dataclass
@@ -55,6 +56,7 @@ class Summary:
     failed: list[tuple[str, str]] = field(default_factory=list)
     in_doubt: list[tuple[str, str]] = field(default_factory=list)
     interrupted: bool = False
+    gave_up: str | None = None  # why the run stopped early: the server kept failing
 
     @property
     def complete(self) -> bool:
@@ -62,7 +64,7 @@ class Summary:
 
 
 class _Stopped(Exception):
-    """Raised inside the transport's context when the user asked to stop."""
+    """Raised inside the transport's context when the user asked to stop, or the server keeps failing."""
 
 
 class Deliverer:
@@ -95,6 +97,7 @@ class Deliverer:
         self.clock = clock
         self.summary = Summary()
         self._last_start: float | None = None
+        self._failures_in_a_row = 0
 
     def deliver_all(
         self,
@@ -110,7 +113,7 @@ class Deliverer:
         try:
             with self.transport, stop_between_messages(announce) as stop:
                 for recipient in recipients:
-                    if stop.requested:
+                    if stop.requested or self.summary.gave_up:
                         raise _Stopped
                     self.deliver(recipient)
                     advance()
@@ -124,30 +127,39 @@ class Deliverer:
             return
         message = self.compose(recipient)
         message_id = str(message["Message-ID"])
+        in_flight = lambda: self._write(recipient, message_id, Outcome.IN_FLIGHT, "")  # noqa: E731
         for attempt in range(self.pace.retries + 1):
             self._keep_pace()
-            self._write(recipient, message_id, Outcome.IN_FLIGHT, "")
             try:
-                reply = self.transport.send(message)
+                reply = self.transport.send(message, in_flight)
             except TemporaryFailure as failure:
                 self._write(recipient, message_id, Outcome.FAILED, failure.reply)
                 if attempt < self.pace.retries:
                     self.sleep(self.pace.retry_delay * 2**attempt)
                     continue
                 self.summary.failed.append((recipient.email, failure.reply))
+                self._count_failure(failure.reply)
             except PermanentFailure as failure:
                 self._write(recipient, message_id, Outcome.FAILED, failure.reply)
                 self.summary.failed.append((recipient.email, failure.reply))
             except InDoubt as doubt:
                 self._write(recipient, message_id, Outcome.IN_FLIGHT, doubt.reply)
                 self.summary.in_doubt.append((recipient.email, doubt.reply))
+                self._count_failure(doubt.reply)
             except DeliveryError as error:  # the transport cannot go on (a reconnect refused)
                 self._write(recipient, message_id, Outcome.FAILED, str(error))
                 raise
             else:
                 self._write(recipient, message_id, Outcome.DELIVERED, reply)
                 self.summary.delivered += 1
+                self._failures_in_a_row = 0
             return
+
+    def _count_failure(self, reply: str) -> None:
+        """A recipient left failed for now or in doubt; after `give_up_after` in a row, the run stops."""
+        self._failures_in_a_row += 1
+        if self._failures_in_a_row >= self.pace.give_up_after:
+            self.summary.gave_up = f"{self._failures_in_a_row} recipients in a row, the last: {reply}"
 
     def _settled_before(self, recipient: Recipient) -> bool:
         """Whether an earlier run already settled this recipient (counted as skipped or in doubt)."""

@@ -29,7 +29,9 @@ _UPSERT_SEQUENCE = (
     "INSERT INTO sequences (uid, sequence, fingerprint) VALUES (?, ?, ?) "
     "ON CONFLICT (uid) DO UPDATE SET sequence = excluded.sequence, fingerprint = excluded.fingerprint"
 )
+SCHEMA_VERSION = 1
 _SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS deliveries (
     key TEXT NOT NULL,
     recipient TEXT NOT NULL,
@@ -102,12 +104,41 @@ class Journal:
                     raise JournalError(
                         f"{self.path.parent}: another send is running in this workspace"
                     ) from None
+            if self.path.exists() and self.path.stat().st_size == 0:
+                raise JournalError(
+                    f"{self.path}: the journal is empty, so it cannot say who already has which message "
+                    "(was it truncated?); restore it from a backup, or move it away to start afresh "
+                    "(then everyone receives the next send)"
+                )
             self._db = sqlite3.connect(self.path, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
-        except (sqlite3.Error, OSError) as exc:
+            self._check_schema()
+        except (sqlite3.Error, OSError, JournalError) as exc:
+            if self._lock_file is not None:
+                self._lock_file.close()
+            if isinstance(exc, JournalError):
+                raise
             raise JournalError(f"{self.path}: cannot open the journal: {exc}") from None
+
+    def _check_schema(self) -> None:
+        """Create the tables of a new journal; refuse one written in a form this version cannot read."""
+        tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        known = {"meta", "deliveries", "sequences"}
+        if tables - known:
+            raise JournalError(
+                f"{self.path}: not an announcer journal (it holds {', '.join(sorted(tables - known))})"
+            )
+        self._db.executescript(_SCHEMA)
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        version = int(row[0]) if row else None
+        if version is None:  # new, or written by 0.1 (the same tables): this version's from now on
+            self._db.execute("INSERT INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        elif version != SCHEMA_VERSION:
+            raise JournalError(
+                f"{self.path}: written by another version of announcer (journal schema {version}, "
+                f"this one reads {SCHEMA_VERSION}); use that version, or move the journal away"
+            )
 
     def close(self) -> None:
         self._db.close()

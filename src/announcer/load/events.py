@@ -21,6 +21,9 @@ def load_event(path: Path, defaults: EventDefaults) -> Event:
     data, line_of = read_yaml(path)
     if not isinstance(data, dict):
         raise EventError([Problem(source, "must be a block of `key: value` lines", line=1)])
+    if "title" not in data and "start" not in data:
+        # Say nothing of its keys: the file may be anything, and its content is not ours to print.
+        raise EventError([Problem(source, "is not an event file: it has neither `title` nor `start`")])
     try:
         return Event.model_validate(data, context={"defaults": defaults})
     except ValidationError as exc:
@@ -62,10 +65,16 @@ def load_named(path: Path, defaults: EventDefaults) -> NamedEvent:
 
 
 def event_files(folder: Path) -> list[Path]:
-    """The event files of a folder, in name order."""
+    """The event files of a folder, in name order; a link that leads out of the folder is refused."""
     if not folder.is_dir():
         raise EventError([Problem(display_path(folder), "not a folder of event files")])
-    return sorted(path for path in folder.iterdir() if path.suffix in EVENT_SUFFIXES and path.is_file())
+    inside = folder.resolve()
+    paths = sorted(path for path in folder.iterdir() if path.suffix in EVENT_SUFFIXES and path.is_file())
+    outside = [path for path in paths if not path.resolve().is_relative_to(inside)]
+    if outside:
+        message = "is a link to a file outside the folder: replace it with the event file itself"
+        raise EventError([Problem(display_path(path), message) for path in outside])
+    return paths
 
 
 def load_events(folder: Path, defaults: EventDefaults) -> list[NamedEvent]:

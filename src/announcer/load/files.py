@@ -13,6 +13,10 @@ from pydantic import BaseModel, ValidationError
 
 from announcer.errors import EventError, InputError, Problem
 
+MAX_FILE_BYTES = 2**20  # an input file of more than a MiB is not one a person wrote
+MAX_VALUES = 20_000  # values in one YAML file, aliases expanded: the seed event has about 150
+MAX_DEPTH = 12  # levels of nesting: an event has four
+
 Loc = tuple[str | int, ...]
 LineOf = Callable[[Loc], int | None]
 
@@ -31,9 +35,16 @@ def read_text(path: Path, error: type[InputError] = EventError) -> str:
     """A file's text as UTF-8, or an error naming the line with the first bad byte."""
     source = display_path(path)
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise error([Problem(source, f"cannot read: {exc.strerror or exc}")]) from None
+    if len(raw) > MAX_FILE_BYTES:
+        message = f"is larger than {MAX_FILE_BYTES // 2**20} MiB: not a file announcer reads"
+        raise error([Problem(source, message)])
+    if (nul := raw.find(b"\x00")) >= 0:
+        line = raw.count(b"\n", 0, nul) + 1
+        raise error([Problem(source, "holds a NUL byte: it is not a text file", line=line)])
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -53,6 +64,8 @@ def read_yaml(path: Path) -> tuple[Any, LineOf]:
             raise EventError([Problem(source, "the file is empty")])
         lines: dict[Loc, int] = {}
         data = _build(node, (), lines, loader, source)
+    except RecursionError:
+        raise EventError([Problem(source, "nested too deeply to be an event")]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -65,7 +78,19 @@ def read_yaml(path: Path) -> tuple[Any, LineOf]:
 
 
 def _build(node: yaml.Node, loc: Loc, lines: dict[Loc, int], loader: yaml.SafeLoader, source: str) -> Any:
+    """The value of `node`, keys checked, the line of every key path kept in `lines`.
+
+    Aliases are followed, so a small file can stand for a huge value (an "alias bomb"):
+    the values built, and how deep they nest, are bounded far above what an event needs.
+    """
     lines[loc] = node.start_mark.line + 1
+    if len(lines) > MAX_VALUES or len(loc) > MAX_DEPTH:
+        too = (
+            f"more than {MAX_VALUES:,} values"
+            if len(lines) > MAX_VALUES
+            else f"deeper than {MAX_DEPTH} levels"
+        )
+        raise EventError([Problem(source, f"holds {too} (aliases included): not an event", line=lines[loc])])
     if isinstance(node, yaml.MappingNode):
         mapping: dict[str, Any] = {}
         for key_node, value_node in node.value:

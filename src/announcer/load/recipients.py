@@ -10,7 +10,7 @@ from pathlib import Path
 from announcer.errors import Problem, RecipientsError
 from announcer.load.files import display_path, read_text
 from announcer.model.recipient import Recipient
-from announcer.model.text import CONTROL_CHARACTERS, check_address
+from announcer.model.text import check_address, line_problem
 
 MOST_PROBLEMS_SHOWN = 50
 
@@ -122,10 +122,8 @@ class RecipientList:
             return Problem(self.source, str(exc), line=line, field="email")
         name = values.pop("name", "") or None
         for column, value in (("name", name or ""), *values.items()):
-            if CONTROL_CHARACTERS.search(value):
-                return Problem(
-                    self.source, "holds a line break or control character", line=line, field=column
-                )
+            if problem := line_problem(value):
+                return Problem(self.source, problem, line=line, field=column)
         return Recipient(email=email, name=name, fields=values)
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, model_validator
 
 from announcer.model.text import Address, Line, Markdown, Strict, WebURL, single_line
+
+MAX_ITEMS = 100  # speakers, publications or links in one event: a real one has a handful
+FIRST_YEAR, LAST_YEAR = 1900, 2200
 
 
 class Venue(Strict):
@@ -49,10 +52,10 @@ class Host(Strict):
 
 
 class Publication(Strict):
-    authors: list[Line] = Field(min_length=1)
+    authors: list[Line] = Field(min_length=1, max_length=500)
     title: Line
     journal: Line
-    year: int = Field(ge=1000, le=9999)
+    year: int = Field(ge=1500, le=2200)
     month: Line | None = None
     volume: Line | None = None
     issue: Line | None = None
@@ -103,15 +106,23 @@ def _zone(name: str) -> ZoneInfo:
 def _wall_clock(value: Any) -> Any:
     if isinstance(value, str):
         try:
-            return datetime.fromisoformat(value.strip())
+            moment = date.fromisoformat(value.strip())
         except ValueError:
-            raise ValueError(f"{value!r} is not a date and time like 2026-03-06 12:00") from None
+            try:
+                return datetime.fromisoformat(value.strip())
+            except ValueError:
+                raise ValueError(f"{value!r} is not a date and time like 2026-03-06 12:00") from None
+        value = moment
+    if isinstance(value, date) and not isinstance(value, datetime):
+        raise ValueError(f"{value:%Y-%m-%d} has no time: give one, like {value:%Y-%m-%d} 12:00")
     return value
 
 
 def _naive(value: datetime) -> datetime:
     if value.tzinfo is not None:
         raise ValueError("give the wall-clock time without an offset and set `timezone` instead")
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"{value:%Y-%m-%d}: give a year between {FIRST_YEAR} and {LAST_YEAR}")
     return value
 
 
@@ -142,12 +153,12 @@ class Event(Strict):
     timezone: TimeZoneName | None = None
     venue: Venue | None = None
     intro: Markdown | None = None
-    speakers: list[Speaker] = Field(default_factory=list)
+    speakers: list[Speaker] = Field(default_factory=list, max_length=MAX_ITEMS)
     host: Host | None = None
     abstract: Markdown | None = None
-    publications: list[Publication] = Field(default_factory=list)
+    publications: list[Publication] = Field(default_factory=list, max_length=MAX_ITEMS)
     url: WebURL | None = None
-    links: list[Link] = Field(default_factory=list)
+    links: list[Link] = Field(default_factory=list, max_length=MAX_ITEMS)
 
     @model_validator(mode="before")
     @classmethod
@@ -156,7 +167,8 @@ class Event(Strict):
         if isinstance(data, dict) and isinstance(defaults, EventDefaults):
             data = dict(data)
             data.setdefault("timezone", defaults.timezone)
-            if "end" not in data and isinstance(start := _try_wall_clock(data.get("start")), datetime):
+            start = _try_wall_clock(data.get("start"))
+            if "end" not in data and isinstance(start, datetime) and start.year < LAST_YEAR:
                 data["end"] = start + timedelta(minutes=defaults.duration_minutes)
         return data
 

@@ -9,8 +9,47 @@ from urllib.parse import urlsplit
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
-_MARKDOWN_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+MAX_LINE = 500  # characters in a one-line field: a long title has about 150
+MAX_MARKDOWN = 50_000  # characters in a long text: the seed's abstract has about 2,000
+
+_LINE_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_MARKDOWN_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Bidi embeddings, overrides and isolates, and invisible characters: they can make text read
+# differently from what it is (a sender, a link). Joiners (U+200C, U+200D) stay: scripts need them.
+_DECEPTIVE = re.compile(r"[\u202a-\u202e\u2066-\u2069\u200b\u2060\ufeff\u061c]")
+# An RFC 2047 encoded word: decoded by mail readers, it could carry a line break into a header.
+_ENCODED_WORD = re.compile(r"=\?[^?\s]*\?[bBqQ]\?[^?\s]*\?=")
+
+
+def line_problem(value: str) -> str | None:
+    """What makes `value` unfit for one line that may end up in a header, or None."""
+    if len(value) > MAX_LINE:
+        return f"is {len(value):,} characters long: one line holds at most {MAX_LINE}"
+    if found := _LINE_CONTROL.search(value):
+        return f"must be one line: it holds {_named(found[0])}"
+    return _deception(value) or (
+        "holds an encoded word (=?...?=): write the text itself; announcer encodes what it sends"
+        if _ENCODED_WORD.search(value)
+        else None
+    )
+
+
+def _named(character: str) -> str:
+    """A control character as an organiser would call it."""
+    if character in "\r\n\u2028\u2029\x85":
+        return "a line break"
+    if character == "\t":
+        return "a tab"
+    return f"a control character (U+{ord(character):04X})"
+
+
+def _deception(value: str) -> str | None:
+    if found := _DECEPTIVE.search(value):
+        return (
+            f"holds an invisible or direction-changing character (U+{ord(found[0]):04X}), "
+            "which can make text read as something else: delete it"
+        )
+    return None
 
 
 def _scalar_to_str(value: Any) -> Any:
@@ -25,18 +64,22 @@ def single_line(value: str) -> str:
     value = value.strip()
     if not value:
         raise ValueError("must not be empty")
-    if CONTROL_CHARACTERS.search(value):
-        raise ValueError("must be a single line without control characters (CR, LF, tab, ...)")
+    if problem := line_problem(value):
+        raise ValueError(problem)
     return value
 
 
 def _markdown(value: str) -> str:
-    value = value.strip()
+    value = value.strip().replace("\r\n", "\n")
     if not value:
         raise ValueError("must not be empty")
-    if _MARKDOWN_CONTROL.search(value.replace("\r\n", "\n")):
-        raise ValueError("must not contain control characters")
-    return value.replace("\r\n", "\n")
+    if len(value) > MAX_MARKDOWN:
+        raise ValueError(f"is {len(value):,} characters long: at most {MAX_MARKDOWN:,} fit in an email")
+    if found := _MARKDOWN_CONTROL.search(value):
+        raise ValueError(f"holds {_named(found[0])}: delete it")
+    if problem := _deception(value):
+        raise ValueError(problem)
+    return value
 
 
 def _web_url(value: str) -> str:

@@ -12,6 +12,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import jinja2
@@ -34,6 +35,8 @@ from announcer.render.content import RenderedContent, Renderer
 from announcer.render.theme import theme_folder
 
 GMAIL_CLIP_BYTES = 102_000
+MAX_CONNECTIONS = 64  # a browser opens six or so; the live-reload stream holds one
+IDLE_SECONDS = 30
 _INPUT_SUFFIXES = {".yaml", ".yml", ".toml", ".csv", ".j2"}
 _SINGLE_ROUTES = {
     "/": "page",
@@ -225,7 +228,11 @@ class Preview:
 
 
 class PreviewServer(ThreadingHTTPServer):
-    """Serves the preview; answers only requests addressed to the host it was bound to."""
+    """Serves the preview; answers only requests addressed to the host it was bound to.
+
+    A thread serves each connection, so connections are bounded: at most `MAX_CONNECTIONS`
+    at once (more are closed unanswered), and one left idle is closed after `IDLE_SECONDS`.
+    """
 
     daemon_threads = True
 
@@ -233,7 +240,20 @@ class PreviewServer(ThreadingHTTPServer):
         self.preview = preview
         self.any_host = any_host
         self.pages = _page_templates()
+        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         super().__init__((host, port), _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self.slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
 
     @property
     def url(self) -> str:
@@ -255,6 +275,7 @@ def _page_templates() -> jinja2.Environment:
 class _Handler(BaseHTTPRequestHandler):
     server: PreviewServer
     protocol_version = "HTTP/1.1"
+    timeout = IDLE_SECONDS  # an idle keep-alive connection is closed, its thread freed
 
     def log_message(self, format: str, *args: object) -> None:  # the terminal stays quiet
         return
@@ -339,7 +360,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(f"data: {current}\n\n".encode() if current != version else b": alive\n\n")
                 self.wfile.flush()
                 version = current
-        except (BrokenPipeError, ConnectionResetError):
+        except OSError:  # the page went away, or stopped reading
             return
 
     def _send(self, status: HTTPStatus, kind: str, body: bytes) -> None:

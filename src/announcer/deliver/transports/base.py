@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from email.message import EmailMessage
 from types import TracebackType
 from typing import Self
@@ -20,8 +21,12 @@ class Transport(ABC):
         """Get ready to send (connect, create folders)."""
 
     @abstractmethod
-    def send(self, message: EmailMessage) -> str:
-        """Deliver one message and say how it went (the server's reply), or raise `DeliveryError`."""
+    def send(self, message: EmailMessage, committing: Callable[[], None] = lambda: None) -> str:
+        """Deliver one message and say how it went (the server's reply), or raise `DeliveryError`.
+
+        `committing` is called at the last instant before the message becomes the recipient's
+        (SMTP: before the final dot of DATA); a failure before it means nothing was delivered.
+        """
 
     @abstractmethod
     def close(self) -> None:

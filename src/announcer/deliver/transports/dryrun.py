@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -26,14 +27,15 @@ class DryRunTransport(Transport):
         self.count = 0
 
     def open(self) -> None:
+        self._remove_stale()
         try:
-            shutil.rmtree(self.staging, ignore_errors=True)
             self.staging.mkdir(parents=True)
         except OSError as exc:
             raise DeliveryError(f"{self.staging}: cannot create the outbox folder: {exc.strerror}") from None
         self.count = 0
 
-    def send(self, message: EmailMessage) -> str:
+    def send(self, message: EmailMessage, committing: Callable[[], None] = lambda: None) -> str:
+        committing()
         self.count += 1
         recipient = re.sub(r"[^A-Za-z0-9@._+-]", "_", str(message["To"].addresses[0].addr_spec))
         # A file name holds at most 255 bytes; an address may have 254 characters.
@@ -54,5 +56,28 @@ class DryRunTransport(Transport):
             raise DeliveryError(f"{self.target}: cannot publish the outbox folder: {exc.strerror}") from None
         shutil.rmtree(retired, ignore_errors=True)
 
+    def _remove_stale(self) -> None:
+        """Staging and retired folders that a killed run of this folder left behind."""
+        if not self.target.parent.is_dir():
+            return
+        for left in self.target.parent.glob(f".{self.target.name}.*-*"):
+            kind, _, pid = left.name.rpartition("-")
+            if kind.endswith((".partial", ".retired")) and pid.isdigit() and not _running(int(pid)):
+                shutil.rmtree(left, ignore_errors=True)
+        shutil.rmtree(self.staging, ignore_errors=True)
+
     def abort(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    """Whether a process with this id exists (one of another user's counts)."""
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

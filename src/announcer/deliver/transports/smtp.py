@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 import smtplib
+import socket
 import ssl
+import threading
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -40,7 +43,8 @@ class SMTPServer:
     username: str | None = None
     password: str | None = None
     ca_file: Path | None = None  # a private CA; else the system's certificate store
-    timeout_seconds: float = 60
+    timeout_seconds: float = 60  # for each read
+    deadline_seconds: float = 120  # for a whole message, however slowly the server answers
 
     def __repr__(self) -> str:  # never show the password, even in a traceback
         return f"SMTPServer({self.host}:{self.port}, {self.security}, user={self.username!r})"
@@ -107,14 +111,29 @@ class SMTPTransport(Transport):
             return TemporaryFailure(f"{self.server}: cannot connect: {error}")
         return error
 
-    def send(self, message: EmailMessage) -> str:
+    def send(self, message: EmailMessage, committing: Callable[[], None] = lambda: None) -> str:
         data = message.as_bytes(policy=WIRE)
         if self.signer is not None:
             data = self.signer(data)
         recipient = message["To"].addresses[0].addr_spec
         if self.connection is None:
             self.connection = self._connect()
-        connection = self.connection
+        watchdog = _Watchdog(self.connection, self.config.deadline_seconds)
+        try:
+            return self._exchange(self.connection, recipient, data, committing)
+        except (TemporaryFailure, InDoubt) as failure:
+            if watchdog.expired:
+                raise type(failure)(
+                    f"{failure.reply} (no answer within {self.config.deadline_seconds:g} s)"
+                ) from None
+            raise
+        finally:
+            watchdog.cancel()
+
+    def _exchange(
+        self, connection: smtplib.SMTP, recipient: str, data: bytes, committing: Callable[[], None]
+    ) -> str:
+        """MAIL, RCPT, DATA; `committing` is called just before the final dot that makes it final."""
         try:
             for command, arguments, accepted in (
                 ("mail", (self.envelope_sender,), (250,)),
@@ -128,6 +147,8 @@ class SMTPTransport(Transport):
             if code != 354:
                 raise self._refused(code, reply)
             connection.send(_dot_stuffed(data))
+            committing()
+            connection.send(b".\r\n")
         except _LOST as exc:
             self._drop()
             raise TemporaryFailure(
@@ -164,6 +185,36 @@ class SMTPTransport(Transport):
                 self.connection.quit()
         self._drop()
 
+    def abort(self) -> None:
+        """Stopped at once (a second Ctrl-C): drop the line without waiting for a goodbye."""
+        self._drop()
+
+
+class _Watchdog:
+    """Shuts the connection down when a message takes longer than its deadline.
+
+    Socket timeouts bound each read, not the whole exchange: a server that trickles a byte
+    every few seconds would never time out. A shut-down socket makes the blocked read fail,
+    and the failure is told apart as any lost connection is (before or after the final dot).
+    """
+
+    def __init__(self, connection: smtplib.SMTP, seconds: float) -> None:
+        self.expired = False
+        self._connection = connection
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _expire(self) -> None:
+        self.expired = True
+        sock = self._connection.sock
+        if sock is not None:
+            with suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
 
 def _quietly_close(connection: smtplib.SMTP | None) -> None:
     if connection is not None:
@@ -172,8 +223,8 @@ def _quietly_close(connection: smtplib.SMTP | None) -> None:
 
 
 def _dot_stuffed(data: bytes) -> bytes:
-    """The DATA payload: lines starting with a dot doubled, ending in CRLF.CRLF (RFC 5321 §4.5.2)."""
+    """The DATA payload without its final dot: lines starting with a dot doubled (RFC 5321 §4.5.2)."""
     data = re.sub(rb"(?m)^\.", b"..", data)
     if not data.endswith(b"\r\n"):
         data += b"\r\n"
-    return data + b".\r\n"
+    return data

@@ -1,0 +1,313 @@
+"""Mutation testing: does the suite notice when a decision in the code is quietly broken?
+
+    .venv/bin/python -m tests.mutation [--jobs 2] [--only NAME ...] [--list]
+
+Each mutant is a one-line change to a core module that a careless edit or a bad merge could
+make: a guard removed, a comparison loosened, an escape dropped. For each, a copy of the
+checkout gets the change and the suite runs against it (`pytest -x`, the browser and the
+kill-and-rerun tests left out for time); the mutant is *caught* when a test fails. Prints each
+outcome and the share caught. A snippet that no longer occurs exactly once is an error: the
+list must follow the code, never silently shrink.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SRC = "src/announcer/"
+PYTEST = ["-x", "-q", "-p", "no:cacheprovider", "--no-header", "-o", "addopts="]
+LEFT_OUT = ["--deselect", "tests/test_interruptions.py", "--deselect", "tests/test_preview.py"]
+TIMEOUT_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    path: str  # below src/announcer/
+    old: str
+    new: str
+
+
+MUTANTS = [
+    # Security
+    Mutant(
+        "autoescape off",
+        "render/theme.py",
+        'enabled_extensions=("mjml.j2", "html.j2")',
+        "enabled_extensions=()",
+    ),
+    Mutant(
+        "recipient values not escaped in HTML",
+        "personalisation.py",
+        "html.escape(text, quote=True) if as_html else text",
+        "text",
+    ),
+    Mutant(
+        "input can fill any placeholder",
+        "personalisation.py",
+        "            if match.group(1) != slot_key:",
+        "            if False:",
+    ),
+    Mutant(
+        "password may go in clear",
+        "deliver/transports/smtp.py",
+        'if config.username and config.security == "none" and not is_loopback(config.host):',
+        "if False:",
+    ),
+    Mutant(
+        "raw HTML in Markdown rendered",
+        "prose.py",
+        "_SAFE = _parser(html=False)",
+        "_SAFE = _parser(html=True)",
+    ),
+    Mutant(
+        "any link scheme allowed", "prose.py", "return bool(_LINK_SCHEMES.match(url.strip()))", "return True"
+    ),
+    Mutant("preview answers any Host", "preview/server.py", "return is_loopback(name)", "return True"),
+    Mutant(
+        "control characters allowed in one-line fields",
+        "model/text.py",
+        r'_LINE_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")',
+        r'_LINE_CONTROL = re.compile(r"[\x00-\x08]")',
+    ),
+    Mutant("encoded words allowed", "model/text.py", "if _ENCODED_WORD.search(value)", "if False"),
+    Mutant(
+        "bidi overrides allowed",
+        "model/text.py",
+        "    if found := _DECEPTIVE.search(value):",
+        "    if False:",
+    ),
+    # List mail and personalisation
+    Mutant(
+        "one-click for http://",
+        "compose/message.py",
+        'if unsubscribe_url.startswith("https://"):',
+        "if unsubscribe_url:",
+    ),
+    Mutant("token not normalised", "personalisation.py", "address.lower().encode()", "address.encode()"),
+    Mutant("no Reply-To", "compose/message.py", "if sender.reply_to:", "if False:"),
+    Mutant("token secret not required", "load/secrets.py", "    if not secret:", "    if False:"),
+    # Exactly once
+    Mutant(
+        "delivered are sent again",
+        "deliver/delivery.py",
+        "if entry.outcome is Outcome.DELIVERED:",
+        "if False:",
+    ),
+    Mutant(
+        "in doubt re-sent unasked",
+        "deliver/delivery.py",
+        "if entry.outcome is Outcome.IN_FLIGHT and self.resend is not Resend.IN_DOUBT:",
+        "if False:",
+    ),
+    Mutant(
+        "lost after DATA is not in doubt",
+        "deliver/transports/smtp.py",
+        "raise InDoubt(",
+        "raise TemporaryFailure(",
+    ),
+    Mutant(
+        "no back-off", "deliver/delivery.py", "self.pace.retry_delay * 2**attempt", "self.pace.retry_delay"
+    ),
+    Mutant(
+        "421 keeps the connection",
+        "deliver/transports/smtp.py",
+        "if code == 421 or code < 0:",
+        "if code < 0:",
+    ),
+    Mutant(
+        "no dot-stuffing", "deliver/transports/smtp.py", 'data = re.sub(rb"(?m)^\\.", b"..", data)', "pass"
+    ),
+    Mutant(
+        "a test send is journaled",
+        "jobs.py",
+        "return self.transport is TransportName.SMTP and self.test_to is None",
+        "return self.transport is TransportName.SMTP",
+    ),
+    Mutant(
+        "Ctrl-C does not stop",
+        "deliver/delivery.py",
+        "                    if stop.requested:",
+        "                    if False:",
+    ),
+    Mutant(
+        "an aborted dry run publishes",
+        "deliver/transports/dryrun.py",
+        "    def abort(self) -> None:\n        shutil.rmtree(self.staging, ignore_errors=True)",
+        "    def abort(self) -> None:\n        self.close()",
+    ),
+    Mutant("--rate N/h read per second", "deliver/delivery.py", '"h": 1 / 60,', '"h": 60.0,'),
+    # Calendar lifecycle
+    Mutant(
+        "SEQUENCE never rises",
+        "deliver/journal.py",
+        "return last if last_fingerprint == fingerprint else last + 1",
+        "return last",
+    ),
+    Mutant(
+        "SEQUENCE not remembered",
+        "jobs.py",
+        "            journal.settle_sequence(edition.uid, edition.sequence, edition.fingerprint)",
+        "            pass",
+    ),
+    Mutant(
+        "calendar SEQUENCE always 0",
+        "render/calendar.py",
+        'entry.add("SEQUENCE", sequence)',
+        'entry.add("SEQUENCE", 0)',
+    ),
+    Mutant(
+        "digest calendars at SEQUENCE 0",
+        "render/digest.py",
+        "renderer.event_calendar(event, edition, details_limit",
+        "renderer.event_calendar(event, replace(edition, sequence=0), details_limit",
+    ),
+    Mutant("host never organises", "lifecycle.py", "if event.host and event.host.email:", "if False:"),
+    Mutant(
+        "skipped times accepted",
+        "model/event.py",
+        "if value is not None and not _exists(value, zone):",
+        "if False:",
+    ),
+    Mutant(
+        "end may equal start",
+        "model/event.py",
+        "if self.end is not None and self.end <= self.start:",
+        "if self.end is not None and self.end < self.start:",
+    ),
+    Mutant(
+        "window end included",
+        "model/window.py",
+        "return self.starts <= event.start < self.ends",
+        "return self.starts <= event.start <= self.ends",
+    ),
+    Mutant(
+        "reader's time always shown",
+        "render/wording.py",
+        "    if reader.utcoffset() == event.starts_at.utcoffset():\n        return None\n",
+        "",
+    ),
+    Mutant(
+        "calendar links not cut",
+        "render/calendar_links.py",
+        "details = trim(details, limit)",
+        "details = details",
+    ),
+    # Input
+    Mutant(
+        "workspace from the current folder",
+        "load/settings.py",
+        'data["workspace"] = path.resolve().parent',
+        'data["workspace"] = Path.cwd()',
+    ),
+    Mutant("duplicate YAML keys accepted", "load/files.py", "if key in mapping:", "if False:"),
+    Mutant(
+        "duplicate addresses by case", "load/recipients.py", "key = item.email.lower()", "key = item.email"
+    ),
+    Mutant(
+        "files read as Latin-1",
+        "load/files.py",
+        'return raw.decode("utf-8-sig")',
+        'return raw.decode("latin-1")',
+    ),
+    # Look
+    Mutant("contrast target lowered", "render/palette.py", "MIN_CONTRAST = 4.5", "MIN_CONTRAST = 3.0"),
+    Mutant(
+        "digest never trimmed", "render/digest.py", "if len(digest.html.encode()) > HTML_BUDGET:", "if False:"
+    ),
+]
+
+
+def _copy_checkout(into: Path) -> None:
+    """The files git tracks (and new ones it does not ignore), as they are in the working tree."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    for name in listed:
+        source = ROOT / name
+        if source.is_file():
+            target = into / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+
+
+def _check(mutant: Mutant) -> str:
+    text = (ROOT / SRC / mutant.path).read_text()
+    count = text.count(mutant.old)
+    if count != 1:
+        return f"{mutant.name}: its snippet occurs {count} times in {mutant.path}, not once: update the list"
+    return ""
+
+
+BASELINE = Mutant("none (the code as it is)", "__init__.py", "", "")
+
+
+def _run(mutant: Mutant) -> tuple[Mutant, bool, float]:
+    """Run the suite against one mutant in a copy of the checkout; True when a test fails."""
+    with tempfile.TemporaryDirectory(prefix="announcer-mutant-") as folder:
+        copy = Path(folder)
+        _copy_checkout(copy)
+        target = copy / SRC / mutant.path
+        target.write_text(target.read_text().replace(mutant.old, mutant.new))
+        started = time.monotonic()
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", *PYTEST, *LEFT_OUT],
+            cwd=copy,
+            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(copy / "src"), "HOME": str(copy)},
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_SECONDS,
+            check=False,
+        )
+        return mutant, result.returncode != 0, time.monotonic() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--jobs", type=int, default=2, help="mutants run side by side")
+    parser.add_argument("--only", nargs="*", help="names (or parts of names) of the mutants to run")
+    parser.add_argument("--list", action="store_true", help="list the mutants and stop")
+    arguments = parser.parse_args()
+    chosen = [m for m in MUTANTS if not arguments.only or any(part in m.name for part in arguments.only)]
+    if arguments.list:
+        for mutant in chosen:
+            print(f"{mutant.path:32} {mutant.name}")
+        return 0
+    problems = [problem for mutant in chosen if (problem := _check(mutant))]
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        return 2
+    _, failed, seconds = _run(BASELINE)
+    if failed:
+        print("the suite fails on the unchanged code: fix that first", file=sys.stderr)
+        return 2
+    print(f"baseline: the suite passes on the unchanged code in {seconds:.0f} s", flush=True)
+    caught = 0
+    with ThreadPoolExecutor(max_workers=arguments.jobs) as pool:
+        for mutant, failed, seconds in pool.map(_run, chosen):
+            caught += failed
+            print(
+                f"{'caught  ' if failed else 'SURVIVED'} {seconds:5.0f} s  {mutant.path}: {mutant.name}",
+                flush=True,
+            )
+    print(f"mutation score: {caught} of {len(chosen)} caught ({caught / len(chosen):.0%})")
+    return 0 if caught == len(chosen) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
