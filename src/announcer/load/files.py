@@ -148,6 +148,9 @@ def validation_problems(
             message = "unknown key" + _suggestion(loc, model)
         elif item["type"] == "missing":
             message = "required, but missing"
+        elif item["type"] == "too_long":
+            context = item.get("ctx", {})
+            message = f"has {context.get('actual_length')} items: at most {context.get('max_length')} fit"
         else:
             message = message[:1].lower() + message[1:]
         if loc == () and ": " in message and message.split(": ", 1)[0].isidentifier():

@@ -122,7 +122,7 @@ def _naive(value: datetime) -> datetime:
     if value.tzinfo is not None:
         raise ValueError("give the wall-clock time without an offset and set `timezone` instead")
     if not FIRST_YEAR <= value.year <= LAST_YEAR:
-        raise ValueError(f"{value:%Y-%m-%d}: give a year between {FIRST_YEAR} and {LAST_YEAR}")
+        raise ValueError(f"{value.date().isoformat()}: give a year between {FIRST_YEAR} and {LAST_YEAR}")
     return value
 
 
@@ -168,7 +168,7 @@ class Event(Strict):
             data = dict(data)
             data.setdefault("timezone", defaults.timezone)
             start = _try_wall_clock(data.get("start"))
-            if "end" not in data and isinstance(start, datetime) and start.year < LAST_YEAR:
+            if "end" not in data and isinstance(start, datetime) and FIRST_YEAR <= start.year < LAST_YEAR:
                 data["end"] = start + timedelta(minutes=defaults.duration_minutes)
         return data
 
