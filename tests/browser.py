@@ -32,6 +32,8 @@ def _unavailable(reason: str) -> None:
 def launch() -> Iterator[Browser]:
     """A headless Chromium, or a skip (a failure where ANNOUNCER_REQUIRE_BROWSER=1)."""
     executable = shutil.which("chromium")
+    if os.environ.get("ANNOUNCER_SKIP_BROWSER") == "1":
+        _unavailable("ANNOUNCER_SKIP_BROWSER=1 (the mutation runs, for time)")
     if executable is None:
         _unavailable("Debian's chromium is not installed (apt-get install chromium)")
     with sync_playwright() as playwright:

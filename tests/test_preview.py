@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -260,3 +261,22 @@ def test_a_change_made_before_the_page_listens_is_not_missed(preview: Running) -
         assert response.readline() == b"data: 1\n"
     finally:
         connection.close()
+
+
+def _threads(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"^Threads:\s+(\d+)", status, re.MULTILINE)[1])  # type: ignore[index]
+
+
+def test_idle_connections_cannot_pile_up_threads(preview: Running) -> None:
+    idle = [socket.create_connection((preview.host, preview.port)) for _ in range(300)]
+    try:
+        time.sleep(1)
+        assert _threads(preview.process.pid) <= 64 + 8, "at most 64 connections are served at once"
+    finally:
+        for connection in idle:
+            connection.close()
+    deadline = time.monotonic() + 10
+    while preview.get("/state")[0] != 200:  # the slots come free as the idle ones close
+        assert time.monotonic() < deadline
+        time.sleep(0.1)

@@ -241,7 +241,7 @@ def _deliver(
     transport = _transport(settings, options, f"{content.slug}-test" if test_to else content.slug)
     smtp = settings.smtp
     pace = (
-        Pace(smtp.retries, smtp.retry_delay_seconds, options.per_minute)
+        Pace(smtp.retries, smtp.retry_delay_seconds, options.per_minute, smtp.give_up_after)
         if smtp
         else Pace(per_minute=options.per_minute)
     )

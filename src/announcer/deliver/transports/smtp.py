@@ -159,6 +159,11 @@ class SMTPTransport(Transport):
         except _LOST as exc:
             self._drop()
             raise InDoubt(f"{self.server}: connection lost after the message was sent: {exc}") from None
+        if not 200 <= code <= 599:  # cut off mid-reply: whether the server took it is unknown
+            self._drop()
+            raise InDoubt(
+                f"{self.server}: no complete reply after the message was sent: {_reply(code, reply)}"
+            )
         if code != 250:
             raise self._refused(code, reply)
         return _reply(code, reply)
