@@ -280,8 +280,8 @@ MUTANTS = [
 ]
 
 
-def _copy_checkout(into: Path) -> None:
-    """The files git tracks (and new ones it does not ignore), as they are in the working tree."""
+def _snapshot(into: Path) -> None:
+    """The files git tracks (and new ones it does not ignore), as they are in the working tree now."""
     listed = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
         cwd=ROOT,
@@ -297,8 +297,8 @@ def _copy_checkout(into: Path) -> None:
             shutil.copy2(source, target)
 
 
-def _check(mutant: Mutant) -> str:
-    text = (ROOT / SRC / mutant.path).read_text()
+def _check(mutant: Mutant, snapshot: Path) -> str:
+    text = (snapshot / SRC / mutant.path).read_text()
     count = text.count(mutant.old)
     if count != 1:
         return f"{mutant.name}: its snippet occurs {count} times in {mutant.path}, not once: update the list"
@@ -308,11 +308,11 @@ def _check(mutant: Mutant) -> str:
 BASELINE = Mutant("none (the code as it is)", "__init__.py", "", "")
 
 
-def _run(mutant: Mutant) -> tuple[Mutant, bool, float]:
-    """Run the suite against one mutant in a copy of the checkout; True when a test fails."""
+def _run(mutant: Mutant, snapshot: Path) -> tuple[Mutant, bool, float]:
+    """Run the suite against one mutant in a copy of the snapshot; True when a test fails."""
     with tempfile.TemporaryDirectory(prefix="announcer-mutant-") as folder:
-        copy = Path(folder)
-        _copy_checkout(copy)
+        copy = Path(folder) / "checkout"
+        shutil.copytree(snapshot, copy)
         target = copy / SRC / mutant.path
         target.write_text(target.read_text().replace(mutant.old, mutant.new))
         started = time.monotonic()
