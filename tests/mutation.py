@@ -346,23 +346,24 @@ def main() -> int:
         for mutant in chosen:
             print(f"{mutant.path:32} {mutant.name}")
         return 0
-    problems = [problem for mutant in chosen if (problem := _check(mutant))]
-    if problems:
-        print("\n".join(problems), file=sys.stderr)
-        return 2
-    _, failed, seconds = _run(BASELINE)
-    if failed:
-        print("the suite fails on the unchanged code: fix that first", file=sys.stderr)
-        return 2
-    print(f"baseline: the suite passes on the unchanged code in {seconds:.0f} s", flush=True)
-    caught = 0
-    with ThreadPoolExecutor(max_workers=arguments.jobs) as pool:
-        for mutant, failed, seconds in pool.map(_run, chosen):
-            caught += failed
-            print(
-                f"{'caught  ' if failed else 'SURVIVED'} {seconds:5.0f} s  {mutant.path}: {mutant.name}",
-                flush=True,
-            )
+    with tempfile.TemporaryDirectory(prefix="announcer-snapshot-") as folder:
+        snapshot = Path(folder)
+        _snapshot(snapshot)  # later edits to the checkout do not leak into a running measurement
+        problems = [problem for mutant in chosen if (problem := _check(mutant, snapshot))]
+        if problems:
+            print("\n".join(problems), file=sys.stderr)
+            return 2
+        _, failed, seconds = _run(BASELINE, snapshot)
+        if failed:
+            print("the suite fails on the unchanged code: fix that first", file=sys.stderr)
+            return 2
+        print(f"baseline: the suite passes on the unchanged code in {seconds:.0f} s", flush=True)
+        caught = 0
+        with ThreadPoolExecutor(max_workers=arguments.jobs) as pool:
+            for mutant, failed, seconds in pool.map(lambda mutant: _run(mutant, snapshot), chosen):
+                caught += failed
+                outcome = "caught  " if failed else "SURVIVED"
+                print(f"{outcome} {seconds:5.0f} s  {mutant.path}: {mutant.name}", flush=True)
     print(f"mutation score: {caught} of {len(chosen)} caught ({caught / len(chosen):.0%})")
     return 0 if caught == len(chosen) else 1
 
