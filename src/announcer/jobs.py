@@ -24,10 +24,9 @@ from announcer.errors import InputError, Problem, RecipientsError, SettingsError
 from announcer.lifecycle import Sequences, event_uid, next_edition
 from announcer.load.events import load_events, load_named, raw_html_warnings
 from announcer.load.files import display_path
-from announcer.load.recipients import Checked, open_recipients
+from announcer.load.recipients import Checked, RecipientList, SingleAddress, open_recipients
 from announcer.load.secrets import dkim_key, secret_problems, smtp_password, unsubscribe_secret
 from announcer.model.event import EventDefaults, NamedEvent
-from announcer.model.recipient import Recipient
 from announcer.model.settings import Settings
 from announcer.model.text import check_address
 from announcer.model.window import Window, in_window
@@ -100,7 +99,7 @@ def send_invitation(
     """
     secret = unsubscribe_secret(settings)
     named = load_named(event_path, settings.defaults)
-    recipients, checked = _checked(to)
+    audience = _Audience.of(to)
     with _sequences(settings, options) as (sequences, journal):
         edition = next_edition(named, settings, sequences)
         content = Renderer(settings).render_event(named, edition)
@@ -108,7 +107,7 @@ def send_invitation(
             journal.settle_sequence(edition.uid, edition.sequence, edition.fingerprint)
         key = delivery_key(edition.kind, edition.uid, edition.sequence)
         composer = Composer(content, settings, secret)
-        return _deliver(composer, key, recipients, checked, options, journal, hooks)
+        return _deliver(composer, key, audience, options, journal, hooks)
 
 
 def send_digest(
@@ -130,12 +129,12 @@ def send_digest(
     events = load_events(events_dir, settings.defaults)
     if not in_window(events, window) and not allow_empty:
         return None
-    recipients, checked = _checked(to)
+    audience = _Audience.of(to)
     with _sequences(settings, options) as (sequences, journal):
         content = render_window(Renderer(settings), window, events, sequences)
         key = delivery_key("digest", content.uid, 0)
         composer = Composer(content, settings, secret)
-        return _deliver(composer, key, recipients, checked, options, journal, hooks)
+        return _deliver(composer, key, audience, options, journal, hooks)
 
 
 def render_files(event_path: Path, settings: Settings, output: Path) -> list[Path]:
@@ -207,11 +206,17 @@ def _count(number: int, noun: str) -> str:
     return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
-def _checked(to: str) -> tuple[Iterator[Recipient], Checked]:
-    """The recipients of `to`, read in full once so that a bad list sends nothing, then streamed."""
-    recipients = open_recipients(to)
-    checked = recipients.check()
-    return iter(recipients), checked
+@dataclass(frozen=True)
+class _Audience:
+    """The recipients of `--to`: read in full once, so that a bad list sends nothing, then streamed."""
+
+    recipients: RecipientList | SingleAddress
+    checked: Checked
+
+    @classmethod
+    def of(cls, to: str) -> _Audience:
+        recipients = open_recipients(to)
+        return cls(recipients, recipients.check())
 
 
 @contextmanager
@@ -229,8 +234,7 @@ def _sequences(settings: Settings, options: SendOptions) -> Iterator[tuple[Seque
 def _deliver(
     composer: Composer,
     key: str,
-    recipients: Iterator[Recipient],
-    checked: Checked,
+    audience: _Audience,
     options: SendOptions,
     journal: Journal | None,
     hooks: Hooks,
@@ -253,12 +257,12 @@ def _deliver(
         pace=pace,
         resend=options.resend,
     )
-    total = 1 if test_to else checked.count
+    total = 1 if test_to else audience.checked.count
     hooks.start(total)
     summary = deliverer.deliver_all(
-        itertools.islice(recipients, total), announce=hooks.announce, advance=hooks.advance
+        itertools.islice(audience.recipients, total), announce=hooks.announce, advance=hooks.advance
     )
-    return SendReport(content.slug, key, total, summary, checked.warnings)
+    return SendReport(content.slug, key, total, summary, audience.checked.warnings)
 
 
 def _transport(settings: Settings, options: SendOptions, folder: str) -> Transport:
@@ -286,7 +290,10 @@ def _signer(settings: Settings) -> Signer | None:
     key = dkim_key(settings)
     if settings.dkim is None or key is None:
         return None
-    return dkim_signer(settings.dkim.domain, settings.dkim.selector, key)
+    try:
+        return dkim_signer(settings.dkim.domain, settings.dkim.selector, key)
+    except ValueError as exc:
+        raise SettingsError([Problem("announcer.toml", str(exc), field="[dkim]")]) from None
 
 
 def _test_address(address: str | None) -> str | None:

@@ -6,8 +6,6 @@ from collections.abc import Callable
 
 import dkim
 
-from announcer.errors import Problem, SettingsError
-
 Signer = Callable[[bytes], bytes]
 
 SIGNED_HEADERS = (
@@ -26,7 +24,7 @@ SIGNED_HEADERS = (
 
 
 def dkim_signer(domain: str, selector: str, key: bytes) -> Signer:
-    """A function that prepends a DKIM-Signature to a serialised message; the key is tried first."""
+    """A function prepending a DKIM-Signature to a serialised message; ValueError if the key cannot sign."""
     selector_bytes, domain_bytes = selector.encode(), domain.encode()
 
     def sign(data: bytes) -> bytes:
@@ -38,7 +36,5 @@ def dkim_signer(domain: str, selector: str, key: bytes) -> Signer:
     try:
         sign(b"From: a@example.org\r\nSubject: key check\r\n\r\nbody\r\n")
     except (dkim.DKIMException, ValueError) as exc:
-        raise SettingsError(
-            [Problem("announcer.toml", f"the DKIM key does not sign: {exc}", field="[dkim]")]
-        ) from None
+        raise ValueError(f"the DKIM key does not sign: {exc}") from None
     return sign
