@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -10,9 +11,10 @@ from pathlib import Path
 import pytest
 from ical.calendar_stream import IcsCalendarStream
 
-from announcer.compose.message import Composer
+from announcer.compose.message import WIRE, Composer
 from announcer.model.recipient import Recipient
 from announcer.model.settings import Settings
+from announcer.render.content import RenderedContent
 from tests.helpers import CLI, EXAMPLE_EVENT, EXAMPLE_RECIPIENTS, render_event
 
 OUTBOX = Path("outbox/2026-03-06-car-t-cell-therapy")
@@ -217,3 +219,34 @@ def test_unsubscribe_token_is_an_hmac_not_the_address(settings: Settings, pinned
     same_person = composer.compose(Recipient("A@Example.ORG"))
     assert str(same_person["List-Unsubscribe"]).split(",")[0].strip("<>") == url, "addresses ignore case"
     assert url in first.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Lived Experience – Ingrid Søndergaard, Tomás Ruiz-Álvarez, Fri 6 Mar, 12:00",
+        "Ruiz-Álvarez café café café Title: Living – Ingrid Søndergaard, Søndergaard, Ågren Tomás café",
+        "日本語のタイトル 🧬 and some English words to make it fold over a line or two, Fri 6 Mar",
+        "A plain ASCII subject that is long enough to be folded onto a second line by the stdlib",
+    ],
+)
+def test_a_subject_reads_back_exactly_as_written(settings: Settings, subject: str) -> None:
+    data = _with_subject(settings, subject)
+    assert max(len(line) for line in data.split(b"\r\n")) <= 76
+    assert str(message_from_bytes(data, policy=policy.default)["Subject"]) == subject
+
+
+def test_random_subjects_read_back_exactly_as_written(settings: Settings) -> None:
+    words = ["Søndergaard,", "Tomás", "–", "Ruiz-Álvarez", "café", "Title:", "x", "Ågren", "with", "🧬"]
+    chance = random.Random(6)
+    for _ in range(300):
+        subject = " ".join(chance.choice(words) for _ in range(chance.randint(1, 25)))
+        data = _with_subject(settings, subject)
+        assert str(message_from_bytes(data, policy=policy.default)["Subject"]) == subject
+
+
+def _with_subject(settings: Settings, subject: str) -> bytes:
+    """The headers of a message composed from content with this subject."""
+    content = RenderedContent("slug", "uid@example.org", subject, "<p>x</p>", "x\n", (), "0" * 32)
+    message = Composer(content, settings, None).compose(Recipient("a@example.org"))
+    return message.as_bytes(policy=WIRE).split(b"\r\n\r\n")[0] + b"\r\n\r\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from email import policy
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -22,6 +23,18 @@ def _mailbox(name: str, email: str) -> Address:
     return Address(display_name=name, username=local, domain=domain)
 
 
+def encoded_subject(subject: str) -> str | None:
+    """A non-ASCII Subject as it goes on the wire, reading back exactly as written; None for ASCII.
+
+    The stdlib's folding splits non-ASCII text into encoded words with the spaces between
+    them, and readers drop white space between encoded words: "Søndergaard, Tomás" came back
+    as "Søndergaard,Tomás". Here every character, spaces included, sits inside encoded words.
+    """
+    if subject.isascii():
+        return None  # folded by the stdlib, which does that right for plain text
+    return Header(subject, "utf-8", header_name="Subject").encode(linesep="\r\n", maxlinelen=76)
+
+
 class Composer:
     """Makes each recipient's message from content rendered once; only cheap work per recipient."""
 
@@ -29,6 +42,7 @@ class Composer:
         self.content = content
         self.settings = settings
         self.personaliser = Personaliser(settings.unsubscribe_url, unsubscribe_secret)
+        self.subject = encoded_subject(content.subject)
 
     def personalised(self, recipient: Recipient | None) -> tuple[str, str]:
         """The HTML and text with this recipient's values filled in (None: no one in particular)."""
@@ -50,7 +64,10 @@ class Composer:
             message["To"] = _mailbox("", deliver_to)
         else:
             message["To"] = _mailbox(recipient.name or "", recipient.email)
-        message["Subject"] = content.subject
+        if self.subject is None:
+            message["Subject"] = content.subject
+        else:
+            message.set_raw("Subject", self.subject)
         message["Date"] = format_datetime(clock.utc_now())
         message["Message-ID"] = f"<{clock.unique_token()}.{content.slug}@{sender.domain}>"
         if sender.reply_to:
