@@ -121,7 +121,7 @@ def test_every_digest_link_is_in_the_text(cli: CLI) -> None:
 def test_an_empty_window_sends_nothing_unless_allowed(cli: CLI) -> None:
     code, out, _ = cli("digest", "events", "--to", EXAMPLE_RECIPIENTS, "--from", "2026-07-01")
     assert code == 0
-    assert "no events in events start 1–7 July: nothing sent" in out
+    assert "no event in events/ starts 1–7 July: nothing sent" in out
     assert not Path("outbox").exists()
     code, out, err = cli(
         "digest", "events", "--to", "list@example.org", "--from", "2026-07-01", "--allow-empty"

@@ -129,7 +129,7 @@ def test_a_connection_lost_after_data_is_in_doubt_and_never_resent_unasked(
 def test_test_to_sends_recipient_one_s_message_without_journal(cli: CLI, plain_server: Server) -> None:
     code, out, err = _send(cli, "--test-to", "organiser@example.org")
     assert code == 0, out + err
-    assert "to organiser@example.org (a test" in out
+    assert "sent 1 of 1 by SMTP; a test: recipient #1's message, for organiser@example.org" in out
     (received,) = plain_server.handler.received
     assert received.rcpt_tos == ["organiser@example.org"]
     assert str(received.message["To"]) == "organiser@example.org"

@@ -1,3 +1,3 @@
 """announcer: event announcements turned into emails people are glad to receive."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

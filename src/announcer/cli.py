@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from announcer import __version__
 from announcer.deliver.delivery import Resend, per_minute
 from announcer.deliver.journal import Outcome
 from announcer.deliver.transports import TransportName
@@ -29,6 +30,7 @@ from announcer.jobs import (
     SendOptions,
     SendReport,
     check_inputs,
+    create_workspace,
     event_history,
     render_files,
     send_digest,
@@ -38,13 +40,14 @@ from announcer.load.files import display_path
 from announcer.load.settings import load_settings
 from announcer.model.settings import Settings
 from announcer.model.window import Window
-from announcer.render.wording import date_range
+from announcer.render.wording import counted, date_range
 
 EXIT_BAD_INPUT = 1
 EXIT_DELIVERY_FAILED = 3
 
 app = typer.Typer(
     help="Turn event announcements into emails people are glad to receive.",
+    rich_markup_mode=None,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -53,9 +56,11 @@ app = typer.Typer(
 
 ConfigOption = Annotated[
     Path,
-    typer.Option("--config", help="The settings file; its folder is the workspace.", dir_okay=False),
+    typer.Option(
+        "--config", help="The settings file; its folder is the workspace.", dir_okay=False, metavar="FILE"
+    ),
 ]
-EventArgument = Annotated[Path, typer.Argument(help="An event file (YAML).", dir_okay=False)]
+EventArgument = Annotated[Path, typer.Argument(help="An event file (YAML).", dir_okay=False, metavar="EVENT")]
 
 
 def _warn(problem: Problem | str) -> None:
@@ -85,9 +90,12 @@ def _exit_codes() -> Iterator[None]:
 
 @app.command()
 def check(
-    events: Annotated[list[Path], typer.Argument(help="Event files to check.", dir_okay=False)],
+    events: Annotated[
+        list[Path], typer.Argument(help="Event files, or folders of them, to check.", metavar="EVENT...")
+    ],
     to: Annotated[
-        list[str] | None, typer.Option("--to", help="Recipient lists (CSV) or addresses to check.")
+        list[str] | None,
+        typer.Option("--to", help="Recipient lists (CSV) or addresses to check.", metavar="LIST"),
     ] = None,
     config: ConfigOption = Path("announcer.toml"),
 ) -> None:
@@ -111,10 +119,29 @@ def check(
 
 
 @app.command()
+def init(
+    folder: Annotated[Path, typer.Argument(help="The new workspace's folder.", metavar="DIR")] = Path("."),
+    timezone: Annotated[
+        str | None, typer.Option(help="Its events' time zone (default: this machine's).", metavar="ZONE")
+    ] = None,
+) -> None:
+    """Start a workspace of your own: commented settings, an example event, a recipients file."""
+    with _exit_codes():
+        written = create_workspace(folder, timezone)
+        typer.echo(f"wrote {', '.join(display_path(path) for path in written)}")
+        event = written[1].relative_to(folder)
+        typer.echo(
+            "next: "
+            + (f"cd {display_path(folder)} && " if folder != Path(".") else "")
+            + f"announcer check {event} --to recipients/list.csv, then announcer preview {event}"
+        )
+
+
+@app.command()
 def render(
     event: EventArgument,
     output: Annotated[
-        Path, typer.Option("-o", "--output", help="Folder for the files.", file_okay=False)
+        Path, typer.Option("-o", "--output", help="Folder for the files.", file_okay=False, metavar="DIR")
     ] = Path("."),
     config: ConfigOption = Path("announcer.toml"),
 ) -> None:
@@ -135,18 +162,21 @@ def _rate(value: str | None) -> float | None:
         raise typer.BadParameter(str(exc), param_hint="--rate") from None
 
 
-ToOption = Annotated[str, typer.Option("--to", help="Recipients CSV, or a single address.")]
+ToOption = Annotated[str, typer.Option("--to", help="Recipients CSV, or a single address.", metavar="LIST")]
 TransportOption = Annotated[TransportName, typer.Option(help="How to deliver.")]
-OutboxOption = Annotated[Path, typer.Option(help="Where a dry run writes.", file_okay=False)]
+OutboxOption = Annotated[Path, typer.Option(help="Where a dry run writes.", file_okay=False, metavar="DIR")]
 ResendOption = Annotated[
     bool, typer.Option("--resend", help="Send again to everyone, even those who have it.")
 ]
 ResendInDoubtOption = Annotated[
     bool, typer.Option("--resend-in-doubt", help="Send again to those an interrupted run left in doubt.")
 ]
-RateOption = Annotated[str | None, typer.Option(help="At most this many messages, e.g. 120/min.")]
+RateOption = Annotated[
+    str | None, typer.Option(help="At most this many messages, e.g. 120/min.", metavar="RATE")
+]
 TestToOption = Annotated[
-    str | None, typer.Option("--test-to", help="Send only recipient #1's message, to this address.")
+    str | None,
+    typer.Option("--test-to", help="Send only recipient #1's message, to this address.", metavar="ADDRESS"),
 ]
 
 
@@ -191,14 +221,18 @@ def send(
 @app.command()
 def digest(
     to: ToOption,
-    events_dir: Annotated[Path, typer.Argument(help="The folder of event files.", file_okay=False)] = Path(
-        "events"
-    ),
+    events_dir: Annotated[
+        Path, typer.Argument(help="The folder of event files.", file_okay=False, metavar="EVENTS_DIR")
+    ] = Path("events"),
     from_: Annotated[
         str | None,
-        typer.Option("--from", help="First day, YYYY-MM-DD (default: today, in the settings' zone)."),
+        typer.Option(
+            "--from", help="First day, YYYY-MM-DD (default: today, in the settings' zone).", metavar="DATE"
+        ),
     ] = None,
-    days: Annotated[int, typer.Option(help="How many days the digest covers.", min=1, max=366)] = 7,
+    days: Annotated[
+        int, typer.Option(help="How many days the digest covers.", min=1, max=366, metavar="N")
+    ] = 7,
     allow_empty: Annotated[
         bool, typer.Option("--allow-empty", help="Send even when no event is due.")
     ] = False,
@@ -229,7 +263,7 @@ def digest(
         if report is None:
             span = date_range(window.first, window.last)
             folder = display_path(events_dir)
-            typer.echo(f"no events in {folder} start {span}: nothing sent (--allow-empty sends anyway)")
+            typer.echo(f"no event in {folder}/ starts {span}: nothing sent (--allow-empty sends one anyway)")
             return
         _print_summary(report, options)
 
@@ -267,14 +301,18 @@ def _print_summary(report: SendReport, options: SendOptions) -> None:
     for warning in report.warnings:
         _warn(warning)
     summary = report.summary
-    where = (
-        f"to {display_path(options.outbox / report.slug)}"
-        if options.transport is TransportName.DRY_RUN
-        else "by SMTP"
-    )
+    if options.transport is TransportName.DRY_RUN:
+        done = (
+            f"wrote {counted(summary.delivered, 'message')} to {display_path(options.outbox / report.slug)}"
+        )
+        if summary.delivered != report.recipients:
+            done += f" (of {report.recipients})"
+        done += "; a dry run: nothing was sent"
+    else:
+        done = f"sent {summary.delivered} of {report.recipients} by SMTP"
     if options.test_to:
-        where = f"to {options.test_to} (a test: recipient #1's message, not journaled)"
-    parts = [f"sent {summary.delivered} of {report.recipients} {where}"]
+        done += f"; a test: recipient #1's message, for {options.test_to}, not journaled"
+    parts = [done]
     if summary.skipped:
         parts.append(f"{summary.skipped} had it already")
     typer.echo("; ".join(parts))
@@ -319,24 +357,51 @@ def status(
 @app.command()
 def preview(
     target: Annotated[
-        Path, typer.Argument(help="An event file, or a folder of them (with their digest).")
+        Path,
+        typer.Argument(
+            help="An event file, or a folder of them (with their digest).", metavar="EVENT|EVENTS_DIR"
+        ),
     ] = Path("events"),
     port: Annotated[
-        int, typer.Option(help="The port to listen on (0: any free one).", min=0, max=65535)
+        int, typer.Option(help="The port to listen on (0: any free one).", min=0, max=65535, metavar="PORT")
     ] = 8800,
     host: Annotated[
-        str | None, typer.Option(help="Listen elsewhere than 127.0.0.1 (others can then read the preview).")
+        str | None,
+        typer.Option(
+            help="Listen elsewhere than 127.0.0.1 (others can then read the preview).", metavar="HOST"
+        ),
     ] = None,
-    to: Annotated[str | None, typer.Option("--to", help="Preview for recipient #1 of this list.")] = None,
-    from_: Annotated[str | None, typer.Option("--from", help="The digest's first day, YYYY-MM-DD.")] = None,
-    days: Annotated[int, typer.Option(help="How many days the digest covers.", min=1, max=366)] = 7,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            help="Show what recipient #1 of this list gets (default: the first CSV in recipients/).",
+            metavar="LIST",
+        ),
+    ] = None,
+    from_: Annotated[
+        str | None, typer.Option("--from", help="The digest's first day, YYYY-MM-DD.", metavar="DATE")
+    ] = None,
+    days: Annotated[
+        int, typer.Option(help="How many days the digest covers.", min=1, max=366, metavar="N")
+    ] = 7,
     open_browser: Annotated[
         bool, typer.Option("--open", help="Open the preview in the default browser.")
     ] = False,
     config: ConfigOption = Path("announcer.toml"),
 ) -> None:
-    """Show the emails in a browser, at phone and desktop width, light and dark; reload on save."""
+    """Show the emails in a browser, at phone and desktop width, light and dark; reload on save.
+
+    Opens http://127.0.0.1:8800/ (see --port): each email exactly as recipient #1 of the list gets
+    it, with its plain text, calendar and headers. Listens on this machine only. Ctrl-C stops it.
+    """
     from announcer.preview.server import Preview, PreviewServer, Target  # only this verb needs it
+
+    if not target.exists():
+        typer.echo(
+            f"error: {display_path(target)}: not found (give an event file or a folder of them)", err=True
+        )
+        raise typer.Exit(EXIT_BAD_INPUT)
 
     bind = host or "127.0.0.1"
     if host is not None and not is_loopback(host):
@@ -379,6 +444,21 @@ def _stopped_by_signals(stop: Callable[[], None]) -> Iterator[None]:
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+
+
+def _version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"announcer {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", help="Print the version and stop.", callback=_version, is_eager=True)
+    ] = False,
+) -> None:
+    """Turn event announcements into emails people are glad to receive."""
 
 
 def main() -> None:

@@ -10,8 +10,14 @@ import itertools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
+from importlib.resources import files
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import jinja2
+
+from announcer import clock
 from announcer.compose.message import Composer
 from announcer.deliver.delivery import Deliverer, Pace, Resend, Summary
 from announcer.deliver.journal import Entry, Journal, delivery_key, history, journal_entries
@@ -21,10 +27,10 @@ from announcer.deliver.transports.base import Transport
 from announcer.deliver.transports.dryrun import DryRunTransport
 from announcer.deliver.transports.smtp import SMTPServer, SMTPTransport
 from announcer.errors import InputError, Problem, RecipientsError, SettingsError, TemplateError
-from announcer.lifecycle import Sequences, event_uid, next_edition
-from announcer.load.events import load_events, load_named, raw_html_warnings
+from announcer.lifecycle import Sequences, event_uid, is_over, next_edition
+from announcer.load.events import event_files, load_events, load_named, raw_html_warnings
 from announcer.load.files import display_path
-from announcer.load.recipients import Checked, RecipientList, SingleAddress, open_recipients
+from announcer.load.recipients import DELIMITER_NAMES, Checked, RecipientList, SingleAddress, open_recipients
 from announcer.load.secrets import dkim_key, secret_problems, smtp_password, unsubscribe_secret
 from announcer.model.event import EventDefaults, NamedEvent
 from announcer.model.settings import Settings
@@ -32,6 +38,7 @@ from announcer.model.text import check_address
 from announcer.model.window import Window, in_window
 from announcer.render.content import RenderedContent, Renderer
 from announcer.render.digest import render_digest
+from announcer.render.wording import counted
 
 
 @dataclass(frozen=True)
@@ -100,6 +107,8 @@ def send_invitation(
     secret = unsubscribe_secret(settings)
     named = load_named(event_path, settings.defaults)
     audience = _Audience.of(to)
+    if is_over(named.event):
+        hooks.announce(str(_past(event_path, named)))
     with _sequences(settings, options) as (sequences, journal):
         edition = next_edition(named, settings, sequences)
         content = Renderer(settings).render_event(named, edition)
@@ -152,6 +161,46 @@ def render_files(event_path: Path, settings: Settings, output: Path) -> list[Pat
     return written
 
 
+def create_workspace(folder: Path, zone: str | None = None) -> list[Path]:
+    """A new workspace in `folder`: commented settings, an example event, a recipients file.
+
+    It passes `announcer check` as written; nothing is written into a folder that holds files.
+    """
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise InputError([Problem(display_path(folder), "already exists and is not empty: nothing written")])
+    zone = zone or _local_zone()
+    today = clock.utc_now().astimezone(ZoneInfo(zone)).date()
+    day = today + timedelta(days=14)
+    starter = files("announcer.starter")
+    values = {"timezone": zone, "start": f"{day} 12:00", "end": f"{day} 13:00"}
+    event = f"events/{day}-first-seminar.yaml"
+    written = []
+    for template, target in (
+        ("announcer.toml.j2", "announcer.toml"),
+        ("event.yaml.j2", event),
+        ("recipients.csv", "recipients/list.csv"),
+    ):
+        text = (starter / template).read_text(encoding="utf-8")
+        if template.endswith(".j2"):
+            text = jinja2.Template(text, keep_trailing_newline=True).render(values)
+        path = folder / target
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def _local_zone() -> str:
+    """This machine's time zone by its IANA name, or UTC when it has none."""
+    link = Path("/etc/localtime")
+    name = str(link.resolve()).partition("/zoneinfo/")[2] if link.is_symlink() else ""
+    try:
+        ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        return "UTC"
+    return name or "UTC"
+
+
 @dataclass
 class CheckReport:
     """What `check` found: the inputs that are fine, warnings, and problems (any problem: exit 1)."""
@@ -171,7 +220,7 @@ def check_inputs(events: list[Path], lists: list[str], settings: Settings | None
         report.problems.extend(secret_problems(settings))
     renderer = Renderer(settings) if settings is not None else None
     defaults = settings.defaults if settings else EventDefaults()
-    for path in events:
+    for path in _event_paths(events, report):
         try:
             named = load_named(path, defaults)
             if renderer is not None:
@@ -184,15 +233,21 @@ def check_inputs(events: list[Path], lists: list[str], settings: Settings | None
             report.problems.append(str(exc))
             continue
         report.warnings.extend(raw_html_warnings(path))
+        if is_over(named.event):
+            report.warnings.append(_past(path, named))
         report.fine.append(display_path(path))
     for target in lists:
         try:
-            checked = open_recipients(target).check()
+            recipients = open_recipients(target)
+            checked = recipients.check()
         except InputError as exc:
             report.problems.extend(exc.problems)
             continue
         report.warnings.extend(checked.warnings)
-        report.fine.append(f"{target}: {_count(checked.count, 'recipient')}")
+        separated = ""
+        if isinstance(recipients, RecipientList) and recipients.delimiter != ",":
+            separated = f" ({DELIMITER_NAMES[recipients.delimiter]}-separated)"
+        report.fine.append(f"{target}: {counted(checked.count, 'recipient')}{separated}")
     return report
 
 
@@ -202,8 +257,25 @@ def event_history(event_path: Path, settings: Settings) -> list[Entry]:
     return journal_entries(settings.workspace, event_uid(named.slug, settings))
 
 
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" + ("" if number == 1 else "s")
+def _event_paths(given: list[Path], report: CheckReport) -> list[Path]:
+    """The event files named, a folder standing for the event files in it."""
+    paths: list[Path] = []
+    for path in given:
+        if not path.is_dir():
+            paths.append(path)
+            continue
+        try:
+            paths.extend(event_files(path))
+        except InputError as exc:
+            report.problems.extend(exc.problems)
+    return paths
+
+
+def _past(path: Path, named: NamedEvent) -> Problem:
+    ended = named.event.ends_at
+    return Problem(
+        display_path(path), f"the event is over (it ended {ended:%Y-%m-%d %H:%M} {ended.tzname()})"
+    )
 
 
 @dataclass(frozen=True)

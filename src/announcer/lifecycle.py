@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Literal, Protocol
 
+from announcer import clock
 from announcer.model.event import Event, NamedEvent
 from announcer.model.settings import Settings
 from announcer.model.window import Window
@@ -77,6 +78,11 @@ def schedule_fingerprint(event: Event) -> str:
         event.venue.place if event.venue else "",
     )
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def is_over(event: Event) -> bool:
+    """Whether the event has ended (an announcement of it comes too late)."""
+    return event.ends_at <= clock.utc_now()
 
 
 def next_edition(named: NamedEvent, settings: Settings, sequences: Sequences) -> Edition:

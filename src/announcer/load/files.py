@@ -31,15 +31,15 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def read_text(path: Path, error: type[InputError] = EventError) -> str:
+def read_text(path: Path, error: type[InputError] = EventError, *, limit: int | None = MAX_FILE_BYTES) -> str:
     """A file's text as UTF-8, or an error naming the line with the first bad byte."""
     source = display_path(path)
     try:
         with path.open("rb") as stream:
-            raw = stream.read(MAX_FILE_BYTES + 1)
+            raw = stream.read() if limit is None else stream.read(limit + 1)
     except OSError as exc:
         raise error([Problem(source, f"cannot read: {exc.strerror or exc}")]) from None
-    if len(raw) > MAX_FILE_BYTES:
+    if limit is not None and len(raw) > limit:
         message = f"is larger than {MAX_FILE_BYTES // 2**20} MiB: not a file announcer reads"
         raise error([Problem(source, message)])
     if (nul := raw.find(b"\x00")) >= 0:
@@ -69,7 +69,10 @@ def read_yaml(path: Path) -> tuple[Any, LineOf]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        raise EventError([Problem(source, f"not valid YAML: {exc.problem or exc}", line=line)]) from None
+        message = f"not valid YAML: {exc.problem or exc}"
+        if exc.problem and "mapping values are not allowed" in exc.problem:
+            message += ' (a value that holds ": " needs quotes: title: "CAR T: From A to B")'
+        raise EventError([Problem(source, message, line=line)]) from None
     except yaml.YAMLError as exc:
         raise EventError([Problem(source, f"not valid YAML: {exc}")]) from None
     finally:

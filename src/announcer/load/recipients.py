@@ -13,6 +13,8 @@ from announcer.model.recipient import Recipient
 from announcer.model.text import check_address, line_problem
 
 MOST_PROBLEMS_SHOWN = 50
+DELIMITERS = (",", ";", "\t")
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
 
 
 @dataclass(frozen=True)
@@ -67,14 +69,30 @@ class RecipientList:
             elif not isinstance(item, Duplicate):
                 raise RecipientsError([item])
 
-    def _rows(self) -> Iterator[Recipient | Problem]:
-        seen: dict[str, int] = {}
+    @property
+    def delimiter(self) -> str:
+        """What separates the columns: a comma, or the semicolon (Excel in much of Europe) or a tab."""
         try:
             with self.path.open(encoding="utf-8-sig", newline="") as stream:
-                reader = csv.reader(stream, strict=True)
+                header = stream.readline()
+        except (OSError, UnicodeDecodeError):
+            return ","  # reading the rows says what is wrong
+        for delimiter in DELIMITERS:
+            if "email" in (name.strip().strip('"').lower() for name in header.split(delimiter)):
+                return delimiter
+        return ","
+
+    def _rows(self) -> Iterator[Recipient | Problem]:
+        seen: dict[str, int] = {}
+        line = 1  # where the reader is, for a CSV error: the start of the row it was reading
+        try:
+            with self.path.open(encoding="utf-8-sig", newline="") as stream:
+                reader = csv.reader(stream, delimiter=self.delimiter, strict=True)
                 header = next(reader, None)
                 columns = self._columns(header)
+                line = reader.line_num + 1
                 for row in reader:
+                    line = reader.line_num + 1
                     if not any(cell.strip() for cell in row):
                         continue
                     item = self._recipient(row, columns, reader.line_num)
@@ -90,10 +108,10 @@ class RecipientList:
                             seen[key] = reader.line_num
                     yield item
         except UnicodeDecodeError:
-            read_text(self.path, RecipientsError)  # raises, naming the line with the bad byte
+            read_text(self.path, RecipientsError, limit=None)  # raises, naming the line with the bad byte
             raise
         except csv.Error as exc:
-            raise RecipientsError([Problem(self.source, f"not valid CSV: {exc}")]) from None
+            raise RecipientsError([Problem(self.source, f"not valid CSV: {exc}", line=line)]) from None
         except OSError as exc:
             raise RecipientsError([Problem(self.source, f"cannot read: {exc.strerror or exc}")]) from None
 
@@ -104,7 +122,8 @@ class RecipientList:
             )
         columns = [name.strip().lower() for name in header]
         if "email" not in columns:
-            raise RecipientsError([Problem(self.source, "the header row has no `email` column", line=1)])
+            message = "the header row has no `email` column (columns are separated by , or ; or a tab)"
+            raise RecipientsError([Problem(self.source, message, line=1)])
         repeated = sorted({name for name in columns if columns.count(name) > 1})
         if repeated:
             raise RecipientsError(

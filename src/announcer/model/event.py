@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Self
@@ -51,16 +52,42 @@ class Host(Strict):
     email: Address | None = None
 
 
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
+
+
+def _month(value: str) -> str:
+    """`2`, `02`, `Feb` or `February` as the citation's "Feb"."""
+    if value.isdigit():
+        if not 1 <= int(value) <= 12:
+            raise ValueError(f"{value!r} is not a month: give 1 to 12, or Jan to Dec")
+        return _MONTHS[int(value) - 1]
+    return value
+
+
+def _doi(value: str) -> str:
+    """A DOI as `10.1038/...`, also when written as its https://doi.org/ link or `doi:`."""
+    doi = _DOI_PREFIX.sub("", value)
+    if not re.fullmatch(r"10\.\d{4,9}/\S+", doi):
+        raise ValueError(f"{value!r} is not a DOI like 10.1016/S0140-6736(23)01126-1")
+    return doi
+
+
+def _venue(value: Any) -> Any:
+    """`venue: Hörsaal 3` is a venue with that name."""
+    return {"name": value} if isinstance(value, str | int) and not isinstance(value, bool) else value
+
+
 class Publication(Strict):
     authors: list[Line] = Field(min_length=1, max_length=500)
     title: Line
     journal: Line
     year: int = Field(ge=1500, le=2200)
-    month: Line | None = None
+    month: Annotated[Line, AfterValidator(_month)] | None = None
     volume: Line | None = None
     issue: Line | None = None
     pages: Line | None = None
-    doi: Line | None = None
+    doi: Annotated[Line, AfterValidator(_doi)] | None = None
     url: WebURL | None = None
 
     @property
@@ -115,6 +142,9 @@ def _wall_clock(value: Any) -> Any:
         value = moment
     if isinstance(value, date) and not isinstance(value, datetime):
         raise ValueError(f"{value:%Y-%m-%d} has no time: give one, like {value:%Y-%m-%d} 12:00")
+    if isinstance(value, int) and not isinstance(value, bool):  # YAML reads an unquoted 17:45 as 1065
+        hours, minutes = divmod(value, 60)
+        raise ValueError(f"give the date with the time, like 2026-03-06 {hours:02d}:{minutes:02d}")
     return value
 
 
@@ -151,7 +181,7 @@ class Event(Strict):
     start: WallClock
     end: WallClock | None = None
     timezone: TimeZoneName | None = None
-    venue: Venue | None = None
+    venue: Annotated[Venue, BeforeValidator(_venue)] | None = None
     intro: Markdown | None = None
     speakers: list[Speaker] = Field(default_factory=list, max_length=MAX_ITEMS)
     host: Host | None = None

@@ -1,4 +1,4 @@
-"""Dates and times in words: "Friday 6 March 2026", "12:00–13:00", "2–6 March"."""
+"""Dates, times and counts in words: "Friday 6 March 2026", "12:00–13:00", "2–6 March", "1 message"."""
 
 from __future__ import annotations
 
@@ -65,3 +65,8 @@ def reader_time(event: Event, reader_zone: ZoneInfo) -> str | None:
         return None
     day = f"{reader:%a} " if reader.date() != event.start.date() else ""
     return f"{day}{reader:%H:%M} {city_of(reader_zone)} time"
+
+
+def counted(number: int, noun: str) -> str:
+    """ "1 message", "5 messages"."""
+    return f"{number} {noun}" + ("" if number == 1 else "s")
