@@ -207,8 +207,8 @@ MUTANTS = [
     Mutant(
         "digest calendars at SEQUENCE 0",
         "render/digest.py",
-        "renderer.event_calendar(event, edition, details_limit",
-        "renderer.event_calendar(event, replace(edition, sequence=0), details_limit",
+        "calendar = renderer.event_calendar(event, edition)",
+        "calendar = renderer.event_calendar(event, replace(edition, sequence=0))",
     ),
     Mutant("host never organises", "lifecycle.py", "if event.host and event.host.email:", "if False:"),
     Mutant(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,7 +16,8 @@ from announcer.load.events import load_event
 from announcer.model.event import Event, EventDefaults
 from announcer.model.settings import Settings
 from announcer.render.calendar import build_calendar
-from announcer.render.calendar_links import DETAILS_LIMIT, calendar_links, trim
+from announcer.render.calendar_links import calendar_links
+from announcer.render.filters import trim
 from announcer.render.timezones import vtimezone
 from tests.helpers import EXAMPLE_EVENT, PINNED_NOW, render_event
 
@@ -125,18 +127,29 @@ def test_utc_event_has_no_vtimezone() -> None:
 
 def test_calendar_links_carry_times_and_are_percent_encoded(settings: Settings) -> None:
     event = load_event(Path(EXAMPLE_EVENT), settings.defaults)
-    links = {link.service: link.url for link in calendar_links(event, "x " * 2000)}
+    links = {link.service: link.url for link in calendar_links(event)}
     assert "dates=20260306T120000%2F20260306T130000&ctz=Europe%2FStockholm" in links["Google Calendar"]
     assert "startdt=2026-03-06T11%3A00%3A00Z&enddt=2026-03-06T12%3A00%3A00Z" in links["Outlook"]
     assert "st=20260306T110000Z&et=20260306T120000Z" in links["Yahoo Calendar"]
     for url in links.values():
         assert " " not in url
         assert "+" not in url
-        assert len(url) < DETAILS_LIMIT * 3 + 1000
+        assert "location=Air%20%26%20Fire%2C%20SciLifeLab%2C%20Campus%20Solna" in url.replace(
+            "in_loc=", "location="
+        )
+        assert len(url) < 400, "short enough to read past in a plain-text email"
+
+
+def test_calendar_links_carry_the_join_link_of_an_online_talk(settings: Settings) -> None:
+    event = load_event(Path("events/2026-03-04-engineered-tregs-online.yaml"), settings.defaults)
+    assert event.venue is not None
+    assert event.venue.online_url
+    for link in calendar_links(event):
+        assert quote(f"Join online: {event.venue.online_url}", safe="") in link.url
 
 
 def test_trim_cuts_at_a_word_and_marks_it() -> None:
-    assert trim("short") == "short"
+    assert trim("short", 100) == "short"
     cut = trim("word " * 400, limit=100)
     assert len(cut) <= 100
     assert cut.endswith("word…")

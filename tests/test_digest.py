@@ -171,7 +171,7 @@ def test_fifteen_events_stay_under_gmail_clipping(settings: Settings, pinned: No
     assert len(content.html.encode()) < 102_000
     assert len(content.calendars) == 15
     assert "Read the abstract" not in content.html, "too long for the abstracts: they are left out"
-    assert "The abstract is below." not in content.text
+    assert content.text.count("The abstract is below.") == 15, "the text is never clipped: it keeps them"
     for number in range(3, 15):
         Path(f"many/talk-{number:02d}.yaml").unlink()
     few = render_digest_of(settings, EXAMPLE_WINDOW, "many")
@@ -181,3 +181,15 @@ def test_fifteen_events_stay_under_gmail_clipping(settings: Settings, pinned: No
 def test_broken_folder_argument(settings: Settings) -> None:
     with pytest.raises(EventError, match="nowhere: not a folder of event files"):
         load_events(Path("nowhere"), settings.defaults)
+
+
+def test_a_short_abstract_is_shown_once_and_a_long_one_in_full(settings: Settings, pinned: None) -> None:
+    write(
+        Path("two/short.yaml"),
+        _event("Short", "2026-03-03 10:00").split("abstract:")[0] + "abstract: Brief.\n",
+    )
+    write(Path("two/long.yaml"), _event("Long", "2026-03-04 10:00"))
+    content = render_digest_of(settings, EXAMPLE_WINDOW, "two")
+    assert content.text.count("Brief.") == 1, "a teaser that is the whole abstract is not repeated"
+    assert content.html.count("Brief.") == 1
+    assert "A second one." in content.text, "the long one is there in full"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -164,3 +165,48 @@ def test_help_and_version_read_cleanly() -> None:
         [sys.executable, "-m", "announcer", "--version"], capture_output=True, text=True, check=False
     )
     assert version.stdout.startswith("announcer 0.")
+
+
+def _hybrid(cli: CLI) -> tuple[str, str]:
+    """The HTML and text of a hybrid talk with two speakers and publications with DOIs."""
+    write(
+        Path("events/hybrid.yaml"),
+        TALK.replace(
+            "speakers: [{name: Ada Example}]", "speakers: [{name: Ada Example}, {name: Tomás Ruiz-Álvarez}]"
+        )
+        + "venue: {name: Hörsaal 3, online_url: 'https://meet.example.org/h3'}\n"
+        + "intro: Welcome to this one.\n"
+        + "publications:\n"
+        + "  - {authors: [Example A], title: Paper one., journal: J, year: 2025, doi: 10.1000/one}\n",
+    )
+    assert cli("render", "events/hybrid.yaml", "-o", "rendered")[0] == 0
+    return Path("rendered/hybrid.html").read_text(), Path("rendered/hybrid.txt").read_text()
+
+
+def test_the_greeting_comes_first_and_joining_online_is_the_clearest_button(cli: CLI) -> None:
+    html, text = _hybrid(cli)
+    for part in (html, text):
+        assert part.index("Dear colleague,") < part.index("Welcome to this one.") < part.index("Where")
+    join = re.search(r'<a href="https://meet.example.org/h3"[^>]*>\s*Join online\s*</a>', html)
+    assert join, "a button, not a plain link"
+    assert "background" in join[0] or 'class="join' in html
+    assert "Join online: https://meet.example.org/h3" in text
+
+
+def test_publications_show_their_doi_and_titles_are_text(cli: CLI) -> None:
+    html, text = _hybrid(cli)
+    assert '<a href="https://doi.org/10.1000/one"' in html
+    assert "doi:10.1000/one</a>" in html
+    assert '<span class="pub-title"' in html
+    assert not re.search(r'class="pub-title"[^>]*><a ', html), "a title is not a link unlike every other"
+    assert "https://doi.org/10.1000/one" in text
+
+
+def test_the_text_is_short_to_read_past_and_the_footer_says_things_once(cli: CLI) -> None:
+    _, text = _hybrid(cli)
+    urls = re.findall(r"https://\S+", text)
+    assert max(len(url) for url in urls) < 400, "calendar links a person can read past"
+    assert "meet.example.org%2Fh3" in next(url for url in urls if "calendar.google" in url)
+    footer = text.split("\n-- \n", 1)[1]
+    assert footer.count("OnkPat Friday Seminar") == 1
+    assert "<onkpat-seminars@example.org>" not in footer

@@ -165,6 +165,18 @@ def test_the_email_reads_well_at_phone_and_desktop_width(
     assert page.evaluate("document.documentElement.scrollWidth") <= width, "no horizontal scrolling"
     if width == 375:
         assert page.evaluate(SMALL_TEXT) == [], "no text below 14 px on a phone"
+        radius = "getComputedStyle(document.querySelector('.band')).borderTopLeftRadius"
+        assert page.evaluate(radius) == "0px", "the header runs edge to edge on a phone, square"
+    pill_heights = page.evaluate(
+        "[...document.querySelectorAll('a.pill')].map(a => a.getBoundingClientRect().height)"
+    )
+    assert len(pill_heights) == 3
+    assert max(pill_heights) < 40, "no calendar button wraps onto two lines"
+    label_left, value_left = page.evaluate(
+        "(() => { const [label, value] = document.querySelector('td.fact').children; "
+        "return [label.getBoundingClientRect().left, value.getBoundingClientRect().left]; })()"
+    )
+    assert label_left == value_left, "labels stand above the values, which get the whole width"
     assert page.evaluate(LOW_CONTRAST) == [], "every text meets WCAG AA contrast"
     assert axe_violations(page, axe_script()) == []
 

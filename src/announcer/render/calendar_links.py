@@ -1,4 +1,9 @@
-""" "Add to calendar" links for Google, Outlook and Yahoo, which need no attachment."""
+""" "Add to calendar" links for Google, Outlook and Yahoo, which need no attachment.
+
+Short on purpose: title, times, place, and the links to join online and to the event's page.
+The long description travels in the attached calendar; links of a few hundred characters can
+be read past in a plain-text email and never hit a service's length limit (HTTP 414).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,6 @@ from urllib.parse import quote
 from announcer.model.event import Event
 from announcer.render.calendar import location, summary
 
-DETAILS_LIMIT = 1000  # longer links fail in some services (HTTP 414)
-
 
 @dataclass(frozen=True)
 class CalendarLink:
@@ -19,21 +22,23 @@ class CalendarLink:
 
 
 def _query(pairs: list[tuple[str, str]]) -> str:
-    return "&".join(f"{key}={quote(value, safe='')}" for key, value in pairs)
+    return "&".join(f"{key}={quote(value, safe='')}" for key, value in pairs if value)
 
 
-def trim(text: str, limit: int = DETAILS_LIMIT) -> str:
-    """`text` cut at a word boundary to at most `limit` characters, marked with an ellipsis."""
-    if len(text) <= limit:
-        return text
-    return text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,.;:") + "…"
+def link_details(event: Event) -> str:
+    """What a calendar entry made from a link says besides title, time and place."""
+    venue = event.venue
+    lines = [f"Join online: {venue.online_url}"] if venue and venue.online_url else []
+    if event.url:
+        lines.append(f"More: {event.url}")
+    return "\n".join(lines)
 
 
-def calendar_links(event: Event, details: str, limit: int = DETAILS_LIMIT) -> list[CalendarLink]:
-    """One link per service, each carrying title, times, place and details cut to `limit`."""
+def calendar_links(event: Event) -> list[CalendarLink]:
+    """One link per service, each carrying the same title, times, place and join link as the ICS."""
     title = summary(event)
     place = location(event) or ""
-    details = trim(details, limit)
+    details = link_details(event)
     start_utc, end_utc = event.starts_at.astimezone(UTC), event.ends_at.astimezone(UTC)
     google = [
         ("action", "TEMPLATE"),

@@ -11,7 +11,7 @@ from announcer.model.event import Event, NamedEvent
 from announcer.model.settings import Settings
 from announcer.personalisation import RecipientSlots, new_slot_key
 from announcer.render.calendar import build_calendar
-from announcer.render.calendar_links import DETAILS_LIMIT, CalendarLink, calendar_links
+from announcer.render.calendar_links import CalendarLink, calendar_links
 from announcer.render.palette import palette_for
 from announcer.render.theme import Theme
 from announcer.render.wording import Schedule
@@ -68,15 +68,15 @@ class Renderer:
         """The subject, HTML, text and ICS of one event's invitation (or update)."""
         calendar = self.event_calendar(named.event, edition)
         context = self.context(
-            event=named.event, schedule=Schedule.of(named.event), calendar_links=calendar.links
+            event=named.event,
+            schedule=Schedule.of(named.event),
+            calendar_links=calendar.links,
         )
         return self.content(
             "invitation", context, named.slug, edition.uid, (CalendarFile(ICS_FILENAME, calendar.ics),)
         )
 
-    def event_calendar(
-        self, event: Event, edition: Edition, *, details_limit: int = DETAILS_LIMIT
-    ) -> EventCalendar:
+    def event_calendar(self, event: Event, edition: Edition) -> EventCalendar:
         """The event's own calendar (its stable UID and SEQUENCE) and "Add to calendar" links."""
         description = self.theme.render("description.txt.j2", self.context(event=event))
         ics = build_calendar(
@@ -87,7 +87,7 @@ class Renderer:
             stamp=clock.utc_now(),
             sequence=edition.sequence,
         )
-        return EventCalendar(calendar_links(event, description, details_limit), ics)
+        return EventCalendar(calendar_links(event), ics)
 
     def content(
         self, name: str, context: dict[str, Any], slug: str, uid: str, calendars: tuple[CalendarFile, ...]

@@ -10,11 +10,11 @@ from announcer import prose
 from announcer.lifecycle import Edition, digest_uid
 from announcer.model.event import Event, NamedEvent
 from announcer.model.window import Window
-from announcer.render.calendar_links import CalendarLink, trim
+from announcer.render.calendar_links import CalendarLink
 from announcer.render.content import CalendarFile, RenderedContent, Renderer
+from announcer.render.filters import trim
 from announcer.render.wording import Schedule, date_range, day_label, reader_time
 
-DIGEST_DETAILS_LIMIT = 120  # a digest carries three links per event: keep each short
 HTML_BUDGET = 90_000  # Gmail clips HTML at about 102 KB; leave room for what servers add
 TEASER_LIMIT = 180  # two or three lines of the abstract
 
@@ -30,6 +30,7 @@ class DigestEntry:
     teaser: str
     read_more: str | None  # the event's page, or an anchor to its abstract further down
     calendar_links: list[CalendarLink]
+    complete: bool  # the teaser is the whole abstract: nothing more to read
     calendar_filename: str
     ics: bytes
 
@@ -80,17 +81,20 @@ def _digest(renderer: Renderer, window: Window, entries: list[DigestEntry]) -> R
 
 def _entry(renderer: Renderer, named: NamedEvent, edition: Edition) -> DigestEntry:
     event = named.event
-    calendar = renderer.event_calendar(event, edition, details_limit=DIGEST_DETAILS_LIMIT)
+    calendar = renderer.event_calendar(event, edition)
     source = event.abstract or event.intro or ""
-    teaser = trim(" ".join(prose.to_text(source, width=10**6).split("\n\n")[:1]).strip(), TEASER_LIMIT)
+    whole = prose.to_text(source, width=10**6).strip()
+    teaser = trim(whole.split("\n\n")[0].strip(), TEASER_LIMIT)
+    complete = teaser == whole
     return DigestEntry(
         slug=named.slug,
         event=event,
         schedule=Schedule.of(event),
         reader_time=reader_time(event, ZoneInfo(renderer.settings.defaults.timezone)),
         teaser=teaser,
-        read_more=event.url or (f"#{named.slug}" if event.abstract else None),
+        read_more=event.url or (f"#{named.slug}" if event.abstract and not complete else None),
         calendar_links=calendar.links,
+        complete=complete,
         calendar_filename=f"{named.slug}.ics",
         ics=calendar.ics,
     )

@@ -36,6 +36,13 @@ def wrap_list(items: list[str], width: int = TEXT_WIDTH, indent: str = "") -> st
     return "\n".join(lines)
 
 
+def trim(text: str, limit: int) -> str:
+    """`text` cut at a word boundary to at most `limit` characters, marked with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,.;:") + "…"
+
+
 def underline(text: str, mark: str = "-") -> str:
     """A plain-text heading: the text over a line of `mark` as long as it."""
     return f"{text}\n{mark * len(text)}"
