@@ -79,7 +79,7 @@ def _assert_nothing_written() -> None:
         pytest.param("", "events/bad.yaml: the file is empty", id="empty-file"),
         pytest.param(
             GOOD_EVENT.replace("abstract: |", "abstract: 12\nx: |"),
-            "events/bad.yaml:6: abstract: input should be a valid string",
+            "events/bad.yaml:6: abstract: needs text here",
             id="wrong-type",
         ),
     ],

@@ -210,3 +210,21 @@ def test_the_text_is_short_to_read_past_and_the_footer_says_things_once(cli: CLI
     footer = text.split("\n-- \n", 1)[1]
     assert footer.count("OnkPat Friday Seminar") == 1
     assert "<onkpat-seminars@example.org>" not in footer
+
+
+def test_a_value_of_the_wrong_shape_is_explained_in_yaml_words(cli: CLI) -> None:
+    write(
+        Path("events/talk.yaml"),
+        'title: "A talk"\nstart: 2099-04-10 15:00\nspeakers: [Ada Example]\nlinks: https://example.org\n'
+        + "publications: [{authors: [A], title: T, journal: J, year: soon}]\n",
+    )
+    code, _, err = cli("check", "events/talk.yaml")
+    assert code == 1
+    assert (
+        "events/talk.yaml:3: speakers[0]: needs `key: value` lines here (name, title, affiliation, ...)"
+        in err
+    )
+    assert "events/talk.yaml:4: links: needs a list: one `- item` a line, or [first, second]" in err
+    assert "events/talk.yaml:5: publications[0].year: needs a whole number" in err
+    assert "instance of" not in err
+    assert "valid dictionary" not in err

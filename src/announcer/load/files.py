@@ -17,6 +17,17 @@ MAX_FILE_BYTES = 2**20  # an input file of more than a MiB is not one a person w
 MAX_VALUES = 20_000  # values in one YAML file, aliases expanded: the seed event has about 150
 MAX_DEPTH = 12  # levels of nesting: an event has four
 
+# Pydantic's words for a value of the wrong shape, as a person who writes YAML would put it.
+PLAIN_WORDS = {
+    "model_type": "needs `key: value` lines here ({fields}, ...), not a single value",
+    "dict_type": "needs `key: value` lines here, not a single value",
+    "list_type": "needs a list: one `- item` a line, or [first, second]",
+    "string_type": "needs text here",
+    "int_type": "needs a whole number",
+    "int_parsing": "needs a whole number",
+    "bool_type": "needs yes or no (true or false)",
+}
+
 Loc = tuple[str | int, ...]
 LineOf = Callable[[Loc], int | None]
 
@@ -154,6 +165,8 @@ def validation_problems(
         elif item["type"] == "too_long":
             context = item.get("ctx", {})
             message = f"has {context.get('actual_length')} items: at most {context.get('max_length')} fit"
+        elif item["type"] in PLAIN_WORDS:
+            message = PLAIN_WORDS[item["type"]].format(fields=", ".join(_fields_at(model, loc)[:3]) or "key")
         else:
             message = message[:1].lower() + message[1:]
         if loc == () and ": " in message and message.split(": ", 1)[0].isidentifier():
