@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -140,3 +142,27 @@ def test_rates_are_read_as_messages_per_minute(rate: str, expected: float) -> No
 def test_a_rate_that_is_not_one_is_refused(rate: str) -> None:
     with pytest.raises(ValueError, match="give a rate like 120/min"):
         per_minute(rate)
+
+
+class _InterruptedAt(ScriptedTransport):
+    """Ctrl-C arrives while the second message is being sent."""
+
+    def send(self, message: EmailMessage, committing: Callable[[], None] = lambda: None) -> str:
+        reply = super().send(message, committing)
+        if len(self.sent) == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+        return reply
+
+
+def test_ctrl_c_finishes_the_message_in_hand_then_stops() -> None:
+    transport = _InterruptedAt()
+    notices: list[str] = []
+    deliverer = Deliverer(transport, _compose)
+    summary = deliverer.deliver_all(
+        [Recipient(f"person{number}@example.org") for number in range(5)], announce=notices.append
+    )
+    assert transport.sent == ["person0@example.org", "person1@example.org"]
+    assert summary.interrupted
+    assert summary.delivered == 2
+    assert notices == ["stopping after the current message (Ctrl-C again to stop at once)"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, "the handler is put back"
