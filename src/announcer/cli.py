@@ -30,7 +30,6 @@ from announcer.jobs import (
     SendOptions,
     SendReport,
     check_inputs,
-    create_workspace,
     event_history,
     render_files,
     send_digest,
@@ -41,6 +40,7 @@ from announcer.load.settings import load_settings
 from announcer.model.settings import Settings
 from announcer.model.window import Window
 from announcer.render.wording import counted, date_range
+from announcer.starter import create_workspace
 
 EXIT_BAD_INPUT = 1
 EXIT_DELIVERY_FAILED = 3
