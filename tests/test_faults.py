@@ -144,10 +144,11 @@ def test_an_empty_journal_stops_the_send_and_status_explains(cli: CLI) -> None:
     code, out, err, _ = _send(cli)
     assert code == 1, out + err
     assert "the journal is empty, so it cannot say who already has which message" in err
-    code, out, err = cli("status", EXAMPLE_EVENT)
-    assert code == 1
-    assert "the journal is empty" in err
-    assert "Traceback" not in err
+    for verb in (("status", EXAMPLE_EVENT), ("check", EXAMPLE_EVENT), ("render", EXAMPLE_EVENT)):
+        code, out, err = cli(*verb)
+        assert code == 1, verb
+        assert "the journal is empty" in err
+        assert "Traceback" not in err
 
 
 def test_a_journal_that_is_not_one_is_refused(cli: CLI) -> None:

@@ -20,7 +20,7 @@ from announcer.deliver.transports import TransportName
 from announcer.deliver.transports.base import Transport
 from announcer.deliver.transports.dryrun import DryRunTransport
 from announcer.deliver.transports.smtp import SMTPServer, SMTPTransport
-from announcer.errors import InputError, Problem, RecipientsError, SettingsError, TemplateError
+from announcer.errors import AnnouncerError, InputError, Problem, RecipientsError, SettingsError
 from announcer.lifecycle import Sequences, event_uid, is_over, next_edition
 from announcer.load.events import event_files, load_events, load_named, raw_html_warnings
 from announcer.load.files import display_path
@@ -183,7 +183,7 @@ def check_inputs(events: list[Path], lists: list[str], settings: Settings | None
         except InputError as exc:
             report.problems.extend(exc.problems)
             continue
-        except TemplateError as exc:
+        except AnnouncerError as exc:  # a template, or the journal the SEQUENCE comes from
             report.problems.append(str(exc))
             continue
         report.warnings.extend(raw_html_warnings(path))
