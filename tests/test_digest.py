@@ -99,8 +99,8 @@ def test_digest_command_writes_one_message_per_recipient_with_a_calendar_per_eve
         "2026-03-06-car-t-cell-therapy.ics",
     ]
     for part in attachments:
-        assert part.get_content_type() == "application/ics"
-        text = part.get_content().decode()
+        assert part.get_content_type() == "text/calendar"
+        text = part.get_content()
         calendar = IcsCalendarStream.calendar_from_ics(text)
         assert len(calendar.events) == 1
         slug = part.get_filename().removesuffix(".ics")  # type: ignore[union-attr]

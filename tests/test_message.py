@@ -64,10 +64,11 @@ def test_structure_is_alternative_plus_attached_calendar(sent: list[Path]) -> No
         "text/plain",
         "text/html",
     ]
-    assert attachment.get_content_type() == "application/ics"
+    assert attachment.get_content_type() == "text/calendar"
+    assert attachment.get_param("method") == "PUBLISH"
     assert attachment.get_filename() == "invite.ics"
     assert attachment.get_param("name") == "invite.ics"
-    calendar = IcsCalendarStream.calendar_from_ics(attachment.get_content().decode())
+    calendar = IcsCalendarStream.calendar_from_ics(attachment.get_content())
     assert (
         calendar.events[0].summary
         == "CAR T Cell Therapy: From Lymphoma to Autoimmunity (Dimitrios Mougiakakos)"

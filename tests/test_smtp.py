@@ -151,7 +151,7 @@ def test_a_changed_time_makes_the_next_send_an_update(cli: CLI, plain_server: Se
     assert "sent 5 of 5" in out
     latest = plain_server.handler.received[-1].message
     attachment = next(part for part in latest.iter_attachments() if part.get_filename() == "invite.ics")
-    calendar = vobject.readOne(attachment.get_content().decode())
+    calendar = vobject.readOne(attachment.get_content())
     assert calendar.vevent.sequence.value == "1"
     assert calendar.vevent.uid.value == "2026-03-06-car-t-cell-therapy@example.org"
     code, out, _ = cli("status", EXAMPLE_EVENT)
@@ -332,10 +332,10 @@ def test_render_digest_and_preview_carry_the_sequence_the_journal_holds(
     assert code == 0, out + err
     digest = read_message(next(Path("outbox/digest-2026-03-02").glob("*.eml")))
     sequences = {
-        part.get_filename(): re.search(rb"SEQUENCE:(\d+)", part.get_content())[1]  # type: ignore[index]
+        part.get_filename(): re.search(r"SEQUENCE:(\d+)", part.get_content())[1]  # type: ignore[index]
         for part in digest.iter_attachments()
     }
-    assert sequences["2026-03-06-car-t-cell-therapy.ics"] == b"1"
-    assert sequences["2026-03-02-thymus-atlas.ics"] == b"0"
+    assert sequences["2026-03-06-car-t-cell-therapy.ics"] == "1"
+    assert sequences["2026-03-02-thymus-atlas.ics"] == "0"
     preview = build_items(Target(event, Path("announcer.toml")))
     assert b"SEQUENCE:1\r\n" in preview["2026-03-06-car-t-cell-therapy"].content.ics

@@ -77,12 +77,14 @@ class Composer:
         message.set_content(text, cte="quoted-printable")
         message.add_alternative(html, subtype="html", cte="quoted-printable")
         for calendar in content.calendars:
+            # text/calendar with its METHOD, not application/ics: Thunderbird then offers the
+            # event (measured: DESIGN.md); base64 keeps the calendar's octets and CRLFs exact.
             message.add_attachment(
-                calendar.data,
-                maintype="application",
-                subtype="ics",
+                calendar.data.decode(),
+                subtype="calendar",
+                cte="base64",
                 filename=calendar.filename,
-                params={"name": calendar.filename},
+                params={"method": calendar.method, "name": calendar.filename},
             )
         for part in message.walk():
             if part.is_multipart():

@@ -21,10 +21,11 @@ ICS_FILENAME = "invite.ics"
 
 @dataclass(frozen=True)
 class CalendarFile:
-    """A calendar attached to a message."""
+    """A calendar attached to a message, with the iTIP method it carries (RFC 5546)."""
 
     filename: str
     data: bytes
+    method: str = "PUBLISH"
 
 
 @dataclass(frozen=True)
