@@ -214,20 +214,32 @@ MUTANTS = [
     Mutant(
         "skipped times accepted",
         "model/event.py",
-        "if value is not None and not _exists(value, zone):",
+        "if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != wall:",
         "if False:",
+    ),
+    Mutant(
+        "repeated times accepted",
+        "model/event.py",
+        "    if happens_twice(wall, zone):\n        first",
+        "    if False:\n        first",
+    ),
+    Mutant(
+        "repeated hour written by its zone",
+        "render/calendar.py",
+        "zone = None if repeated or",
+        "zone = None if",
     ),
     Mutant(
         "end may equal start",
         "model/event.py",
-        "if self.end is not None and self.end <= self.start:",
-        "if self.end is not None and self.end < self.start:",
+        "self.ends_at.astimezone(UTC) <= self.starts_at.astimezone(UTC)",
+        "self.ends_at.astimezone(UTC) < self.starts_at.astimezone(UTC)",
     ),
     Mutant(
         "window end included",
         "model/window.py",
-        "return self.starts <= event.start < self.ends",
-        "return self.starts <= event.start <= self.ends",
+        "return self.starts <= event.wall_start < self.ends",
+        "return self.starts <= event.wall_start <= self.ends",
     ),
     Mutant(
         "reader's time always shown",
@@ -236,10 +248,10 @@ MUTANTS = [
         "",
     ),
     Mutant(
-        "calendar links not cut",
+        "calendar links without the join link",
         "render/calendar_links.py",
-        "details = trim(details, limit)",
-        "details = details",
+        'lines = [f"Join online: {venue.online_url}"] if venue and venue.online_url else []',
+        "lines = []",
     ),
     # Input
     Mutant(

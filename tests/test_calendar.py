@@ -19,6 +19,7 @@ from announcer.render.calendar import build_calendar
 from announcer.render.calendar_links import calendar_links
 from announcer.render.filters import trim
 from announcer.render.timezones import vtimezone
+from announcer.render.wording import Schedule
 from tests.helpers import EXAMPLE_EVENT, PINNED_NOW, render_event
 
 ZONES = [
@@ -153,3 +154,62 @@ def test_trim_cuts_at_a_word_and_marks_it() -> None:
     cut = trim("word " * 400, limit=100)
     assert len(cut) <= 100
     assert cut.endswith("word…")
+
+
+def _event_at(start: str, zone: str = "Europe/Stockholm") -> Event:
+    return Event.model_validate(
+        {"title": "Seminar", "start": start, "timezone": zone}, context={"defaults": EventDefaults()}
+    )
+
+
+def test_a_time_the_clocks_show_twice_is_refused_with_how_to_say_which() -> None:
+    with pytest.raises(
+        ValueError, match=r"start: 2026-10-25 02:30 happens twice in Europe/Stockholm"
+    ) as caught:
+        _event_at("2026-10-25 02:30")
+    assert "2026-10-25 02:30 +02:00 for the first, +01:00 for the second" in str(caught.value)
+    with pytest.raises(ValueError, match=r"Europe/Stockholm has another offset then"):
+        _event_at("2026-10-25 02:30 +05:00")
+
+
+@pytest.mark.parametrize(
+    ("start", "utc_start", "utc_end"),
+    [
+        (
+            "2026-10-25 02:30 +02:00",
+            datetime(2026, 10, 25, 0, 30, tzinfo=UTC),
+            datetime(2026, 10, 25, 1, 30, tzinfo=UTC),
+        ),
+        (
+            "2026-10-25 02:30 +01:00",
+            datetime(2026, 10, 25, 1, 30, tzinfo=UTC),
+            datetime(2026, 10, 25, 2, 30, tzinfo=UTC),
+        ),
+        (
+            "2026-10-25 01:45",
+            datetime(2026, 10, 24, 23, 45, tzinfo=UTC),
+            datetime(2026, 10, 25, 0, 45, tzinfo=UTC),
+        ),
+    ],
+)
+def test_the_repeated_hour_is_written_as_one_instant_for_every_reader(
+    start: str, utc_start: datetime, utc_end: datetime
+) -> None:
+    event = _event_at(start)
+    assert (event.starts_at.astimezone(UTC), event.ends_at.astimezone(UTC)) == (utc_start, utc_end)
+    ics = build_calendar(
+        event,
+        uid="x@example.org",
+        organizer=Organizer("O", "o@example.org"),
+        description="",
+        stamp=PINNED_NOW,
+    ).decode()
+    assert f"DTSTART:{utc_start:%Y%m%dT%H%M%SZ}" in ics, "in UTC: no reader can take the other 02:30"
+    read = vobject.readOne(ics).vevent
+    assert (read.dtstart.value, read.dtend.value) == (utc_start, utc_end)
+    parsed = IcsCalendarStream.calendar_from_ics(ics).events[0]
+    assert parsed.dtstart == utc_start
+
+
+def test_the_wording_says_on_which_side_of_the_change() -> None:
+    assert Schedule.of(_event_at("2026-10-25 02:30 +02:00")).times == "02:30 CEST – 02:30 CET"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Annotated, Any, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -148,9 +148,7 @@ def _wall_clock(value: Any) -> Any:
     return value
 
 
-def _naive(value: datetime) -> datetime:
-    if value.tzinfo is not None:
-        raise ValueError("give the wall-clock time without an offset and set `timezone` instead")
+def _in_range(value: datetime) -> datetime:
     if not FIRST_YEAR <= value.year <= LAST_YEAR:
         raise ValueError(f"{value.date().isoformat()}: give a year between {FIRST_YEAR} and {LAST_YEAR}")
     return value
@@ -161,7 +159,9 @@ def _timezone_name(name: str) -> str:
     return name
 
 
-WallClock = Annotated[datetime, BeforeValidator(_wall_clock), AfterValidator(_naive)]
+# A wall-clock time in the event's zone; with an offset (2026-10-25 02:30 +01:00) only to say
+# which of a time that happens twice is meant, the night the clocks go back.
+WallClock = Annotated[datetime, BeforeValidator(_wall_clock), AfterValidator(_in_range)]
 TimeZoneName = Annotated[str, AfterValidator(single_line), AfterValidator(_timezone_name)]
 
 
@@ -199,19 +199,17 @@ class Event(Strict):
             data.setdefault("timezone", defaults.timezone)
             start = _try_wall_clock(data.get("start"))
             if "end" not in data and isinstance(start, datetime) and FIRST_YEAR <= start.year < LAST_YEAR:
-                data["end"] = start + timedelta(minutes=defaults.duration_minutes)
+                data["end"] = _later(start, timedelta(minutes=defaults.duration_minutes), data["timezone"])
         return data
 
     @model_validator(mode="after")
     def _check_times(self) -> Self:
         zone = self.zone
         for name, value in (("start", self.start), ("end", self.end)):
-            if value is not None and not _exists(value, zone):
-                raise ValueError(
-                    f"{name}: {value:%Y-%m-%d %H:%M} does not exist in {zone.key} "
-                    "(the clocks skip it when daylight saving time begins)"
-                )
-        if self.end is not None and self.end <= self.start:
+            if value is not None and (problem := _wall_time_problem(value, zone)):
+                raise ValueError(f"{name}: {problem}")
+        # In UTC: within one zone Python compares wall clocks, and 02:30 comes twice some nights.
+        if self.end is not None and self.ends_at.astimezone(UTC) <= self.starts_at.astimezone(UTC):
             raise ValueError(f"end: {self.end:%Y-%m-%d %H:%M} is not after start {self.start:%Y-%m-%d %H:%M}")
         return self
 
@@ -222,13 +220,19 @@ class Event(Strict):
     @property
     def starts_at(self) -> datetime:
         """The start as an aware datetime in the event's own time zone."""
-        return self.start.replace(tzinfo=self.zone)
+        return _in_zone(self.start, self.zone)
 
     @property
     def ends_at(self) -> datetime:
         """The end as an aware datetime; an event without one lasts an hour."""
-        end = self.end if self.end is not None else self.start + timedelta(hours=1)
-        return end.replace(tzinfo=self.zone)
+        if self.end is None:
+            return _in_zone(_later(self.start, timedelta(hours=1), self.zone.key), self.zone)
+        return _in_zone(self.end, self.zone)
+
+    @property
+    def wall_start(self) -> datetime:
+        """The start as the event's own clock shows it, without a zone."""
+        return self.starts_at.replace(tzinfo=None)
 
 
 def _try_wall_clock(value: Any) -> Any:
@@ -238,11 +242,50 @@ def _try_wall_clock(value: Any) -> Any:
         return None
 
 
-def _exists(wall: datetime, zone: ZoneInfo) -> bool:
-    """False for a wall-clock time inside a daylight-saving gap."""
+def _in_zone(value: datetime, zone: ZoneInfo) -> datetime:
+    """A wall-clock time (or one with its offset) as an aware time in `zone`."""
+    return value.astimezone(zone) if value.tzinfo is not None else value.replace(tzinfo=zone)
+
+
+def _later(value: datetime, duration: timedelta, zone_name: str) -> datetime:
+    """`duration` after `value` in real time (across a change of the clocks too)."""
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return value + duration  # the zone's own error is reported
+    end = (_in_zone(value, zone).astimezone(UTC) + duration).astimezone(zone)
+    if value.tzinfo is None and not happens_twice(end.replace(tzinfo=None), zone):
+        return end.replace(tzinfo=None)
+    return end.astimezone(timezone(end.utcoffset() or timedelta(0)))  # the offset says which of the two
+
+
+def happens_twice(wall: datetime, zone: ZoneInfo) -> bool:
+    """Whether a wall-clock time happens twice in `zone` (the hour repeated when the clocks go back)."""
+    first, second = (wall.replace(tzinfo=zone, fold=fold) for fold in (0, 1))
+    return first.utcoffset() != second.utcoffset()
+
+
+def _wall_time_problem(value: datetime, zone: ZoneInfo) -> str | None:
+    """Why `value` does not name one instant in `zone`: skipped, repeated, or a foreign offset."""
+    wall = value.replace(tzinfo=None)
+    if value.tzinfo is not None:
+        if value.astimezone(zone).replace(tzinfo=None) != wall:
+            return f"{value:%Y-%m-%d %H:%M %z}: {zone.key} has another offset then; give the time without one"
+        return None
     aware = wall.replace(tzinfo=zone)
-    back = aware.astimezone(ZoneInfo("UTC")).astimezone(zone).replace(tzinfo=None)
-    return back == wall
+    if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != wall:
+        return (
+            f"{wall:%Y-%m-%d %H:%M} does not exist in {zone.key} "
+            "(the clocks skip it when daylight saving time begins)"
+        )
+    if happens_twice(wall, zone):
+        first, second = (f"{wall.replace(tzinfo=zone, fold=fold):%z}" for fold in (0, 1))
+        return (
+            f"{wall:%Y-%m-%d %H:%M} happens twice in {zone.key} (the clocks go back that night): "
+            f"say which, with its offset: {wall:%Y-%m-%d %H:%M} {first[:3]}:{first[3:]} for the first, "
+            f"{second[:3]}:{second[3:]} for the second"
+        )
+    return None
 
 
 @dataclass(frozen=True)

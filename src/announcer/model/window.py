@@ -32,7 +32,7 @@ class Window:
 
         An event at 23:30 in New York on Sunday is a Sunday event, whatever the reader's zone.
         """
-        return self.starts <= event.start < self.ends
+        return self.starts <= event.wall_start < self.ends
 
 
 def in_window(events: list[NamedEvent], window: Window) -> list[NamedEvent]:

@@ -28,6 +28,9 @@ class Schedule:
         city = city_of(event.zone)
         abbreviation = start.tzname() or ""
         zone = abbreviation if city in ("UTC", abbreviation) else f"{city} time ({abbreviation})"
+        if end.tzname() != abbreviation and end.date() == start.date():  # the clocks change meanwhile
+            times = f"{start:%H:%M} {abbreviation} – {end:%H:%M} {end.tzname()}"
+            zone = f"{city} time"
         short = f"{start:%a} {start.day} {start:%b}, {start:%H:%M}"
         return cls(date, times, zone, short)
 
