@@ -13,6 +13,7 @@ from ical.calendar_stream import IcsCalendarStream
 
 from announcer.lifecycle import Organizer
 from announcer.load.events import load_event
+from announcer.load.settings import load_settings
 from announcer.model.event import Event, EventDefaults
 from announcer.model.settings import Settings
 from announcer.render.calendar import build_calendar
@@ -213,3 +214,23 @@ def test_the_repeated_hour_is_written_as_one_instant_for_every_reader(
 
 def test_the_wording_says_on_which_side_of_the_change() -> None:
     assert Schedule.of(_event_at("2026-10-25 02:30 +02:00")).times == "02:30 CEST – 02:30 CET"
+
+
+def test_a_reminder_becomes_an_alarm_in_the_calendar(settings: Settings, pinned: None) -> None:
+    event = Path(EXAMPLE_EVENT)
+    event.write_text(event.read_text() + "reminder_minutes: 15\n")
+    ics = render_event(settings).ics.decode()
+    alarm = vobject.readOne(ics).vevent.valarm
+    assert alarm.trigger.value == -timedelta(minutes=15)
+    assert alarm.action.value == "DISPLAY"
+    assert IcsCalendarStream.calendar_from_ics(ics).events[0].alarm[0].trigger == -timedelta(minutes=15)
+
+
+def test_the_reminder_can_be_a_workspace_default(workspace: Path, pinned: None) -> None:
+    settings = Path("announcer.toml")
+    settings.write_text(
+        settings.read_text().replace("duration_minutes = 60", "duration_minutes = 60\nreminder_minutes = 60")
+    )
+    ics = render_event(load_settings(settings)).ics.decode()
+    assert "TRIGGER:-PT1H" in ics
+    assert "VALARM" not in _calendar_for("UTC"), "no reminder unless asked"

@@ -170,6 +170,7 @@ class EventDefaults(Strict):
 
     timezone: TimeZoneName = "UTC"
     duration_minutes: int = Field(default=60, ge=1, le=24 * 60 * 14)
+    reminder_minutes: int | None = Field(default=None, ge=0, le=7 * 24 * 60)
 
 
 class Event(Strict):
@@ -189,6 +190,7 @@ class Event(Strict):
     publications: list[Publication] = Field(default_factory=list, max_length=MAX_ITEMS)
     url: WebURL | None = None
     links: list[Link] = Field(default_factory=list, max_length=MAX_ITEMS)
+    reminder_minutes: int | None = Field(default=None, ge=0, le=7 * 24 * 60)  # a calendar alarm before
 
     @model_validator(mode="before")
     @classmethod
@@ -197,6 +199,8 @@ class Event(Strict):
         if isinstance(data, dict) and isinstance(defaults, EventDefaults):
             data = dict(data)
             data.setdefault("timezone", defaults.timezone)
+            if defaults.reminder_minutes is not None:
+                data.setdefault("reminder_minutes", defaults.reminder_minutes)
             start = _try_wall_clock(data.get("start"))
             if "end" not in data and isinstance(start, datetime) and FIRST_YEAR <= start.year < LAST_YEAR:
                 data["end"] = _later(start, timedelta(minutes=defaults.duration_minutes), data["timezone"])

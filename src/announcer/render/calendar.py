@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from icalendar import Calendar, vCalAddress, vText
+from icalendar import Alarm, Calendar, vCalAddress, vText
 from icalendar import Event as VEvent
 
 from announcer import __version__
@@ -69,5 +69,11 @@ def build_calendar(
         entry.add("URL", event.url)
     entry.add("STATUS", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
     entry.add("TRANSP", "OPAQUE")
+    if event.reminder_minutes is not None:
+        alarm = Alarm()
+        alarm.add("ACTION", "DISPLAY")
+        alarm.add("DESCRIPTION", summary(event))
+        alarm.add("TRIGGER", -timedelta(minutes=event.reminder_minutes))
+        entry.add_component(alarm)
     calendar.add_component(entry)
     return bytes(calendar.to_ical())
