@@ -234,3 +234,18 @@ def test_the_reminder_can_be_a_workspace_default(workspace: Path, pinned: None) 
     ics = render_event(load_settings(settings)).ics.decode()
     assert "TRIGGER:-PT1H" in ics
     assert "VALARM" not in _calendar_for("UTC"), "no reminder unless asked"
+
+
+def test_the_organizer_is_the_host_when_they_give_an_address_else_the_sender(settings: Settings) -> None:
+    event = Path(EXAMPLE_EVENT)
+    assert vobject.readOne(render_event(settings).ics.decode()).vevent.organizer.value == (
+        "mailto:onkpat-seminars@example.org"
+    )
+    text = event.read_text().replace(
+        "  affiliation: Department of Oncology-Pathology\n", "  email: maurice.michel@example.org\n", 1
+    )
+    assert "maurice.michel@example.org" in text
+    event.write_text(text)
+    organizer = vobject.readOne(render_event(settings).ics.decode()).vevent.organizer
+    assert organizer.value == "mailto:maurice.michel@example.org"
+    assert organizer.params["CN"] == ["Maurice Michel"]
