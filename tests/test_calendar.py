@@ -249,3 +249,11 @@ def test_the_organizer_is_the_host_when_they_give_an_address_else_the_sender(set
     organizer = vobject.readOne(render_event(settings).ics.decode()).vevent.organizer
     assert organizer.value == "mailto:maurice.michel@example.org"
     assert organizer.params["CN"] == ["Maurice Michel"]
+
+
+def test_an_event_must_end_after_it_starts() -> None:
+    with pytest.raises(ValueError, match="end: 2026-03-06 12:00 is not after start 2026-03-06 12:00"):
+        Event.model_validate(
+            {"title": "Seminar", "start": "2026-03-06 12:00", "end": "2026-03-06 12:00"},
+            context={"defaults": EventDefaults()},
+        )
