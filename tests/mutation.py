@@ -27,6 +27,12 @@ SRC = "src/announcer/"
 PYTEST = ["-x", "-q", "-p", "no:cacheprovider", "--no-header", "-o", "addopts="]
 LEFT_OUT = ["--deselect", "tests/test_interruptions.py"]
 TIMEOUT_SECONDS = 600
+# pytest with at most 4 GiB of address space: a mutant that removes a bound fails, not the machine.
+LIMITED_PYTEST = (
+    "import resource, sys, pytest; "
+    "resource.setrlimit(resource.RLIMIT_AS, (4 * 2**30, 4 * 2**30)); "
+    "sys.exit(pytest.main(sys.argv[1:]))"
+)
 
 
 @dataclass(frozen=True)
@@ -321,27 +327,34 @@ BASELINE = Mutant("none (the code as it is)", "__init__.py", "", "")
 
 
 def _run(mutant: Mutant, snapshot: Path) -> tuple[Mutant, bool, float]:
-    """Run the suite against one mutant in a copy of the snapshot; True when a test fails."""
+    """Run the suite against one mutant in a copy of the snapshot; True when a test fails.
+
+    A mutant that makes the suite run away (a removed bound) is stopped by a memory limit
+    and a time limit; either counts as caught: the suite did not pass.
+    """
     with tempfile.TemporaryDirectory(prefix="announcer-mutant-") as folder:
         copy = Path(folder) / "checkout"
         shutil.copytree(snapshot, copy)
         target = copy / SRC / mutant.path
         target.write_text(target.read_text().replace(mutant.old, mutant.new))
         started = time.monotonic()
-        result = subprocess.run(
-            [sys.executable, "-m", "pytest", *PYTEST, *LEFT_OUT],
-            cwd=copy,
-            env={
-                "PATH": "/usr/bin:/bin",
-                "PYTHONPATH": str(copy / "src"),
-                "HOME": str(copy),
-                "ANNOUNCER_SKIP_BROWSER": "1",
-            },
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT_SECONDS,
-            check=False,
-        )
+        environment = {
+            "PATH": "/usr/bin:/bin",
+            "PYTHONPATH": str(copy / "src"),
+            "HOME": str(copy),
+            "ANNOUNCER_SKIP_BROWSER": "1",
+        }
+        try:
+            result = subprocess.run(
+                [sys.executable, "-c", LIMITED_PYTEST, *PYTEST, *LEFT_OUT],
+                cwd=copy,
+                env=environment,
+                capture_output=True,
+                timeout=TIMEOUT_SECONDS,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            return mutant, True, time.monotonic() - started
         return mutant, result.returncode != 0, time.monotonic() - started
 
 
