@@ -68,12 +68,16 @@ class Palette:
 
 
 def palette_for(accent: str) -> Palette:
-    """The palette for a brand accent: the accent darkened if white text would not read on it."""
+    """The palette for a brand accent: darkened until it reads on white, the tint and the page."""
     dark_card = Palette.dark_card
     dark_link = _until_legible(mix(accent, WHITE, 0.45), dark_card, WHITE)
+    tint = mix(accent, WHITE, 0.93)
+    strong = accent
+    for background in (WHITE, tint, Palette.page):  # white text on it; it as links on the card, tint, page
+        strong = _until_legible(strong, background, "#000000")
     return Palette(
-        accent=_until_legible(accent, WHITE, "#000000"),
-        tint=mix(accent, WHITE, 0.93),
+        accent=strong,
+        tint=tint,
         dark_accent_text=dark_link,
         dark_tint=mix(accent, dark_card, 0.82),
     )
