@@ -147,14 +147,14 @@ class SMTPTransport(Transport):
             if code != 354:
                 raise self._refused(code, reply)
             connection.send(_dot_stuffed(data))
-            committing()
-            connection.send(b".\r\n")
         except _LOST as exc:
             self._drop()
             raise TemporaryFailure(
                 f"{self.server}: connection lost before the message was sent: {exc}"
             ) from None
+        committing()  # from the final dot on, the server may have it: a failure is in doubt
         try:
+            connection.send(b".\r\n")
             code, reply = connection.getreply()
         except _LOST as exc:
             self._drop()
