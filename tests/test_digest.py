@@ -193,3 +193,17 @@ def test_a_short_abstract_is_shown_once_and_a_long_one_in_full(settings: Setting
     assert content.text.count("Brief.") == 1, "a teaser that is the whole abstract is not repeated"
     assert content.html.count("Brief.") == 1
     assert "A second one." in content.text, "the long one is there in full"
+
+
+def test_a_digest_reader_sees_their_own_time_once(cli: CLI) -> None:
+    Path("recipients/zones.csv").write_text(
+        "email,timezone\nsthlm@example.org,Europe/Stockholm\ntokyo@example.org,Asia/Tokyo\n"
+    )
+    assert cli("digest", "events", "--to", "recipients/zones.csv", "--from", "2026-03-02")[0] == 0
+    sthlm, tokyo = (
+        str(_read(path).get_body(("plain",)).get_content())  # type: ignore[union-attr]
+        for path in sorted(Path("outbox/digest-2026-03-02").glob("*.eml"))
+    )
+    assert "10:00–11:00 New York time (EST) · 16:00 Stockholm time\r\n" in sthlm, "shown once, not twice"
+    assert "your time" not in sthlm
+    assert "10:00–11:00 New York time (EST) · 16:00 Stockholm time · Thu 00:00 your time (JST)" in tokyo

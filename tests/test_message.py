@@ -251,3 +251,35 @@ def _with_subject(settings: Settings, subject: str) -> bytes:
     content = RenderedContent("slug", "uid@example.org", subject, "<p>x</p>", "x\n", (), "0" * 32)
     message = Composer(content, settings, None).compose(Recipient("a@example.org"))
     return message.as_bytes(policy=WIRE).split(b"\r\n\r\n")[0] + b"\r\n\r\n"
+
+
+def test_each_reader_sees_the_time_on_their_own_clock_across_daylight_saving(cli: CLI) -> None:
+    event = Path(EXAMPLE_EVENT)  # moved to 27 March 2026: New York is on summer time, Stockholm not yet
+    event.write_text(
+        event.read_text()
+        .replace("2026-03-06 12:00", "2026-03-27 12:00")
+        .replace("2026-03-06 13:00", "2026-03-27 13:00")
+    )
+    Path("recipients/zones.csv").write_text(
+        "email,name,timezone\n"
+        "ny@example.org,New York,America/New_York\n"
+        "sthlm@example.org,Stockholm,Europe/Stockholm\n"
+        "none@example.org,Nobody,\n"
+        "tokyo@example.org,Tokyo,Asia/Tokyo\n"
+    )
+    assert cli("send", EXAMPLE_EVENT, "--to", "recipients/zones.csv")[0] == 0
+    messages = [_read(path) for path in sorted(Path("outbox/2026-03-06-car-t-cell-therapy").glob("*.eml"))]
+    texts = [str(m.get_body(("plain",)).get_content()) for m in messages]  # type: ignore[union-attr]
+    htmls = [str(m.get_body(("html",)).get_content()) for m in messages]  # type: ignore[union-attr]
+    assert "12:00–13:00 Stockholm time (CET) · 07:00 your time (EDT)" in texts[0], "5 hours, not 6: US DST"
+    assert "Stockholm time (CET) · 07:00 your time (EDT)" in htmls[0]
+    for same in (1, 2):
+        assert "your time" not in texts[same] + htmls[same]
+    assert "· 20:00 your time (JST)" in texts[3]
+
+
+def test_an_unknown_zone_in_the_list_is_refused_with_its_line(cli: CLI) -> None:
+    Path("recipients/zones.csv").write_text("email,timezone\na@example.org,Mars/Olympus\n")
+    code, _, err = cli("check", EXAMPLE_EVENT, "--to", "recipients/zones.csv")
+    assert code == 1
+    assert "recipients/zones.csv:2: timezone: unknown time zone 'Mars/Olympus'" in err

@@ -14,10 +14,12 @@ import html
 import re
 import secrets
 from base64 import urlsafe_b64encode
+from datetime import UTC, datetime
 
 from announcer.model.recipient import Recipient
+from announcer.render.wording import reader_clock
 
-_SLOT = re.compile(r"\[\[announcer-([0-9a-f]{32}):(name|field|unsubscribe):([0-9a-f]*):([0-9a-f]*)\]\]")
+_SLOT = re.compile(r"\[\[announcer-([0-9a-f]{32}):(name|field|unsubscribe|time):([0-9a-f]*):([0-9a-f]*)\]\]")
 
 
 def new_slot_key() -> str:
@@ -55,6 +57,11 @@ class RecipientSlots:
         """The recipient's name, or `default` for a recipient without one ("colleague")."""
         return _slot(self._slot_key, "name", default=default)
 
+    def time_of(self, moment: datetime, *shown: str) -> str:
+        """ " · 06:00 your time (EDT)" for a reader whose `timezone` column differs from every zone
+        already `shown` (names like Europe/Stockholm); nothing for anyone else."""
+        return _slot(self._slot_key, "time", moment.astimezone(UTC).isoformat(), ",".join(shown))
+
 
 def unsubscribe_token(address: str, secret: str) -> str:
     """An opaque per-address token: an HMAC under a secret, so no address appears in a URL."""
@@ -89,6 +96,9 @@ class Personaliser:
             key, default = (bytes.fromhex(match.group(group)).decode() for group in (3, 4))
             if kind == "unsubscribe":
                 text = unsubscribe_url
+            elif kind == "time":
+                zone = recipient.fields.get("timezone") if recipient else None
+                text = reader_clock(datetime.fromisoformat(key), zone, default.split(",")) if zone else ""
             elif kind == "name":
                 text = (recipient.name if recipient else None) or default
             else:

@@ -6,6 +6,7 @@ import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from announcer.errors import Problem, RecipientsError
 from announcer.load.files import display_path, read_text
@@ -143,6 +144,12 @@ class RecipientList:
         for column, value in (("name", name or ""), *values.items()):
             if problem := line_problem(value):
                 return Problem(self.source, problem, line=line, field=column)
+        if zone := values.get("timezone"):
+            try:
+                ZoneInfo(zone)
+            except (ZoneInfoNotFoundError, ValueError):
+                message = f"unknown time zone {zone!r} (use an IANA name such as America/New_York)"
+                return Problem(self.source, message, line=line, field="timezone")
         return Recipient(email=email, name=name, fields=values)
 
 

@@ -73,3 +73,13 @@ def reader_time(event: Event, reader_zone: ZoneInfo) -> str | None:
 def counted(number: int, noun: str) -> str:
     """ "1 message", "5 messages"."""
     return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
+def reader_clock(instant: datetime, reader_zone: str, shown: list[str]) -> str:
+    """ " · Fri 06:00 your time (EST)": the instant on the reader's clock, if no zone shown has it."""
+    reader = instant.astimezone(ZoneInfo(reader_zone))
+    first = instant.astimezone(ZoneInfo(shown[0])) if shown else reader
+    if any(instant.astimezone(ZoneInfo(zone)).utcoffset() == reader.utcoffset() for zone in shown):
+        return ""
+    day = f"{reader:%a} " if reader.date() != first.date() else ""
+    return f" · {day}{reader:%H:%M} your time ({reader.tzname()})"
