@@ -339,3 +339,40 @@ def test_render_digest_and_preview_carry_the_sequence_the_journal_holds(
     assert sequences["2026-03-02-thymus-atlas.ics"] == "0"
     preview = build_items(Target(event, Path("announcer.toml")))
     assert b"SEQUENCE:1\r\n" in preview["2026-03-06-car-t-cell-therapy"].content.ics
+
+
+def test_a_cancellation_reaches_everyone_who_had_the_event_once(cli: CLI, plain_server: Server) -> None:
+    assert _send(cli)[0] == 0
+    code, out, err = cli("cancel", EXAMPLE_EVENT, "--transport", "smtp")
+    assert code == 0, out + err
+    assert "sent 5 of 5 by SMTP" in out
+    cancels = plain_server.handler.received[5:]
+    assert sorted(address for item in cancels for address in item.rcpt_tos) == sorted(ADDRESSES)
+    message = cancels[0].message
+    assert str(message["Subject"]).startswith("Cancelled: CAR T Cell Therapy")
+    inline = [
+        part
+        for part in message.walk()
+        if part.get_content_type() == "text/calendar" and not part.get_filename()
+    ]
+    assert [part.get_param("method") for part in inline] == ["CANCEL"], (
+        "the iTIP part, inline, as servers send it"
+    )
+    calendar = vobject.readOne(inline[0].get_content())
+    assert calendar.method.value == "CANCEL"
+    assert calendar.vevent.status.value == "CANCELLED"
+    assert calendar.vevent.sequence.value == "1", "raised above the invitation's"
+    assert calendar.vevent.uid.value == "2026-03-06-car-t-cell-therapy@example.org"
+    assert "cancellation (SEQUENCE 1): 5 delivered" in cli("status", EXAMPLE_EVENT)[1]
+    code, out, _ = cli("cancel", EXAMPLE_EVENT, "--transport", "smtp")
+    assert "sent 0 of 5 by SMTP; 5 had it already" in out
+    assert len(plain_server.handler.received) == 10
+
+
+def test_a_cancellation_needs_someone_to_tell(cli: CLI) -> None:
+    code, _, err = cli("cancel", EXAMPLE_EVENT)
+    assert code == 1
+    assert "nobody has received it yet (dry runs are not journaled): name whom to tell with --to" in err
+    code, out, err = cli("cancel", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS)
+    assert code == 0, out + err
+    assert "wrote 5 messages to outbox/2026-03-06-car-t-cell-therapy-cancellation" in out

@@ -32,6 +32,7 @@ from announcer.jobs import (
     check_inputs,
     event_history,
     render_files,
+    send_cancellation,
     send_digest,
     send_invitation,
 )
@@ -215,6 +216,32 @@ def send(
         settings = load_settings(config)
         with _progress() as (start, advance):
             report = send_invitation(event, to, settings, options, Hooks(_warn, start, advance))
+        _print_summary(report, options)
+
+
+@app.command()
+def cancel(
+    event: EventArgument,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to", help="Whom to tell (default: everyone the journal says has it).", metavar="LIST"
+        ),
+    ] = None,
+    transport: TransportOption = TransportName.DRY_RUN,
+    outbox: OutboxOption = Path("outbox"),
+    resend: ResendOption = False,
+    resend_in_doubt: ResendInDoubtOption = False,
+    rate: RateOption = None,
+    test_to: TestToOption = None,
+    config: ConfigOption = Path("announcer.toml"),
+) -> None:
+    """Cancel an event: a short message and a calendar (METHOD:CANCEL) that removes it."""
+    options = _options(transport, outbox, resend, resend_in_doubt, rate, test_to)
+    with _exit_codes():
+        settings = load_settings(config)
+        with _progress() as (start, advance):
+            report = send_cancellation(event, to, settings, options, Hooks(_warn, start, advance))
         _print_summary(report, options)
 
 

@@ -7,26 +7,27 @@ Nothing is sent unless every input is sound; expensive work happens once per eve
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from announcer.compose.message import Composer
 from announcer.deliver.delivery import Deliverer, Pace, Resend, Summary
-from announcer.deliver.journal import Entry, Journal, delivery_key, history, journal_entries
+from announcer.deliver.journal import Entry, Journal, delivery_key, history, journal_entries, received
 from announcer.deliver.signing import Signer, dkim_signer
 from announcer.deliver.transports import TransportName
 from announcer.deliver.transports.base import Transport
 from announcer.deliver.transports.dryrun import DryRunTransport
 from announcer.deliver.transports.smtp import SMTPServer, SMTPTransport
 from announcer.errors import AnnouncerError, InputError, Problem, RecipientsError, SettingsError
-from announcer.lifecycle import Sequences, event_uid, is_over, next_edition
+from announcer.lifecycle import Sequences, cancellation, event_uid, is_over, next_edition
 from announcer.load.events import event_files, load_events, load_named, raw_html_warnings
 from announcer.load.files import display_path
-from announcer.load.recipients import DELIMITER_NAMES, Checked, RecipientList, SingleAddress, open_recipients
+from announcer.load.recipients import DELIMITER_NAMES, Checked, RecipientList, open_recipients
 from announcer.load.secrets import dkim_key, secret_problems, smtp_password, unsubscribe_secret
 from announcer.model.event import EventDefaults, NamedEvent
+from announcer.model.recipient import Recipient
 from announcer.model.settings import Settings
 from announcer.model.text import check_address
 from announcer.model.window import Window, in_window
@@ -105,6 +106,30 @@ def send_invitation(
         hooks.announce(str(_past(event_path, named)))
     with _sequences(settings, options) as (sequences, journal):
         edition = next_edition(named, settings, sequences)
+        content = Renderer(settings).render_event(named, edition)
+        if journal is not None:
+            journal.settle_sequence(edition.uid, edition.sequence, edition.fingerprint)
+        key = delivery_key(edition.kind, edition.uid, edition.sequence)
+        composer = Composer(content, settings, secret)
+        return _deliver(composer, key, audience, options, journal, hooks)
+
+
+def send_cancellation(
+    event_path: Path,
+    to: str | None,
+    settings: Settings,
+    options: SendOptions = SendOptions(),
+    hooks: Hooks = Hooks(),
+) -> SendReport:
+    """The cancellation of an event: METHOD:CANCEL, its UID, SEQUENCE raised.
+
+    By default to everyone the journal says received (or may have received) the event.
+    """
+    secret = unsubscribe_secret(settings)
+    named = load_named(event_path, settings.defaults)
+    with _sequences(settings, options) as (sequences, journal):
+        edition = cancellation(named, settings, sequences)
+        audience = _Audience.of(to) if to else _Audience.from_journal(settings, edition.uid, event_path)
         content = Renderer(settings).render_event(named, edition)
         if journal is not None:
             journal.settle_sequence(edition.uid, edition.sequence, edition.fingerprint)
@@ -236,13 +261,22 @@ def _past(path: Path, named: NamedEvent) -> Problem:
 class _Audience:
     """The recipients of `--to`: read in full once, so that a bad list sends nothing, then streamed."""
 
-    recipients: RecipientList | SingleAddress
+    recipients: Iterable[Recipient]
     checked: Checked
 
     @classmethod
     def of(cls, to: str) -> _Audience:
         recipients = open_recipients(to)
         return cls(recipients, recipients.check())
+
+    @classmethod
+    def from_journal(cls, settings: Settings, uid: str, event_path: Path) -> _Audience:
+        """Everyone who has (or may have) the event, as the journal says."""
+        addresses = received(settings.workspace, uid)
+        if not addresses:
+            message = "nobody has received it yet (dry runs are not journaled): name whom to tell with --to"
+            raise RecipientsError([Problem(display_path(event_path), message)])
+        return cls([Recipient(address) for address in addresses], Checked(len(addresses), ()))
 
 
 @contextmanager

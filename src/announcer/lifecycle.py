@@ -16,7 +16,8 @@ from announcer.model.event import Event, NamedEvent
 from announcer.model.settings import Settings
 from announcer.model.window import Window
 
-Kind = Literal["invitation", "update"]
+Kind = Literal["invitation", "update", "cancellation"]
+CANCELLED = "cancelled"  # the fingerprint a cancellation leaves in the journal
 
 
 class Sequences(Protocol):
@@ -45,7 +46,9 @@ class Edition:
 
     @property
     def kind(self) -> Kind:
-        """A first announcement, or an update of one that changed time or place."""
+        """A first announcement, an update of one that changed time or place, or its cancellation."""
+        if self.fingerprint == CANCELLED:
+            return "cancellation"
         return "invitation" if self.sequence == 0 else "update"
 
 
@@ -90,3 +93,9 @@ def next_edition(named: NamedEvent, settings: Settings, sequences: Sequences) ->
     uid = event_uid(named.slug, settings)
     fingerprint = schedule_fingerprint(named.event)
     return Edition(uid, sequences.sequence(uid, fingerprint), fingerprint)
+
+
+def cancellation(named: NamedEvent, settings: Settings, sequences: Sequences) -> Edition:
+    """The edition that cancels the event: its UID, SEQUENCE raised (RFC 5546 §3.2.5)."""
+    uid = event_uid(named.slug, settings)
+    return Edition(uid, sequences.sequence(uid, CANCELLED), CANCELLED)

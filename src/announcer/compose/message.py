@@ -77,6 +77,14 @@ class Composer:
         message.set_content(text, cte="quoted-printable")
         message.add_alternative(html, subtype="html", cte="quoted-printable")
         for calendar in content.calendars:
+            if calendar.method != "PUBLISH":  # iTIP (RFC 6047): the calendar inline too, as servers send it
+                message.add_alternative(
+                    calendar.data.decode(),
+                    subtype="calendar",
+                    cte="base64",
+                    params={"method": calendar.method},
+                )
+        for calendar in content.calendars:
             # text/calendar with its METHOD, not application/ics: Thunderbird then offers the
             # event (measured: DESIGN.md); base64 keeps the calendar's octets and CRLFs exact.
             message.add_attachment(

@@ -236,3 +236,12 @@ def history(workspace: Path) -> Iterator[Journal | _NoHistory]:
         return
     with Journal(workspace, lock=False) as journal:
         yield journal
+
+
+def received(workspace: Path, uid: str) -> list[str]:
+    """Everyone the journal says has (or may have) a message of this event, in the order first sent."""
+    seen: dict[str, None] = {}
+    for entry in journal_entries(workspace, uid):
+        if entry.outcome is not Outcome.FAILED and entry.kind != "cancellation":
+            seen.setdefault(entry.recipient, None)
+    return list(seen)

@@ -66,15 +66,18 @@ class Renderer:
         self.slot_key = new_slot_key()
 
     def render_event(self, named: NamedEvent, edition: Edition) -> RenderedContent:
-        """The subject, HTML, text and ICS of one event's invitation (or update)."""
+        """The subject, HTML, text and ICS of one event's invitation, update or cancellation."""
         calendar = self.event_calendar(named.event, edition)
         context = self.context(
             event=named.event,
             schedule=Schedule.of(named.event),
             calendar_links=calendar.links,
         )
+        method = "CANCEL" if edition.kind == "cancellation" else "PUBLISH"
+        name = "cancellation" if method == "CANCEL" else "invitation"
+        slug = f"{named.slug}-cancellation" if method == "CANCEL" else named.slug
         return self.content(
-            "invitation", context, named.slug, edition.uid, (CalendarFile(ICS_FILENAME, calendar.ics),)
+            name, context, slug, edition.uid, (CalendarFile(ICS_FILENAME, calendar.ics, method),)
         )
 
     def event_calendar(self, event: Event, edition: Edition) -> EventCalendar:
@@ -87,6 +90,7 @@ class Renderer:
             description=description,
             stamp=clock.utc_now(),
             sequence=edition.sequence,
+            method="CANCEL" if edition.kind == "cancellation" else "PUBLISH",
         )
         return EventCalendar(calendar_links(event), ics)
 
