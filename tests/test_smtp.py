@@ -376,3 +376,20 @@ def test_a_cancellation_needs_someone_to_tell(cli: CLI) -> None:
     code, out, err = cli("cancel", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS)
     assert code == 0, out + err
     assert "wrote 5 messages to outbox/2026-03-06-car-t-cell-therapy-cancellation" in out
+
+
+def test_the_digest_and_the_preview_show_a_cancelled_event_as_cancelled(
+    cli: CLI, plain_server: Server
+) -> None:
+    assert _send(cli)[0] == 0
+    assert cli("cancel", EXAMPLE_EVENT, "--transport", "smtp")[0] == 0
+    assert cli("digest", "events", "--to", "a@example.org", "--from", "2026-03-02")[0] == 0
+    digest = read_message(next(Path("outbox/digest-2026-03-02").glob("*.eml")))
+    text = str(digest.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+    assert "CANCELLED · 12:00–13:00 Stockholm time (CET)" in text
+    assert "Cancelled</strong>" in str(digest.get_body(("html",)).get_content())  # type: ignore[union-attr]
+    names = [part.get_filename() for part in digest.iter_attachments()]
+    assert "2026-03-06-car-t-cell-therapy.ics" not in names, "nothing to add a cancelled talk from"
+    assert len(names) == 3
+    preview = build_items(Target(Path(EXAMPLE_EVENT), Path("announcer.toml")))
+    assert preview["2026-03-06-car-t-cell-therapy"].content.subject.startswith("Cancelled: ")

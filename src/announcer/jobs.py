@@ -21,7 +21,7 @@ from announcer.deliver.transports.base import Transport
 from announcer.deliver.transports.dryrun import DryRunTransport
 from announcer.deliver.transports.smtp import SMTPServer, SMTPTransport
 from announcer.errors import AnnouncerError, InputError, Problem, RecipientsError, SettingsError
-from announcer.lifecycle import Sequences, cancellation, event_uid, is_over, next_edition
+from announcer.lifecycle import Sequences, cancellation, current_edition, event_uid, is_over, next_edition
 from announcer.load.events import event_files, load_events, load_named, raw_html_warnings
 from announcer.load.files import display_path
 from announcer.load.recipients import DELIMITER_NAMES, Checked, RecipientList, open_recipients
@@ -77,12 +77,17 @@ def render_invitation(renderer: Renderer, named: NamedEvent, sequences: Sequence
     return renderer.render_event(named, next_edition(named, renderer.settings, sequences))
 
 
+def render_current(renderer: Renderer, named: NamedEvent, sequences: Sequences) -> RenderedContent:
+    """What people have now: the cancellation of a cancelled event, else the next send's email."""
+    return renderer.render_event(named, current_edition(named, renderer.settings, sequences))
+
+
 def render_window(
     renderer: Renderer, window: Window, events: list[NamedEvent], sequences: Sequences
 ) -> RenderedContent:
     """The digest of the events in `window`, each calendar at its invitation's current SEQUENCE."""
     listed = [
-        (named, next_edition(named, renderer.settings, sequences)) for named in in_window(events, window)
+        (named, current_edition(named, renderer.settings, sequences)) for named in in_window(events, window)
     ]
     return render_digest(renderer, window, listed)
 

@@ -27,6 +27,10 @@ class Sequences(Protocol):
         """The SEQUENCE a send of this schedule carries: one more than last time if it changed."""
         ...
 
+    def fingerprint(self, uid: str) -> str | None:
+        """What the last real send of this UID settled (CANCELLED after a cancellation), if any."""
+        ...
+
 
 @dataclass(frozen=True)
 class Organizer:
@@ -99,3 +103,12 @@ def cancellation(named: NamedEvent, settings: Settings, sequences: Sequences) ->
     """The edition that cancels the event: its UID, SEQUENCE raised (RFC 5546 §3.2.5)."""
     uid = event_uid(named.slug, settings)
     return Edition(uid, sequences.sequence(uid, CANCELLED), CANCELLED)
+
+
+def current_edition(named: NamedEvent, settings: Settings, sequences: Sequences) -> Edition:
+    """What people have now: the cancellation, if the last real send cancelled the event, else
+    the next send's edition (the digest and the preview show this)."""
+    uid = event_uid(named.slug, settings)
+    if sequences.fingerprint(uid) == CANCELLED:
+        return Edition(uid, sequences.sequence(uid, CANCELLED), CANCELLED)
+    return next_edition(named, settings, sequences)

@@ -200,6 +200,11 @@ class Journal:
         last, last_fingerprint = int(row[0]), str(row[1])
         return last if last_fingerprint == fingerprint else last + 1
 
+    def fingerprint(self, uid: str) -> str | None:
+        """What the last real send of this UID settled, if any."""
+        row = self._db.execute("SELECT fingerprint FROM sequences WHERE uid = ?", (uid,)).fetchone()
+        return str(row[0]) if row else None
+
     def settle_sequence(self, uid: str, sequence: int, fingerprint: str) -> None:
         """Remember the SEQUENCE and fingerprint of a real send (dry runs never call this)."""
         self._db.execute(
@@ -226,6 +231,9 @@ class _NoHistory:
 
     def sequence(self, uid: str, fingerprint: str) -> int:
         return 0
+
+    def fingerprint(self, uid: str) -> str | None:
+        return None
 
 
 @contextmanager

@@ -23,7 +23,7 @@ from announcer.compose.message import Composer
 from announcer.deliver.journal import history
 from announcer.errors import AnnouncerError, InputError, TemplateError
 from announcer.hosts import is_loopback
-from announcer.jobs import render_invitation, render_window
+from announcer.jobs import render_current, render_window
 from announcer.load.events import load_events, load_named
 from announcer.load.recipients import open_recipients
 from announcer.load.secrets import unsubscribe_secret
@@ -106,7 +106,7 @@ def build_items(target: Target) -> dict[str, Item]:
     items: dict[str, Item] = {}
     with history(settings.workspace) as sequences:
         for named in events:
-            content = render_invitation(renderer, named, sequences)
+            content = render_current(renderer, named, sequences)
             items[named.slug] = _item(
                 named.slug, named.event.title, Composer(content, settings, secret), reader
             )

@@ -31,6 +31,7 @@ class DigestEntry:
     read_more: str | None  # the event's page, or an anchor to its abstract further down
     calendar_links: list[CalendarLink]
     complete: bool  # the teaser is the whole abstract: nothing more to read
+    cancelled: bool
     calendar_filename: str
     ics: bytes
 
@@ -62,7 +63,10 @@ def _digest(renderer: Renderer, window: Window, entries: list[DigestEntry]) -> R
         DigestDay(day_label(day), list(group))
         for day, group in groupby(entries, key=lambda entry: entry.event.start.date())
     ]
-    calendars = tuple(CalendarFile(entry.calendar_filename, entry.ics) for entry in entries)
+    # A cancelled talk is shown as such, with no calendar to add it from.
+    calendars = tuple(
+        CalendarFile(entry.calendar_filename, entry.ics) for entry in entries if not entry.cancelled
+    )
     first, last = (
         (entries[0].event.start.date(), entries[-1].event.start.date())
         if entries
@@ -95,6 +99,7 @@ def _entry(renderer: Renderer, named: NamedEvent, edition: Edition) -> DigestEnt
         read_more=event.url or (f"#{named.slug}" if event.abstract and not complete else None),
         calendar_links=calendar.links,
         complete=complete,
+        cancelled=edition.kind == "cancellation",
         calendar_filename=f"{named.slug}.ics",
         ics=calendar.ics,
     )
