@@ -393,3 +393,40 @@ def test_the_digest_and_the_preview_show_a_cancelled_event_as_cancelled(
     assert len(names) == 3
     preview = build_items(Target(Path(EXAMPLE_EVENT), Path("announcer.toml")))
     assert preview["2026-03-06-car-t-cell-therapy"].content.subject.startswith("Cancelled: ")
+
+
+def test_an_update_says_what_changed_to_those_who_had_it_and_invites_the_rest(
+    cli: CLI, plain_server: Server
+) -> None:
+    assert _send(cli)[0] == 0
+    event = Path(EXAMPLE_EVENT)
+    event.write_text(
+        event.read_text()
+        .replace("2026-03-06 12:00", "2026-03-06 14:00")
+        .replace("2026-03-06 13:00", "2026-03-06 15:00")
+    )
+    with Path(EXAMPLE_RECIPIENTS).open("a") as recipients:
+        recipients.write("newcomer@example.org,New Comer,Pathology\n")
+    code, out, err = _send(cli)
+    assert code == 0, out + err
+    assert "sent 6 of 6 by SMTP" in out
+    update = {item.rcpt_tos[0]: item.message for item in plain_server.handler.received[5:]}
+    told = update["asa.lindqvist@example.org"]
+    assert str(told["Subject"]).startswith("New time: CAR T Cell Therapy")
+    text = str(told.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+    assert (
+        "THIS EVENT HAS CHANGED\nTime: Friday 6 March 2026, 14:00–15:00 Stockholm time (CET)\n"
+        in text.replace("\r\n", "\n")
+    )
+    assert "  was Friday 6 March 2026, 12:00–13:00 Stockholm time (CET)" in text
+    html = str(told.get_body(("html",)).get_content())  # type: ignore[union-attr]
+    assert html.index("This event has changed") < html.index("Dear Åsa Lindqvist,")
+    invited = update["newcomer@example.org"]
+    assert str(invited["Subject"]).startswith("CAR T Cell Therapy"), "someone new gets a plain invitation"
+    assert "THIS EVENT HAS CHANGED" not in str(invited.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+    for message in (told, invited):
+        ics = next(part for part in message.iter_attachments()).get_content()
+        assert "SEQUENCE:1" in ics
+    event.write_text(event.read_text().replace("Cell Therapy: From", "Cell Therapy – From"))
+    code, out, _ = _send(cli)
+    assert "sent 0 of 6 by SMTP; 6 had it already" in out, "a typo fixed sends nothing"

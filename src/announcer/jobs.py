@@ -9,7 +9,8 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from email.message import EmailMessage
 from pathlib import Path
 
 from announcer.compose.message import Composer
@@ -21,7 +22,15 @@ from announcer.deliver.transports.base import Transport
 from announcer.deliver.transports.dryrun import DryRunTransport
 from announcer.deliver.transports.smtp import SMTPServer, SMTPTransport
 from announcer.errors import AnnouncerError, InputError, Problem, RecipientsError, SettingsError
-from announcer.lifecycle import Sequences, cancellation, current_edition, event_uid, is_over, next_edition
+from announcer.lifecycle import (
+    Sequences,
+    cancellation,
+    current_edition,
+    event_uid,
+    is_over,
+    next_edition,
+    snapshot_of,
+)
 from announcer.load.events import event_files, load_events, load_named, raw_html_warnings
 from announcer.load.files import display_path
 from announcer.load.recipients import DELIMITER_NAMES, Checked, RecipientList, open_recipients
@@ -111,12 +120,39 @@ def send_invitation(
         hooks.announce(str(_past(event_path, named)))
     with _sequences(settings, options) as (sequences, journal):
         edition = next_edition(named, settings, sequences)
-        content = Renderer(settings).render_event(named, edition)
+        renderer = Renderer(settings)
+        told = Composer(renderer.render_event(named, edition), settings, secret)
+        composer: Composer | _UpdateOrInvitation = told
+        if edition.previous:  # those who had the old version are told what changed; new readers are invited
+            fresh = Composer(renderer.render_event(named, replace(edition, previous={})), settings, secret)
+            composer = _UpdateOrInvitation(told, fresh, set(received(settings.workspace, edition.uid)))
         if journal is not None:
-            journal.settle_sequence(edition.uid, edition.sequence, edition.fingerprint)
+            journal.settle_sequence(
+                edition.uid, edition.sequence, edition.fingerprint, snapshot_of(named.event), edition.previous
+            )
         key = delivery_key(edition.kind, edition.uid, edition.sequence)
-        composer = Composer(content, settings, secret)
         return _deliver(composer, key, audience, options, journal, hooks)
+
+
+@dataclass(frozen=True)
+class _UpdateOrInvitation:
+    """An update's message for those who had an earlier version, an invitation for the others."""
+
+    update: Composer
+    invitation: Composer
+    earlier: set[str]  # the addresses (lowercase) the journal says had the event
+
+    @property
+    def settings(self) -> Settings:
+        return self.update.settings
+
+    @property
+    def content(self) -> RenderedContent:
+        return self.update.content
+
+    def compose(self, recipient: Recipient, *, deliver_to: str | None = None) -> EmailMessage:
+        chosen = self.update if recipient.email.lower() in self.earlier else self.invitation
+        return chosen.compose(recipient, deliver_to=deliver_to)
 
 
 def send_cancellation(
@@ -137,7 +173,9 @@ def send_cancellation(
         audience = _Audience.of(to) if to else _Audience.from_journal(settings, edition.uid, event_path)
         content = Renderer(settings).render_event(named, edition)
         if journal is not None:
-            journal.settle_sequence(edition.uid, edition.sequence, edition.fingerprint)
+            journal.settle_sequence(
+                edition.uid, edition.sequence, edition.fingerprint, snapshot_of(named.event), edition.previous
+            )
         key = delivery_key(edition.kind, edition.uid, edition.sequence)
         composer = Composer(content, settings, secret)
         return _deliver(composer, key, audience, options, journal, hooks)
@@ -297,7 +335,7 @@ def _sequences(settings: Settings, options: SendOptions) -> Iterator[tuple[Seque
 
 
 def _deliver(
-    composer: Composer,
+    composer: Composer | _UpdateOrInvitation,
     key: str,
     audience: _Audience,
     options: SendOptions,

@@ -7,7 +7,7 @@ One home for the rules every verb shares: `send`, `digest`, `render` and `previe
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Literal, Protocol
 
@@ -15,6 +15,7 @@ from announcer import clock
 from announcer.model.event import Event, NamedEvent
 from announcer.model.settings import Settings
 from announcer.model.window import Window
+from announcer.render.wording import Schedule
 
 Kind = Literal["invitation", "update", "cancellation"]
 CANCELLED = "cancelled"  # the fingerprint a cancellation leaves in the journal
@@ -29,6 +30,10 @@ class Sequences(Protocol):
 
     def fingerprint(self, uid: str) -> str | None:
         """What the last real send of this UID settled (CANCELLED after a cancellation), if any."""
+        ...
+
+    def told(self, uid: str) -> tuple[dict[str, str], dict[str, str]]:
+        """What the last real send of this UID said, and what an update's readers had before."""
         ...
 
 
@@ -47,6 +52,7 @@ class Edition:
     uid: str
     sequence: int
     fingerprint: str
+    previous: dict[str, str] = field(default_factory=dict)  # what an update's readers were told before
 
     @property
     def kind(self) -> Kind:
@@ -96,7 +102,14 @@ def next_edition(named: NamedEvent, settings: Settings, sequences: Sequences) ->
     """The UID, SEQUENCE and fingerprint that the next real send of this event carries."""
     uid = event_uid(named.slug, settings)
     fingerprint = schedule_fingerprint(named.event)
-    return Edition(uid, sequences.sequence(uid, fingerprint), fingerprint)
+    sequence = sequences.sequence(uid, fingerprint)
+    last = sequences.fingerprint(uid)
+    said, before = sequences.told(uid)
+    if sequence == 0 or last in (None, CANCELLED):
+        return Edition(uid, sequence, fingerprint)
+    # A change since the last real send is told against what it said; a re-run of the same
+    # update (someone was not reached yet) against what that update's readers had before.
+    return Edition(uid, sequence, fingerprint, said if last != fingerprint else before)
 
 
 def cancellation(named: NamedEvent, settings: Settings, sequences: Sequences) -> Edition:
@@ -112,3 +125,43 @@ def current_edition(named: NamedEvent, settings: Settings, sequences: Sequences)
     if sequences.fingerprint(uid) == CANCELLED:
         return Edition(uid, sequences.sequence(uid, CANCELLED), CANCELLED)
     return next_edition(named, settings, sequences)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One thing an update changed: "Time: was …, now …"."""
+
+    label: str
+    was: str
+    now: str
+
+
+def snapshot_of(event: Event) -> dict[str, str]:
+    """What an announcement tells of the event, in words, to say later what changed."""
+    schedule = Schedule.of(event)
+    return {
+        "Time": f"{schedule.date}, {schedule.times} {schedule.zone}",
+        "Place": event.venue.place if event.venue else "",
+        "Title": event.title,
+        "Speakers": ", ".join(speaker.name for speaker in event.speakers),
+    }
+
+
+def changes(edition: Edition, event: Event) -> list[Change]:
+    """What differs from what an update's readers were told before (nothing for anyone else)."""
+    now = snapshot_of(event)
+    return [
+        Change(label, edition.previous[label], now[label])
+        for label in now
+        if edition.previous.get(label, now[label]) != now[label]
+    ]
+
+
+def update_headline(found: list[Change]) -> str:
+    """The subject's first word for an update: "New time:", "Moved:", or "Updated:"."""
+    labels = {change.label for change in found}
+    if labels == {"Time"}:
+        return "New time:"
+    if labels == {"Place"}:
+        return "Moved:"
+    return "Updated:"

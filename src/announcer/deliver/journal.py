@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,8 +27,9 @@ _UPSERT_DELIVERY = (
     "outcome = excluded.outcome, reply = excluded.reply, at = excluded.at"
 )
 _UPSERT_SEQUENCE = (
-    "INSERT INTO sequences (uid, sequence, fingerprint) VALUES (?, ?, ?) "
-    "ON CONFLICT (uid) DO UPDATE SET sequence = excluded.sequence, fingerprint = excluded.fingerprint"
+    "INSERT INTO sequences (uid, sequence, fingerprint, snapshot) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (uid) DO UPDATE SET sequence = excluded.sequence, fingerprint = excluded.fingerprint, "
+    "snapshot = excluded.snapshot"
 )
 SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -44,7 +46,8 @@ CREATE TABLE IF NOT EXISTS deliveries (
 CREATE TABLE IF NOT EXISTS sequences (
     uid TEXT PRIMARY KEY,
     sequence INTEGER NOT NULL,
-    fingerprint TEXT NOT NULL
+    fingerprint TEXT NOT NULL,
+    snapshot TEXT NOT NULL DEFAULT '{}'
 );
 """
 
@@ -130,6 +133,9 @@ class Journal:
                 f"{self.path}: not an announcer journal (it holds {', '.join(sorted(tables - known))})"
             )
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(sequences)")}
+        if "snapshot" not in columns:  # a journal of 0.1: what was sent is not known, only when
+            self._db.execute("ALTER TABLE sequences ADD COLUMN snapshot TEXT NOT NULL DEFAULT '{}'")
         row = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
         version = int(row[0]) if row else None
         if version is None:  # new, or written by 0.1 (the same tables): this version's from now on
@@ -205,12 +211,20 @@ class Journal:
         row = self._db.execute("SELECT fingerprint FROM sequences WHERE uid = ?", (uid,)).fetchone()
         return str(row[0]) if row else None
 
-    def settle_sequence(self, uid: str, sequence: int, fingerprint: str) -> None:
-        """Remember the SEQUENCE and fingerprint of a real send (dry runs never call this)."""
-        self._db.execute(
-            _UPSERT_SEQUENCE,
-            (uid, sequence, fingerprint),
-        )
+    def settle_sequence(
+        self, uid: str, sequence: int, fingerprint: str, said: dict[str, str], before: dict[str, str]
+    ) -> None:
+        """Remember a real send (dry runs never call this): its SEQUENCE and fingerprint, what it
+        said of the event and, for an update, what its readers had been told before."""
+        told = json.dumps({"said": said, "before": before})
+        self._db.execute(_UPSERT_SEQUENCE, (uid, sequence, fingerprint, told))
+
+    def told(self, uid: str) -> tuple[dict[str, str], dict[str, str]]:
+        """What the last real send of this UID said, and what an update's readers had before."""
+        row = self._db.execute("SELECT snapshot FROM sequences WHERE uid = ?", (uid,)).fetchone()
+        told = json.loads(row[0]) if row else {}
+        said, before = told.get("said", {}), told.get("before", {})
+        return {str(k): str(v) for k, v in said.items()}, {str(k): str(v) for k, v in before.items()}
 
 
 def _entry(row: tuple[str, str, str, str, str, str]) -> Entry:
@@ -234,6 +248,9 @@ class _NoHistory:
 
     def fingerprint(self, uid: str) -> str | None:
         return None
+
+    def told(self, uid: str) -> tuple[dict[str, str], dict[str, str]]:
+        return {}, {}
 
 
 @contextmanager

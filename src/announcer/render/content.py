@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from announcer import clock
-from announcer.lifecycle import Edition, organizer_of
+from announcer.lifecycle import Edition, changes, organizer_of, update_headline
 from announcer.model.event import Event, NamedEvent
 from announcer.model.settings import Settings
 from announcer.personalisation import RecipientSlots, new_slot_key
@@ -68,10 +68,13 @@ class Renderer:
     def render_event(self, named: NamedEvent, edition: Edition) -> RenderedContent:
         """The subject, HTML, text and ICS of one event's invitation, update or cancellation."""
         calendar = self.event_calendar(named.event, edition)
+        found = changes(edition, named.event) if edition.kind == "update" else []
         context = self.context(
             event=named.event,
             schedule=Schedule.of(named.event),
             calendar_links=calendar.links,
+            changes=found,
+            headline=update_headline(found) if found else "",
         )
         method = "CANCEL" if edition.kind == "cancellation" else "PUBLISH"
         name = "cancellation" if method == "CANCEL" else "invitation"
