@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 from pathlib import Path
@@ -242,22 +242,45 @@ def check_inputs(events: list[Path], lists: list[str], settings: Settings | None
         report.problems.extend(secret_problems(settings))
     renderer = Renderer(settings) if settings is not None else None
     defaults = settings.defaults if settings else EventDefaults()
+    with ExitStack() as stack:
+        sequences: Sequences | None = None
+        if settings is not None:
+            try:
+                sequences = stack.enter_context(history(settings.workspace))
+            except AnnouncerError as exc:  # the journal the SEQUENCE comes from
+                report.problems.append(str(exc))
+        _check_events(events, defaults, renderer, sequences, report)
+    _check_lists(lists, report)
+    return report
+
+
+def _check_events(
+    events: list[Path],
+    defaults: EventDefaults,
+    renderer: Renderer | None,
+    sequences: Sequences | None,
+    report: CheckReport,
+) -> None:
+    """Each event read and, with sound settings, rendered; warnings and problems into `report`."""
     for path in _event_paths(events, report):
         try:
             named = load_named(path, defaults)
-            if renderer is not None:
-                with history(renderer.settings.workspace) as sequences:
-                    render_invitation(renderer, named, sequences)
+            if renderer is not None and sequences is not None:
+                render_invitation(renderer, named, sequences)
         except InputError as exc:
             report.problems.extend(exc.problems)
             continue
-        except AnnouncerError as exc:  # a template, or the journal the SEQUENCE comes from
+        except AnnouncerError as exc:  # a template that does not render
             report.problems.append(str(exc))
             continue
         report.warnings.extend(raw_html_warnings(path))
         if is_over(named.event):
             report.warnings.append(_past(path, named))
         report.fine.append(display_path(path))
+
+
+def _check_lists(lists: list[str], report: CheckReport) -> None:
+    """Each recipient list read in full; warnings and problems into `report`."""
     for target in lists:
         try:
             recipients = open_recipients(target)
@@ -270,7 +293,6 @@ def check_inputs(events: list[Path], lists: list[str], settings: Settings | None
         if isinstance(recipients, RecipientList) and recipients.delimiter != ",":
             separated = f" ({DELIMITER_NAMES[recipients.delimiter]}-separated)"
         report.fine.append(f"{target}: {counted(checked.count, 'recipient')}{separated}")
-    return report
 
 
 def event_history(event_path: Path, settings: Settings) -> list[Entry]:

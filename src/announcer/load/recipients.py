@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -70,7 +71,7 @@ class RecipientList:
             elif not isinstance(item, Duplicate):
                 raise RecipientsError([item])
 
-    @property
+    @cached_property
     def delimiter(self) -> str:
         """What separates the columns: a comma, or the semicolon (Excel in much of Europe) or a tab."""
         try:
