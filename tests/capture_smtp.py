@@ -2,8 +2,10 @@
 
     python -m tests.capture_smtp OUTDIR
 
-Writes each received message as OUTDIR/NNNN.eml, exactly as it arrived, so that
-`../shared/acceptance/check OUTDIR` judges real SMTP output, not only dry runs.
+The example's invitation, then the life of an RSVP event: the invitation asking for replies,
+its move to another time (an update) and its cancellation. Writes each received message as
+OUTDIR/NNNN.eml, exactly as it arrived, so that `../shared/acceptance/check OUTDIR` judges real
+SMTP output of every kind, not only dry runs.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ import tempfile
 from pathlib import Path
 
 from announcer.deliver.transports import TransportName
-from announcer.jobs import SendOptions, send_invitation
+from announcer.jobs import SendOptions, send_cancellation, send_invitation
 from announcer.load.settings import load_settings
 from tests.smtp_server import smtp_server
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENT = "events/2026-03-06-car-t-cell-therapy.yaml"
+RSVP_EVENT = "events/2026-03-13-tumour-microenvironment.yaml"
 RECIPIENTS = "recipients/example.csv"
 
 
@@ -32,14 +35,18 @@ def capture(outdir: Path) -> int:
             (shutil.copytree if source.is_dir() else shutil.copy)(source, workspace / name)
         with (workspace / "announcer.toml").open("a") as settings:
             settings.write(f'\n[smtp]\nhost = "127.0.0.1"\nport = {server.port}\nsecurity = "none"\n')
-        report = send_invitation(
-            workspace / EVENT,
-            str(workspace / RECIPIENTS),
-            load_settings(workspace / "announcer.toml"),
-            SendOptions(transport=TransportName.SMTP),
-        )
-        if not report.summary.complete:
-            raise SystemExit(f"the send did not complete: {report.summary}")
+        settings = load_settings(workspace / "announcer.toml")
+        options = SendOptions(transport=TransportName.SMTP)
+        recipients = str(workspace / RECIPIENTS)
+        reports = [send_invitation(workspace / EVENT, recipients, settings, options)]
+        reports.append(send_invitation(workspace / RSVP_EVENT, recipients, settings, options, rsvp=True))
+        moved = workspace / RSVP_EVENT
+        moved.write_text(moved.read_text().replace("13 12:00", "13 14:00").replace("13 13:00", "13 15:00"))
+        reports.append(send_invitation(moved, recipients, settings, options))
+        reports.append(send_cancellation(moved, None, settings, options))
+        for report in reports:
+            if not report.summary.complete:
+                raise SystemExit(f"{report.key}: the send did not complete: {report.summary}")
         outdir.mkdir(parents=True, exist_ok=True)
         for number, received in enumerate(server.handler.received, start=1):
             (outdir / f"{number:04d}.eml").write_bytes(received.data)

@@ -201,8 +201,8 @@ MUTANTS = [
     Mutant(
         "SEQUENCE not remembered",
         "jobs.py",
-        "            journal.settle_sequence(edition.uid, edition.sequence, edition.fingerprint)",
-        "            pass",
+        "edition.uid)))\n        if journal is not None:\n            _settle(journal, named, edition)",
+        "edition.uid)))\n        if journal is not None:\n            pass",
     ),
     Mutant(
         "calendar SEQUENCE always 0",
@@ -213,8 +213,45 @@ MUTANTS = [
     Mutant(
         "digest calendars at SEQUENCE 0",
         "render/digest.py",
-        "calendar = renderer.event_calendar(event, edition)",
-        "calendar = renderer.event_calendar(event, replace(edition, sequence=0))",
+        "calendar = renderer.event_calendar(event, replace(edition, rsvp=False))",
+        "calendar = renderer.event_calendar(event, replace(edition, rsvp=False, sequence=0))",
+    ),
+    # RSVP and replies
+    Mutant(
+        "RSVP not kept for later sends",
+        "lifecycle.py",
+        "rsvp = rsvp or sequences.asks_replies(uid)",
+        "rsvp = rsvp",
+    ),
+    Mutant(
+        "RSVP calendar without the reader as attendee",
+        "compose/message.py",
+        "        if not calendar.attendee:\n",
+        "        if True:\n",
+    ),
+    Mutant(
+        "digest asks for replies",
+        "render/digest.py",
+        "replace(edition, rsvp=False)",
+        "edition",
+    ),
+    Mutant(
+        "forged replies counted",
+        "model/reply.py",
+        "return bool(self.sender) and self.sender in (self.attendee, self.sent_by)",
+        "return True",
+    ),
+    Mutant(
+        "the last reply in the mailbox wins",
+        "replies.py",
+        "if (earlier.stamp, earlier.sequence) > (item.stamp, item.sequence):",
+        "if False:",
+    ),
+    Mutant(
+        "spreadsheet formulas let through",
+        "cli.py",
+        """return f"'{text}" if text[:1] in""",
+        """return text if text[:1] in""",
     ),
     Mutant("host never organises", "lifecycle.py", "if event.host and event.host.email:", "if False:"),
     Mutant(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import csv
 import itertools
 import signal
 import sys
@@ -30,6 +31,7 @@ from announcer.jobs import (
     SendOptions,
     SendReport,
     check_inputs,
+    count_replies,
     event_history,
     render_files,
     send_cancellation,
@@ -38,9 +40,12 @@ from announcer.jobs import (
 )
 from announcer.load.files import display_path
 from announcer.load.settings import load_settings
+from announcer.model.event import NamedEvent
+from announcer.model.reply import Answer
 from announcer.model.settings import Settings
 from announcer.model.window import Window
-from announcer.render.wording import counted, date_range
+from announcer.render.wording import Schedule, counted, date_range
+from announcer.replies import Tally
 from announcer.starter import create_workspace
 
 EXIT_BAD_INPUT = 1
@@ -208,6 +213,13 @@ def send(
     resend_in_doubt: ResendInDoubtOption = False,
     rate: RateOption = None,
     test_to: TestToOption = None,
+    rsvp: Annotated[
+        bool,
+        typer.Option(
+            "--rsvp",
+            help="Invite each reader as an attendee who answers Yes, Maybe or No (count them with rsvps).",
+        ),
+    ] = False,
     config: ConfigOption = Path("announcer.toml"),
 ) -> None:
     """Send one invitation per recipient (by default a dry run into OUTBOX/<slug>/)."""
@@ -215,7 +227,7 @@ def send(
     with _exit_codes():
         settings = load_settings(config)
         with _progress() as (start, advance):
-            report = send_invitation(event, to, settings, options, Hooks(_warn, start, advance))
+            report = send_invitation(event, to, settings, options, Hooks(_warn, start, advance), rsvp=rsvp)
         _print_summary(report, options)
 
 
@@ -379,6 +391,80 @@ def status(
                 if entry.outcome is not Outcome.DELIVERED:
                     label = "in doubt" if entry.outcome is Outcome.IN_FLIGHT else "failed"
                     typer.echo(f"  {label}: {entry.recipient} ({entry.at}): {entry.reply}")
+
+
+@app.command()
+def rsvps(
+    event: EventArgument,
+    mailbox: Annotated[
+        Path,
+        typer.Option(
+            "--mailbox",
+            help="Where the replies are: a Maildir folder, an mbox file, or a folder of .eml files.",
+            metavar="PATH",
+        ),
+    ],
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print one line per answer, as CSV.")] = False,
+    config: ConfigOption = Path("announcer.toml"),
+) -> None:
+    """Count the answers to an --rsvp invitation: yes, maybe and no, for the room and the lunch."""
+    with _exit_codes():
+        named, found = count_replies(event, mailbox, load_settings(config))
+        if as_csv:
+            _print_replies_csv(found)
+        else:
+            _print_replies(named, found)
+
+
+def _print_replies(named: NamedEvent, found: Tally) -> None:
+    schedule = Schedule.of(named.event)
+    typer.echo(f"{named.event.title}: {schedule.date}, {schedule.times} {schedule.zone}")
+    order = {answer: number for number, answer in enumerate(Answer)}
+    for reply in sorted(found.answers.values(), key=lambda reply: (order[reply.answer], reply.attendee)):
+        who = f"{reply.name} <{reply.attendee}>" if reply.name else reply.attendee
+        said = f'  "{reply.comment}"' if reply.comment else ""
+        typer.echo(f"  {reply.answer.words:<6} {who}{said}")
+    counts = ", ".join(f"{found.count(answer)} {answer.words}" for answer in Answer if found.count(answer))
+    typer.echo(f"{counted(len(found.answers), 'answer')}{': ' + counts if counts else ''}.")
+    typer.echo(f"For the room: {found.room} (yes and maybe). For the lunch order: {found.lunch} (yes).")
+    if (waiting := found.unanswered) is not None and found.invited is not None:
+        typer.echo(f"No answer yet from {len(waiting)} of the {len(found.invited)} who received it.")
+    notes = [
+        *(
+            f"{reply.attendee} answered an earlier version (SEQUENCE {reply.sequence}, "
+            f"now {found.sequence}): the time or place has changed since"
+            for reply in found.outdated
+        ),
+        *(f"{reply.attendee} is not among those who received the event" for reply in found.uninvited),
+        *(
+            f"{reply.source}: answers for {reply.attendee} but was sent by {reply.sender or 'nobody named'}: "
+            "not counted"
+            for reply in found.forged
+        ),
+        *([f"{counted(found.replaced, 'earlier answer')} replaced by a later one"] if found.replaced else []),
+        *(
+            [f"{counted(sum(found.other_events.values()), 'reply', 'replies')} for other events"]
+            if found.other_events
+            else []
+        ),
+        *(str(problem) for problem in found.problems),
+    ]
+    for note in notes:
+        typer.echo(f"note: {note}")
+
+
+def _print_replies_csv(found: Tally) -> None:
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(["email", "name", "answer", "answered_at", "sequence", "comment"])
+    for reply in sorted(found.answers.values(), key=lambda reply: reply.attendee):
+        row = (reply.attendee, reply.name, reply.answer.words, reply.stamp.isoformat(), reply.sequence)
+        writer.writerow([_cell(value) for value in (*row, reply.comment)])
+
+
+def _cell(value: object) -> str:
+    """A spreadsheet cell that a stranger's text cannot turn into a formula."""
+    text = str(value)
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 @app.command()

@@ -78,3 +78,7 @@ class InDoubt(DeliveryFailure):
 
 class JournalError(AnnouncerError):
     """Raised when the journal cannot be opened or written, or another send holds it."""
+
+
+class MailboxError(InputError):
+    """Raised when the mailbox to read replies from is missing or is not a mailbox."""

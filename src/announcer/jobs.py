@@ -23,17 +23,20 @@ from announcer.deliver.transports.dryrun import DryRunTransport
 from announcer.deliver.transports.smtp import SMTPServer, SMTPTransport
 from announcer.errors import AnnouncerError, InputError, Problem, RecipientsError, SettingsError
 from announcer.lifecycle import (
+    Edition,
     Sequences,
     cancellation,
     current_edition,
     event_uid,
     is_over,
     next_edition,
+    sent_sequence,
     snapshot_of,
 )
 from announcer.load.events import event_files, load_events, load_named, raw_html_warnings
 from announcer.load.files import display_path
 from announcer.load.recipients import DELIMITER_NAMES, Checked, RecipientList, open_recipients
+from announcer.load.replies import read_replies
 from announcer.load.secrets import dkim_key, secret_problems, smtp_password, unsubscribe_secret
 from announcer.model.event import EventDefaults, NamedEvent
 from announcer.model.recipient import Recipient
@@ -43,6 +46,7 @@ from announcer.model.window import Window, in_window
 from announcer.render.content import RenderedContent, Renderer
 from announcer.render.digest import render_digest
 from announcer.render.wording import counted
+from announcer.replies import Tally, tally
 
 
 @dataclass(frozen=True)
@@ -107,11 +111,14 @@ def send_invitation(
     settings: Settings,
     options: SendOptions = SendOptions(),
     hooks: Hooks = Hooks(),
+    *,
+    rsvp: bool = False,
 ) -> SendReport:
     """One invitation per recipient of `to`; nothing is sent unless every input is sound.
 
     A real send (SMTP) is journaled: a re-run skips whoever already has the message, and a
     change of time or place since the last real send makes this one an update (SEQUENCE + 1).
+    With `rsvp` (or after a real send with it) each reader is an ATTENDEE asked to answer.
     """
     secret = unsubscribe_secret(settings)
     named = load_named(event_path, settings.defaults)
@@ -119,7 +126,9 @@ def send_invitation(
     if is_over(named.event):
         hooks.announce(str(_past(event_path, named)))
     with _sequences(settings, options) as (sequences, journal):
-        edition = next_edition(named, settings, sequences)
+        edition = next_edition(named, settings, sequences, rsvp=rsvp)
+        if edition.rsvp and not rsvp:
+            hooks.announce("asking for replies (--rsvp), as an earlier real send of this event did")
         renderer = Renderer(settings)
         told = Composer(renderer.render_event(named, edition), settings, secret)
         composer: Composer | _UpdateOrInvitation = told
@@ -127,11 +136,21 @@ def send_invitation(
             fresh = Composer(renderer.render_event(named, replace(edition, previous={})), settings, secret)
             composer = _UpdateOrInvitation(told, fresh, set(received(settings.workspace, edition.uid)))
         if journal is not None:
-            journal.settle_sequence(
-                edition.uid, edition.sequence, edition.fingerprint, snapshot_of(named.event), edition.previous
-            )
+            _settle(journal, named, edition)
         key = delivery_key(edition.kind, edition.uid, edition.sequence)
         return _deliver(composer, key, audience, options, journal, hooks)
+
+
+def _settle(journal: Journal, named: NamedEvent, edition: Edition) -> None:
+    """Record the edition a real send carries, and what it tells of the event."""
+    journal.settle_sequence(
+        edition.uid,
+        edition.sequence,
+        edition.fingerprint,
+        snapshot_of(named.event),
+        edition.previous,
+        rsvp=edition.rsvp,
+    )
 
 
 @dataclass(frozen=True)
@@ -173,9 +192,7 @@ def send_cancellation(
         audience = _Audience.of(to) if to else _Audience.from_journal(settings, edition.uid, event_path)
         content = Renderer(settings).render_event(named, edition)
         if journal is not None:
-            journal.settle_sequence(
-                edition.uid, edition.sequence, edition.fingerprint, snapshot_of(named.event), edition.previous
-            )
+            _settle(journal, named, edition)
         key = delivery_key(edition.kind, edition.uid, edition.sequence)
         composer = Composer(content, settings, secret)
         return _deliver(composer, key, audience, options, journal, hooks)
@@ -293,6 +310,16 @@ def _check_lists(lists: list[str], report: CheckReport) -> None:
         if isinstance(recipients, RecipientList) and recipients.delimiter != ",":
             separated = f" ({DELIMITER_NAMES[recipients.delimiter]}-separated)"
         report.fine.append(f"{target}: {counted(checked.count, 'recipient')}{separated}")
+
+
+def count_replies(event_path: Path, mailbox: Path, settings: Settings) -> tuple[NamedEvent, Tally]:
+    """The answers to an event's invitation found in a mailbox, against what the journal says was sent."""
+    named = load_named(event_path, settings.defaults)
+    uid = event_uid(named.slug, settings)
+    with history(settings.workspace) as sequences:
+        sequence = sent_sequence(uid, sequences)
+    invited = received(settings.workspace, uid) or None
+    return named, tally(read_replies(mailbox), uid, sequence, invited)
 
 
 def event_history(event_path: Path, settings: Settings) -> list[Entry]:

@@ -36,6 +36,10 @@ class Sequences(Protocol):
         """What the last real send of this UID said, and what an update's readers had before."""
         ...
 
+    def asks_replies(self, uid: str) -> bool:
+        """Whether a real send of this UID invited its readers as attendees (`send --rsvp`)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Organizer:
@@ -53,6 +57,7 @@ class Edition:
     sequence: int
     fingerprint: str
     previous: dict[str, str] = field(default_factory=dict)  # what an update's readers were told before
+    rsvp: bool = False  # each reader is an ATTENDEE asked to answer (iTIP REQUEST)
 
     @property
     def kind(self) -> Kind:
@@ -60,6 +65,13 @@ class Edition:
         if self.fingerprint == CANCELLED:
             return "cancellation"
         return "invitation" if self.sequence == 0 else "update"
+
+    @property
+    def method(self) -> str:
+        """The iTIP method its calendar carries (RFC 5546): CANCEL, REQUEST (RSVP) or PUBLISH."""
+        if self.kind == "cancellation":
+            return "CANCEL"
+        return "REQUEST" if self.rsvp else "PUBLISH"
 
 
 def event_uid(slug: str, settings: Settings) -> str:
@@ -98,24 +110,38 @@ def is_over(event: Event) -> bool:
     return event.ends_at <= clock.utc_now()
 
 
-def next_edition(named: NamedEvent, settings: Settings, sequences: Sequences) -> Edition:
-    """The UID, SEQUENCE and fingerprint that the next real send of this event carries."""
+def next_edition(
+    named: NamedEvent, settings: Settings, sequences: Sequences, *, rsvp: bool = False
+) -> Edition:
+    """The UID, SEQUENCE and fingerprint that the next real send of this event carries.
+
+    Once a real send asked for replies, every later one does too (`rsvp` or not): a calendar
+    that stored an invitation as a meeting is kept up to date by further requests.
+    """
     uid = event_uid(named.slug, settings)
     fingerprint = schedule_fingerprint(named.event)
     sequence = sequences.sequence(uid, fingerprint)
     last = sequences.fingerprint(uid)
+    rsvp = rsvp or sequences.asks_replies(uid)
     said, before = sequences.told(uid)
     if sequence == 0 or last in (None, CANCELLED):
-        return Edition(uid, sequence, fingerprint)
+        return Edition(uid, sequence, fingerprint, rsvp=rsvp)
     # A change since the last real send is told against what it said; a re-run of the same
     # update (someone was not reached yet) against what that update's readers had before.
-    return Edition(uid, sequence, fingerprint, said if last != fingerprint else before)
+    return Edition(uid, sequence, fingerprint, said if last != fingerprint else before, rsvp=rsvp)
 
 
 def cancellation(named: NamedEvent, settings: Settings, sequences: Sequences) -> Edition:
-    """The edition that cancels the event: its UID, SEQUENCE raised (RFC 5546 §3.2.5)."""
+    """The edition that cancels the event: its UID, SEQUENCE raised (RFC 5546 §3.2.5), and its
+    readers named as attendees if they were invited as such."""
     uid = event_uid(named.slug, settings)
-    return Edition(uid, sequences.sequence(uid, CANCELLED), CANCELLED)
+    return Edition(uid, sequences.sequence(uid, CANCELLED), CANCELLED, rsvp=sequences.asks_replies(uid))
+
+
+def sent_sequence(uid: str, sequences: Sequences) -> int:
+    """The SEQUENCE of the last real send of this UID (0 before any)."""
+    last = sequences.fingerprint(uid)
+    return sequences.sequence(uid, last) if last is not None else 0
 
 
 def current_edition(named: NamedEvent, settings: Settings, sequences: Sequences) -> Edition:
@@ -123,7 +149,7 @@ def current_edition(named: NamedEvent, settings: Settings, sequences: Sequences)
     the next send's edition (the digest and the preview show this)."""
     uid = event_uid(named.slug, settings)
     if sequences.fingerprint(uid) == CANCELLED:
-        return Edition(uid, sequences.sequence(uid, CANCELLED), CANCELLED)
+        return cancellation(named, settings, sequences)
     return next_edition(named, settings, sequences)
 
 

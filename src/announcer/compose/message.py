@@ -12,7 +12,8 @@ from announcer import clock
 from announcer.model.recipient import Recipient
 from announcer.model.settings import Settings
 from announcer.personalisation import Personaliser
-from announcer.render.content import RenderedContent
+from announcer.render.calendar import with_attendee
+from announcer.render.content import CalendarFile, RenderedContent
 
 # CRLF, RFC 2045's 76-character encoded lines, and raw headers (List-Unsubscribe) left as folded.
 WIRE = policy.SMTP.clone(max_line_length=76, refold_source="none")
@@ -76,19 +77,17 @@ class Composer:
         html, text = self.personalised(recipient)
         message.set_content(text, cte="quoted-printable")
         message.add_alternative(html, subtype="html", cte="quoted-printable")
-        for calendar in content.calendars:
+        attendee = (recipient.name, deliver_to or recipient.email)
+        calendars = [(calendar, self._calendar_for(calendar, *attendee)) for calendar in content.calendars]
+        for calendar, data in calendars:
             if calendar.method != "PUBLISH":  # iTIP (RFC 6047): the calendar inline too, as servers send it
-                message.add_alternative(
-                    calendar.data.decode(),
-                    subtype="calendar",
-                    cte="base64",
-                    params={"method": calendar.method},
-                )
-        for calendar in content.calendars:
+                params = {"method": calendar.method}
+                message.add_alternative(data, subtype="calendar", cte="base64", params=params)
+        for calendar, data in calendars:
             # text/calendar with its METHOD, not application/ics: Thunderbird then offers the
             # event (measured: DESIGN.md); base64 keeps the calendar's octets and CRLFs exact.
             message.add_attachment(
-                calendar.data.decode(),
+                data,
                 subtype="calendar",
                 cte="base64",
                 filename=calendar.filename,
@@ -99,6 +98,13 @@ class Composer:
                 # "=_" never occurs in a quoted-printable or base64 body, so no scan is needed.
                 part.set_boundary(f"=_{clock.unique_token()}")
         return message
+
+    @staticmethod
+    def _calendar_for(calendar: CalendarFile, name: str | None, email: str) -> str:
+        """The calendar as this reader gets it: named as its ATTENDEE where the calendar asks."""
+        if not calendar.attendee:
+            return calendar.data.decode()
+        return with_attendee(calendar.data, name, email, method=calendar.method).decode()
 
     def _list_headers(self, message: EmailMessage, unsubscribe_url: str) -> None:
         """List-Id, List-Unsubscribe and, for an https URL, RFC 8058 one-click unsubscription."""

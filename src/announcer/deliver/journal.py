@@ -212,19 +212,39 @@ class Journal:
         return str(row[0]) if row else None
 
     def settle_sequence(
-        self, uid: str, sequence: int, fingerprint: str, said: dict[str, str], before: dict[str, str]
+        self,
+        uid: str,
+        sequence: int,
+        fingerprint: str,
+        said: dict[str, str],
+        before: dict[str, str],
+        *,
+        rsvp: bool = False,
     ) -> None:
         """Remember a real send (dry runs never call this): its SEQUENCE and fingerprint, what it
-        said of the event and, for an update, what its readers had been told before."""
-        told = json.dumps({"said": said, "before": before})
+        said of the event, for an update what its readers had been told before, and whether it
+        asked them to reply."""
+        told = json.dumps({"said": said, "before": before, "rsvp": rsvp})
         self._db.execute(_UPSERT_SEQUENCE, (uid, sequence, fingerprint, told))
+
+    def _snapshot(self, uid: str) -> dict[str, object]:
+        row = self._db.execute("SELECT snapshot FROM sequences WHERE uid = ?", (uid,)).fetchone()
+        told = json.loads(row[0]) if row else {}
+        return told if isinstance(told, dict) else {}
 
     def told(self, uid: str) -> tuple[dict[str, str], dict[str, str]]:
         """What the last real send of this UID said, and what an update's readers had before."""
-        row = self._db.execute("SELECT snapshot FROM sequences WHERE uid = ?", (uid,)).fetchone()
-        told = json.loads(row[0]) if row else {}
-        said, before = told.get("said", {}), told.get("before", {})
-        return {str(k): str(v) for k, v in said.items()}, {str(k): str(v) for k, v in before.items()}
+        told = self._snapshot(uid)
+        said, before = told.get("said"), told.get("before")
+        return _words(said), _words(before)
+
+    def asks_replies(self, uid: str) -> bool:
+        """Whether a real send of this UID asked its readers to reply (`send --rsvp`)."""
+        return self._snapshot(uid).get("rsvp") is True
+
+
+def _words(told: object) -> dict[str, str]:
+    return {str(k): str(v) for k, v in told.items()} if isinstance(told, dict) else {}
 
 
 def _entry(row: tuple[str, str, str, str, str, str]) -> Entry:
@@ -251,6 +271,9 @@ class _NoHistory:
 
     def told(self, uid: str) -> tuple[dict[str, str], dict[str, str]]:
         return {}, {}
+
+    def asks_replies(self, uid: str) -> bool:
+        return False
 
 
 @contextmanager

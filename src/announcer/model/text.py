@@ -59,6 +59,13 @@ def _scalar_to_str(value: Any) -> Any:
     return value
 
 
+def shown_safely(value: str, limit: int = 120) -> str:
+    """Text from a stranger (a reply's name) fit to print on one line: control, invisible and
+    direction-changing characters shown as U+FFFD, and at most `limit` characters."""
+    value = _DECEPTIVE.sub("\ufffd", _LINE_CONTROL.sub("\ufffd", value.strip()))
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
 def single_line(value: str) -> str:
     """One line of text: it may end up in a header, so no line breaks or control characters."""
     value = value.strip()

@@ -1,4 +1,4 @@
-"""The event as an RFC 5545 calendar: METHOD:PUBLISH, stable UID, ORGANIZER, Outlook-safe zones."""
+"""The event as an RFC 5545 calendar: iTIP method, stable UID, ORGANIZER, Outlook-safe zones; attendees."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def build_calendar(
         entry.add("URL", event.url)
     entry.add("STATUS", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
     entry.add("TRANSP", "OPAQUE")
-    if event.reminder_minutes is not None:
+    if event.reminder_minutes is not None and method != "CANCEL":  # RFC 5546 §3.2.5: no VALARM
         alarm = Alarm()
         alarm.add("ACTION", "DISPLAY")
         alarm.add("DESCRIPTION", summary(event))
@@ -77,3 +77,21 @@ def build_calendar(
         entry.add_component(alarm)
     calendar.add_component(entry)
     return bytes(calendar.to_ical())
+
+
+def with_attendee(ics: bytes, name: str | None, email: str, *, method: str) -> bytes:
+    """The calendar with one reader as its ATTENDEE (RFC 5546): asked to answer in a REQUEST,
+    named in a CANCEL. The rest of the calendar, encoded once for everyone, is kept as it is."""
+    address = vCalAddress(f"mailto:{email}")
+    if name:
+        address.params["CN"] = name  # quoted, and escaped as RFC 6868 says, by icalendar
+    address.params["CUTYPE"] = "INDIVIDUAL"
+    address.params["ROLE"] = "REQ-PARTICIPANT"
+    if method == "REQUEST":
+        address.params["PARTSTAT"] = "NEEDS-ACTION"
+        address.params["RSVP"] = "TRUE"
+    holder = VEvent()
+    holder.add("ATTENDEE", address)
+    line = bytes(holder.to_ical()).removeprefix(b"BEGIN:VEVENT\r\n").removesuffix(b"END:VEVENT\r\n")
+    end = ics.rindex(b"END:VEVENT\r\n")
+    return ics[:end] + line + ics[end:]

@@ -26,6 +26,7 @@ class CalendarFile:
     filename: str
     data: bytes
     method: str = "PUBLISH"
+    attendee: bool = False  # each reader is named as its ATTENDEE (RSVP sends and their cancellations)
 
 
 @dataclass(frozen=True)
@@ -75,13 +76,14 @@ class Renderer:
             calendar_links=calendar.links,
             changes=found,
             headline=update_headline(found) if found else "",
+            rsvp=edition.rsvp,
+            organizer=organizer_of(named.event, self.settings),
         )
-        method = "CANCEL" if edition.kind == "cancellation" else "PUBLISH"
-        name = "cancellation" if method == "CANCEL" else "invitation"
-        slug = f"{named.slug}-cancellation" if method == "CANCEL" else named.slug
-        return self.content(
-            name, context, slug, edition.uid, (CalendarFile(ICS_FILENAME, calendar.ics, method),)
-        )
+        cancelled = edition.kind == "cancellation"
+        name = "cancellation" if cancelled else "invitation"
+        slug = f"{named.slug}-cancellation" if cancelled else named.slug
+        attached = CalendarFile(ICS_FILENAME, calendar.ics, edition.method, attendee=edition.rsvp)
+        return self.content(name, context, slug, edition.uid, (attached,))
 
     def event_calendar(self, event: Event, edition: Edition) -> EventCalendar:
         """The event's own calendar (its stable UID and SEQUENCE) and "Add to calendar" links."""
@@ -93,7 +95,7 @@ class Renderer:
             description=description,
             stamp=clock.utc_now(),
             sequence=edition.sequence,
-            method="CANCEL" if edition.kind == "cancellation" else "PUBLISH",
+            method=edition.method,
         )
         return EventCalendar(calendar_links(event), ics)
 

@@ -85,7 +85,7 @@ def _digest(renderer: Renderer, window: Window, entries: list[DigestEntry]) -> R
 
 def _entry(renderer: Renderer, named: NamedEvent, edition: Edition) -> DigestEntry:
     event = named.event
-    calendar = renderer.event_calendar(event, edition)
+    calendar = renderer.event_calendar(event, replace(edition, rsvp=False))  # a digest never asks for replies
     source = event.abstract or event.intro or ""
     whole = prose.to_text(source, width=10**6).strip()
     teaser = trim(whole.split("\n\n")[0].strip(), TEASER_LIMIT)

@@ -70,9 +70,9 @@ def reader_time(event: Event, reader_zone: ZoneInfo) -> str | None:
     return f"{day}{reader:%H:%M} {city_of(reader_zone)} time"
 
 
-def counted(number: int, noun: str) -> str:
-    """ "1 message", "5 messages"."""
-    return f"{number} {noun}" + ("" if number == 1 else "s")
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """ "1 message", "5 messages" ("2 replies" with the plural given)."""
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
 
 
 def reader_clock(instant: datetime, reader_zone: str, shown: list[str]) -> str:
