@@ -33,8 +33,8 @@ def capture(outdir: Path) -> int:
         for name in ("announcer.toml", "events", "recipients"):
             source = ROOT / name
             (shutil.copytree if source.is_dir() else shutil.copy)(source, workspace / name)
-        with (workspace / "announcer.toml").open("a") as settings:
-            settings.write(f'\n[smtp]\nhost = "127.0.0.1"\nport = {server.port}\nsecurity = "none"\n')
+        with (workspace / "announcer.toml").open("a") as toml:
+            toml.write(f'\n[smtp]\nhost = "127.0.0.1"\nport = {server.port}\nsecurity = "none"\n')
         settings = load_settings(workspace / "announcer.toml")
         options = SendOptions(transport=TransportName.SMTP)
         recipients = str(workspace / RECIPIENTS)

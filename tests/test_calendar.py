@@ -236,6 +236,18 @@ def test_the_reminder_can_be_a_workspace_default(workspace: Path, pinned: None) 
     assert "VALARM" not in _calendar_for("UTC"), "no reminder unless asked"
 
 
+def test_a_cancellation_carries_no_alarm(settings: Settings) -> None:
+    event = Event.model_validate(
+        {"title": "Seminar", "start": "2026-03-06 12:00", "timezone": "UTC", "reminder_minutes": 15},
+        context={"defaults": EventDefaults()},
+    )
+    organizer = Organizer("O", "o@example.org")
+    common = {"uid": "x@example.org", "organizer": organizer, "description": "", "stamp": PINNED_NOW}
+    assert b"BEGIN:VALARM" in build_calendar(event, **common)  # type: ignore[arg-type]
+    cancel = build_calendar(event, **common, method="CANCEL")  # type: ignore[arg-type]
+    assert b"BEGIN:VALARM" not in cancel, "RFC 5546 §3.2.5: no VALARM in a CANCEL"
+
+
 def test_the_organizer_is_the_host_when_they_give_an_address_else_the_sender(settings: Settings) -> None:
     event = Path(EXAMPLE_EVENT)
     assert vobject.readOne(render_event(settings).ics.decode()).vevent.organizer.value == (
