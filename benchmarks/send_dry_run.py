@@ -16,7 +16,7 @@ import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
-from announcer.compose.message import WIRE, Composer
+from announcer.compose.message import Composer
 from announcer.jobs import SendOptions, send_invitation
 from announcer.lifecycle import Edition
 from announcer.load.events import load_named
@@ -55,7 +55,7 @@ def main() -> None:
     compose_seconds = (
         _best_of(
             3,
-            lambda: [composer.compose(reader).as_bytes(policy=WIRE) for _ in range(200)],
+            lambda: [composer.compose(reader).data for _ in range(200)],
         )
         / 200
     )

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from announcer.cli import app
-from announcer.compose.message import Composer
+from announcer.compose.message import WIRE, Composer, Outgoing
 from announcer.deliver.journal import history
 from announcer.jobs import render_invitation, render_window
 from announcer.load.events import load_events, load_named
@@ -39,6 +39,13 @@ class CLI:
     def __call__(self, *args: str) -> tuple[int, str, str]:
         result = self.runner.invoke(app, list(args), catch_exceptions=False)
         return result.exit_code, result.stdout, result.stderr
+
+
+def wire(message: EmailMessage) -> Outgoing:
+    """A message built with the stdlib, as a transport takes it."""
+    return Outgoing(
+        message["To"].addresses[0].addr_spec, str(message["Message-ID"]), message.as_bytes(policy=WIRE)
+    )
 
 
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Callable, Iterator
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 
+from announcer.compose.message import Outgoing
 from announcer.deliver.delivery import Deliverer, Pace, Resend, per_minute
 from announcer.deliver.journal import Journal, Outcome
 from announcer.deliver.transports.base import Transport
@@ -28,22 +28,19 @@ class ScriptedTransport(Transport):
 
     def close(self) -> None: ...
 
-    def send(self, message: EmailMessage, committing: Callable[[], None] = lambda: None) -> str:
+    def send(self, message: Outgoing, committing: Callable[[], None] = lambda: None) -> str:
         outcome = self.outcomes.pop(0) if self.outcomes else "250 OK"
         if isinstance(outcome, InDoubt):
             committing()
         if isinstance(outcome, DeliveryError):
             raise outcome
         committing()
-        self.sent.append(str(message["To"]))
+        self.sent.append(message.to)
         return outcome
 
 
-def _compose(recipient: Recipient) -> EmailMessage:
-    message = EmailMessage()
-    message["To"] = recipient.email
-    message["Message-ID"] = f"<{recipient.email}>"
-    return message
+def _compose(recipient: Recipient) -> Outgoing:
+    return Outgoing(recipient.email, f"<{recipient.email}>", b"To: " + recipient.email.encode() + b"\r\n\r\n")
 
 
 def _deliver(deliverer: Deliverer, *addresses: str) -> None:
@@ -147,7 +144,7 @@ def test_a_rate_that_is_not_one_is_refused(rate: str) -> None:
 class _InterruptedAt(ScriptedTransport):
     """Ctrl-C arrives while the second message is being sent."""
 
-    def send(self, message: EmailMessage, committing: Callable[[], None] = lambda: None) -> str:
+    def send(self, message: Outgoing, committing: Callable[[], None] = lambda: None) -> str:
         reply = super().send(message, committing)
         if len(self.sent) == 2:
             os.kill(os.getpid(), signal.SIGINT)

@@ -9,11 +9,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 
+from announcer.compose.message import Outgoing
 from announcer.deliver.delivery import Deliverer
 from announcer.deliver.journal import JOURNAL_PATH, Journal, Outcome
 from announcer.deliver.transports.base import Transport
@@ -116,7 +116,7 @@ class _KilledAt(Transport):
 
     def close(self) -> None: ...
 
-    def send(self, message: EmailMessage, committing: Callable[[], None] = lambda: None) -> str:
+    def send(self, message: Outgoing, committing: Callable[[], None] = lambda: None) -> str:
         if self.after_commit:
             committing()
         raise SystemExit("killed")
@@ -126,10 +126,8 @@ class _KilledAt(Transport):
 def test_only_a_message_past_its_final_dot_is_in_doubt(
     tmp_path: Path, after_commit: bool, expected: Outcome | None
 ) -> None:
-    def compose(recipient: Recipient) -> EmailMessage:
-        message = EmailMessage()
-        message["Message-ID"] = "<m@example.org>"
-        return message
+    def compose(recipient: Recipient) -> Outgoing:
+        return Outgoing(recipient.email, "<m@example.org>", b"")
 
     with Journal(tmp_path) as journal:
         deliverer = Deliverer(_KilledAt(after_commit), compose, journal=journal, key="k")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from announcer.compose.message import WIRE, Composer
+from announcer.compose.message import Composer
 from announcer.model.recipient import Recipient
 from announcer.model.settings import Settings
 from announcer.model.window import Window
@@ -34,7 +34,7 @@ def _compare_all(folder: str, content: RenderedContent, settings: Settings) -> N
     """Subject, text, HTML, every calendar and the whole composed message of one reader."""
     composer = Composer(content, settings, None)
     html, text = composer.personalised(READER)
-    data = composer.compose(READER).as_bytes(policy=WIRE)
+    data = composer.compose(READER).data
     compare_golden(f"{folder}/subject.txt", content.subject.encode() + b"\n")
     compare_golden(f"{folder}/email.txt", text.encode())
     compare_golden(f"{folder}/email.html", html.encode())

@@ -329,3 +329,16 @@ def test_a_hostile_message_is_a_note_never_a_crash(hostile: bytes, tmp_path: Pat
     (tmp_path / "hostile.eml").write_bytes(hostile)
     found = list(read_replies(tmp_path))
     assert all(not isinstance(item, Reply) for item in found)
+
+
+def test_a_digest_publishes_an_rsvp_event_and_asks_nobody_to_answer(cli: CLI, plain_server: Server) -> None:
+    assert cli("send", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS, "--transport", "smtp", "--rsvp")[0] == 0
+    assert cli("digest", "events", "--to", EXAMPLE_RECIPIENTS, "--from", "2026-03-02")[0] == 0
+    digest = read_message(next(Path("outbox/digest-2026-03-02").glob("*.eml")))
+    inline, attached = _calendars(digest)
+    assert inline == [], "a digest is no invitation to answer"
+    assert "2026-03-06-car-t-cell-therapy.ics" in [part.get_filename() for part in attached]
+    for part in attached:
+        assert part.get_param("method") == "PUBLISH"
+        assert Calendar.from_ical(part.get_content())["METHOD"] == "PUBLISH"
+        assert "ATTENDEE" not in _event_of(part)

@@ -16,6 +16,7 @@ from announcer.deliver.transports.base import Transport
 from announcer.deliver.transports.dryrun import DryRunTransport
 from announcer.deliver.transports.smtp import SMTPServer, SMTPTransport
 from announcer.errors import DeliveryError
+from tests.helpers import wire
 from tests.smtp_server import Server, smtp_server
 
 
@@ -79,7 +80,7 @@ def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]
 def test_delivers_every_message_once_in_order(harness: Harness) -> None:
     with harness.transport() as transport:
         for number in range(1, 4):
-            transport.send(_message(number))
+            transport.send(wire(_message(number)))
     delivered = harness.delivered()
     assert [str(message["Message-ID"]) for message in delivered] == [
         "<m1@example.org>",
@@ -94,7 +95,7 @@ def test_delivers_unicode_headers_intact(harness: Harness) -> None:
     message.replace_header("To", "Åsa Lindqvist <asa@example.org>")
     message.replace_header("Subject", "Seminar – €25 million")
     with harness.transport() as transport:
-        transport.send(message)
+        transport.send(wire(message))
     (delivered,) = harness.delivered()
     assert str(delivered["To"]) == "Åsa Lindqvist <asa@example.org>"
     assert str(delivered["Subject"]) == "Seminar – €25 million"
@@ -102,15 +103,15 @@ def test_delivers_unicode_headers_intact(harness: Harness) -> None:
 
 def _interrupted_run(outbox: Path) -> None:
     with DryRunTransport(outbox, "event") as transport:
-        transport.send(_message(3))
+        transport.send(wire(_message(3)))
         raise RuntimeError("interrupted")
 
 
 def test_dry_run_publishes_a_whole_run_or_nothing(tmp_path: Path) -> None:
     outbox = tmp_path / "outbox"
     with DryRunTransport(outbox, "event") as transport:
-        transport.send(_message(1))
-        transport.send(_message(2))
+        transport.send(wire(_message(1)))
+        transport.send(wire(_message(2)))
     with pytest.raises(RuntimeError, match="interrupted"):
         _interrupted_run(outbox)
     assert sorted(path.name for path in (outbox / "event").iterdir()) == [
@@ -123,17 +124,17 @@ def test_dry_run_publishes_a_whole_run_or_nothing(tmp_path: Path) -> None:
 def test_dry_run_replaces_an_earlier_run(tmp_path: Path) -> None:
     outbox = tmp_path / "outbox"
     with DryRunTransport(outbox, "event") as transport:
-        transport.send(_message(1))
-        transport.send(_message(2))
+        transport.send(wire(_message(1)))
+        transport.send(wire(_message(2)))
     with DryRunTransport(outbox, "event") as transport:
-        transport.send(_message(3))
+        transport.send(wire(_message(3)))
     assert [path.name for path in (outbox / "event").iterdir()] == ["0001-person3@example.org.eml"]
     assert [path.name for path in outbox.iterdir()] == ["event"]
 
 
 def test_dry_run_writes_crlf_wire_format(tmp_path: Path) -> None:
     with DryRunTransport(tmp_path, "event") as transport:
-        transport.send(_message(1))
+        transport.send(wire(_message(1)))
     raw = next((tmp_path / "event").glob("*.eml")).read_bytes()
     assert raw.count(b"\r\n") == raw.count(b"\n") > 0
 
@@ -144,7 +145,7 @@ def test_dry_run_names_a_file_for_the_longest_address(tmp_path: Path) -> None:
     longest = "a" * 64 + "@" + ".".join(["d" * 63] * 3) + ".example"[: 254 - 64 - 1 - 191]
     message["To"] = longest
     with DryRunTransport(tmp_path, "event") as transport:
-        transport.send(message)
+        transport.send(wire(message))
     (written,) = (tmp_path / "event").iterdir()
     assert len(written.name.encode()) <= 255
     assert _parse(written.read_bytes())["To"] == longest
@@ -170,7 +171,7 @@ def test_dry_run_cannot_write_a_message_and_publishes_nothing(
     refused = pytest.raises(DeliveryError, match=r"0001-person1@example.org.eml: cannot write: No space left")
     with refused, transport:
         monkeypatch.setattr(Path, "write_bytes", disk_full)
-        transport.send(_message(1))
+        transport.send(wire(_message(1)))
     monkeypatch.undo()
     assert list(tmp_path.iterdir()) == [], "the staging folder is removed, nothing published"
 
@@ -179,7 +180,7 @@ def test_dry_run_cannot_publish_and_keeps_the_earlier_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with DryRunTransport(tmp_path, "event") as transport:
-        transport.send(_message(1))
+        transport.send(wire(_message(1)))
     real_rename = Path.rename
 
     def refuse_staging(self: Path, target: Path) -> Path:
@@ -190,6 +191,6 @@ def test_dry_run_cannot_publish_and_keeps_the_earlier_run(
     monkeypatch.setattr(Path, "rename", refuse_staging)
     transport = DryRunTransport(tmp_path, "event")
     transport.open()
-    transport.send(_message(2))
+    transport.send(wire(_message(2)))
     with pytest.raises(DeliveryError, match=r"cannot publish the outbox folder: Invalid cross-device link"):
         transport.close()

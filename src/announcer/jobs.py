@@ -10,10 +10,9 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
-from email.message import EmailMessage
 from pathlib import Path
 
-from announcer.compose.message import Composer
+from announcer.compose.message import Composer, Outgoing
 from announcer.deliver.delivery import Deliverer, Pace, Resend, Summary
 from announcer.deliver.journal import Entry, Journal, delivery_key, history, journal_entries, received
 from announcer.deliver.signing import Signer, dkim_signer
@@ -169,7 +168,7 @@ class _UpdateOrInvitation:
     def content(self) -> RenderedContent:
         return self.update.content
 
-    def compose(self, recipient: Recipient, *, deliver_to: str | None = None) -> EmailMessage:
+    def compose(self, recipient: Recipient, *, deliver_to: str | None = None) -> Outgoing:
         chosen = self.update if recipient.email.lower() in self.earlier else self.invitation
         return chosen.compose(recipient, deliver_to=deliver_to)
 

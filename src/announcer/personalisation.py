@@ -14,6 +14,7 @@ import html
 import re
 import secrets
 from base64 import urlsafe_b64encode
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from announcer.model.recipient import Recipient
@@ -87,22 +88,46 @@ class Personaliser:
 
     def fill(self, content: str, slot_key: str, recipient: Recipient | None, *, as_html: bool) -> str:
         """`content` with every slot of this render replaced by the recipient's value (escaped for HTML)."""
-        unsubscribe_url = self.unsubscribe_url(recipient)
+        return "".join(
+            piece if isinstance(piece, str) else self.value(piece, recipient, as_html=as_html)
+            for piece in split(content, slot_key)
+        )
 
-        def value(match: re.Match[str]) -> str:
-            if match.group(1) != slot_key:
-                return match.group(0)
-            kind = match.group(2)
-            key, default = (bytes.fromhex(match.group(group)).decode() for group in (3, 4))
-            if kind == "unsubscribe":
-                text = unsubscribe_url
-            elif kind == "time":
-                zone = recipient.fields.get("timezone") if recipient else None
-                text = reader_clock(datetime.fromisoformat(key), zone, default.split(",")) if zone else ""
-            elif kind == "name":
-                text = (recipient.name if recipient else None) or default
-            else:
-                text = (recipient.fields.get(key) if recipient else None) or default
-            return html.escape(text, quote=True) if as_html else text
+    def value(self, slot: Slot, recipient: Recipient | None, *, as_html: bool) -> str:
+        """What one slot holds for this recipient (escaped for HTML)."""
+        if slot.kind == "unsubscribe":
+            text = self.unsubscribe_url(recipient)
+        elif slot.kind == "time":
+            zone = recipient.fields.get("timezone") if recipient else None
+            text = (
+                reader_clock(datetime.fromisoformat(slot.key), zone, slot.default.split(",")) if zone else ""
+            )
+        elif slot.kind == "name":
+            text = (recipient.name if recipient else None) or slot.default
+        else:
+            text = (recipient.fields.get(slot.key) if recipient else None) or slot.default
+        return html.escape(text, quote=True) if as_html else text
 
-        return _SLOT.sub(value, content)
+
+@dataclass(frozen=True)
+class Slot:
+    """One placeholder: what kind of value, which one (a field's name, an instant), and a default."""
+
+    kind: str
+    key: str
+    default: str
+
+
+def split(content: str, slot_key: str) -> list[str | Slot]:
+    """`content` as text and this render's slots, in order (text from elsewhere stays text)."""
+    pieces: list[str | Slot] = []
+    last = 0
+    for match in _SLOT.finditer(content):
+        if match.group(1) != slot_key:
+            continue
+        pieces.append(content[last : match.start()])
+        key, default = (bytes.fromhex(match.group(group)).decode() for group in (3, 4))
+        pieces.append(Slot(match.group(2), key, default))
+        last = match.end()
+    pieces.append(content[last:])
+    return pieces

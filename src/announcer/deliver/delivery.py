@@ -8,10 +8,10 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 from enum import StrEnum
 from types import FrameType
 
+from announcer.compose.message import Outgoing
 from announcer.deliver.journal import Journal, Outcome
 from announcer.deliver.transports.base import Transport
 from announcer.errors import DeliveryError, InDoubt, PermanentFailure, TemporaryFailure
@@ -78,7 +78,7 @@ class Deliverer:
     def __init__(
         self,
         transport: Transport,
-        compose: Callable[[Recipient], EmailMessage],
+        compose: Callable[[Recipient], Outgoing],
         *,
         journal: Journal | None = None,
         key: str = "",
@@ -126,7 +126,7 @@ class Deliverer:
         if self._settled_before(recipient):
             return
         message = self.compose(recipient)
-        message_id = str(message["Message-ID"])
+        message_id = message.message_id
         in_flight = lambda: self._write(recipient, message_id, Outcome.IN_FLIGHT, "")  # noqa: E731
         for attempt in range(self.pace.retries + 1):
             self._keep_pace()

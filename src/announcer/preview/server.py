@@ -130,7 +130,7 @@ def _first_recipient(target: Target, settings: Settings) -> Recipient | None:
 
 
 def _item(id: str, label: str, composer: Composer, reader: Recipient) -> Item:
-    message = composer.compose(reader)
+    message = composer.compose(reader).message
     html_part, text_part = message.get_body(("html",)), message.get_body(("plain",))
     if html_part is None or text_part is None:
         raise TemplateError(f"{label}: the message has no {'HTML' if html_part is None else 'text'} part")

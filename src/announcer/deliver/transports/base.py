@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from email.message import EmailMessage
 from types import TracebackType
 from typing import Self
+
+from announcer.compose.message import Outgoing
 
 
 class Transport(ABC):
@@ -21,7 +22,7 @@ class Transport(ABC):
         """Get ready to send (connect, create folders)."""
 
     @abstractmethod
-    def send(self, message: EmailMessage, committing: Callable[[], None] = lambda: None) -> str:
+    def send(self, message: Outgoing, committing: Callable[[], None] = lambda: None) -> str:
         """Deliver one message and say how it went (the server's reply), or raise `DeliveryError`.
 
         `committing` is called at the last instant before the message becomes the recipient's

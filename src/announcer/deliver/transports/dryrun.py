@@ -6,10 +6,9 @@ import os
 import re
 import shutil
 from collections.abc import Callable
-from email.message import EmailMessage
 from pathlib import Path
 
-from announcer.compose.message import WIRE
+from announcer.compose.message import Outgoing
 from announcer.deliver.transports.base import Transport
 from announcer.errors import DeliveryError
 
@@ -34,14 +33,14 @@ class DryRunTransport(Transport):
             raise DeliveryError(f"{self.staging}: cannot create the outbox folder: {exc.strerror}") from None
         self.count = 0
 
-    def send(self, message: EmailMessage, committing: Callable[[], None] = lambda: None) -> str:
+    def send(self, message: Outgoing, committing: Callable[[], None] = lambda: None) -> str:
         committing()
         self.count += 1
-        recipient = re.sub(r"[^A-Za-z0-9@._+-]", "_", str(message["To"].addresses[0].addr_spec))
+        recipient = re.sub(r"[^A-Za-z0-9@._+-]", "_", message.to)
         # A file name holds at most 255 bytes; an address may have 254 characters.
         path = self.staging / f"{self.count:04d}-{recipient[:200]}.eml"
         try:
-            path.write_bytes(message.as_bytes(policy=WIRE))
+            path.write_bytes(message.data)
         except OSError as exc:
             raise DeliveryError(f"{path}: cannot write: {exc.strerror}") from None
         return f"written to {path.name}"

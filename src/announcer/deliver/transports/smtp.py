@@ -10,11 +10,10 @@ import threading
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Literal
 
-from announcer.compose.message import WIRE
+from announcer.compose.message import Outgoing
 from announcer.deliver.signing import Signer
 from announcer.deliver.transports.base import Transport
 from announcer.errors import DeliveryError, InDoubt, PermanentFailure, TemporaryFailure
@@ -111,11 +110,11 @@ class SMTPTransport(Transport):
             return TemporaryFailure(f"{self.server}: cannot connect: {error}")
         return error
 
-    def send(self, message: EmailMessage, committing: Callable[[], None] = lambda: None) -> str:
-        data = message.as_bytes(policy=WIRE)
+    def send(self, message: Outgoing, committing: Callable[[], None] = lambda: None) -> str:
+        data = message.data
         if self.signer is not None:
             data = self.signer(data)
-        recipient = message["To"].addresses[0].addr_spec
+        recipient = message.to
         if self.connection is None:
             self.connection = self._connect()
         watchdog = _Watchdog(self.connection, self.config.deadline_seconds)

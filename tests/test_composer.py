@@ -1,0 +1,128 @@
+"""The composer joins each message from parts encoded once: it must read back, part by part,
+exactly as the stdlib's own message for the same recipient does."""
+
+from __future__ import annotations
+
+from datetime import date
+from email.header import decode_header, make_header
+from email.message import EmailMessage
+from email.utils import getaddresses
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from announcer.compose.message import Composer
+from announcer.lifecycle import CANCELLED, Edition
+from announcer.load.events import load_named
+from announcer.model.recipient import Recipient
+from announcer.model.settings import Settings
+from announcer.model.text import line_problem
+from announcer.model.window import Window
+from announcer.render.content import RenderedContent, Renderer
+from tests.helpers import EXAMPLE_EVENT, read_message, render_digest_of
+from tests.stdlib_composer import stdlib_message
+
+SECRET = "a-secret-for-tokens"
+READERS = [
+    Recipient("plain@example.org"),
+    Recipient("asa.lindqvist@example.org", "Åsa Lindqvist", {"team": "Tumour <immunology> & co"}),
+    Recipient("quoted@example.org", 'O\'Brien, "Pat" \\ Jr.', {"timezone": "America/New_York"}),
+    Recipient("cjk@example.org", "陈伟 (Chen Wei)", {"timezone": "Asia/Tokyo"}),
+    Recipient("long@example.org", "Siobhán " * 60 + "Ó Conaill"),
+    Recipient("ascii.long@example.org", "Bartholomew " * 30 + "Smith"),
+    Recipient("spaces@example.org", "  two  spaces  "),
+]
+
+
+def _contents(settings: Settings) -> dict[str, RenderedContent]:
+    named = load_named(Path(EXAMPLE_EVENT), settings.defaults)
+    uid = "2026-03-06-car-t-cell-therapy@example.org"
+    renderer = Renderer(settings)
+    before = {"Time": "Friday 6 March 2026, 10:00–11:00 Stockholm time (CET)"}
+    return {
+        "invitation": renderer.render_event(named, Edition(uid, 0, "f")),
+        "rsvp": renderer.render_event(named, Edition(uid, 0, "f", rsvp=True)),
+        "update": renderer.render_event(named, Edition(uid, 1, "g", before, rsvp=True)),
+        "cancellation": renderer.render_event(named, Edition(uid, 2, CANCELLED, rsvp=True)),
+        "digest": render_digest_of(settings, Window(date(2026, 3, 2), 7)),
+    }
+
+
+def _parts(message: EmailMessage) -> list[tuple[object, ...]]:
+    """Each part as a reader sees it: type, parameters, disposition, file name, decoded content."""
+    return [
+        (
+            part.get_content_type(),
+            sorted(param for param in part.get_params() or [] if param[0] != "boundary"),
+            part.get_content_disposition(),
+            part.get_filename(),
+            None if part.is_multipart() else part.get_content(),
+        )
+        for part in message.walk()
+    ]
+
+
+HEADERS = ("From", "Subject", "Reply-To", "List-Id", "List-Unsubscribe", "List-Unsubscribe-Post")
+
+
+def _to(message: EmailMessage) -> tuple[str, str]:
+    """The To header's name and address as RFC 2047 reads them (the space between two encoded
+    words is not part of the text; the stdlib's address parser keeps it)."""
+    raw = next(value for name, value in message.raw_items() if name.lower() == "to")
+    ((name, address),) = getaddresses([raw.replace("\r\n", "")])
+    return str(make_header(decode_header(name))), address
+
+
+def _assert_same(content: RenderedContent, settings: Settings, reader: Recipient) -> None:
+    ours = read_message(Composer(content, settings, SECRET).compose(reader).data)
+    theirs = read_message(stdlib_message(content, settings, reader, SECRET).as_bytes())
+    for name in HEADERS:
+        assert str(ours[name]) == str(theirs[name]), name
+    assert _to(ours) == (reader.name or "", reader.email)
+    assert ours["MIME-Version"] == "1.0"
+    assert _parts(ours) == _parts(theirs)
+    assert all(part.defects == [] for part in ours.walk())
+
+
+@pytest.mark.parametrize("kind", ["invitation", "rsvp", "update", "cancellation", "digest"])
+def test_every_kind_of_message_reads_back_as_the_stdlib_s(kind: str, settings: Settings) -> None:
+    content = _contents(settings)[kind]
+    for reader in READERS:
+        _assert_same(content, settings, reader)
+
+
+def test_lines_stay_within_rfc_5322_and_bodies_are_ascii(settings: Settings) -> None:
+    for content in _contents(settings).values():
+        data = Composer(content, settings, SECRET).compose(READERS[4]).data
+        assert data.isascii()
+        assert max(len(line) for line in data.split(b"\r\n")) <= 998
+        assert b"\n" not in data.replace(b"\r\n", b""), "CRLF line ends only"
+
+
+_LINE = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=80).filter(
+    lambda text: text.strip() == text and line_problem(text) is None
+)
+
+
+@hypothesis_settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(name=_LINE, team=_LINE)
+def test_any_name_and_field_a_list_may_hold_reads_back_as_the_stdlib_s(
+    name: str, team: str, settings: Settings
+) -> None:
+    content = _contents_once(settings)
+    _assert_same(content, settings, Recipient("someone@example.org", name, {"team": team}))
+
+
+_CACHE: dict[str, RenderedContent] = {}
+
+
+def _contents_once(settings: Settings) -> RenderedContent:
+    """The RSVP invitation rendered once for all examples (a render takes a while)."""
+    if "rsvp" not in _CACHE:
+        _CACHE["rsvp"] = _contents(settings)["rsvp"]
+    return _CACHE["rsvp"]
