@@ -60,8 +60,8 @@ MUTANTS = [
     Mutant(
         "input can fill any placeholder",
         "personalisation.py",
-        "            if match.group(1) != slot_key:",
-        "            if False:",
+        "        if match.group(1) != slot_key:",
+        "        if False:",
     ),
     Mutant(
         "password may go in clear",
@@ -96,8 +96,8 @@ MUTANTS = [
     Mutant(
         "one-click for http://",
         "compose/message.py",
-        'if unsubscribe_url.startswith("https://"):',
-        "if unsubscribe_url:",
+        'if self.personaliser.unsubscribe_url(None).startswith("https://"):',
+        "if self.personaliser.unsubscribe_url(None):",
     ),
     Mutant("token not normalised", "personalisation.py", "address.lower().encode()", "address.encode()"),
     Mutant("no Reply-To", "compose/message.py", "if sender.reply_to:", "if False:"),
@@ -226,8 +226,8 @@ MUTANTS = [
     Mutant(
         "RSVP calendar without the reader as attendee",
         "compose/message.py",
-        "        if not calendar.attendee:\n",
-        "        if True:\n",
+        "self.whole = None if calendar.attendee else",
+        "self.whole = None if False else",
     ),
     Mutant(
         "digest asks for replies",
