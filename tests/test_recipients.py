@@ -6,10 +6,14 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from email_validator import validate_email
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from announcer.errors import RecipientsError
 from announcer.load.recipients import RecipientList, SingleAddress, open_recipients
 from announcer.model.recipient import Recipient
+from announcer.model.text import _plain_address
 from tests.helpers import write
 
 
@@ -72,3 +76,20 @@ def test_a_long_list_is_streamed_not_held(tmp_path: Path) -> None:
     tracemalloc.stop()
     assert first.email == "person0@example.org"
     assert peak_after_first < 1_000_000, "reading the first recipient must not load the whole list"
+
+
+_ADDRESS_LIKE = st.one_of(
+    st.emails(),
+    st.from_regex(r"[A-Za-z0-9.!#'+_-]{1,70}@[A-Za-z0-9.-]{1,70}\.[A-Za-z]{2,8}", fullmatch=True),
+    st.text(st.sampled_from("aZ09.-_+@!#'\"ü "), max_size=40),
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_ADDRESS_LIKE)
+def test_the_fast_path_for_everyday_addresses_agrees_with_email_validator(address: str) -> None:
+    fast = _plain_address(address)
+    if fast is None:
+        return  # left to email-validator itself
+    checked = validate_email(address, check_deliverability=False, allow_smtputf8=False)
+    assert fast == (checked.ascii_email or checked.normalized)

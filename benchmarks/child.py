@@ -1,0 +1,48 @@
+"""One measured send in a process of its own, for `benchmarks.run`; prints one JSON line.
+
+python -m benchmarks.child dry-run|smtp WORKSPACE COUNT
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+from announcer.deliver.transports import TransportName
+from announcer.jobs import SendOptions, send_invitation
+from announcer.lifecycle import Edition
+from announcer.load.settings import load_settings
+from announcer.model.settings import Settings
+
+EVENT = "events/2026-03-06-car-t-cell-therapy.yaml"
+
+
+def edition(settings: Settings) -> Edition:
+    """The example's first invitation."""
+    return Edition(f"2026-03-06-car-t-cell-therapy@{settings.sender.domain}", 0, "")
+
+
+def add_smtp(root: Path, port: int) -> None:
+    """Point the workspace's settings at a plain SMTP server on 127.0.0.1."""
+    with (root / "announcer.toml").open("a", encoding="utf-8") as toml:
+        toml.write(f'\n[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n')
+
+
+def main() -> None:
+    kind, root, count = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+    settings = load_settings(root / "announcer.toml")
+    transport = TransportName.SMTP if kind == "smtp" else TransportName.DRY_RUN
+    options = SendOptions(transport=transport, outbox=root / "outbox")
+    started = time.perf_counter()
+    report = send_invitation(root / EVENT, str(root / "list.csv"), settings, options)
+    seconds = time.perf_counter() - started
+    assert report.summary.delivered == count, report.summary
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "rate": count / seconds, "peak_rss_mib": peak}))
+
+
+if __name__ == "__main__":
+    main()

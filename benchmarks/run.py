@@ -1,0 +1,216 @@
+"""announcer beside its baselines, in one run and on the same data; prints figures and ratios.
+
+    .venv/bin/python -m benchmarks.run [--sizes 1000 10000 100000] [--smtp 1000]
+
+- Dry run: messages/s of `announcer send` (the send itself, in a process of its own) beside
+  a naive stdlib script (one `EmailMessage` per recipient, `as_bytes()`, one file each; measured
+  on the first 2,000 recipients) and a raw write of as many files of the same size (the disk).
+  Peak RSS of each whole announcer process.
+- SMTP: messages/s of a real send (journal on) to a sink in another process, beside raw
+  `smtplib` replaying the same prebuilt bytes over one connection to the same sink.
+- Whole processes: `announcer render` of the example, and a digest of 200 events.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import smtplib
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from pathlib import Path
+
+from announcer.load.events import load_named
+from announcer.load.settings import load_settings
+from announcer.model.recipient import Recipient
+from benchmarks import child
+
+ROOT = Path(__file__).resolve().parents[1]
+EVENT = "events/2026-03-06-car-t-cell-therapy.yaml"
+NAIVE_SAMPLE = 2000
+NAMES = ("Åsa Lindqvist", "Jürgen Müller", "Chen Wei", "Zoë Martin", "Siobhán Ó Conaill", "Pat O'Brien")
+
+
+@contextmanager
+def workspace(recipients: int) -> Iterator[Path]:
+    """A copy of the example workspace with a list of `recipients` generated people."""
+    with tempfile.TemporaryDirectory(prefix="announcer-bench-") as folder:
+        root = Path(folder)
+        shutil.copy(ROOT / "announcer.toml", root)
+        shutil.copytree(ROOT / "events", root / "events")
+        with (root / "list.csv").open("w", encoding="utf-8") as stream:
+            stream.write("email,name\n")
+            for number in range(recipients):
+                stream.write(f"person{number}@example.org,{NAMES[number % len(NAMES)]} {number}\n")
+        yield root
+
+
+def _in_child(*arguments: str) -> dict[str, float]:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.child", *arguments], capture_output=True, text=True, check=True
+    )
+    result: dict[str, float] = json.loads(done.stdout.splitlines()[-1])
+    return result
+
+
+def _naive(root: Path, count: int) -> float:
+    """Messages/s of the stdlib way: one EmailMessage per recipient, serialised, written."""
+    from announcer.render.content import Renderer
+    from tests.stdlib_composer import stdlib_message
+
+    settings = load_settings(root / "announcer.toml")
+    content = Renderer(settings).render_event(
+        load_named(root / EVENT, settings.defaults), child.edition(settings)
+    )
+    out = root / "naive"
+    out.mkdir()
+    started = time.perf_counter()
+    for number in range(count):
+        reader = Recipient(f"person{number}@example.org", f"{NAMES[number % len(NAMES)]} {number}")
+        data = stdlib_message(content, settings, reader).as_bytes()
+        (out / f"{number:06d}-{reader.email}.eml").write_bytes(data)
+    seconds = time.perf_counter() - started
+    shutil.rmtree(out)
+    return count / seconds
+
+
+def _raw_write(root: Path, count: int, data: bytes) -> float:
+    """Messages/s of the disk: `count` files of these bytes, written and closed."""
+    out = root / "raw"
+    out.mkdir()
+    started = time.perf_counter()
+    for number in range(count):
+        with (out / f"{number:06d}-person{number}@example.org.eml").open("wb") as file:
+            file.write(data)
+    seconds = time.perf_counter() - started
+    shutil.rmtree(out)
+    return count / seconds
+
+
+def dry_run(sizes: list[int]) -> list[tuple[int, float, float, float, float]]:
+    rows = []
+    for size in sizes:
+        with workspace(size) as root:
+            ours = _in_child("dry-run", str(root), str(size))
+            outbox = root / "outbox" / Path(EVENT).stem
+            sample = next(outbox.iterdir()).read_bytes()
+            shutil.rmtree(root / "outbox")
+            naive = _naive(root, min(size, NAIVE_SAMPLE))
+            raw = _raw_write(root, size, sample)
+            rows.append((size, ours["rate"], naive, raw, ours["peak_rss_mib"]))
+    return rows
+
+
+@contextmanager
+def sink() -> Iterator[int]:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.sink"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert server.stdout is not None
+    assert server.stdin is not None
+    try:
+        yield int(server.stdout.readline())
+    finally:
+        server.stdin.close()
+        server.wait(timeout=30)
+
+
+def smtp(count: int) -> tuple[float, float]:
+    """Messages/s of a real send (journal on) and of raw smtplib with the same bytes, one connection."""
+    with workspace(count) as root, sink() as port:
+        child.add_smtp(root, port)
+        ours = _in_child("smtp", str(root), str(count))
+        _in_child("dry-run", str(root), str(count))
+        prebuilt = [path.read_bytes() for path in sorted((root / "outbox" / Path(EVENT).stem).iterdir())]
+        started = time.perf_counter()
+        with smtplib.SMTP("127.0.0.1", port) as connection:
+            for number, data in enumerate(prebuilt):
+                connection.sendmail("onkpat-seminars@example.org", [f"person{number}@example.org"], data)
+        raw = count / (time.perf_counter() - started)
+        return ours["rate"], raw
+
+
+def _best_process(runs: int, *command: str, cwd: Path) -> float:
+    best = float("inf")
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(command, cwd=cwd, check=True, capture_output=True)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def whole_processes() -> tuple[float, float]:
+    """Seconds of `announcer render` on the example and of a 200-event digest, whole processes."""
+    announcer = str(Path(sys.executable).with_name("announcer"))
+    with workspace(1) as root:
+        render = _best_process(3, announcer, "render", EVENT, "-o", "rendered", cwd=root)
+        template = (root / EVENT).read_text(encoding="utf-8")
+        first = date(2026, 3, 2)
+        for number in range(200):
+            day = first + timedelta(days=number % 7)
+            hour = 8 + number % 10
+            text = template.replace("2026-03-06 12:00", f"{day} {hour:02d}:00").replace(
+                "2026-03-06 13:00", f"{day} {hour:02d}:45"
+            )
+            (root / "events" / f"{day}-talk-{number:03d}.yaml").write_text(text, encoding="utf-8")
+        digest = _best_process(
+            3, announcer, "digest", "events", "--to", "list.csv", "--from", str(first), cwd=root
+        )
+    return render, digest
+
+
+def _line(label: str, value: str, note: str = "") -> None:
+    print(f"  {label:<44}{value:>14}  {note}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000])
+    parser.add_argument("--smtp", type=int, default=1000)
+    options = parser.parse_args()
+    print(f"announcer benchmarks, {date.today()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+
+    print("\ndry run (messages/s; naive measured on the first 2,000)")
+    peaks = {}
+    for size, ours, naive, raw, peak in dry_run(options.sizes):
+        peaks[size] = peak
+        _line(f"{size:,} recipients: announcer", f"{ours:,.0f}/s", f"peak RSS {peak:.0f} MiB")
+        _line(
+            "  naive stdlib script",
+            f"{naive:,.0f}/s",
+            f"announcer {ours / naive:.1f}x faster (target >= 15x)",
+        )
+        _line(
+            "  raw write of the same bytes (disk)",
+            f"{raw:,.0f}/s",
+            f"announcer at {ours / raw:.0%} of it (>= 50%)",
+        )
+    if len(peaks) > 1:
+        small, large = min(peaks), max(peaks)
+        _line(f"peak RSS {large:,} vs {small:,}", f"{peaks[large] / peaks[small]:.2f}x", "(target <= 1.25x)")
+
+    if options.smtp:
+        print(f"\nSMTP, {options.smtp:,} messages to a sink in another process (messages/s)")
+        ours, raw = smtp(options.smtp)
+        _line("announcer, 1 connection, journal on", f"{ours:,.0f}/s")
+        _line(
+            "raw smtplib replaying the same bytes", f"{raw:,.0f}/s", f"announcer at {ours / raw:.0%} (>= 80%)"
+        )
+
+    print("\nwhole processes (best of 3)")
+    render, digest = whole_processes()
+    _line("announcer render, the example", f"{render:.2f} s", "(target < 1 s)")
+    _line("announcer digest of 200 events", f"{digest:.2f} s", "(target < 3 s)")
+
+
+if __name__ == "__main__":
+    main()
