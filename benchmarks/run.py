@@ -156,8 +156,8 @@ def whole_processes() -> tuple[float, float]:
         for number in range(200):
             day = first + timedelta(days=number % 7)
             hour = 8 + number % 10
-            text = template.replace("2026-03-06 12:00", f"{day} {hour:02d}:00").replace(
-                "2026-03-06 13:00", f"{day} {hour:02d}:45"
+            text = template.replace("start: 2026-03-06 12:00", f"start: {day} {hour:02d}:00").replace(
+                "end: 2026-03-06 13:00", f"end: {day} {hour:02d}:45"
             )
             (root / "events" / f"{day}-talk-{number:03d}.yaml").write_text(text, encoding="utf-8")
         digest = _best_process(

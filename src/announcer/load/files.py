@@ -64,11 +64,15 @@ def read_text(path: Path, error: type[InputError] = EventError, *, limit: int | 
         raise error([Problem(source, message, line=line)]) from None
 
 
+# libyaml's parser where PyYAML has it (as fast as the files are small), the same safe constructor.
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def read_yaml(path: Path) -> tuple[Any, LineOf]:
     """The YAML document in `path` and a function giving the line of any key path in it."""
     source = display_path(path)
     text = read_text(path)
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -80,9 +84,14 @@ def read_yaml(path: Path) -> tuple[Any, LineOf]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
+        if exc.problem and "maximum nesting depth" in exc.problem:  # libyaml's own bound
+            raise EventError([Problem(source, "nested too deeply to be an event", line=line)]) from None
         message = f"not valid YAML: {exc.problem or exc}"
-        if exc.problem and "mapping values are not allowed" in exc.problem:
-            message += ' (a value that holds ": " needs quotes: title: "CAR T: From A to B")'
+        if exc.problem and "mapping values are not allowed" in exc.problem:  # said alike by both parsers
+            message = (
+                "not valid YAML: mapping values are not allowed here "
+                '(a value that holds ": " needs quotes: title: "CAR T: From A to B")'
+            )
         raise EventError([Problem(source, message, line=line)]) from None
     except yaml.YAMLError as exc:
         raise EventError([Problem(source, f"not valid YAML: {exc}")]) from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar as weekdays
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from icalendar import Timezone, TimezoneDaylight, TimezoneStandard
@@ -23,8 +24,10 @@ class Transition:
     name_after: str
 
 
-def transitions(zone: ZoneInfo, year: int) -> list[Transition]:
-    """The offset changes of `zone` during `year`, found hour by hour and refined to the second."""
+@cache
+def transitions(zone: ZoneInfo, year: int) -> tuple[Transition, ...]:
+    """The offset changes of `zone` during `year`, found hour by hour and refined to the second
+    (once per zone and year: a digest of many events in one zone asks for them each time)."""
     found = []
     moment = datetime(year, 1, 1, tzinfo=UTC) - timedelta(days=1)
     end = datetime(year + 1, 1, 1, tzinfo=UTC) + timedelta(days=1)
@@ -46,7 +49,7 @@ def transitions(zone: ZoneInfo, year: int) -> list[Transition]:
                 name = high.astimezone(zone).tzname() or ""
                 found.append(Transition(local, before_offset, after_offset, name))
         moment = after
-    return found
+    return tuple(found)
 
 
 def _rule_day(day: datetime) -> tuple[int, str]:
