@@ -48,12 +48,19 @@ class RecordingHandler:
     mail_replies: list[str] = field(default_factory=list)  # replies to the next MAIL commands, in turn
     data_replies: dict[str, list[str]] = field(default_factory=dict)  # replies after DATA, in turn
     lock: threading.Lock = field(default_factory=threading.Lock)
+    pipelining: bool = False  # offered in EHLO (aiosmtpd reads pipelined commands in turn anyway)
 
     sessions: list[Any] = field(default_factory=list)  # one per connection that sent mail
 
     @property
     def connections(self) -> int:
         return len(self.sessions)
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]] if self.pipelining else responses
 
     async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
         if not any(known is session for known in self.sessions):
@@ -136,10 +143,14 @@ class CertificateAuthority:
 
 @contextmanager
 def smtp_server(
-    security: str = "none", ca: CertificateAuthority | None = None, *, auth: bool = False
+    security: str = "none",
+    ca: CertificateAuthority | None = None,
+    *,
+    auth: bool = False,
+    pipelining: bool = False,
 ) -> Iterator[Server]:
     """aiosmtpd on 127.0.0.1 with security `none`, `starttls` or `tls`, optionally requiring AUTH."""
-    handler = RecordingHandler()
+    handler = RecordingHandler(pipelining=pipelining)
     port = free_port()
     options: dict[str, Any] = {}
     if security == "starttls":

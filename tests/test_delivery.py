@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -11,7 +14,7 @@ import pytest
 
 from announcer.compose.message import Outgoing
 from announcer.deliver.delivery import Deliverer, Pace, Resend, per_minute
-from announcer.deliver.journal import Journal, Outcome
+from announcer.deliver.journal import JOURNAL_PATH, Journal, Outcome
 from announcer.deliver.transports.base import Transport
 from announcer.errors import DeliveryError, DeliveryFailure, InDoubt, TemporaryFailure
 from announcer.model.recipient import Recipient
@@ -163,3 +166,115 @@ def test_ctrl_c_finishes_the_message_in_hand_then_stops() -> None:
     assert summary.delivered == 2
     assert notices == ["stopping after the current message (Ctrl-C again to stop at once)"]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, "the handler is put back"
+
+
+class _Lanes(ScriptedTransport):
+    """Several connections at once: records which thread sent what, and how many overlapped."""
+
+    def __init__(self, connections: int, *outcomes: str | DeliveryError) -> None:
+        super().__init__(*outcomes)
+        self.connections = connections
+        self.lock = threading.Lock()
+        self.busy = 0
+        self.most_at_once = 0
+
+    def send(self, message: Outgoing, committing: Callable[[], None] = lambda: None) -> str:
+        with self.lock:
+            self.busy += 1
+            self.most_at_once = max(self.most_at_once, self.busy)
+            outcome = self.outcomes.pop(0) if self.outcomes else "250 OK"
+        try:
+            time.sleep(0.002)  # the server's answer takes a moment: the other lanes go meanwhile
+            if isinstance(outcome, DeliveryError):
+                raise outcome
+            committing()
+            with self.lock:
+                self.sent.append(message.to)
+            return outcome
+        finally:
+            with self.lock:
+                self.busy -= 1
+
+
+def _people(count: int) -> list[Recipient]:
+    return [Recipient(f"person{number:03d}@example.org") for number in range(count)]
+
+
+def test_several_connections_deliver_everyone_once_and_journal_each(journal: Journal) -> None:
+    transport = _Lanes(4)
+    advanced: list[None] = []
+    summary = Deliverer(transport, _compose, journal=journal, key="k").deliver_all(
+        _people(250), advance=lambda: advanced.append(None)
+    )
+    assert summary.complete
+    assert summary.delivered == 250
+    assert sorted(transport.sent) == [person.email for person in _people(250)]
+    assert transport.most_at_once == 4, "four messages on their way at once"
+    assert len(advanced) == 250
+    assert {entry.outcome for entry in journal.entries("k")} == {Outcome.DELIVERED}
+    assert len(list(journal.entries("k"))) == 250
+
+
+def test_a_connection_that_cannot_go_on_stops_every_lane_and_nothing_is_left_reserved(
+    journal: Journal,
+) -> None:
+    transport = _Lanes(4, *["250 OK"] * 30, DeliveryError("certificate not trusted"))
+    deliverer = Deliverer(transport, _compose, journal=journal, key="k")
+    with pytest.raises(DeliveryError, match="certificate not trusted"):
+        deliverer.deliver_all(_people(250))
+    entries = {entry.recipient: entry.outcome for entry in journal.entries("k")}
+    assert len(transport.sent) < 250, "the run stopped"
+    delivered = sorted(address for address, outcome in entries.items() if outcome is Outcome.DELIVERED)
+    assert delivered == sorted(transport.sent)
+    assert Outcome.IN_FLIGHT not in entries.values()
+    rerun = _Lanes(4)
+    summary = Deliverer(rerun, _compose, journal=journal, key="k").deliver_all(_people(250))
+    assert sorted(transport.sent + rerun.sent) == [person.email for person in _people(250)]
+    assert summary.skipped == len(transport.sent)
+
+
+def test_a_batch_reserved_when_the_machine_went_down_is_in_doubt_never_sent_again(tmp_path: Path) -> None:
+    with Journal(tmp_path) as journal:
+        journal.record("k", "a@example.org", "<a@x>", Outcome.DELIVERED, "250 OK")
+        journal.reserve("k", ["b@example.org", "c@example.org"])  # then the power went
+        journal.record("k", "b@example.org", "<b@x>", Outcome.DELIVERED, "250 OK")
+    with sqlite3.connect(tmp_path / JOURNAL_PATH) as db:  # as it reads after a reboot
+        db.execute("UPDATE reservations SET boot = 'the boot before'")
+    with Journal(tmp_path) as journal:
+        transport = ScriptedTransport()
+        deliverer = Deliverer(transport, _compose, journal=journal, key="k")
+        summary = deliverer.deliver_all([Recipient(f"{name}@example.org") for name in "abcd"])
+    assert transport.sent == ["d@example.org"]
+    assert summary.skipped == 2, "a, and b: its delivery reached the disk after the reservation"
+    assert [address for address, _ in summary.in_doubt] == ["c@example.org"]
+    assert "whether it went is unknown" in summary.in_doubt[0][1]
+
+
+def test_a_batch_reserved_by_a_killed_run_on_this_boot_is_simply_sent(tmp_path: Path) -> None:
+    with Journal(tmp_path) as journal:
+        journal.reserve("k", ["b@example.org", "c@example.org"])  # killed before it began
+        journal.record("k", "b@example.org", "<b@x>", Outcome.DELIVERED, "250 OK")
+    with Journal(tmp_path) as journal:
+        transport = ScriptedTransport()
+        summary = Deliverer(transport, _compose, journal=journal, key="k").deliver_all(
+            [Recipient("b@example.org"), Recipient("c@example.org")]
+        )
+        assert transport.sent == ["c@example.org"]
+        assert summary.complete
+        assert summary.skipped == 1
+        assert journal.entry("k", "c@example.org").outcome is Outcome.DELIVERED  # type: ignore[union-attr]
+    with sqlite3.connect(tmp_path / JOURNAL_PATH) as db:
+        assert db.execute("SELECT count(*) FROM reservations").fetchone() == (0,), "released at the end"
+
+
+def test_a_journal_written_before_reservations_is_read_and_upgraded(tmp_path: Path) -> None:
+    with Journal(tmp_path) as journal:
+        journal.record("k", "a@example.org", "<a@x>", Outcome.DELIVERED, "250 OK")
+    with sqlite3.connect(tmp_path / JOURNAL_PATH) as db:
+        db.execute("DROP TABLE reservations")
+        db.execute("UPDATE meta SET value = '1' WHERE key = 'schema'")
+    with Journal(tmp_path) as journal:
+        assert journal.entry("k", "a@example.org").outcome is Outcome.DELIVERED  # type: ignore[union-attr]
+        journal.reserve("k", ["b@example.org"])
+    with sqlite3.connect(tmp_path / JOURNAL_PATH) as db:
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("2",)

@@ -21,10 +21,17 @@ COUNT = 600
 KILL_SEED = 20261201
 
 
+@pytest.fixture(params=[1, 4], ids=["1-connection", "4-connections"])
+def lanes(request: pytest.FixtureRequest) -> int:
+    """Connections used at once: each one may hold a message in doubt at a kill."""
+    count: int = request.param
+    return count
+
+
 @pytest.fixture
-def server(workspace: Path) -> Iterator[Server]:
+def server(workspace: Path, lanes: int) -> Iterator[Server]:
     with smtp_server() as running:
-        configure_smtp(running)
+        configure_smtp(running, connections=lanes)
         yield running
 
 
@@ -66,7 +73,9 @@ def _run(*extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(_command(*extra), capture_output=True, text=True, timeout=600, check=False)
 
 
-def test_killed_mid_send_then_rerun_delivers_everyone_exactly_once(server: Server, many: list[str]) -> None:
+def test_killed_mid_send_then_rerun_delivers_everyone_exactly_once(
+    server: Server, many: list[str], lanes: int
+) -> None:
     process = _start()
     _wait_for(server, COUNT // 3, process)
     process.send_signal(signal.SIGKILL)
@@ -77,10 +86,10 @@ def test_killed_mid_send_then_rerun_delivers_everyone_exactly_once(server: Serve
     counts = server.handler.counts()
     assert max(counts.values()) == 1, "nobody receives the message twice"
     in_doubt = re.findall(r"in doubt: (\S+):", rerun.stderr)
-    assert len(in_doubt) <= 1, rerun.stderr
+    assert len(in_doubt) <= lanes, rerun.stderr
     assert rerun.returncode == (3 if in_doubt else 0), rerun.stdout + rerun.stderr
     missing = [address for address in many if counts[address] == 0]
-    assert missing in ([], in_doubt), "only the message in flight may be missing, and it is reported"
+    assert set(missing) <= set(in_doubt), "only messages in flight may be missing, and they are reported"
 
     if missing:  # the organiser checked: it never arrived, so they send it again, explicitly
         resolved = _run("--resend-in-doubt")
@@ -118,7 +127,7 @@ def test_two_sends_at_once_are_refused(server: Server, many: list[str]) -> None:
 
 
 def test_killed_again_and_again_nobody_gets_it_twice_and_doubt_is_only_where_data_went(
-    server: Server, many: list[str]
+    server: Server, many: list[str], lanes: int
 ) -> None:
     """SIGKILL at seeded random instants until a run finishes by itself; then count."""
     chance = random.Random(KILL_SEED)
@@ -149,4 +158,4 @@ def test_killed_again_and_again_nobody_gets_it_twice_and_doubt_is_only_where_dat
     assert doubled == [], "nobody receives the message twice"
     assert missing == [], "whoever has not got it is reported in doubt"
     assert process.returncode == (3 if in_doubt else 0), out + err
-    assert len(doubt_without_data) <= kills, "at most the one message in hand at each kill"
+    assert len(doubt_without_data) <= kills * lanes, "at most the message in hand on each connection"

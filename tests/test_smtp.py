@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import smtplib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import vobject
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from announcer.compose.message import Outgoing
 from announcer.deliver.transports.smtp import SMTPServer, SMTPTransport
 from announcer.errors import DeliveryError
 from announcer.preview.server import Target, build_items
@@ -33,9 +35,11 @@ def ca(tmp_path: Path) -> CertificateAuthority:
     return CertificateAuthority(tmp_path)
 
 
-@pytest.fixture
-def plain_server(workspace: Path) -> Iterator[Server]:
-    with smtp_server() as server:
+@pytest.fixture(params=[False, True], ids=["one-command-at-a-time", "pipelined"])
+def plain_server(workspace: Path, request: pytest.FixtureRequest) -> Iterator[Server]:
+    """A server without authentication or TLS: one that answers each command in turn, and one that
+    offers PIPELINING (RFC 2920), where the same refusals come as replies to commands sent together."""
+    with smtp_server(pipelining=request.param) as server:
         configure_smtp(server)
         yield server
 
@@ -431,3 +435,41 @@ def test_an_update_says_what_changed_to_those_who_had_it_and_invites_the_rest(
     event.write_text(event.read_text().replace("Cell Therapy: From", "Cell Therapy – From"))
     code, out, _ = _send(cli)
     assert "sent 0 of 6 by SMTP; 6 had it already" in out, "a typo fixed sends nothing"
+
+
+def test_commands_are_pipelined_where_the_server_offers_it(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writes: list[bytes | str] = []
+    send = smtplib.SMTP.send
+
+    def counted(connection: smtplib.SMTP, data: bytes | str) -> None:
+        writes.append(data)
+        send(connection, data)
+
+    monkeypatch.setattr(smtplib.SMTP, "send", counted)
+    for pipelining, per_message in ((True, 3), (False, 5)):
+        with smtp_server(pipelining=pipelining) as server:
+            config = SMTPServer(host="127.0.0.1", port=server.port, security="none")
+            with SMTPTransport(config, envelope_sender="s@example.org") as transport:
+                writes.clear()
+                for address in ADDRESSES:
+                    transport.send(Outgoing(address, "<m@example.org>", b"Subject: hi\r\n\r\nHello\r\n"))
+                assert len(writes) == per_message * len(ADDRESSES), writes[:6]
+            assert sorted(server.handler.counts()) == sorted(ADDRESSES)
+
+
+def test_several_connections_deliver_everyone_once(cli: CLI, workspace: Path) -> None:
+    many = [f"person{number:03d}@example.org" for number in range(80)]
+    write(Path("recipients/many.csv"), "email\n" + "\n".join(many) + "\n")
+    with smtp_server(pipelining=True) as server:
+        configure_smtp(server, connections=4)
+        server.handler.scripted = {"person007@example.org": ["550 5.1.1 no such user"]}
+        code, out, err = cli("send", EXAMPLE_EVENT, "--to", "recipients/many.csv", "--transport", "smtp")
+        assert code == 3, out + err
+        assert "sent 79 of 80 by SMTP" in out
+        assert "failed: person007@example.org: 550 5.1.1 no such user" in err
+        assert server.handler.connections == 4
+        assert server.handler.counts() == dict.fromkeys([a for a in many if a != "person007@example.org"], 1)
+        code, out, err = cli("send", EXAMPLE_EVENT, "--to", "recipients/many.csv", "--transport", "smtp")
+        assert "sent 1 of 80 by SMTP; 79 had it already" in out, out + err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -26,7 +27,13 @@ def pinned(now: datetime, tokens: Iterator[str]) -> Iterator[None]:
     """Pin the clock to `now` and draw tokens from `tokens` (for reproducible output)."""
     global _now, _token
     saved = _now, _token
-    _now, _token = (lambda: now), (lambda: next(tokens))
+    lock = threading.Lock()  # senders on several connections draw tokens at once
+
+    def draw() -> str:
+        with lock:
+            return next(tokens)
+
+    _now, _token = (lambda: now), draw
     try:
         yield
     finally:

@@ -433,7 +433,9 @@ def _transport(settings: Settings, options: SendOptions, folder: str) -> Transpo
         timeout_seconds=smtp.timeout_seconds,
         deadline_seconds=smtp.deadline_seconds,
     )
-    return SMTPTransport(server, envelope_sender=settings.sender.email, signer=_signer(settings))
+    return SMTPTransport(
+        server, envelope_sender=settings.sender.email, signer=_signer(settings), connections=smtp.connections
+    )
 
 
 def _signer(settings: Settings) -> Signer | None:

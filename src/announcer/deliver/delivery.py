@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import signal
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import FrameType
@@ -14,7 +18,7 @@ from types import FrameType
 from announcer.compose.message import Outgoing
 from announcer.deliver.journal import Journal, Outcome
 from announcer.deliver.transports.base import Transport
-from announcer.errors import DeliveryError, InDoubt, PermanentFailure, TemporaryFailure
+from announcer.errors import DeliveryError, InDoubt, JournalError, PermanentFailure, TemporaryFailure
 from announcer.model.recipient import Recipient
 
 _RATE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(?:/\s*(s|sec|min|h|hour))?\s*")
@@ -72,7 +76,9 @@ class Deliverer:
 
     The journal is written before a message goes out (in flight) and after (delivered or
     failed); a crash between the two leaves that one recipient in doubt, never re-sent unasked.
-    A message is composed only once the journal says it is wanted.
+    Recipients go in batches, each reserved in the journal first (see `Journal.reserve`), and
+    over as many connections as the transport keeps, each message composed by the thread that
+    sends it, once the journal says it is wanted.
     """
 
     def __init__(
@@ -98,6 +104,9 @@ class Deliverer:
         self.summary = Summary()
         self._last_start: float | None = None
         self._failures_in_a_row = 0
+        self._stop = StopRequest()
+        self._left_unsent = False
+        self._lock = threading.Lock()  # the summary and the pace, shared by the sending threads
 
     def deliver_all(
         self,
@@ -106,24 +115,82 @@ class Deliverer:
         announce: Callable[[str], None] = lambda text: None,
         advance: Callable[[], None] = lambda: None,
     ) -> Summary:
-        """Deliver to each recipient in turn, inside the transport; Ctrl-C stops between messages.
+        """Deliver to each recipient, inside the transport; Ctrl-C stops between messages.
 
         A run that stops early leaves the transport aborted (a dry run then publishes nothing).
         """
+        lanes = self.transport.connections
+        pool = ThreadPoolExecutor(lanes, thread_name_prefix="send") if lanes > 1 else None
         try:
-            with self.transport, stop_between_messages(announce) as stop:
-                for recipient in recipients:
-                    if stop.requested or self.summary.gave_up:
-                        raise _Stopped
-                    self.deliver(recipient)
-                    advance()
+            with self.transport, stop_between_messages(announce) as self._stop:
+                try:
+                    self._deliver_batches(recipients, pool, 2 * lanes, advance)
+                finally:
+                    if pool is not None:  # on an error: what has not started never will
+                        pool.shutdown(wait=False, cancel_futures=True)
         except _Stopped:
             self.summary.interrupted = True
+        finally:
+            if pool is not None:  # the transport is closed or aborted: the threads end at once
+                pool.shutdown(wait=True)
+            if self.journal is not None:
+                with suppress(JournalError):  # left, they are this boot's: not in doubt, only untidy
+                    self.journal.release(self.key)
         return self.summary
+
+    def _deliver_batches(
+        self,
+        recipients: Iterable[Recipient],
+        pool: ThreadPoolExecutor | None,
+        ahead: int,
+        advance: Callable[[], None],
+    ) -> None:
+        """Reserve each batch, then send it: inline, or with at most `ahead` messages queued."""
+        pending: deque[Future[None]] = deque()
+        for batch in _batches(iter(recipients), self._batch_size()):
+            wanted = []
+            for recipient in batch:
+                if self._settled_before(recipient):
+                    advance()
+                else:
+                    wanted.append(recipient)
+            if self.journal is not None and wanted:
+                self.journal.reserve(self.key, [recipient.email for recipient in wanted])
+            for recipient in wanted:
+                if self._stopping():
+                    raise _Stopped
+                if pool is None:
+                    self._send(recipient)
+                    advance()
+                    continue
+                pending.append(pool.submit(self._send, recipient))
+                while len(pending) >= ahead or (pending and pending[0].done()):
+                    pending.popleft().result()
+                    advance()
+        while pending:
+            pending.popleft().result()
+            advance()
+        if self._left_unsent:
+            raise _Stopped
+
+    def _batch_size(self) -> int:
+        """Recipients reserved at a time: 100, or about ten seconds' worth at a slow pace."""
+        if self.pace.per_minute is None:
+            return _BATCH
+        return max(1, min(_BATCH, int(self.pace.per_minute / 6)))
+
+    def _stopping(self) -> bool:
+        return self._stop.requested or self.summary.gave_up is not None
 
     def deliver(self, recipient: Recipient) -> None:
         """Send `recipient` their message unless the journal says it already went (or may have)."""
-        if self._settled_before(recipient):
+        if not self._settled_before(recipient):
+            self._send(recipient)
+
+    def _send(self, recipient: Recipient) -> None:
+        """Compose and send one message, retrying what may be retried, journaling each step."""
+        if self._stopping():  # asked to stop while this one waited its turn: it never starts
+            self._left_unsent = True
             return
         message = self.compose(recipient)
         message_id = message.message_id
@@ -137,29 +204,31 @@ class Deliverer:
                 if attempt < self.pace.retries:
                     self.sleep(self.pace.retry_delay * 2**attempt)
                     continue
-                self.summary.failed.append((recipient.email, failure.reply))
-                self._count_failure(failure.reply)
+                self._count_failure(recipient, failure.reply, self.summary.failed)
             except PermanentFailure as failure:
                 self._write(recipient, message_id, Outcome.FAILED, failure.reply)
-                self.summary.failed.append((recipient.email, failure.reply))
+                with self._lock:
+                    self.summary.failed.append((recipient.email, failure.reply))
             except InDoubt as doubt:
                 self._write(recipient, message_id, Outcome.IN_FLIGHT, doubt.reply)
-                self.summary.in_doubt.append((recipient.email, doubt.reply))
-                self._count_failure(doubt.reply)
+                self._count_failure(recipient, doubt.reply, self.summary.in_doubt)
             except DeliveryError as error:  # the transport cannot go on (a reconnect refused)
                 self._write(recipient, message_id, Outcome.FAILED, str(error))
                 raise
             else:
                 self._write(recipient, message_id, Outcome.DELIVERED, reply)
-                self.summary.delivered += 1
-                self._failures_in_a_row = 0
+                with self._lock:
+                    self.summary.delivered += 1
+                    self._failures_in_a_row = 0
             return
 
-    def _count_failure(self, reply: str) -> None:
+    def _count_failure(self, recipient: Recipient, reply: str, listed: list[tuple[str, str]]) -> None:
         """A recipient left failed for now or in doubt; after `give_up_after` in a row, the run stops."""
-        self._failures_in_a_row += 1
-        if self._failures_in_a_row >= self.pace.give_up_after:
-            self.summary.gave_up = f"{self._failures_in_a_row} recipients in a row, the last: {reply}"
+        with self._lock:
+            listed.append((recipient.email, reply))
+            self._failures_in_a_row += 1
+            if self._failures_in_a_row >= self.pace.give_up_after:
+                self.summary.gave_up = f"{self._failures_in_a_row} recipients in a row, the last: {reply}"
 
     def _settled_before(self, recipient: Recipient) -> bool:
         """Whether an earlier run already settled this recipient (counted as skipped or in doubt)."""
@@ -186,11 +255,20 @@ class Deliverer:
         if self.pace.per_minute is None:
             return
         gap = 60.0 / self.pace.per_minute
-        now = self.clock()
-        if self._last_start is not None and now - self._last_start < gap:
-            self.sleep(gap - (now - self._last_start))
+        with self._lock:
             now = self.clock()
-        self._last_start = now
+            if self._last_start is not None and now - self._last_start < gap:
+                self.sleep(gap - (now - self._last_start))
+                now = self.clock()
+            self._last_start = now
+
+
+_BATCH = 100
+
+
+def _batches(recipients: Iterator[Recipient], size: int) -> Iterator[list[Recipient]]:
+    while batch := list(itertools.islice(recipients, size)):
+        yield batch
 
 
 class StopRequest:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import fcntl
 import json
 import sqlite3
+import threading
+import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -18,9 +20,24 @@ from announcer.errors import JournalError
 
 JOURNAL_PATH = Path(".announcer") / "journal.sqlite"
 
-_SELECT = "SELECT key, recipient, message_id, outcome, reply, at FROM deliveries "
-_SELECT_ONE = _SELECT + "WHERE key = ? AND recipient = ?"
-_SELECT_KEY_PREFIX = _SELECT + "WHERE substr(key, 1, ?) = ? ORDER BY key, at, recipient"
+# Deliveries as they stand, except those reserved in a batch when the machine itself went down
+# (another boot) and not delivered since: the message may have gone after the last line that
+# reached the disk, so they are in doubt.
+_SELECT = (
+    "WITH lost AS (SELECT reservations.key, reservations.recipient, reservations.at FROM reservations "
+    "LEFT JOIN deliveries USING (key, recipient) WHERE boot != :boot AND NOT "
+    "(coalesce(outcome, '') = 'delivered' AND deliveries.at >= reservations.at)), "
+    "standing AS (SELECT key, recipient, message_id, outcome, reply, at FROM deliveries "
+    "WHERE (key, recipient) NOT IN (SELECT key, recipient FROM lost) "
+    "UNION ALL SELECT lost.key, lost.recipient, coalesce(deliveries.message_id, ''), 'in-flight', "
+    ":lost_reply, lost.at FROM lost LEFT JOIN deliveries USING (key, recipient)) "
+    "SELECT key, recipient, message_id, outcome, reply, at FROM standing "
+)
+_SELECT_ONE = _SELECT + "WHERE key = :key AND recipient = :recipient"
+_SELECT_KEY_PREFIX = _SELECT + "WHERE substr(key, 1, :length) = :key ORDER BY key, at, recipient"
+_LOST_REPLY = (
+    "reserved for sending when the machine stopped (a crash or power cut): whether it went is unknown"
+)
 _UPSERT_DELIVERY = (
     "INSERT INTO deliveries (key, recipient, message_id, outcome, reply, at) VALUES (?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (key, recipient) DO UPDATE SET message_id = excluded.message_id, "
@@ -31,7 +48,7 @@ _UPSERT_SEQUENCE = (
     "ON CONFLICT (uid) DO UPDATE SET sequence = excluded.sequence, fingerprint = excluded.fingerprint, "
     "snapshot = excluded.snapshot"
 )
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 1 had no reservations: the same tables otherwise, upgraded in place
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -48,6 +65,13 @@ CREATE TABLE IF NOT EXISTS sequences (
     sequence INTEGER NOT NULL,
     fingerprint TEXT NOT NULL,
     snapshot TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS reservations (
+    key TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    boot TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (key, recipient)
 );
 """
 
@@ -88,8 +112,12 @@ def delivery_key(kind: str, uid: str, sequence: int) -> str:
 
 
 class Journal:
-    """The journal of one workspace; every change is committed (and synced) before it returns.
+    """The journal of one workspace; every change is committed before it returns.
 
+    Commits reach the disk's cache at once, so a process killed at any instant loses none
+    (SQLite's WAL with synchronous=NORMAL); only a batch's reservation, and the settling of a
+    send, wait for the disk itself (one fsync), so that a crash of the machine leaves at most
+    that batch in doubt and never sends anything twice. Safe to share between sending threads.
     Opened for a send it also holds the workspace's send lock, so two sends cannot overlap.
     """
 
@@ -113,9 +141,11 @@ class Journal:
                     "(was it truncated?); restore it from a backup, or move it away to start afresh "
                     "(then everyone receives the next send)"
                 )
-            self._db = sqlite3.connect(self.path, isolation_level=None)
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._lock = threading.Lock()
+            self._boot = _boot_id()
             self._check_schema()
         except (sqlite3.Error, OSError, JournalError) as exc:
             if self._lock_file is not None:
@@ -127,7 +157,7 @@ class Journal:
     def _check_schema(self) -> None:
         """Create the tables of a new journal; refuse one written in a form this version cannot read."""
         tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        known = {"meta", "deliveries", "sequences"}
+        known = {"meta", "deliveries", "sequences", "reservations"}
         if tables - known:
             raise JournalError(
                 f"{self.path}: not an announcer journal (it holds {', '.join(sorted(tables - known))})"
@@ -138,8 +168,10 @@ class Journal:
             self._db.execute("ALTER TABLE sequences ADD COLUMN snapshot TEXT NOT NULL DEFAULT '{}'")
         row = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
         version = int(row[0]) if row else None
-        if version is None:  # new, or written by 0.1 (the same tables): this version's from now on
-            self._db.execute("INSERT INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        if version in (None, 1):  # new, or from before reservations (created above): ours from now on
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
+            )
         elif version != SCHEMA_VERSION:
             raise JournalError(
                 f"{self.path}: written by another version of announcer (journal schema {version}, "
@@ -163,40 +195,65 @@ class Journal:
         self.close()
 
     def entry(self, key: str, recipient: str) -> Entry | None:
-        row = self._db.execute(
-            _SELECT_ONE,
-            (key, recipient.lower()),
-        ).fetchone()
+        with self._lock:
+            row = self._db.execute(
+                _SELECT_ONE,
+                {"boot": self._boot, "lost_reply": _LOST_REPLY, "key": key, "recipient": recipient.lower()},
+            ).fetchone()
         return _entry(row) if row else None
 
     def entries(self, key_prefix: str) -> Iterator[Entry]:
         """Every line whose key starts with `key_prefix`, in key and then time order."""
-        rows = self._db.execute(
-            _SELECT_KEY_PREFIX,
-            (len(key_prefix), key_prefix),
-        )
+        with self._lock:
+            rows = self._db.execute(
+                _SELECT_KEY_PREFIX,
+                {"boot": self._boot, "lost_reply": _LOST_REPLY, "length": len(key_prefix), "key": key_prefix},
+            ).fetchall()
         for row in rows:
             yield _entry(row)
 
-    def record(self, key: str, recipient: str, message_id: str, outcome: Outcome, reply: str) -> None:
-        """Record how this recipient's delivery ended."""
-        self._write(key, recipient, message_id, outcome, reply)
-
-    def _write(self, key: str, recipient: str, message_id: str, outcome: Outcome, reply: str) -> None:
-        try:
-            self._db.execute(
-                _UPSERT_DELIVERY,
-                (
-                    key,
-                    recipient.lower(),
-                    message_id,
-                    outcome.value,
-                    reply,
-                    clock.utc_now().isoformat(),
-                ),
+    def reserve(self, key: str, recipients: list[str]) -> None:
+        """Hold these recipients for the batch about to go out, on the disk itself (one fsync for
+        the batch): if the machine goes down before their outcomes are synced, they are in doubt."""
+        at = clock.utc_now().isoformat()
+        rows = [(key, recipient.lower(), self._boot, at) for recipient in recipients]
+        with self._lock, self._writing(durably=True):
+            self._db.executemany(
+                "INSERT INTO reservations (key, recipient, boot, at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (key, recipient) DO UPDATE SET boot = excluded.boot, at = excluded.at",
+                rows,
             )
+
+    def release(self, key: str) -> None:
+        """The run is over: its reservations go (durably, so every outcome before them is synced too)."""
+        with self._lock, self._writing(durably=True):
+            self._db.execute("DELETE FROM reservations WHERE key = ? AND boot = ?", (key, self._boot))
+
+    def record(self, key: str, recipient: str, message_id: str, outcome: Outcome, reply: str) -> None:
+        """Record how this recipient's delivery stands (in flight, delivered, failed)."""
+        row = (key, recipient.lower(), message_id, outcome.value, reply, clock.utc_now().isoformat())
+        with self._lock, self._writing(durably=False):
+            self._db.execute(_UPSERT_DELIVERY, row)
+
+    @contextmanager
+    def _writing(self, *, durably: bool) -> Iterator[None]:
+        """One transaction; `durably`: synced to the disk before it returns, else to its cache."""
+        try:
+            if durably:
+                self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
         except sqlite3.Error as exc:
             raise JournalError(f"{self.path}: cannot write: {exc}") from None
+        finally:
+            if durably:
+                with suppress(sqlite3.Error):
+                    self._db.execute("PRAGMA synchronous=NORMAL")
 
     def sequence(self, uid: str, fingerprint: str) -> int:
         """The SEQUENCE a send of this event carries: one more than last time if it changed since."""
@@ -225,7 +282,8 @@ class Journal:
         said of the event, for an update what its readers had been told before, and whether it
         asked them to reply."""
         told = json.dumps({"said": said, "before": before, "rsvp": rsvp})
-        self._db.execute(_UPSERT_SEQUENCE, (uid, sequence, fingerprint, told))
+        with self._lock, self._writing(durably=True):
+            self._db.execute(_UPSERT_SEQUENCE, (uid, sequence, fingerprint, told))
 
     def _snapshot(self, uid: str) -> dict[str, object]:
         row = self._db.execute("SELECT snapshot FROM sequences WHERE uid = ?", (uid,)).fetchone()
@@ -241,6 +299,15 @@ class Journal:
     def asks_replies(self, uid: str) -> bool:
         """Whether a real send of this UID asked its readers to reply (`send --rsvp`)."""
         return self._snapshot(uid).get("rsvp") is True
+
+
+def _boot_id() -> str:
+    """This boot of the machine (Linux); elsewhere a value of this process alone, so that every
+    reservation an earlier process left counts as in doubt."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
+    except OSError:
+        return f"process-{uuid.uuid4()}"
 
 
 def _words(told: object) -> dict[str, str]:

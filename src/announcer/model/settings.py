@@ -63,6 +63,7 @@ class SMTP(Strict):
     ca_file: Path | None = None
     timeout_seconds: float = Field(default=60, gt=0, le=600)
     deadline_seconds: float = Field(default=120, gt=0, le=3600)
+    connections: int = Field(default=1, ge=1, le=20)  # used at once; ask your provider's limit
     give_up_after: int = Field(default=5, ge=1, le=1000)
     retries: int = Field(default=4, ge=0, le=20)
     retry_delay_seconds: float = Field(default=5, ge=0, le=3600)

@@ -14,8 +14,11 @@ class Transport(ABC):
     """Delivers messages one at a time. Subclasses provide `open`, `send` and `close`.
 
     Used as a context manager: a run that ends with an exception calls `abort` instead of
-    `close`, so a transport can withdraw what it has not yet made final.
+    `close`, so a transport can withdraw what it has not yet made final. A transport that
+    keeps several `connections` takes `send` from as many threads at once.
     """
+
+    connections: int = 1
 
     @abstractmethod
     def open(self) -> None:

@@ -1,7 +1,8 @@
-"""Delivery over SMTP: one verified TLS connection reused, each outcome told apart exactly."""
+"""Delivery over SMTP: verified TLS connections reused, pipelined, each outcome told apart exactly."""
 
 from __future__ import annotations
 
+import queue
 import re
 import smtplib
 import socket
@@ -50,13 +51,21 @@ class SMTPServer:
 
 
 class SMTPTransport(Transport):
-    """Sends each message with MAIL, RCPT and DATA over one connection, reconnecting when dropped.
+    """Sends each message with MAIL, RCPT and DATA, pipelined where the server offers it, over
+    up to `connections` connections kept open and used at once, each reconnected when dropped.
 
     The password comes from the caller (who reads it from the environment) and is never
     written anywhere; certificates are verified against the system store or `ca_file`.
     """
 
-    def __init__(self, config: SMTPServer, *, envelope_sender: str, signer: Signer | None = None) -> None:
+    def __init__(
+        self,
+        config: SMTPServer,
+        *,
+        envelope_sender: str,
+        signer: Signer | None = None,
+        connections: int = 1,
+    ) -> None:
         if config.username and config.security == "none" and not is_loopback(config.host):
             raise DeliveryError(
                 f"{config.host}:{config.port}: security = none would send the password in clear; "
@@ -65,16 +74,48 @@ class SMTPTransport(Transport):
         self.config = config
         self.envelope_sender = envelope_sender
         self.signer = signer
+        self.connections = connections
+        self._lines = [_Line(config) for _ in range(connections)]
+        self._idle: queue.SimpleQueue[_Line] = queue.SimpleQueue()
+        for line in self._lines:
+            self._idle.put(line)
+
+    def open(self) -> None:
+        """Connect the first line now, so that a wrong password or certificate stops the run at once."""
+        self._lines[0].connect()
+
+    def send(self, message: Outgoing, committing: Callable[[], None] = lambda: None) -> str:
+        data = message.data if self.signer is None else self.signer(message.data)
+        line = self._idle.get()
+        try:
+            return line.send(self.envelope_sender, message.to, data, committing)
+        finally:
+            self._idle.put(line)
+
+    def close(self) -> None:
+        for line in self._lines:
+            line.quit()
+
+    def abort(self) -> None:
+        """Stopped at once (a second Ctrl-C): drop every line without waiting for a goodbye."""
+        for line in self._lines:
+            line.drop()
+
+
+class _Line:
+    """One connection to the server, opened when first needed and again after it was lost."""
+
+    def __init__(self, config: SMTPServer) -> None:
+        self.config = config
         self.connection: smtplib.SMTP | None = None
 
     @property
     def server(self) -> str:
         return f"{self.config.host}:{self.config.port}"
 
-    def open(self) -> None:
-        self.connection = self._connect()
-
-    def _connect(self) -> smtplib.SMTP:
+    def connect(self) -> smtplib.SMTP:
+        if self.connection is not None:
+            return self.connection
         config = self.config
         context = ssl.create_default_context(cafile=str(config.ca_file) if config.ca_file else None)
         connection: smtplib.SMTP | None = None
@@ -90,10 +131,11 @@ class SMTPTransport(Transport):
             connection.ehlo_or_helo_if_needed()
             if config.username:
                 connection.login(config.username, config.password or "")
-            return connection
         except BaseException as exc:
             _quietly_close(connection)
             raise self._connect_error(exc) from None
+        self.connection = connection
+        return connection
 
     def _connect_error(self, error: BaseException) -> BaseException:
         """What a failed connection means to the user."""
@@ -110,16 +152,11 @@ class SMTPTransport(Transport):
             return TemporaryFailure(f"{self.server}: cannot connect: {error}")
         return error
 
-    def send(self, message: Outgoing, committing: Callable[[], None] = lambda: None) -> str:
-        data = message.data
-        if self.signer is not None:
-            data = self.signer(data)
-        recipient = message.to
-        if self.connection is None:
-            self.connection = self._connect()
-        watchdog = _Watchdog(self.connection, self.config.deadline_seconds)
+    def send(self, sender: str, recipient: str, data: bytes, committing: Callable[[], None]) -> str:
+        connection = self.connect()
+        watchdog = _Watchdog(connection, self.config.deadline_seconds)
         try:
-            return self._exchange(self.connection, recipient, data, committing)
+            return self._exchange(connection, sender, recipient, data, committing)
         except (TemporaryFailure, InDoubt) as failure:
             if watchdog.expired:
                 raise type(failure)(
@@ -130,24 +167,50 @@ class SMTPTransport(Transport):
             watchdog.cancel()
 
     def _exchange(
-        self, connection: smtplib.SMTP, recipient: str, data: bytes, committing: Callable[[], None]
+        self,
+        connection: smtplib.SMTP,
+        sender: str,
+        recipient: str,
+        data: bytes,
+        committing: Callable[[], None],
     ) -> str:
-        """MAIL, RCPT, DATA; `committing` is called just before the final dot that makes it final."""
+        """MAIL, RCPT, DATA (in one write where the server pipelines, RFC 2920), the message;
+        `committing` is called just before the final dot that makes it final."""
+        commands = (
+            (f"MAIL FROM:{smtplib.quoteaddr(sender)}", (250,)),
+            (f"RCPT TO:{smtplib.quoteaddr(recipient)}", (250, 251)),
+            ("DATA", (354,)),
+        )
         try:
-            for command, arguments, accepted in (
-                ("mail", (self.envelope_sender,), (250,)),
-                ("rcpt", (recipient,), (250, 251)),
-            ):
-                code, reply = getattr(connection, command)(*arguments)
-                if code not in accepted:
-                    raise self._refused(code, reply)
-            connection.putcmd("data")
-            code, reply = connection.getreply()
-            if code != 354:
-                raise self._refused(code, reply)
+            replies = []
+            if connection.has_extn("pipelining"):
+                connection.send("".join(f"{command}\r\n" for command, _ in commands))
+                for _ in commands:
+                    replies.append(connection.getreply())
+                    if replies[-1][0] == 421:  # the server is closing: no more replies will come
+                        break
+            else:
+                for command, accepted in commands:
+                    connection.send(f"{command}\r\n")
+                    replies.append(connection.getreply())
+                    if replies[-1][0] not in accepted:
+                        break
+            refusal = next(
+                (
+                    reply
+                    for reply, (_, accepted) in zip(replies, commands, strict=False)
+                    if reply[0] not in accepted
+                ),
+                None,
+            )
+            if refusal is not None:
+                if len(replies) == len(commands) and replies[-1][0] == 354:
+                    connection.send(b".\r\n")  # DATA taken without a recipient: an empty message ends it
+                    connection.getreply()
+                raise self._refused(*refusal)
             connection.send(_dot_stuffed(data))
         except _LOST as exc:
-            self._drop()
+            self.drop()
             raise TemporaryFailure(
                 f"{self.server}: connection lost before the message was sent: {exc}"
             ) from None
@@ -156,10 +219,10 @@ class SMTPTransport(Transport):
             connection.send(b".\r\n")
             code, reply = connection.getreply()
         except _LOST as exc:
-            self._drop()
+            self.drop()
             raise InDoubt(f"{self.server}: connection lost after the message was sent: {exc}") from None
         if not 200 <= code <= 599:  # cut off mid-reply: whether the server took it is unknown
-            self._drop()
+            self.drop()
             raise InDoubt(
                 f"{self.server}: no complete reply after the message was sent: {_reply(code, reply)}"
             )
@@ -169,29 +232,24 @@ class SMTPTransport(Transport):
 
     def _refused(self, code: int, reply: bytes) -> TemporaryFailure | PermanentFailure:
         """The failure for a refusal, with the connection reset (or dropped, if the server is leaving)."""
-        if code == 421 or code < 0:
-            self._drop()
+        if code == 421 or code < 0 or self.connection is None:
+            self.drop()
         else:
             try:
-                assert self.connection is not None
                 self.connection.rset()
             except _LOST:
-                self._drop()
+                self.drop()
         return _failure(code, reply)
 
-    def _drop(self) -> None:
+    def drop(self) -> None:
         _quietly_close(self.connection)
         self.connection = None
 
-    def close(self) -> None:
+    def quit(self) -> None:
         if self.connection is not None:
             with suppress(smtplib.SMTPException, OSError):
                 self.connection.quit()
-        self._drop()
-
-    def abort(self) -> None:
-        """Stopped at once (a second Ctrl-C): drop the line without waiting for a goodbye."""
-        self._drop()
+        self.drop()
 
 
 class _Watchdog:
