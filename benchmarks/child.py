@@ -25,10 +25,15 @@ def edition(settings: Settings) -> Edition:
     return Edition(f"2026-03-06-car-t-cell-therapy@{settings.sender.domain}", 0, "")
 
 
-def add_smtp(root: Path, port: int) -> None:
-    """Point the workspace's settings at a plain SMTP server on 127.0.0.1."""
-    with (root / "announcer.toml").open("a", encoding="utf-8") as toml:
-        toml.write(f'\n[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n')
+def use_smtp(root: Path, port: int, connections: int) -> None:
+    """Point the workspace's settings at a plain SMTP server on 127.0.0.1, with a journal afresh."""
+    settings = root / "announcer.toml"
+    text = settings.read_text(encoding="utf-8").split("\n[smtp]\n")[0]
+    smtp = f'host = "127.0.0.1"\nport = {port}\nsecurity = "none"\nconnections = {connections}\n'
+    settings.write_text(f"{text}\n[smtp]\n{smtp}", encoding="utf-8")
+    journal = root / ".announcer" / "journal.sqlite"
+    for path in (journal, journal.with_name("journal.sqlite-wal"), journal.with_name("journal.sqlite-shm")):
+        path.unlink(missing_ok=True)
 
 
 def main() -> None:

@@ -217,7 +217,7 @@ class Journal:
         the batch): if the machine goes down before their outcomes are synced, they are in doubt."""
         at = clock.utc_now().isoformat()
         rows = [(key, recipient.lower(), self._boot, at) for recipient in recipients]
-        with self._lock, self._writing(durably=True):
+        with self._lock, self._durably():
             self._db.executemany(
                 "INSERT INTO reservations (key, recipient, boot, at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (key, recipient) DO UPDATE SET boot = excluded.boot, at = excluded.at",
@@ -226,21 +226,23 @@ class Journal:
 
     def release(self, key: str) -> None:
         """The run is over: its reservations go (durably, so every outcome before them is synced too)."""
-        with self._lock, self._writing(durably=True):
+        with self._lock, self._durably():
             self._db.execute("DELETE FROM reservations WHERE key = ? AND boot = ?", (key, self._boot))
 
     def record(self, key: str, recipient: str, message_id: str, outcome: Outcome, reply: str) -> None:
         """Record how this recipient's delivery stands (in flight, delivered, failed)."""
         row = (key, recipient.lower(), message_id, outcome.value, reply, clock.utc_now().isoformat())
-        with self._lock, self._writing(durably=False):
-            self._db.execute(_UPSERT_DELIVERY, row)
+        with self._lock:
+            try:
+                self._db.execute(_UPSERT_DELIVERY, row)  # one statement: a transaction of its own
+            except sqlite3.Error as exc:
+                raise JournalError(f"{self.path}: cannot write: {exc}") from None
 
     @contextmanager
-    def _writing(self, *, durably: bool) -> Iterator[None]:
-        """One transaction; `durably`: synced to the disk before it returns, else to its cache."""
+    def _durably(self) -> Iterator[None]:
+        """One transaction, synced to the disk itself before it returns (other writes reach its cache)."""
         try:
-            if durably:
-                self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield
@@ -251,9 +253,8 @@ class Journal:
         except sqlite3.Error as exc:
             raise JournalError(f"{self.path}: cannot write: {exc}") from None
         finally:
-            if durably:
-                with suppress(sqlite3.Error):
-                    self._db.execute("PRAGMA synchronous=NORMAL")
+            with suppress(sqlite3.Error):
+                self._db.execute("PRAGMA synchronous=NORMAL")
 
     def sequence(self, uid: str, fingerprint: str) -> int:
         """The SEQUENCE a send of this event carries: one more than last time if it changed since."""
@@ -282,7 +283,7 @@ class Journal:
         said of the event, for an update what its readers had been told before, and whether it
         asked them to reply."""
         told = json.dumps({"said": said, "before": before, "rsvp": rsvp})
-        with self._lock, self._writing(durably=True):
+        with self._lock, self._durably():
             self._db.execute(_UPSERT_SEQUENCE, (uid, sequence, fingerprint, told))
 
     def _snapshot(self, uid: str) -> dict[str, object]:
