@@ -136,11 +136,26 @@ def _to_header(name: str, email: str) -> bytes:
         shown = name if plain else '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
         line = f"To: {shown} <{email}>"
     else:
-        line = f"To: {Header(name, 'utf-8', header_name='To').encode(linesep=chr(13) + chr(10))} <{email}>"
+        words = "\r\n ".join(_encoded_words(name))
+        last = len(words) - words.rfind("\n")  # the length of its last line, with "To: " or " "
+        line = f"To: {words}{' ' if last + len(email) < 76 else chr(13) + chr(10) + ' '}<{email}>"
     if len(line) > 78 and name.isascii():  # rare: long enough to fold, as the stdlib does it
         local, _, domain = email.rpartition("@")
         return WIRE.fold_binary("To", str(Address(display_name=name, username=local, domain=domain)))
     return line.encode() + CRLF
+
+
+def _encoded_words(name: str) -> list[str]:
+    """`name` as RFC 2047 encoded words (UTF-8, base64), each within 75 characters, whole characters."""
+    chunks, chunk = [], b""
+    for character in name:
+        encoded = character.encode()
+        if len(chunk) + len(encoded) > 45:  # 45 bytes: 60 in base64, 72 with the word's marks
+            chunks.append(chunk)
+            chunk = b""
+        chunk += encoded
+    chunks.append(chunk)
+    return [f"=?utf-8?b?{base64.b64encode(chunk).decode()}?=" for chunk in chunks]
 
 
 class Composer:

@@ -16,7 +16,7 @@ from enum import StrEnum
 from types import FrameType
 
 from announcer.compose.message import Outgoing
-from announcer.deliver.journal import Journal, Outcome
+from announcer.deliver.journal import Entry, Journal, Outcome
 from announcer.deliver.transports.base import Transport
 from announcer.errors import DeliveryError, InDoubt, JournalError, PermanentFailure, TemporaryFailure
 from announcer.model.recipient import Recipient
@@ -149,8 +149,9 @@ class Deliverer:
         pending: deque[Future[None]] = deque()
         for batch in _batches(iter(recipients), self._batch_size()):
             wanted = []
+            known = self._journal_lines(batch)
             for recipient in batch:
-                if self._settled_before(recipient):
+                if self._settled_before(recipient, known.get(recipient.email.lower())):
                     advance()
                 else:
                     wanted.append(recipient)
@@ -184,7 +185,9 @@ class Deliverer:
 
     def deliver(self, recipient: Recipient) -> None:
         """Send `recipient` their message unless the journal says it already went (or may have)."""
-        if not self._settled_before(recipient):
+        if self.journal is None or not self._settled_before(
+            recipient, self.journal.entry(self.key, recipient.email)
+        ):
             self._send(recipient)
 
     def _send(self, recipient: Recipient) -> None:
@@ -230,12 +233,16 @@ class Deliverer:
             if self._failures_in_a_row >= self.pace.give_up_after:
                 self.summary.gave_up = f"{self._failures_in_a_row} recipients in a row, the last: {reply}"
 
-    def _settled_before(self, recipient: Recipient) -> bool:
-        """Whether an earlier run already settled this recipient (counted as skipped or in doubt)."""
+    def _journal_lines(self, batch: list[Recipient]) -> dict[str, Entry]:
+        """What the journal holds of this batch, unless it is not asked (no journal, `--resend`)."""
         if self.journal is None or self.resend is Resend.EVERYONE:
-            return False
-        entry = self.journal.entry(self.key, recipient.email)
-        if entry is None:
+            return {}
+        return self.journal.entries_of(self.key, [recipient.email for recipient in batch])
+
+    def _settled_before(self, recipient: Recipient, entry: Entry | None) -> bool:
+        """Whether an earlier run already settled this recipient, as its journal `entry` says
+        (counted as skipped or in doubt)."""
+        if entry is None or self.resend is Resend.EVERYONE:
             return False
         if entry.outcome is Outcome.DELIVERED:
             self.summary.skipped += 1

@@ -34,6 +34,7 @@ _SELECT = (
     "SELECT key, recipient, message_id, outcome, reply, at FROM standing "
 )
 _SELECT_ONE = _SELECT + "WHERE key = :key AND recipient = :recipient"
+_SELECT_SOME = _SELECT + "WHERE key = :key AND recipient IN (SELECT value FROM json_each(:recipients))"  # noqa: S608 (constants)
 _SELECT_KEY_PREFIX = _SELECT + "WHERE substr(key, 1, :length) = :key ORDER BY key, at, recipient"
 _LOST_REPLY = (
     "reserved for sending when the machine stopped (a crash or power cut): whether it went is unknown"
@@ -201,6 +202,16 @@ class Journal:
                 {"boot": self._boot, "lost_reply": _LOST_REPLY, "key": key, "recipient": recipient.lower()},
             ).fetchone()
         return _entry(row) if row else None
+
+    def entries_of(self, key: str, recipients: list[str]) -> dict[str, Entry]:
+        """The lines of these recipients (a batch of them, in one query), by address in lower case."""
+        addresses = json.dumps([recipient.lower() for recipient in recipients])
+        with self._lock:
+            rows = self._db.execute(
+                _SELECT_SOME,
+                {"boot": self._boot, "lost_reply": _LOST_REPLY, "key": key, "recipients": addresses},
+            ).fetchall()
+        return {entry.recipient: entry for entry in map(_entry, rows)}
 
     def entries(self, key_prefix: str) -> Iterator[Entry]:
         """Every line whose key starts with `key_prefix`, in key and then time order."""
