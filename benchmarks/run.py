@@ -179,8 +179,11 @@ def whole_processes() -> tuple[float, float]:
         for number in range(200):
             day = first + timedelta(days=number % 7)
             hour = 8 + number % 10
-            text = template.replace("start: 2026-03-06 12:00", f"start: {day} {hour:02d}:00").replace(
-                "end: 2026-03-06 13:00", f"end: {day} {hour:02d}:45"
+            text = (  # each its own time, title and abstract, as in a real digest
+                template.replace("start: 2026-03-06 12:00", f"start: {day} {hour:02d}:00")
+                .replace("end: 2026-03-06 13:00", f"end: {day} {hour:02d}:45")
+                .replace('title: "', f'title: "Talk {number}: ')
+                .replace("abstract: |\n", f"abstract: |\n  In talk {number}, we ask a question of its own.\n")
             )
             (root / "events" / f"{day}-talk-{number:03d}.yaml").write_text(text, encoding="utf-8")
         digest = _best_process(

@@ -6,6 +6,7 @@ import re
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -31,11 +32,13 @@ _SAFE = _parser(html=False)  # raw HTML is text: escaped in HTML, shown as typed
 _WITH_HTML = _parser(html=True)  # only to find raw HTML and warn about it
 
 
+@lru_cache(maxsize=1024)  # an abstract is written out several times: HTML, text, calendar, teaser
 def to_html(source: str) -> Markup:
     """The Markdown as HTML; any raw HTML in it is escaped, never rendered."""
     return Markup(_SAFE.render(source))  # noqa: S704 (markdown-it escapes everything it does not generate)
 
 
+@lru_cache(maxsize=1024)
 def to_text(source: str, width: int = 72, indent: str = "") -> str:
     """The Markdown as plain text a person would write: wrapped paragraphs, `label (url)` links."""
     return _TextWriter(width, indent).write(_SAFE.parse(source))

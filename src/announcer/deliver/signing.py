@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import dkim
-
 Signer = Callable[[bytes], bytes]
 
 SIGNED_HEADERS = (
@@ -25,6 +23,8 @@ SIGNED_HEADERS = (
 
 def dkim_signer(domain: str, selector: str, key: bytes) -> Signer:
     """A function prepending a DKIM-Signature to a serialised message; ValueError if the key cannot sign."""
+    import dkim  # only a real send signs: every other command starts without dkimpy's DNS stack
+
     selector_bytes, domain_bytes = selector.encode(), domain.encode()
 
     def sign(data: bytes) -> bytes:

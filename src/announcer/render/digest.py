@@ -17,6 +17,7 @@ from announcer.render.wording import Schedule, date_range, day_label, reader_tim
 
 HTML_BUDGET = 90_000  # Gmail clips HTML at about 102 KB; leave room for what servers add
 TEASER_LIMIT = 180  # two or three lines of the abstract
+_UNWRAPPED = 10**6  # a width no paragraph reaches
 
 
 @dataclass(frozen=True)
@@ -51,11 +52,17 @@ def render_digest(
     unless that would take the HTML past the budget: then the teasers stand alone.
     """
     entries = [_entry(renderer, named, edition) for named, edition in listed]
-    digest = _digest(renderer, window, entries)
-    if len(digest.html.encode()) > HTML_BUDGET:
-        without_abstracts = [replace(entry, read_more=entry.event.url) for entry in entries]
-        digest = _digest(renderer, window, without_abstracts)
-    return digest
+    # The abstracts' words alone are the least they add to the HTML: past the budget, no need to try.
+    appended = sum(
+        len(prose.to_text(entry.event.abstract or "", width=_UNWRAPPED).encode())
+        for entry in entries
+        if entry.read_more == f"#{entry.slug}"
+    )
+    if appended <= HTML_BUDGET:
+        digest = _digest(renderer, window, entries)
+        if len(digest.html.encode()) <= HTML_BUDGET:
+            return digest
+    return _digest(renderer, window, [replace(entry, read_more=entry.event.url) for entry in entries])
 
 
 def _digest(renderer: Renderer, window: Window, entries: list[DigestEntry]) -> RenderedContent:
@@ -87,7 +94,7 @@ def _entry(renderer: Renderer, named: NamedEvent, edition: Edition) -> DigestEnt
     event = named.event
     calendar = renderer.event_calendar(event, replace(edition, rsvp=False))  # a digest never asks for replies
     source = event.abstract or event.intro or ""
-    whole = prose.to_text(source, width=10**6).strip()
+    whole = prose.to_text(source, width=_UNWRAPPED).strip()
     teaser = trim(whole.split("\n\n")[0].strip(), TEASER_LIMIT)
     complete = teaser == whole
     return DigestEntry(
