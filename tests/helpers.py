@@ -6,7 +6,9 @@ import difflib
 import os
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
+from email.header import decode_header, make_header
 from email.message import EmailMessage
+from email.utils import getaddresses
 from pathlib import Path
 
 import pytest
@@ -126,3 +128,28 @@ def compare_golden(name: str, actual: bytes) -> None:
         )
         shown = "\n".join(list(diff)[:60])
         pytest.fail(f"{name} differs from the golden file:\n{shown}", pytrace=False)
+
+
+def parts(message: EmailMessage) -> list[tuple[object, ...]]:
+    """Each part as a reader sees it: type, parameters, disposition, file name, decoded content."""
+    return [
+        (
+            part.get_content_type(),
+            sorted(param for param in part.get_params() or [] if param[0] != "boundary"),
+            part.get_content_disposition(),
+            part.get_filename(),
+            None if part.is_multipart() else part.get_content(),
+        )
+        for part in message.walk()
+    ]
+
+
+SHARED_HEADERS = ("From", "Subject", "Reply-To", "List-Id", "List-Unsubscribe", "List-Unsubscribe-Post")
+
+
+def to_name_and_address(message: EmailMessage) -> tuple[str, str]:
+    """The To header's name and address as RFC 2047 reads them (the space between two encoded
+    words is not part of the text; the stdlib's address parser keeps it)."""
+    raw = next(value for name, value in message.raw_items() if name.lower() == "to")
+    ((name, address),) = getaddresses([raw.replace("\r\n", "")])
+    return str(make_header(decode_header(name))), address

@@ -4,9 +4,6 @@ exactly as the stdlib's own message for the same recipient does."""
 from __future__ import annotations
 
 from datetime import date
-from email.header import decode_header, make_header
-from email.message import EmailMessage
-from email.utils import getaddresses
 from pathlib import Path
 
 import pytest
@@ -22,7 +19,14 @@ from announcer.model.settings import Settings
 from announcer.model.text import line_problem
 from announcer.model.window import Window
 from announcer.render.content import RenderedContent, Renderer
-from tests.helpers import EXAMPLE_EVENT, read_message, render_digest_of
+from tests.helpers import (
+    EXAMPLE_EVENT,
+    SHARED_HEADERS,
+    parts,
+    read_message,
+    render_digest_of,
+    to_name_and_address,
+)
 from tests.stdlib_composer import stdlib_message
 
 SECRET = "a-secret-for-tokens"
@@ -51,39 +55,14 @@ def _contents(settings: Settings) -> dict[str, RenderedContent]:
     }
 
 
-def _parts(message: EmailMessage) -> list[tuple[object, ...]]:
-    """Each part as a reader sees it: type, parameters, disposition, file name, decoded content."""
-    return [
-        (
-            part.get_content_type(),
-            sorted(param for param in part.get_params() or [] if param[0] != "boundary"),
-            part.get_content_disposition(),
-            part.get_filename(),
-            None if part.is_multipart() else part.get_content(),
-        )
-        for part in message.walk()
-    ]
-
-
-HEADERS = ("From", "Subject", "Reply-To", "List-Id", "List-Unsubscribe", "List-Unsubscribe-Post")
-
-
-def _to(message: EmailMessage) -> tuple[str, str]:
-    """The To header's name and address as RFC 2047 reads them (the space between two encoded
-    words is not part of the text; the stdlib's address parser keeps it)."""
-    raw = next(value for name, value in message.raw_items() if name.lower() == "to")
-    ((name, address),) = getaddresses([raw.replace("\r\n", "")])
-    return str(make_header(decode_header(name))), address
-
-
 def _assert_same(content: RenderedContent, settings: Settings, reader: Recipient) -> None:
     ours = read_message(Composer(content, settings, SECRET).compose(reader).data)
     theirs = read_message(stdlib_message(content, settings, reader, SECRET).as_bytes())
-    for name in HEADERS:
+    for name in SHARED_HEADERS:
         assert str(ours[name]) == str(theirs[name]), name
-    assert _to(ours) == (reader.name or "", reader.email)
+    assert to_name_and_address(ours) == (reader.name or "", reader.email)
     assert ours["MIME-Version"] == "1.0"
-    assert _parts(ours) == _parts(theirs)
+    assert parts(ours) == parts(theirs)
     assert all(part.defects == [] for part in ours.walk())
 
 
