@@ -127,12 +127,10 @@ MUTANTS = [
     Mutant(
         "421 keeps the connection",
         "deliver/transports/smtp.py",
-        "if code == 421 or code < 0:",
-        "if code < 0:",
+        "if code == 421 or code < 0 or self.connection is None:",
+        "if code < 0 or self.connection is None:",
     ),
-    Mutant(
-        "no dot-stuffing", "deliver/transports/smtp.py", 'data = re.sub(rb"(?m)^\\.", b"..", data)', "pass"
-    ),
+    Mutant("no dot-stuffing", "deliver/transports/smtp.py", 'data = data.replace(b"\\n.", b"\\n..")', "pass"),
     Mutant(
         "a test send is journaled",
         "jobs.py",
@@ -142,8 +140,8 @@ MUTANTS = [
     Mutant(
         "Ctrl-C does not stop",
         "deliver/delivery.py",
-        "if stop.requested or self.summary.gave_up:",
-        "if self.summary.gave_up:",
+        "return self._stop.requested or self.summary.gave_up is not None",
+        "return self.summary.gave_up is not None",
     ),
     Mutant(
         "an aborted dry run publishes",
@@ -164,8 +162,24 @@ MUTANTS = [
         "reply = self.transport.send(message, in_flight)",
         "in_flight()\n                reply = self.transport.send(message)",
     ),
+    Mutant("no deadline per message", "deliver/transports/smtp.py", "if deadline <= now:", "if False:"),
     Mutant(
-        "no deadline per message", "deliver/transports/smtp.py", "        self._timer.start()", "        pass"
+        "a machine that went down leaves no doubt",
+        "deliver/journal.py",
+        '"LEFT JOIN deliveries USING (key, recipient) WHERE boot != :boot AND NOT "',
+        '"LEFT JOIN deliveries USING (key, recipient) WHERE 0 AND NOT "',
+    ),
+    Mutant(
+        "a run never releases its reservations",
+        "deliver/journal.py",
+        'self._db.execute("DELETE FROM reservations WHERE key = ? AND boot = ?", (key, self._boot))',
+        "pass",
+    ),
+    Mutant(
+        "four connections share one",
+        "deliver/transports/smtp.py",
+        "self._lines = [_Line(config, watchdog) for _ in range(connections)]",
+        "self._lines = [_Line(config, watchdog)] * connections",
     ),
     Mutant(
         "never give up on a failing server",
@@ -330,8 +344,9 @@ MUTANTS = [
     # Look
     Mutant("contrast target lowered", "render/palette.py", "MIN_CONTRAST = 4.5", "MIN_CONTRAST = 3.0"),
     Mutant(
-        "digest never trimmed", "render/digest.py", "if len(digest.html.encode()) > HTML_BUDGET:", "if False:"
+        "digest never trimmed", "render/digest.py", "if len(digest.html.encode()) <= HTML_BUDGET:", "if True:"
     ),
+    Mutant("digest always trimmed", "render/digest.py", "if appended <= HTML_BUDGET:", "if False:"),
 ]
 
 

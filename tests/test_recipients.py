@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from announcer.errors import RecipientsError
+from announcer.load import recipients
 from announcer.load.recipients import RecipientList, SingleAddress, open_recipients
 from announcer.model.recipient import Recipient
 from announcer.model.text import _plain_address
@@ -93,3 +94,17 @@ def test_the_fast_path_for_everyday_addresses_agrees_with_email_validator(addres
         return  # left to email-validator itself
     checked = validate_email(address, check_deliverability=False, allow_smtputf8=False)
     assert fast == (checked.ascii_email or checked.normalized)
+
+
+def test_addresses_whose_hashes_collide_are_told_apart_exactly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(recipients, "_hashed", lambda address: 42)  # every address "collides"
+    path = write(tmp_path / "list.csv", "email\na@example.org\nb@example.org\nA@Example.org\nc@example.org\n")
+    listed = RecipientList(path)
+    checked = listed.check()
+    assert checked.count == 3
+    assert [(w.line, w.message) for w in checked.warnings] == [
+        (4, "duplicate of line 2 (A@example.org): dropped")
+    ]
+    assert [r.email for r in listed] == ["a@example.org", "b@example.org", "c@example.org"]
