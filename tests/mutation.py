@@ -347,6 +347,33 @@ MUTANTS = [
         "digest never trimmed", "render/digest.py", "if len(digest.html.encode()) <= HTML_BUDGET:", "if True:"
     ),
     Mutant("digest always trimmed", "render/digest.py", "if appended <= HTML_BUDGET:", "if False:"),
+    # The pre-flight
+    Mutant("pre-flight: no clip", "preflight.py", "if size > GMAIL_CLIP:", "if False:"),
+    Mutant("pre-flight: alt text not asked", "preflight.py", 'if image.get("alt") is None:', "if False:"),
+    Mutant(
+        "pre-flight: deceptive links pass",
+        "preflight.py",
+        "if deceptive := _deceptive(href, text):",
+        "if False:",
+    ),
+    Mutant(
+        "pre-flight: unsubscribe not asked of list mail",
+        "preflight.py",
+        "        if not unsubscribe:",
+        "        if False:",
+    ),
+    Mutant(
+        "pre-flight: DKIM alignment not checked",
+        "preflight.py",
+        'if domain != signer and not domain.endswith("." + signer):',
+        "if False:",
+    ),
+    Mutant(
+        "pre-flight: contrast not checked",
+        "preflight.py",
+        "low = [(role, ratio) for role, ratio in pairs if ratio < MIN_CONTRAST]",
+        "low = []",
+    ),
 ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import csv
 import itertools
+import json
 import signal
 import sys
 import threading
@@ -27,23 +28,28 @@ from announcer.deliver.transports import TransportName
 from announcer.errors import AnnouncerError, DeliveryError, InputError, Problem
 from announcer.hosts import is_loopback
 from announcer.jobs import (
+    SAMPLE_READER,
+    CheckReport,
     Hooks,
     SendOptions,
     SendReport,
     check_inputs,
     count_replies,
     event_history,
+    preflight,
     render_files,
     send_cancellation,
     send_digest,
     send_invitation,
 )
 from announcer.load.files import display_path
+from announcer.load.recipients import open_recipients
 from announcer.load.settings import load_settings
 from announcer.model.event import NamedEvent
 from announcer.model.reply import Answer
 from announcer.model.settings import Settings
 from announcer.model.window import Window
+from announcer.preflight import Inspection, Level
 from announcer.render.wording import Schedule, counted, date_range
 from announcer.replies import Tally
 from announcer.starter import create_workspace
@@ -103,9 +109,22 @@ def check(
         list[str] | None,
         typer.Option("--to", help="Recipient lists (CSV) or addresses to check.", metavar="LIST"),
     ] = None,
+    from_: Annotated[
+        str | None,
+        typer.Option(
+            "--from", help="Also inspect the digest of the week from DATE (YYYY-MM-DD).", metavar="DATE"
+        ),
+    ] = None,
+    links: Annotated[
+        bool, typer.Option("--links", help="Also check that every web address in the messages answers.")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the report as JSON, for scripts and CI.")
+    ] = False,
     config: ConfigOption = Path("announcer.toml"),
 ) -> None:
-    """Validate events, recipients and settings; print every problem with its location."""
+    """Validate events, recipients and settings, then inspect each kind of message before anyone
+    gets it: size against Gmail's clip, images, links, calendar, headers, colours, spam score."""
     settings: Settings | None = None
     settings_problems: list[Problem] = []
     try:
@@ -113,15 +132,59 @@ def check(
     except InputError as exc:
         settings_problems.extend(exc.problems)
     report = check_inputs(events, to or [], settings)
+    problems = [*settings_problems, *report.problems]
+    inspections: list[Inspection] = []
+    if settings is not None and not problems and report.fine:
+        window = Window(first, 7) if (first := _day(from_)) else None
+        with _exit_codes():
+            reader = next(iter(open_recipients(to[0])), SAMPLE_READER) if to else SAMPLE_READER
+            inspections = preflight(events, reader, settings, window=window, links=links)
+    if as_json:
+        typer.echo(json.dumps(_check_json(report, problems, inspections), ensure_ascii=False, indent=2))
+    else:
+        _print_check(report, problems, inspections)
+    if problems or any(inspection.errors for inspection in inspections):
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _print_check(report: CheckReport, problems: list[Problem | str], inspections: list[Inspection]) -> None:
     for warning in report.warnings:
         _warn(warning)
     for fine in report.fine:
         typer.echo(f"ok: {fine}")
-    problems = [*settings_problems, *report.problems]
     for problem in problems:
         typer.echo(f"error: {problem}", err=True)
-    if problems:
-        raise typer.Exit(EXIT_BAD_INPUT)
+    for inspection in inspections:
+        typer.echo(f"\npre-flight: {inspection.subject}")
+        for finding in inspection.findings:
+            typer.echo(f"  {finding.level.value:<8} {finding}")
+    if inspections:
+        errors = sum(inspection.errors for inspection in inspections)
+        warnings = sum(f.level is Level.WARNING for inspection in inspections for f in inspection.findings)
+        typer.echo(f"\npre-flight: {counted(errors, 'error')}, {counted(warnings, 'warning')}")
+
+
+def _check_json(
+    report: CheckReport, problems: list[Problem | str], inspections: list[Inspection]
+) -> dict[str, object]:
+    return {
+        "ok": not problems and not any(inspection.errors for inspection in inspections),
+        "inputs": {
+            "fine": report.fine,
+            "warnings": [str(warning) for warning in report.warnings],
+            "errors": [str(problem) for problem in problems],
+        },
+        "messages": [
+            {
+                "message": inspection.subject,
+                "findings": [
+                    {"level": f.level.value, "check": f.check, "message": f.message, "change": f.fix}
+                    for f in inspection.findings
+                ],
+            }
+            for inspection in inspections
+        ],
+    }
 
 
 @app.command()

@@ -42,6 +42,7 @@ from announcer.model.recipient import Recipient
 from announcer.model.settings import Settings
 from announcer.model.text import check_address
 from announcer.model.window import Window, in_window
+from announcer.preflight import Inspection, Room, event_room, event_sources, inspect_message, inspect_palette
 from announcer.render.content import RenderedContent, Renderer
 from announcer.render.digest import render_digest
 from announcer.render.wording import counted
@@ -457,3 +458,54 @@ def _test_address(address: str | None) -> str | None:
         return check_address(address)
     except ValueError as exc:
         raise RecipientsError([Problem("--test-to", str(exc))]) from None
+
+
+SAMPLE_READER = Recipient("reader@example.org", "A. Reader")
+
+
+def preflight(
+    events: list[Path],
+    reader: Recipient,
+    settings: Settings,
+    *,
+    window: Window | None = None,
+    links: bool = False,
+    spam: bool = True,
+) -> list[Inspection]:
+    """Each kind of message the events can become (the next send, the RSVP invitation, the
+    cancellation; a digest of `window` for folders of events), composed for `reader` and
+    inspected as mail clients and filters will see it; the colours once. Inputs must be sound."""
+    secret = unsubscribe_secret(settings) or "pre-flight"
+    renderer = Renderer(settings)
+    inspections = [Inspection("the colours ([brand] accent)", inspect_palette(settings))]
+    asked: set[str] | None = set() if links else None  # each web address asked once a run
+
+    def inspect(
+        subject: str, content: RenderedContent, room: list[Room], sources: dict[str, str], *, first: bool
+    ) -> None:
+        """One message; SpamAssassin (seconds a message) scores each event's first kind only."""
+        data = Composer(content, settings, secret).compose(reader).data
+        found = inspect_message(data, settings, room, sources, asked=asked, spam=spam and first)
+        inspections.append(Inspection(subject, found))
+
+    with history(settings.workspace) as sequences:
+        for path in _event_paths(events, CheckReport()):
+            named = load_named(path, settings.defaults)
+            where = display_path(path)
+            room, sources = event_room(named, where), event_sources(named, where, settings)
+            kinds = [("the next send", next_edition(named, settings, sequences))]
+            if not kinds[0][1].rsvp:
+                kinds.append(("with --rsvp", next_edition(named, settings, sequences, rsvp=True)))
+            kinds.append(("announcer cancel", cancellation(named, settings, sequences)))
+            for number, (label, edition) in enumerate(kinds):
+                subject = f"{where}, {label}: {edition.kind} (SEQUENCE {edition.sequence})"
+                inspect(subject, renderer.render_event(named, edition), room, sources, first=number == 0)
+        if window is not None:
+            for folder in (path for path in events if path.is_dir()):
+                listed = load_events(folder, settings.defaults)
+                if in_window(listed, window):
+                    content = render_window(renderer, window, listed, sequences)
+                    inspect(
+                        f"{display_path(folder)}: the digest of {window.first}", content, [], {}, first=True
+                    )
+    return inspections
