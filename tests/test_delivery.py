@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import sqlite3
@@ -16,6 +17,7 @@ from announcer.compose.message import Outgoing
 from announcer.deliver.delivery import Deliverer, Pace, Resend, per_minute
 from announcer.deliver.journal import JOURNAL_PATH, Journal, Outcome
 from announcer.deliver.transports.base import Transport
+from announcer.deliver.transports.dryrun import DryRunTransport
 from announcer.errors import DeliveryError, DeliveryFailure, InDoubt, TemporaryFailure
 from announcer.model.recipient import Recipient
 
@@ -278,3 +280,59 @@ def test_a_journal_written_before_reservations_is_read_and_upgraded(tmp_path: Pa
         journal.reserve("k", ["b@example.org"])
     with sqlite3.connect(tmp_path / JOURNAL_PATH) as db:
         assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("2",)
+
+
+def _people_in_order(count: int) -> list[Recipient]:
+    return [Recipient(f"person{number:04d}@example.org", f"Person {number}") for number in range(count)]
+
+
+def test_a_long_dry_run_is_written_by_several_processes_each_message_once_in_list_order(
+    tmp_path: Path,
+) -> None:
+    people = _people_in_order(1000)
+    summary = Deliverer(DryRunTransport(tmp_path, "event"), _compose, processes=2).deliver_all(people)
+    assert summary.complete
+    assert summary.delivered == 1000
+    written = sorted((tmp_path / "event").iterdir())
+    assert [path.name for path in written] == [f"{n + 1:04d}-{p.email}.eml" for n, p in enumerate(people)]
+    assert all(
+        path.read_bytes() == b"To: " + p.email.encode() + b"\r\n\r\n"
+        for path, p in zip(written, people, strict=True)
+    )
+    assert [path.name for path in tmp_path.iterdir()] == ["event"], "no staging folder left"
+
+
+def test_a_write_that_fails_in_a_forked_process_stops_the_run_and_publishes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = Path.write_bytes
+
+    def disk_full_at_600(self: Path, data: bytes) -> int:
+        if self.name.startswith("0600-"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", disk_full_at_600)  # the forked processes inherit it
+    deliverer = Deliverer(DryRunTransport(tmp_path, "event"), _compose, processes=2)
+    with pytest.raises(
+        DeliveryError, match=r"0600-person0599@example\.org\.eml: cannot write: No space left"
+    ):
+        deliverer.deliver_all(_people_in_order(1000))
+    assert list(tmp_path.iterdir()) == [], "nothing published, the staging folder removed"
+
+
+def test_ctrl_c_stops_a_forked_dry_run_between_batches_and_publishes_nothing(tmp_path: Path) -> None:
+    parent = os.getpid()
+
+    def compose(recipient: Recipient) -> Outgoing:
+        if recipient.email == "person0300@example.org":
+            os.kill(parent, signal.SIGINT)  # as a Ctrl-C in the terminal reaches the parent
+        return _compose(recipient)
+
+    summary = Deliverer(DryRunTransport(tmp_path, "event"), compose, processes=2).deliver_all(
+        _people_in_order(5000)
+    )
+    assert summary.interrupted
+    assert 0 < summary.delivered < 5000
+    assert list(tmp_path.iterdir()) == [], "an interrupted dry run publishes nothing"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

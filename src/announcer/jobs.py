@@ -7,6 +7,7 @@ Nothing is sent unless every input is sound; expensive work happens once per eve
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
@@ -401,6 +402,7 @@ def _deliver(
         if smtp
         else Pace(per_minute=options.per_minute)
     )
+    total = 1 if test_to else audience.checked.count
     deliverer = Deliverer(
         transport,
         lambda recipient: composer.compose(recipient, deliver_to=test_to),
@@ -408,13 +410,23 @@ def _deliver(
         key=key,
         pace=pace,
         resend=options.resend,
+        processes=_processes(total, options),
     )
-    total = 1 if test_to else audience.checked.count
     hooks.start(total)
     summary = deliverer.deliver_all(
         itertools.islice(audience.recipients, total), announce=hooks.announce, advance=hooks.advance
     )
     return SendReport(content.slug, key, total, summary, audience.checked.warnings)
+
+
+FORK_FROM = 500  # recipients from which a dry run uses every core (the benchmark shows it pays)
+
+
+def _processes(total: int, options: SendOptions) -> int:
+    """How many processes write a dry run: one per core for a long list, else one."""
+    if options.transport is not TransportName.DRY_RUN or total < FORK_FROM or options.per_minute:
+        return 1
+    return min(os.cpu_count() or 1, 8)
 
 
 def _transport(settings: Settings, options: SendOptions, folder: str) -> Transport:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import multiprocessing
 import re
 import signal
 import threading
@@ -13,7 +14,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from enum import StrEnum
+from multiprocessing.pool import AsyncResult
 from types import FrameType
+from typing import TypeVar
 
 from announcer.compose.message import Outgoing
 from announcer.deliver.journal import Entry, Journal, Outcome
@@ -92,8 +95,10 @@ class Deliverer:
         resend: Resend = Resend.NOBODY,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        processes: int = 1,
     ) -> None:
         self.transport = transport
+        self.processes = processes  # a transport that forks (a dry run) may be driven from this many
         self.compose = compose
         self.journal = journal
         self.key = key
@@ -124,7 +129,10 @@ class Deliverer:
         try:
             with self.transport, stop_between_messages(announce) as self._stop:
                 try:
-                    self._deliver_batches(recipients, pool, 2 * lanes, advance)
+                    if self.processes > 1 and self.transport.forks and self.journal is None:
+                        self._deliver_forked(recipients, advance)
+                    else:
+                        self._deliver_batches(recipients, pool, 2 * lanes, advance)
                 finally:
                     if pool is not None:  # on an error: what has not started never will
                         pool.shutdown(wait=False, cancel_futures=True)
@@ -173,6 +181,34 @@ class Deliverer:
             advance()
         if self._left_unsent:
             raise _Stopped
+
+    def _deliver_forked(self, recipients: Iterable[Recipient], advance: Callable[[], None]) -> None:
+        """On every core: forked processes compose and write batches of the list, each message
+        numbered in the list's order; at most two batches a process wait their turn, and Ctrl-C
+        stops between batches (what was not written is never published)."""
+        global _FORKED
+        _FORKED = (self.compose, self.transport)
+        pending: deque[AsyncResult[int]] = deque()
+
+        def settle(result: AsyncResult[int]) -> None:
+            written = result.get()
+            self.summary.delivered += written
+            for _ in range(written):
+                advance()
+
+        context = multiprocessing.get_context("fork")
+        try:
+            with context.Pool(self.processes, initializer=_leave_interrupts_to_the_parent) as pool:
+                for batch in _batches(enumerate(recipients, 1), _FORKED_BATCH):
+                    if self._stopping():
+                        raise _Stopped
+                    pending.append(pool.apply_async(_write_batch, (batch,)))
+                    if len(pending) >= 2 * self.processes:
+                        settle(pending.popleft())
+                while pending:
+                    settle(pending.popleft())
+        finally:
+            _FORKED = None
 
     def _batch_size(self) -> int:
         """Recipients reserved at a time: 100, or about ten seconds' worth at a slow pace."""
@@ -271,11 +307,30 @@ class Deliverer:
 
 
 _BATCH = 100
+_FORKED_BATCH = 200
+# What forked processes compose and write with: set before the pool forks, so never pickled.
+_FORKED: tuple[Callable[[Recipient], Outgoing], Transport] | None = None
+T = TypeVar("T")
 
 
-def _batches(recipients: Iterator[Recipient], size: int) -> Iterator[list[Recipient]]:
-    while batch := list(itertools.islice(recipients, size)):
+def _batches(items: Iterator[T], size: int) -> Iterator[list[T]]:
+    while batch := list(itertools.islice(items, size)):
         yield batch
+
+
+def _write_batch(batch: list[tuple[int, Recipient]]) -> int:
+    """In a forked process: compose and write each numbered recipient's message."""
+    assert _FORKED is not None
+    compose, transport = _FORKED
+    for number, recipient in batch:
+        transport.write(number, compose(recipient))
+    return len(batch)
+
+
+def _leave_interrupts_to_the_parent() -> None:
+    """Ctrl-C reaches the whole process group: the parent decides when to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 class StopRequest:

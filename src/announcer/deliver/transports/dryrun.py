@@ -12,13 +12,18 @@ from announcer.compose.message import Outgoing
 from announcer.deliver.transports.base import Transport
 from announcer.errors import DeliveryError
 
+_UNSAFE = re.compile(r"[^A-Za-z0-9@._+-]")  # in a file name
+
 
 class DryRunTransport(Transport):
     """Writes `OUTBOX/<folder>/0001-<address>.eml`, … exactly as they would go on the wire.
 
     Messages are written into a hidden staging folder that replaces `OUTBOX/<folder>` only
     when the run completes, so the folder always holds one whole run and never half of one.
+    A long run may be written by several processes at once (`write`), each its own messages.
     """
+
+    forks = True
 
     def __init__(self, outbox: Path, folder: str) -> None:
         self.target = outbox / folder
@@ -36,9 +41,13 @@ class DryRunTransport(Transport):
     def send(self, message: Outgoing, committing: Callable[[], None] = lambda: None) -> str:
         committing()
         self.count += 1
-        recipient = re.sub(r"[^A-Za-z0-9@._+-]", "_", message.to)
+        return self.write(self.count, message)
+
+    def write(self, number: int, message: Outgoing) -> str:
+        """Write the message as the run's `number`th; safe from several processes at once."""
+        recipient = _UNSAFE.sub("_", message.to)
         # A file name holds at most 255 bytes; an address may have 254 characters.
-        path = self.staging / f"{self.count:04d}-{recipient[:200]}.eml"
+        path = self.staging / f"{number:04d}-{recipient[:200]}.eml"
         try:
             path.write_bytes(message.data)
         except OSError as exc:
