@@ -45,6 +45,7 @@ def environment(workspace: Path) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        bytecode_cache=_compiled_templates(),
     )
     env.filters["markdown"] = prose.to_html
     env.filters["plain"] = prose.to_text
@@ -108,3 +109,12 @@ def _template_position(error: Exception, fallback: str) -> str:
             position = f"{display_path(Path(filename))}:{trace.tb_lineno}"
         trace = trace.tb_next
     return position
+
+
+def _compiled_templates() -> jinja2.BytecodeCache | None:
+    """Templates compiled once, not by every command: Jinja's own cache, in a folder of this user's
+    that it checks is theirs alone (keyed by each template's source, so an edit recompiles)."""
+    try:
+        return jinja2.FileSystemBytecodeCache()
+    except (OSError, RuntimeError):  # no private temporary folder to be had: compile each time
+        return None
