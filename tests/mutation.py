@@ -176,6 +176,12 @@ MUTANTS = [
         "pass",
     ),
     Mutant(
+        "Ctrl-C drops the lines under the messages in hand",
+        "deliver/delivery.py",
+        "pool.shutdown(wait=True, cancel_futures=True)",
+        "pool.shutdown(wait=False, cancel_futures=True)",
+    ),
+    Mutant(
         "four connections share one",
         "deliver/transports/smtp.py",
         "self._lines = [_Line(config, watchdog) for _ in range(connections)]",

@@ -336,3 +336,30 @@ def test_ctrl_c_stops_a_forked_dry_run_between_batches_and_publishes_nothing(tmp
     assert 0 < summary.delivered < 5000
     assert list(tmp_path.iterdir()) == [], "an interrupted dry run publishes nothing"
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+class _InterruptedLanes(_Lanes):
+    """Four connections; Ctrl-C arrives during the tenth message; records whether the line was
+    dropped under a message still on its way."""
+
+    def __init__(self) -> None:
+        super().__init__(4)
+        self.dropped_busy = False
+
+    def send(self, message: Outgoing, committing: Callable[[], None] = lambda: None) -> str:
+        if len(self.sent) == 9:
+            os.kill(os.getpid(), signal.SIGINT)
+        return super().send(message, committing)
+
+    def abort(self) -> None:
+        self.dropped_busy = self.busy > 0
+
+
+def test_ctrl_c_on_several_connections_finishes_every_message_in_hand(journal: Journal) -> None:
+    transport = _InterruptedLanes()
+    summary = Deliverer(transport, _compose, journal=journal, key="k").deliver_all(_people(250))
+    assert summary.interrupted
+    assert not transport.dropped_busy, "no connection dropped under a message on its way"
+    assert summary.in_doubt == []
+    assert summary.delivered == len(transport.sent) < 250
+    assert {entry.outcome for entry in journal.entries("k")} == {Outcome.DELIVERED}

@@ -133,6 +133,10 @@ class Deliverer:
                         self._deliver_forked(recipients, advance)
                     else:
                         self._deliver_batches(recipients, pool, 2 * lanes, advance)
+                except _Stopped:
+                    if pool is not None:  # asked to stop: the messages in hand finish first
+                        pool.shutdown(wait=True, cancel_futures=True)
+                    raise
                 finally:
                     if pool is not None:  # on an error: what has not started never will
                         pool.shutdown(wait=False, cancel_futures=True)
