@@ -8,12 +8,14 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
+import jinja2
 import pytest
 from ical.calendar_stream import IcsCalendarStream
 
 from announcer.compose.message import WIRE, Composer
 from announcer.model.recipient import Recipient
 from announcer.model.settings import Settings
+from announcer.render import theme
 from announcer.render.content import RenderedContent
 from tests.helpers import CLI, EXAMPLE_EVENT, EXAMPLE_RECIPIENTS, render_event
 
@@ -283,3 +285,18 @@ def test_an_unknown_zone_in_the_list_is_refused_with_its_line(cli: CLI) -> None:
     code, _, err = cli("check", EXAMPLE_EVENT, "--to", "recipients/zones.csv")
     assert code == 1
     assert "recipients/zones.csv:2: timezone: unknown time zone 'Mars/Olympus'" in err
+
+
+def test_compiled_templates_are_kept_apart_by_how_this_version_compiles_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cached template compiled under other options (autoescaping) must never be used."""
+    ours = theme._compiled_templates()
+    other = tmp_path / "theme.py"
+    other.write_text("autoescape off, say")
+    monkeypatch.setattr(theme, "__file__", str(other))
+    theirs = theme._compiled_templates()
+    assert isinstance(ours, jinja2.FileSystemBytecodeCache)
+    assert isinstance(theirs, jinja2.FileSystemBytecodeCache)
+    assert ours.pattern != theirs.pattern
+    assert ours.directory == theirs.directory

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from importlib.resources import files
 from pathlib import Path
@@ -113,8 +114,11 @@ def _template_position(error: Exception, fallback: str) -> str:
 
 def _compiled_templates() -> jinja2.BytecodeCache | None:
     """Templates compiled once, not by every command: Jinja's own cache, in a folder of this user's
-    that it checks is theirs alone (keyed by each template's source, so an edit recompiles)."""
+    that it checks is theirs alone. Jinja keys it by each template's file and source; the name of
+    the files adds this module's own source, so that a change to how templates are compiled here
+    (autoescaping above all) never meets code compiled before it."""
+    compiler = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
     try:
-        return jinja2.FileSystemBytecodeCache()
+        return jinja2.FileSystemBytecodeCache(pattern=f"__announcer_{compiler}_%s.cache")
     except (OSError, RuntimeError):  # no private temporary folder to be had: compile each time
         return None
