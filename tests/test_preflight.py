@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from announcer import preflight
 from announcer.preflight import (
     Level,
+    elements,
     inspect_calendars,
     inspect_contrast,
     inspect_images,
@@ -130,7 +131,7 @@ def test_images_without_alt_embedded_or_over_http_are_found() -> None:
         '<img src="file:///etc/passwd" alt="d">'
     )
     findings = inspect_images(
-        html, {"https://example.org/a.png": "announcer.toml: [brand] logo_url, logo_alt"}
+        elements(html), {"https://example.org/a.png": "announcer.toml: [brand] logo_url, logo_alt"}
     )
     levels = [(f.level, f.message[:20]) for f in findings]
     assert levels == [
@@ -170,7 +171,7 @@ def test_a_link_that_shows_one_address_and_goes_to_another_is_an_error(
     ],
 )
 def test_links_are_judged_by_scheme_form_and_honesty(href: str, text: str, found: str | None) -> None:
-    findings = inspect_links(f'<a href="{href}">{text}</a>', {})
+    findings = inspect_links(elements(f'<a href="{href}">{text}</a>'), {})
     if found is None:
         assert [f.level for f in findings] == [Level.PASSED]
     else:

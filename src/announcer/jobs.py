@@ -493,11 +493,17 @@ def preflight(
     asked: set[str] | None = set() if links else None  # each web address asked once a run
 
     def inspect(
-        subject: str, content: RenderedContent, room: list[Room], sources: dict[str, str], *, first: bool
+        subject: str,
+        content: RenderedContent,
+        where: str,
+        room: list[Room],
+        sources: dict[str, str],
+        *,
+        first: bool,
     ) -> None:
         """One message; SpamAssassin (seconds a message) scores each event's first kind only."""
         data = Composer(content, settings, secret).compose(reader).data
-        found = inspect_message(data, settings, room, sources, asked=asked, spam=spam and first)
+        found = inspect_message(data, settings, where, room, sources, asked=asked, spam=spam and first)
         inspections.append(Inspection(subject, found))
 
     with history(settings.workspace) as sequences:
@@ -511,13 +517,13 @@ def preflight(
             kinds.append(("announcer cancel", cancellation(named, settings, sequences)))
             for number, (label, edition) in enumerate(kinds):
                 subject = f"{where}, {label}: {edition.kind} (SEQUENCE {edition.sequence})"
-                inspect(subject, renderer.render_event(named, edition), room, sources, first=number == 0)
+                content = renderer.render_event(named, edition)
+                inspect(subject, content, where, room, sources, first=number == 0)
         if window is not None:
             for folder in (path for path in events if path.is_dir()):
                 listed = load_events(folder, settings.defaults)
                 if in_window(listed, window):
                     content = render_window(renderer, window, listed, sequences)
-                    inspect(
-                        f"{display_path(folder)}: the digest of {window.first}", content, [], {}, first=True
-                    )
+                    where = display_path(folder)
+                    inspect(f"{where}: the digest of {window.first}", content, where, [], {}, first=True)
     return inspections

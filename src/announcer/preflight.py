@@ -34,7 +34,6 @@ from announcer.render.palette import MIN_CONTRAST, WHITE, Palette, contrast, pal
 THEME_STYLES = "templates/email/layout.mjml.j2"
 GMAIL_CLIP = 102_000  # Gmail shows this much of the HTML and hides the rest ("View entire message")
 SIZE_MARGIN = 0.9  # past this share of the clip, a warning: servers and forwards add to it
-SPAM_REQUIRED = 5.0  # SpamAssassin's usual threshold
 SPAM_TIMEOUT_SECONDS = 120
 LINK_TIMEOUT_SECONDS = 10
 SPAMASSASSIN = shutil.which("spamassassin")
@@ -113,7 +112,7 @@ def inspect_size(html: str, room: Iterable[Room]) -> list[Finding]:
     return [Finding(Level.WARNING, "size", message, biggest[0].where if biggest else "")]
 
 
-class _Elements(HTMLParser):
+class Elements(HTMLParser):
     """The images and links of an HTML document, with each link's text."""
 
     def __init__(self) -> None:
@@ -140,18 +139,19 @@ class _Elements(HTMLParser):
             self._href = None
 
 
-def elements(html: str) -> _Elements:
-    parsed = _Elements()
+def elements(html: str) -> Elements:
+    """The images and links of `html`, parsed once for every check that looks at them."""
+    parsed = Elements()
     parsed.feed(html)
     parsed.close()
     return parsed
 
 
-def inspect_images(html: str, sources: dict[str, str]) -> list[Finding]:
+def inspect_images(found: Elements, sources: dict[str, str]) -> list[Finding]:
     """Every image: alt text, where it comes from, its bytes where they are in the message.
     `sources` names the setting or field each image's address comes from."""
     findings = []
-    images = elements(html).images
+    images = found.images
     for image in images:
         src = image.get("src") or ""
         fix = sources.get(src, "")
@@ -177,10 +177,10 @@ def inspect_images(html: str, sources: dict[str, str]) -> list[Finding]:
     return findings
 
 
-def inspect_links(html: str, sources: dict[str, str]) -> list[Finding]:
+def inspect_links(found: Elements, sources: dict[str, str]) -> list[Finding]:
     """Every link: its scheme, its form, and no text that shows one address while going to another."""
     findings = []
-    links = elements(html).links
+    links = found.links
     for href, text in links:
         fix = sources.get(href, "")
         if href.startswith("#"):
@@ -235,12 +235,12 @@ def _bare(host: str) -> str:
     return host[4:] if host.startswith("www.") else host
 
 
-def answering(html: str, sources: dict[str, str], asked: set[str]) -> list[Finding]:
+def answering(found: Elements, sources: dict[str, str], asked: set[str]) -> list[Finding]:
     """`--links`: whether each web address the organiser wrote answers (GET, redirects followed);
     those in `asked` (by an earlier message of the run) are not asked again."""
     findings = []
     checked: set[str] = set()
-    for href, _ in elements(html).links:
+    for href, _ in found.links:
         parts = urlsplit(href)
         if parts.scheme not in ("http", "https") or href in checked or href in asked:
             continue
@@ -500,26 +500,26 @@ def spam_score(data: bytes) -> list[Finding]:
 def inspect_message(
     data: bytes,
     settings: Settings,
+    where: str,
     room: list[Room],
     sources: dict[str, str],
     *,
     asked: set[str] | None,
     spam: bool,
 ) -> list[Finding]:
-    """Every check of one composed message."""
+    """Every check of one composed message; `where` is the file it was made from."""
     message = read(data)
     html = html_of(message)
+    parsed = elements(html)
     found = [
-        *inspect_size(
-            html, [*room, Room("the theme's styles", "templates/email/layout.mjml.j2", _styles(html))]
-        ),
-        *inspect_images(html, sources),
-        *inspect_links(html, sources),
-        *inspect_calendars(message, next(iter(sources.values()), "")),
+        *inspect_size(html, [*room, Room("the theme's styles", THEME_STYLES, _styles(html))]),
+        *inspect_images(parsed, sources),
+        *inspect_links(parsed, sources),
+        *inspect_calendars(message, where),
         *inspect_headers(message, settings, list_mail=settings.list_ is not None),
     ]
     if asked is not None:  # --links
-        found.extend(answering(html, sources, asked))
+        found.extend(answering(parsed, sources, asked))
     if spam:
         found.extend(spam_score(data))
     return found
@@ -567,7 +567,7 @@ def event_sources(named: NamedEvent, where: str, settings: Settings) -> dict[str
         for key in ("map_url", "online_url"):
             if value := getattr(event.venue, key):
                 sources[value] = f"{where}: venue.{key}"
-    return {where: where, **sources}
+    return sources
 
 
 def _kb(size: int) -> str:

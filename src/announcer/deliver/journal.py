@@ -33,7 +33,6 @@ _SELECT = (
     ":lost_reply, lost.at FROM lost LEFT JOIN deliveries USING (key, recipient)) "
     "SELECT key, recipient, message_id, outcome, reply, at FROM standing "
 )
-_SELECT_ONE = _SELECT + "WHERE key = :key AND recipient = :recipient"
 _SELECT_SOME = _SELECT + "WHERE key = :key AND recipient IN (SELECT value FROM json_each(:recipients))"  # noqa: S608 (constants)
 _SELECT_KEY_PREFIX = _SELECT + "WHERE substr(key, 1, :length) = :key ORDER BY key, at, recipient"
 _LOST_REPLY = (
@@ -196,32 +195,24 @@ class Journal:
         self.close()
 
     def entry(self, key: str, recipient: str) -> Entry | None:
-        with self._lock:
-            row = self._db.execute(
-                _SELECT_ONE,
-                {"boot": self._boot, "lost_reply": _LOST_REPLY, "key": key, "recipient": recipient.lower()},
-            ).fetchone()
-        return _entry(row) if row else None
+        return self.entries_of(key, [recipient]).get(recipient.lower())
 
     def entries_of(self, key: str, recipients: list[str]) -> dict[str, Entry]:
         """The lines of these recipients (a batch of them, in one query), by address in lower case."""
         addresses = json.dumps([recipient.lower() for recipient in recipients])
-        with self._lock:
-            rows = self._db.execute(
-                _SELECT_SOME,
-                {"boot": self._boot, "lost_reply": _LOST_REPLY, "key": key, "recipients": addresses},
-            ).fetchall()
+        rows = self._standing(_SELECT_SOME, key=key, recipients=addresses)
         return {entry.recipient: entry for entry in map(_entry, rows)}
 
     def entries(self, key_prefix: str) -> Iterator[Entry]:
         """Every line whose key starts with `key_prefix`, in key and then time order."""
+        yield from map(_entry, self._standing(_SELECT_KEY_PREFIX, length=len(key_prefix), key=key_prefix))
+
+    def _standing(self, query: str, **parameters: object) -> list[tuple[str, str, str, str, str, str]]:
+        """The rows of a query over the deliveries as they stand (see `_SELECT`)."""
         with self._lock:
-            rows = self._db.execute(
-                _SELECT_KEY_PREFIX,
-                {"boot": self._boot, "lost_reply": _LOST_REPLY, "length": len(key_prefix), "key": key_prefix},
+            return self._db.execute(
+                query, {"boot": self._boot, "lost_reply": _LOST_REPLY, **parameters}
             ).fetchall()
-        for row in rows:
-            yield _entry(row)
 
     def reserve(self, key: str, recipients: list[str]) -> None:
         """Hold these recipients for the batch about to go out, on the disk itself (one fsync for

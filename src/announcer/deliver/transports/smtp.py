@@ -189,30 +189,21 @@ class _Line:
             ("DATA", (354,)),
         )
         try:
-            replies = []
-            if connection.has_extn("pipelining"):
+            pipelined = connection.has_extn("pipelining")
+            if pipelined:
                 connection.send("".join(f"{command}\r\n" for command, _ in commands))
-                for _ in commands:
-                    replies.append(connection.getreply())
-                    if replies[-1][0] == 421:  # the server is closing: no more replies will come
-                        break
-            else:
-                for command, accepted in commands:
+            refusal = None
+            for command, accepted in commands:
+                if not pipelined:
                     connection.send(f"{command}\r\n")
-                    replies.append(connection.getreply())
-                    if replies[-1][0] not in accepted:
+                code, reply = connection.getreply()
+                if code not in accepted:
+                    refusal = refusal or (code, reply)
+                    if code == 421 or not pipelined:  # closing, or nothing more was asked
                         break
-            refusal = next(
-                (
-                    reply
-                    for reply, (_, accepted) in zip(replies, commands, strict=False)
-                    if reply[0] not in accepted
-                ),
-                None,
-            )
             if refusal is not None:
-                if len(replies) == len(commands) and replies[-1][0] == 354:
-                    connection.send(b".\r\n")  # DATA taken without a recipient: an empty message ends it
+                if code == 354:  # DATA taken without a recipient (pipelined): an empty message ends it
+                    connection.send(b".\r\n")
                     connection.getreply()
                 raise self._refused(*refusal)
             connection.send(_dot_stuffed(data))
