@@ -233,8 +233,8 @@ MUTANTS = [
     Mutant(
         "digest calendars at SEQUENCE 0",
         "render/digest.py",
-        "calendar = renderer.event_calendar(event, replace(edition, rsvp=False))",
-        "calendar = renderer.event_calendar(event, replace(edition, rsvp=False, sequence=0))",
+        "calendar = renderer.event_calendar(event, replace(edition, rsvp=False), language)",
+        "calendar = renderer.event_calendar(event, replace(edition, rsvp=False, sequence=0), language)",
     ),
     # RSVP and replies
     Mutant(

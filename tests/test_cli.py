@@ -154,6 +154,6 @@ def test_a_multi_day_event_names_both_days(cli: CLI) -> None:
     event.write_text(event.read_text().replace("end: 2026-03-06 13:00", "end: 2026-03-07 13:00"))
     assert cli("render", EXAMPLE_EVENT, "-o", "rendered")[0] == 0
     text = Path("rendered/2026-03-06-car-t-cell-therapy.txt").read_text()
-    assert "Friday 6 March 2026, 12:00 – Saturday 7 March 2026, 13:00" in text
+    assert "Friday, 6 March 2026, 12:00 – Saturday, 7 March 2026, 13:00" in text
     calendar = vobject.readOne(Path("rendered/2026-03-06-car-t-cell-therapy.ics").read_text())
     assert calendar.vevent.dtend.value.day == 7

@@ -45,7 +45,7 @@ def _contents(settings: Settings) -> dict[str, RenderedContent]:
     named = load_named(Path(EXAMPLE_EVENT), settings.defaults)
     uid = "2026-03-06-car-t-cell-therapy@example.org"
     renderer = Renderer(settings)
-    before = {"Time": "Friday 6 March 2026, 10:00–11:00 Stockholm time (CET)"}
+    before = {"Time": "2026-03-06T10:00:00+01:00/2026-03-06T11:00:00+01:00/Europe/Stockholm"}
     return {
         "invitation": renderer.render_event(named, Edition(uid, 0, "f")),
         "rsvp": renderer.render_event(named, Edition(uid, 0, "f", rsvp=True)),

@@ -89,7 +89,7 @@ def test_digest_command_writes_one_message_per_recipient_with_a_calendar_per_eve
     paths = sorted(Path("outbox/digest-2026-03-02").glob("*.eml"))
     assert len(paths) == 5
     message = _read(paths[0])
-    assert str(message["Subject"]).startswith("Seminars 2–6 March: Mapping the Developing Human Thymus")
+    assert str(message["Subject"]).startswith("Seminars 2 – 6 March: Mapping the Developing Human Thymus")
     assert "Dear Åsa Lindqvist," in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     attachments = list(message.iter_attachments())
     assert [part.get_filename() for part in attachments] == [
@@ -121,7 +121,7 @@ def test_every_digest_link_is_in_the_text(cli: CLI) -> None:
 def test_an_empty_window_sends_nothing_unless_allowed(cli: CLI) -> None:
     code, out, _ = cli("digest", "events", "--to", EXAMPLE_RECIPIENTS, "--from", "2026-07-01")
     assert code == 0
-    assert "no event in events/ starts 1–7 July: nothing sent" in out
+    assert "no event in events/ starts 1\u2009–\u20097 July: nothing sent" in out
     assert not Path("outbox").exists()
     code, out, err = cli(
         "digest", "events", "--to", "list@example.org", "--from", "2026-07-01", "--allow-empty"
@@ -129,7 +129,7 @@ def test_an_empty_window_sends_nothing_unless_allowed(cli: CLI) -> None:
     assert code == 0, out + err
     (path,) = Path("outbox/digest-2026-07-01").glob("*.eml")
     message = _read(path)
-    assert str(message["Subject"]) == "No seminars 1–7 July"
+    assert str(message["Subject"]) == "No seminars 1 – 7 July"
     assert "There are no seminars between 1 July and 7 July." in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
 

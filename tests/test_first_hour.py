@@ -124,11 +124,11 @@ def test_an_event_in_the_past_gets_a_warning(cli: CLI) -> None:
 
 
 def test_a_language_without_wording_is_refused(cli: CLI) -> None:
-    text = Path("announcer.toml").read_text().replace('language = "en"', 'language = "de"')
+    text = Path("announcer.toml").read_text().replace('language = "en"', 'language = "fr"')
     Path("announcer.toml").write_text(text)
     code, _, err = cli("check", EXAMPLE_EVENT)
     assert code == 1
-    assert "[defaults].language: 'de': the emails can be written in English (en) only, so far" in err
+    assert "[defaults].language: 'fr': the emails can be written in en, de, sv (a new language is one .po file)" in err
 
 
 def test_the_dry_run_says_what_it_did(cli: CLI) -> None:

@@ -420,10 +420,10 @@ def test_an_update_says_what_changed_to_those_who_had_it_and_invites_the_rest(
     assert str(told["Subject"]).startswith("New time: CAR T Cell Therapy")
     text = str(told.get_body(("plain",)).get_content())  # type: ignore[union-attr]
     assert (
-        "THIS EVENT HAS CHANGED\nTime: Friday 6 March 2026, 14:00–15:00 Stockholm time (CET)\n"
+        "THIS EVENT HAS CHANGED\nTime: Friday, 6 March 2026, 14:00–15:00 Stockholm time (CET)\n"
         in text.replace("\r\n", "\n")
     )
-    assert "  was Friday 6 March 2026, 12:00–13:00 Stockholm time (CET)" in text
+    assert "  was Friday, 6 March 2026, 12:00–13:00 Stockholm time (CET)" in text
     html = str(told.get_body(("html",)).get_content())  # type: ignore[union-attr]
     assert html.index("This event has changed") < html.index("Dear Åsa Lindqvist,")
     invited = update["newcomer@example.org"]

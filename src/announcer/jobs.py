@@ -97,13 +97,17 @@ def render_current(renderer: Renderer, named: NamedEvent, sequences: Sequences) 
 
 
 def render_window(
-    renderer: Renderer, window: Window, events: list[NamedEvent], sequences: Sequences
+    renderer: Renderer,
+    window: Window,
+    events: list[NamedEvent],
+    sequences: Sequences,
+    language: str | None = None,
 ) -> RenderedContent:
     """The digest of the events in `window`, each calendar at its invitation's current SEQUENCE."""
     listed = [
         (named, current_edition(named, renderer.settings, sequences)) for named in in_window(events, window)
     ]
-    return render_digest(renderer, window, listed)
+    return render_digest(renderer, window, listed, language)
 
 
 def send_invitation(
@@ -131,11 +135,14 @@ def send_invitation(
         if edition.rsvp and not rsvp:
             hooks.announce("asking for replies (--rsvp), as an earlier real send of this event did")
         renderer = Renderer(settings)
-        told = Composer(renderer.render_event(named, edition), settings, secret)
-        composer: Composer | _UpdateOrInvitation = told
-        if edition.previous:  # those who had the old version are told what changed; new readers are invited
-            fresh = Composer(renderer.render_event(named, replace(edition, previous={})), settings, secret)
-            composer = _UpdateOrInvitation(told, fresh, set(received(settings.workspace, edition.uid)))
+
+        def make(language: str, told: bool) -> Composer:
+            shown = edition if told else replace(edition, previous={})
+            return Composer(renderer.render_event(named, shown, language), settings, secret)
+
+        # Those who had the old version are told what changed; new readers are invited.
+        earlier = frozenset(received(settings.workspace, edition.uid)) if edition.previous else frozenset()
+        composer = _ByReader(settings, make, named.event.language, earlier)
         if journal is not None:
             _settle(journal, named, edition)
         key = delivery_key(edition.kind, edition.uid, edition.sequence)
@@ -154,25 +161,39 @@ def _settle(journal: Journal, named: NamedEvent, edition: Edition) -> None:
     )
 
 
-@dataclass(frozen=True)
-class _UpdateOrInvitation:
-    """An update's message for those who had an earlier version, an invitation for the others."""
+class _ByReader:
+    """Each reader's message in their own language (their `language` column, else `language`) and,
+    for an update, the update to those who had an earlier version and an invitation to the others.
+    Each kind is rendered the first time a reader needs it, and once."""
 
-    update: Composer
-    invitation: Composer
-    earlier: set[str]  # the addresses (lowercase) the journal says had the event
+    def __init__(
+        self,
+        settings: Settings,
+        make: Callable[[str, bool], Composer],
+        language: str,
+        earlier: frozenset[str] = frozenset(),
+    ) -> None:
+        self.settings = settings
+        self._make = make
+        self._language = language
+        self._earlier = earlier  # the addresses (lowercase) the journal says had the event
+        self._made: dict[tuple[str, bool], Composer] = {}
 
-    @property
-    def settings(self) -> Settings:
-        return self.update.settings
+    def composer(self, language: str, told: bool) -> Composer:
+        """The composer of the messages in `language`, for readers told of the event before or not."""
+        if (language, told) not in self._made:
+            self._made[language, told] = self._make(language, told)
+        return self._made[language, told]
 
     @property
     def content(self) -> RenderedContent:
-        return self.update.content
+        """The content most readers get: in the event's language (an update, if it is one)."""
+        return self.composer(self._language, bool(self._earlier)).content
 
     def compose(self, recipient: Recipient, *, deliver_to: str | None = None) -> Outgoing:
-        chosen = self.update if recipient.email.lower() in self.earlier else self.invitation
-        return chosen.compose(recipient, deliver_to=deliver_to)
+        language = recipient.fields.get("language") or self._language
+        told = recipient.email.lower() in self._earlier
+        return self.composer(language, told).compose(recipient, deliver_to=deliver_to)
 
 
 def send_cancellation(
@@ -191,11 +212,17 @@ def send_cancellation(
     with _sequences(settings, options) as (sequences, journal):
         edition = cancellation(named, settings, sequences)
         audience = _Audience.of(to) if to else _Audience.from_journal(settings, edition.uid, event_path)
-        content = Renderer(settings).render_event(named, edition)
+        renderer = Renderer(settings)
+        composer = _ByReader(
+            settings,
+            lambda language, told: Composer(
+                renderer.render_event(named, edition, language), settings, secret
+            ),
+            named.event.language,
+        )
         if journal is not None:
             _settle(journal, named, edition)
         key = delivery_key(edition.kind, edition.uid, edition.sequence)
-        composer = Composer(content, settings, secret)
         return _deliver(composer, key, audience, options, journal, hooks)
 
 
@@ -220,9 +247,15 @@ def send_digest(
         return None
     audience = _Audience.of(to)
     with _sequences(settings, options) as (sequences, journal):
-        content = render_window(Renderer(settings), window, events, sequences)
-        key = delivery_key("digest", content.uid, 0)
-        composer = Composer(content, settings, secret)
+        renderer = Renderer(settings)
+        composer = _ByReader(
+            settings,
+            lambda language, told: Composer(
+                render_window(renderer, window, events, sequences, language), settings, secret
+            ),
+            settings.defaults.language,
+        )
+        key = delivery_key("digest", composer.content.uid, 0)
         return _deliver(composer, key, audience, options, journal, hooks)
 
 
@@ -385,7 +418,7 @@ def _sequences(settings: Settings, options: SendOptions) -> Iterator[tuple[Seque
 
 
 def _deliver(
-    composer: Composer | _UpdateOrInvitation,
+    composer: _ByReader,
     key: str,
     audience: _Audience,
     options: SendOptions,

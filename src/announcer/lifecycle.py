@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Literal, Protocol
+from zoneinfo import ZoneInfo
 
 from announcer import clock
+from announcer.languages import translations
 from announcer.model.event import Event, NamedEvent
 from announcer.model.settings import Settings
 from announcer.model.window import Window
@@ -155,39 +157,60 @@ def current_edition(named: NamedEvent, settings: Settings, sequences: Sequences)
 
 @dataclass(frozen=True)
 class Change:
-    """One thing an update changed: "Time: was …, now …"."""
+    """One thing an update changed, in the reader's language: "Time: was …, now …"."""
 
+    key: str  # Time, Place, Title or Speakers
     label: str
     was: str
     now: str
 
 
 def snapshot_of(event: Event) -> dict[str, str]:
-    """What an announcement tells of the event, in words, to say later what changed."""
-    schedule = Schedule.of(event)
+    """What an announcement tells of the event, to say later what changed: the time as its
+    instants and zone (worded in each reader's language when shown), the rest as written."""
     return {
-        "Time": f"{schedule.date}, {schedule.times} {schedule.zone}",
+        "Time": "/".join((event.starts_at.isoformat(), event.ends_at.isoformat(), event.zone.key)),
         "Place": event.venue.place if event.venue else "",
         "Title": event.title,
         "Speakers": ", ".join(speaker.name for speaker in event.speakers),
     }
 
 
-def changes(edition: Edition, event: Event) -> list[Change]:
+def changes(edition: Edition, event: Event, language: str) -> list[Change]:
     """What differs from what an update's readers were told before (nothing for anyone else)."""
+    _ = translations(language).gettext
+    labels = {"Time": _("Time"), "Place": _("Place"), "Title": _("Title"), "Speakers": _("Speakers")}
     now = snapshot_of(event)
-    return [
-        Change(label, edition.previous[label], now[label])
-        for label in now
-        if edition.previous.get(label, now[label]) != now[label]
-    ]
+    found = []
+    for key, value in now.items():
+        before = edition.previous.get(key, value)
+        was = _in_words(key, before, language)
+        if before != value and was is not None:
+            found.append(Change(key, labels[key], was, _in_words(key, value, language) or value))
+    return found
 
 
-def update_headline(found: list[Change]) -> str:
+def _in_words(key: str, value: str, language: str) -> str | None:
+    """A snapshot's value as the reader reads it, the time in their language's words (None for
+    a time a journal of 0.2 kept only in English words: what changed there is not known)."""
+    if key != "Time":
+        return value
+    try:
+        start, end, zone = value.split("/", 2)
+        schedule = Schedule.at(
+            datetime.fromisoformat(start), datetime.fromisoformat(end), ZoneInfo(zone), language
+        )
+    except (ValueError, LookupError):
+        return None
+    return f"{schedule.date}, {schedule.times} {schedule.zone}"
+
+
+def update_headline(found: list[Change], language: str) -> str:
     """The subject's first word for an update: "New time:", "Moved:", or "Updated:"."""
-    labels = {change.label for change in found}
-    if labels == {"Time"}:
-        return "New time:"
-    if labels == {"Place"}:
-        return "Moved:"
-    return "Updated:"
+    _ = translations(language).gettext
+    keys = {change.key for change in found}
+    if keys == {"Time"}:
+        return _("New time:")
+    if keys == {"Place"}:
+        return _("Moved:")
+    return _("Updated:")

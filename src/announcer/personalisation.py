@@ -48,8 +48,9 @@ class RecipientFields:
 class RecipientSlots:
     """Stands in for the recipient in templates; the values are filled in per message."""
 
-    def __init__(self, slot_key: str) -> None:
+    def __init__(self, slot_key: str, language: str) -> None:
         self._slot_key = slot_key
+        self._language = language
         self.fields = RecipientFields(slot_key)
         self.name = _slot(slot_key, "name")
         self.unsubscribe_url = _slot(slot_key, "unsubscribe")
@@ -61,7 +62,8 @@ class RecipientSlots:
     def time_of(self, moment: datetime, *shown: str) -> str:
         """ " · 06:00 your time (EDT)" for a reader whose `timezone` column differs from every zone
         already `shown` (names like Europe/Stockholm); nothing for anyone else."""
-        return _slot(self._slot_key, "time", moment.astimezone(UTC).isoformat(), ",".join(shown))
+        key = f"{moment.astimezone(UTC).isoformat()} {self._language}"
+        return _slot(self._slot_key, "time", key, ",".join(shown))
 
 
 def unsubscribe_token(address: str, secret: str) -> str:
@@ -99,9 +101,9 @@ class Personaliser:
             text = self.unsubscribe_url(recipient)
         elif slot.kind == "time":
             zone = recipient.fields.get("timezone") if recipient else None
-            text = (
-                reader_clock(datetime.fromisoformat(slot.key), zone, slot.default.split(",")) if zone else ""
-            )
+            instant, language = slot.key.split(" ")
+            shown = slot.default.split(",")
+            text = reader_clock(datetime.fromisoformat(instant), zone, shown, language) if zone else ""
         elif slot.kind == "name":
             text = (recipient.name if recipient else None) or slot.default
         else:

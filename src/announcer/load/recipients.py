@@ -13,6 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from announcer.errors import Problem, RecipientsError
+from announcer.languages import language_tag
 from announcer.load.files import display_path, read_text
 from announcer.model.recipient import Recipient
 from announcer.model.text import check_address, line_problem
@@ -167,6 +168,11 @@ class RecipientList:
             except (ZoneInfoNotFoundError, ValueError):
                 message = f"unknown time zone {zone!r} (use an IANA name such as America/New_York)"
                 return Problem(self.source, message, line=line, field="timezone")
+        if language := values.get("language"):
+            try:
+                language_tag(language)
+            except ValueError as exc:
+                return Problem(self.source, str(exc), line=line, field="language")
         return Recipient(email=email, name=name, fields=values)
 
 

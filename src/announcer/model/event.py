@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, model_validator
 
+from announcer.languages import SOURCE, language_tag
 from announcer.model.text import Address, Line, Markdown, Strict, WebURL, single_line
 
 MAX_ITEMS = 100  # speakers, publications or links in one event: a real one has a handful
@@ -163,6 +164,7 @@ def _timezone_name(name: str) -> str:
 # which of a time that happens twice is meant, the night the clocks go back.
 WallClock = Annotated[datetime, BeforeValidator(_wall_clock), AfterValidator(_in_range)]
 TimeZoneName = Annotated[str, AfterValidator(single_line), AfterValidator(_timezone_name)]
+Language = Annotated[str, AfterValidator(language_tag)]
 
 
 class EventDefaults(Strict):
@@ -171,6 +173,7 @@ class EventDefaults(Strict):
     timezone: TimeZoneName = "UTC"
     duration_minutes: int = Field(default=60, ge=1, le=24 * 60 * 14)
     reminder_minutes: int | None = Field(default=None, ge=0, le=7 * 24 * 60)
+    language: Language = SOURCE  # what the emails are written in, unless a reader's own says otherwise
 
 
 class Event(Strict):
@@ -191,6 +194,7 @@ class Event(Strict):
     url: WebURL | None = None
     links: list[Link] = Field(default_factory=list, max_length=MAX_ITEMS)
     reminder_minutes: int | None = Field(default=None, ge=0, le=7 * 24 * 60)  # a calendar alarm before
+    language: Language = SOURCE
 
     @model_validator(mode="before")
     @classmethod
@@ -199,6 +203,7 @@ class Event(Strict):
         if isinstance(data, dict) and isinstance(defaults, EventDefaults):
             data = dict(data)
             data.setdefault("timezone", defaults.timezone)
+            data.setdefault("language", defaults.language)
             if defaults.reminder_minutes is not None:
                 data.setdefault("reminder_minutes", defaults.reminder_minutes)
             start = _try_wall_clock(data.get("start"))

@@ -84,21 +84,6 @@ class Brand(Strict):
     footer: Markdown | None = None
 
 
-LANGUAGES = ("en",)  # the languages the theme's wording exists in
-
-
-def _language(value: str) -> str:
-    if not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*", value):
-        raise ValueError(f"{value!r} is not a language tag like en or sv")
-    if value.split("-")[0] not in LANGUAGES:
-        raise ValueError(f"{value!r}: the emails can be written in English (en) only, so far")
-    return value
-
-
-class Defaults(EventDefaults):
-    language: Annotated[str, AfterValidator(_language)] = "en"
-
-
 class Settings(Strict):
     """Everything `announcer.toml` says, plus where it lives (the workspace)."""
 
@@ -107,7 +92,7 @@ class Settings(Strict):
     smtp: SMTP | None = None
     dkim: DKIM | None = None
     brand: Brand = Brand()
-    defaults: Defaults = Defaults()
+    defaults: EventDefaults = EventDefaults()
     workspace: Path = Field(default=Path("."), exclude=True)
 
     def today(self) -> date:

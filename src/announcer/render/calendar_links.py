@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from urllib.parse import quote
 
+from announcer.languages import SOURCE, translations
 from announcer.model.event import Event
 from announcer.render.calendar import location, summary
 
@@ -25,20 +26,21 @@ def _query(pairs: list[tuple[str, str]]) -> str:
     return "&".join(f"{key}={quote(value, safe='')}" for key, value in pairs if value)
 
 
-def link_details(event: Event) -> str:
+def link_details(event: Event, language: str = SOURCE) -> str:
     """What a calendar entry made from a link says besides title, time and place."""
+    _ = translations(language).gettext
     venue = event.venue
-    lines = [f"Join online: {venue.online_url}"] if venue and venue.online_url else []
+    lines = [_("Join online: %(url)s") % {"url": venue.online_url}] if venue and venue.online_url else []
     if event.url:
-        lines.append(f"More: {event.url}")
+        lines.append(_("More: %(url)s") % {"url": event.url})
     return "\n".join(lines)
 
 
-def calendar_links(event: Event) -> list[CalendarLink]:
+def calendar_links(event: Event, language: str = SOURCE) -> list[CalendarLink]:
     """One link per service, each carrying the same title, times, place and join link as the ICS."""
     title = summary(event)
     place = location(event) or ""
-    details = link_details(event)
+    details = link_details(event, language)
     start_utc, end_utc = event.starts_at.astimezone(UTC), event.ends_at.astimezone(UTC)
     google = [
         ("action", "TEMPLATE"),

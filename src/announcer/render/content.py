@@ -59,23 +59,34 @@ class RenderedContent:
 
 
 class Renderer:
-    """Renders content with one workspace's theme and settings."""
+    """Renders content with one workspace's theme and settings, in any of its languages."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.theme = Theme(settings.workspace)
         self.slot_key = new_slot_key()
+        self._themes: dict[str, Theme] = {}
 
-    def render_event(self, named: NamedEvent, edition: Edition) -> RenderedContent:
-        """The subject, HTML, text and ICS of one event's invitation, update or cancellation."""
-        calendar = self.event_calendar(named.event, edition)
-        found = changes(edition, named.event) if edition.kind == "update" else []
+    def theme(self, language: str) -> Theme:
+        """The workspace's templates, their words in `language` (made once)."""
+        if language not in self._themes:
+            self._themes[language] = Theme(self.settings.workspace, language)
+        return self._themes[language]
+
+    def render_event(
+        self, named: NamedEvent, edition: Edition, language: str | None = None
+    ) -> RenderedContent:
+        """The subject, HTML, text and ICS of one event's invitation, update or cancellation, in
+        `language` (the event's own unless given)."""
+        language = language or named.event.language
+        calendar = self.event_calendar(named.event, edition, language)
+        found = changes(edition, named.event, language) if edition.kind == "update" else []
         context = self.context(
+            language,
             event=named.event,
-            schedule=Schedule.of(named.event),
+            schedule=Schedule.of(named.event, language),
             calendar_links=calendar.links,
             changes=found,
-            headline=update_headline(found) if found else "",
+            headline=update_headline(found, language) if found else "",
             rsvp=edition.rsvp,
             organizer=organizer_of(named.event, self.settings),
         )
@@ -85,9 +96,9 @@ class Renderer:
         attached = CalendarFile(ICS_FILENAME, calendar.ics, edition.method, attendee=edition.rsvp)
         return self.content(name, context, slug, edition.uid, (attached,))
 
-    def event_calendar(self, event: Event, edition: Edition) -> EventCalendar:
+    def event_calendar(self, event: Event, edition: Edition, language: str) -> EventCalendar:
         """The event's own calendar (its stable UID and SEQUENCE) and "Add to calendar" links."""
-        description = self.theme.render("description.txt.j2", self.context(event=event))
+        description = self.theme(language).render("description.txt.j2", self.context(language, event=event))
         ics = build_calendar(
             event,
             uid=edition.uid,
@@ -97,24 +108,26 @@ class Renderer:
             sequence=edition.sequence,
             method=edition.method,
         )
-        return EventCalendar(calendar_links(event), ics)
+        return EventCalendar(calendar_links(event, language), ics)
 
     def content(
         self, name: str, context: dict[str, Any], slug: str, uid: str, calendars: tuple[CalendarFile, ...]
     ) -> RenderedContent:
         """Subject, text and HTML from the `name.*` templates, around the given calendars."""
-        subject = " ".join(self.theme.render(f"{name}.subject.j2", context).split())
-        text = self.theme.render(f"{name}.txt.j2", context)
-        html = self.theme.render_html(f"{name}.mjml.j2", context)
+        theme = self.theme(context["language"])
+        subject = " ".join(theme.render(f"{name}.subject.j2", context).split())
+        text = theme.render(f"{name}.txt.j2", context)
+        html = theme.render_html(f"{name}.mjml.j2", context)
         return RenderedContent(slug, uid, subject, html, text + "\n", calendars, self.slot_key)
 
-    def context(self, **values: Any) -> dict[str, Any]:
-        """What every template sees: the values given, the settings, colours and the recipient."""
+    def context(self, language: str, **values: Any) -> dict[str, Any]:
+        """What every template sees: the values given, the settings, colours, the language and
+        the recipient."""
         return {
             **values,
             "settings": self.settings,
             "palette": palette_for(self.settings.brand.accent),
-            "language": self.settings.defaults.language,
-            "recipient": RecipientSlots(self.slot_key),
+            "language": language,
+            "recipient": RecipientSlots(self.slot_key, language),
             "ics_filename": ICS_FILENAME,
         }

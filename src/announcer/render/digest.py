@@ -44,14 +44,16 @@ class DigestDay:
 
 
 def render_digest(
-    renderer: Renderer, window: Window, listed: list[tuple[NamedEvent, Edition]]
+    renderer: Renderer, window: Window, listed: list[tuple[NamedEvent, Edition]], language: str | None = None
 ) -> RenderedContent:
-    """One digest of the listed events: each with its own calendar file (its invitation's UID).
+    """One digest of the listed events, in `language` (the settings' unless given): each with its
+    own calendar file (its invitation's UID).
 
     Abstracts of events without a page of their own are appended for "Read the abstract",
     unless that would take the HTML past the budget: then the teasers stand alone.
     """
-    entries = [_entry(renderer, named, edition) for named, edition in listed]
+    language = language or renderer.settings.defaults.language
+    entries = [_entry(renderer, named, edition, language) for named, edition in listed]
     # The abstracts' words alone are the least they add to the HTML: past the budget, no need to try.
     appended = sum(
         len(prose.to_text(entry.event.abstract or "", width=_UNWRAPPED).encode())
@@ -59,15 +61,17 @@ def render_digest(
         if entry.read_more == f"#{entry.slug}"
     )
     if appended <= HTML_BUDGET:
-        digest = _digest(renderer, window, entries)
+        digest = _digest(renderer, window, entries, language)
         if len(digest.html.encode()) <= HTML_BUDGET:
             return digest
-    return _digest(renderer, window, [replace(entry, read_more=entry.event.url) for entry in entries])
+    return _digest(
+        renderer, window, [replace(entry, read_more=entry.event.url) for entry in entries], language
+    )
 
 
-def _digest(renderer: Renderer, window: Window, entries: list[DigestEntry]) -> RenderedContent:
+def _digest(renderer: Renderer, window: Window, entries: list[DigestEntry], language: str) -> RenderedContent:
     days = [
-        DigestDay(day_label(day), list(group))
+        DigestDay(day_label(day, language), list(group))
         for day, group in groupby(entries, key=lambda entry: entry.event.start.date())
     ]
     # A cancelled talk is shown as such, with no calendar to add it from.
@@ -80,19 +84,21 @@ def _digest(renderer: Renderer, window: Window, entries: list[DigestEntry]) -> R
         else (window.first, window.last)
     )
     context = renderer.context(
+        language,
         window=window,
         days=days,
         entries=entries,
-        date_range=date_range(first, last),
-        window_range=date_range(window.first, window.last),
+        date_range=date_range(first, last, language),
+        window_range=date_range(window.first, window.last, language),
     )
     slug = f"digest-{window.first:%Y-%m-%d}"
     return renderer.content("digest", context, slug, digest_uid(window, renderer.settings), calendars)
 
 
-def _entry(renderer: Renderer, named: NamedEvent, edition: Edition) -> DigestEntry:
+def _entry(renderer: Renderer, named: NamedEvent, edition: Edition, language: str) -> DigestEntry:
     event = named.event
-    calendar = renderer.event_calendar(event, replace(edition, rsvp=False))  # a digest never asks for replies
+    # A digest never asks for replies.
+    calendar = renderer.event_calendar(event, replace(edition, rsvp=False), language)
     source = event.abstract or event.intro or ""
     whole = prose.to_text(source, width=_UNWRAPPED).strip()
     teaser = trim(whole.split("\n\n")[0].strip(), TEASER_LIMIT)
@@ -100,8 +106,8 @@ def _entry(renderer: Renderer, named: NamedEvent, edition: Edition) -> DigestEnt
     return DigestEntry(
         slug=named.slug,
         event=event,
-        schedule=Schedule.of(event),
-        reader_time=reader_time(event, ZoneInfo(renderer.settings.defaults.timezone)),
+        schedule=Schedule.of(event, language),
+        reader_time=reader_time(event, ZoneInfo(renderer.settings.defaults.timezone), language),
         teaser=teaser,
         read_more=event.url or (f"#{named.slug}" if event.abstract and not complete else None),
         calendar_links=calendar.links,

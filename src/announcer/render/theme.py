@@ -14,6 +14,7 @@ from premailer import Premailer
 
 from announcer import prose
 from announcer.errors import TemplateError
+from announcer.languages import SOURCE, translations
 from announcer.load.files import display_path
 from announcer.render import filters
 
@@ -29,8 +30,9 @@ def theme_folder() -> Path:
     raise TemplateError(f"the default theme is missing: neither {packaged} nor {checkout} exists")
 
 
-def environment(workspace: Path) -> jinja2.Environment:
-    """Templates from the workspace's `templates/email/` first, then the packaged theme.
+def environment(workspace: Path, language: str = SOURCE) -> jinja2.Environment:
+    """Templates from the workspace's `templates/email/` first, then the packaged theme, their
+    words in `language` (`_("…")` and `{% trans %}`, gettext's new style).
 
     HTML and MJML templates are autoescaped; undefined values are errors, never blanks.
     """
@@ -47,7 +49,9 @@ def environment(workspace: Path) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=False,
         bytecode_cache=_compiled_templates(),
+        extensions=["jinja2.ext.i18n"],
     )
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
     env.filters["markdown"] = prose.to_html
     env.filters["plain"] = prose.to_text
     env.filters["wrap"] = filters.wrap
@@ -59,10 +63,11 @@ def environment(workspace: Path) -> jinja2.Environment:
 
 
 class Theme:
-    """One workspace's templates: rendered by name, errors located in the template that failed."""
+    """One workspace's templates in one language: rendered by name, errors located in the
+    template that failed."""
 
-    def __init__(self, workspace: Path) -> None:
-        self.env = environment(workspace)
+    def __init__(self, workspace: Path, language: str = SOURCE) -> None:
+        self.env = environment(workspace, language)
 
     def render(self, name: str, context: dict[str, Any]) -> str:
         """The template `name` rendered with `context`, stripped of surrounding white space."""

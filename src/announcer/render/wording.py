@@ -1,17 +1,26 @@
-"""Dates, times and counts in words: "Friday 6 March 2026", "12:00–13:00", "2–6 March", "1 message"."""
+"""Dates, times and counts in words, in the reader's language: "Friday, 6 March 2026",
+"12:00–13:00", "2–6 March" (Babel's CLDR data); "1 message" for the organiser.
+
+Every function takes the language tag to write in ("en", "sv", "de-CH"); see `languages`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from babel import Locale
+from babel.dates import format_date, format_interval, format_skeleton, format_time, get_timezone_location
+
+from announcer.languages import locale_name, translations
 from announcer.model.event import Event
 
 
 @dataclass(frozen=True)
 class Schedule:
-    """When, in words: "Friday 6 March 2026", "12:00–13:00", "Stockholm time (CET)"."""
+    """When, in words: "Friday, 6 March 2026", "12:00–13:00", "Stockholm time (CET)"."""
 
     date: str
     times: str
@@ -19,67 +28,111 @@ class Schedule:
     short: str
 
     @classmethod
-    def of(cls, event: Event) -> Schedule:
-        start, end = event.starts_at, event.ends_at
-        date = long_date(start)
-        times = f"{start:%H:%M}–{end:%H:%M}"
+    def of(cls, event: Event, language: str = "en") -> Schedule:
+        return cls.at(event.starts_at, event.ends_at, event.zone, language)
+
+    @classmethod
+    def at(cls, start: datetime, end: datetime, zone: ZoneInfo, language: str = "en") -> Schedule:
+        """The schedule of an event from `start` to `end` (aware) in `zone`."""
+        _ = translations(language).gettext
+        start, end = start.astimezone(zone), end.astimezone(zone)
+        times = format_interval(_wall(start), _wall(end), _clock_skeleton(language), locale=_locale(language))
         if end.date() != start.date():
-            times = f"{start:%H:%M} – {long_date(end)}, {end:%H:%M}"
-        city = city_of(event.zone)
+            times = f"{clock_time(start, language)} – {long_date(end, language)}, {clock_time(end, language)}"
+        city = city_of(zone, language)
         abbreviation = start.tzname() or ""
-        zone = abbreviation if city in ("UTC", abbreviation) else f"{city} time ({abbreviation})"
+        named = (
+            abbreviation
+            if zone.key in ("UTC", "Etc/UTC") or city == abbreviation
+            else _("%(city)s time (%(abbreviation)s)") % {"city": city, "abbreviation": abbreviation}
+        )
         if end.tzname() != abbreviation and end.date() == start.date():  # the clocks change meanwhile
-            times = f"{start:%H:%M} {abbreviation} – {end:%H:%M} {end.tzname()}"
-            zone = f"{city} time"
-        short = f"{start:%a} {start.day} {start:%b}, {start:%H:%M}"
-        return cls(date, times, zone, short)
+            first, last = clock_time(start, language), clock_time(end, language)
+            times = f"{first} {abbreviation} – {last} {end.tzname()}"
+            named = _("%(city)s time") % {"city": city}
+        short = f"{format_skeleton('MMMEd', start, locale=_locale(language))}, {clock_time(start, language)}"
+        return cls(long_date(start, language), times, named, short)
 
 
-def city_of(zone: ZoneInfo) -> str:
-    """The city a zone is named after: "Stockholm", "New York"."""
-    return zone.key.rsplit("/", 1)[-1].replace("_", " ")
+@lru_cache(maxsize=64)
+def _locale(language: str) -> Locale:
+    return Locale.parse(locale_name(language))
 
 
-def long_date(moment: date | datetime) -> str:
-    """ "Friday 6 March 2026"."""
-    return f"{moment:%A} {moment.day} {moment:%B %Y}"
+@lru_cache(maxsize=64)
+def _clock_skeleton(language: str) -> str:
+    """Hours and minutes on the language's clock: 24 hours ("Hm") or 12 ("hm")."""
+    pattern = _locale(language).time_formats["short"].pattern
+    return "hm" if "h" in pattern else "Hm"
 
 
-def day_label(day: date) -> str:
+def _wall(moment: datetime) -> time:
+    return moment.replace(tzinfo=None).time()
+
+
+def clock_time(moment: datetime, language: str = "en") -> str:
+    """ "12:00" (or "12:00 PM"): the time a wall clock shows, as the language writes it."""
+    return format_time(_wall(moment), "short", locale=_locale(language))
+
+
+def city_of(zone: ZoneInfo, language: str = "en") -> str:
+    """The city a zone is named after, in the language: "Stockholm", "New York", "Zürich"."""
+    try:
+        return str(get_timezone_location(zone, locale=_locale(language), return_city=True))
+    except (LookupError, ValueError):
+        return zone.key.rsplit("/", 1)[-1].replace("_", " ")
+
+
+def long_date(moment: date | datetime, language: str = "en") -> str:
+    """ "Friday, 6 March 2026", "fredag 6 mars 2026", "Freitag, 6. März 2026"."""
+    return format_date(moment, "full", locale=_locale(language))
+
+
+def day_label(day: date, language: str = "en") -> str:
     """ "Friday 6 March": a day within a digest's week."""
-    return long_date(day).rsplit(" ", 1)[0]
+    return format_skeleton("MMMMEEEEd", day, locale=_locale(language))
 
 
-def date_range(first: date, last: date) -> str:
-    """ "6 March", "2–6 March", "30 March – 3 April", "28 December 2026 – 3 January 2027"."""
+def date_range(first: date, last: date, language: str = "en") -> str:
+    """ "6 March", "2–6 March", "30 March – 3 April", "28 Dec 2026 – 3 Jan 2027"."""
+    locale = _locale(language)
     if first == last:
-        return f"{first.day} {first:%B}"
-    if (first.year, first.month) == (last.year, last.month):
-        return f"{first.day}–{last.day} {last:%B}"
-    if first.year == last.year:
-        return f"{first.day} {first:%B} – {last.day} {last:%B}"
-    return f"{first.day} {first:%B %Y} – {last.day} {last:%B %Y}"
+        return format_skeleton("MMMMd", first, locale=locale)
+    return format_interval(first, last, "MMMMd" if first.year == last.year else "yMMMMd", locale=locale)
 
 
-def reader_time(event: Event, reader_zone: ZoneInfo) -> str | None:
+def reader_time(event: Event, reader_zone: ZoneInfo, language: str = "en") -> str | None:
     """The start on the reader's clock ("16:00 Stockholm time"), when it differs from the event's."""
     reader = event.starts_at.astimezone(reader_zone)
     if reader.utcoffset() == event.starts_at.utcoffset():
         return None
-    day = f"{reader:%a} " if reader.date() != event.start.date() else ""
-    return f"{day}{reader:%H:%M} {city_of(reader_zone)} time"
+    _ = translations(language).gettext
+    return _("%(time)s %(city)s time") % {
+        "time": _day_and_time(reader, event.start.date(), language),
+        "city": city_of(reader_zone, language),
+    }
 
 
-def counted(number: int, noun: str, plural: str | None = None) -> str:
-    """ "1 message", "5 messages" ("2 replies" with the plural given)."""
-    return f"{number} {noun if number == 1 else plural or noun + 's'}"
-
-
-def reader_clock(instant: datetime, reader_zone: str, shown: list[str]) -> str:
+def reader_clock(instant: datetime, reader_zone: str, shown: list[str], language: str = "en") -> str:
     """ " · Fri 06:00 your time (EST)": the instant on the reader's clock, if no zone shown has it."""
     reader = instant.astimezone(ZoneInfo(reader_zone))
     first = instant.astimezone(ZoneInfo(shown[0])) if shown else reader
     if any(instant.astimezone(ZoneInfo(zone)).utcoffset() == reader.utcoffset() for zone in shown):
         return ""
-    day = f"{reader:%a} " if reader.date() != first.date() else ""
-    return f" · {day}{reader:%H:%M} your time ({reader.tzname()})"
+    _ = translations(language).gettext
+    said = _("%(time)s your time (%(abbreviation)s)") % {
+        "time": _day_and_time(reader, first.date(), language),
+        "abbreviation": reader.tzname(),
+    }
+    return f" · {said}"
+
+
+def _day_and_time(moment: datetime, day: date, language: str) -> str:
+    """ "06:00", or "Fri 06:00" when the moment falls on another day than `day`."""
+    weekday = f"{format_skeleton('E', moment, locale=_locale(language))} " if moment.date() != day else ""
+    return weekday + clock_time(moment, language)
+
+
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """ "1 message", "5 messages" ("2 replies" with the plural given): words for the organiser."""
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
