@@ -130,7 +130,7 @@ def test_an_empty_window_sends_nothing_unless_allowed(cli: CLI) -> None:
     (path,) = Path("outbox/digest-2026-07-01").glob("*.eml")
     message = _read(path)
     assert str(message["Subject"]) == "No seminars 1 – 7 July"
-    assert "There are no seminars between 1 July and 7 July." in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "There are no seminars for 1\u2009–\u20097 July." in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
 
 def test_default_window_is_the_next_seven_days_in_the_settings_zone(cli: CLI, pinned: None) -> None:
