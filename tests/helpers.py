@@ -65,18 +65,22 @@ def read_message(data: bytes | Path) -> EmailMessage:
     return message
 
 
-def render_event(settings: Settings, path: str | Path = EXAMPLE_EVENT) -> RenderedContent:
-    """The event's content as the next real send would carry it."""
+def render_event(
+    settings: Settings, path: str | Path = EXAMPLE_EVENT, language: str | None = None
+) -> RenderedContent:
+    """The event's content as the next real send would carry it (in `language`)."""
     named = load_named(Path(path), settings.defaults)
     with history(settings.workspace) as sequences:
-        return render_invitation(Renderer(settings), named, sequences)
+        return render_invitation(Renderer(settings), named, sequences, language)
 
 
-def render_digest_of(settings: Settings, window: Window, folder: str | Path = "events") -> RenderedContent:
-    """The digest of a folder's events in `window`."""
+def render_digest_of(
+    settings: Settings, window: Window, folder: str | Path = "events", language: str | None = None
+) -> RenderedContent:
+    """The digest of a folder's events in `window` (in `language`)."""
     events = load_events(Path(folder), settings.defaults)
     with history(settings.workspace) as sequences:
-        return render_window(Renderer(settings), window, events, sequences)
+        return render_window(Renderer(settings), window, events, sequences, language)
 
 
 def composer(content: RenderedContent, settings: Settings, secret: str | None = None) -> Composer:

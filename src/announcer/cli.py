@@ -138,7 +138,7 @@ def check(
         window = Window(first, 7) if (first := _day(from_)) else None
         with _exit_codes():
             reader = next(iter(open_recipients(to[0])), SAMPLE_READER) if to else SAMPLE_READER
-            inspections = preflight(events, reader, settings, window=window, links=links)
+            inspections = preflight(events, reader, settings, window=window, lists=to or [], links=links)
     if as_json:
         typer.echo(json.dumps(_check_json(report, problems, inspections), ensure_ascii=False, indent=2))
     else:

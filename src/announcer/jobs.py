@@ -22,6 +22,7 @@ from announcer.deliver.transports.base import Transport
 from announcer.deliver.transports.dryrun import DryRunTransport
 from announcer.deliver.transports.smtp import SMTPServer, SMTPTransport
 from announcer.errors import AnnouncerError, InputError, Problem, RecipientsError, SettingsError
+from announcer.languages import SOURCE, source_messages
 from announcer.lifecycle import (
     Edition,
     Sequences,
@@ -43,9 +44,18 @@ from announcer.model.recipient import Recipient
 from announcer.model.settings import Settings
 from announcer.model.text import check_address
 from announcer.model.window import Window, in_window
-from announcer.preflight import Inspection, Room, event_room, event_sources, inspect_message, inspect_palette
+from announcer.preflight import (
+    Inspection,
+    Room,
+    event_room,
+    event_sources,
+    inspect_message,
+    inspect_palette,
+    inspect_wording,
+)
 from announcer.render.content import RenderedContent, Renderer
 from announcer.render.digest import render_digest
+from announcer.render.theme import template_messages
 from announcer.render.wording import counted
 from announcer.replies import Tally, tally
 
@@ -86,9 +96,11 @@ class Hooks:
     advance: Callable[[], None] = lambda: None
 
 
-def render_invitation(renderer: Renderer, named: NamedEvent, sequences: Sequences) -> RenderedContent:
-    """The invitation (or update) the next real send of this event would carry."""
-    return renderer.render_event(named, next_edition(named, renderer.settings, sequences))
+def render_invitation(
+    renderer: Renderer, named: NamedEvent, sequences: Sequences, language: str | None = None
+) -> RenderedContent:
+    """The invitation (or update) the next real send of this event would carry (in `language`)."""
+    return renderer.render_event(named, next_edition(named, renderer.settings, sequences), language)
 
 
 def render_current(renderer: Renderer, named: NamedEvent, sequences: Sequences) -> RenderedContent:
@@ -514,12 +526,15 @@ def preflight(
     settings: Settings,
     *,
     window: Window | None = None,
+    lists: Iterable[str] = (),
     links: bool = False,
     spam: bool = True,
 ) -> list[Inspection]:
     """Each kind of message the events can become (the next send, the RSVP invitation, the
     cancellation; a digest of `window` for folders of events), composed for `reader` and
-    inspected as mail clients and filters will see it; the colours once. Inputs must be sound."""
+    inspected as mail clients and filters will see it; the next send again in each other
+    language its readers (`lists`) or the settings ask for; the colours and each language's
+    wording once. Inputs must be sound."""
     secret = unsubscribe_secret(settings) or "pre-flight"
     renderer = Renderer(settings)
     inspections = [Inspection("the colours ([brand] accent)", inspect_palette(settings))]
@@ -539,9 +554,11 @@ def preflight(
         found = inspect_message(data, settings, where, room, sources, asked=asked, spam=spam and first)
         inspections.append(Inspection(subject, found))
 
+    languages = {settings.defaults.language} | _languages_of(lists)
     with history(settings.workspace) as sequences:
         for path in _event_paths(events, CheckReport()):
             named = load_named(path, settings.defaults)
+            languages.add(named.event.language)
             where = display_path(path)
             room, sources = event_room(named, where), event_sources(named, where, settings)
             kinds = [("the next send", next_edition(named, settings, sequences))]
@@ -552,6 +569,9 @@ def preflight(
                 subject = f"{where}, {label}: {edition.kind} (SEQUENCE {edition.sequence})"
                 content = renderer.render_event(named, edition)
                 inspect(subject, content, where, room, sources, first=number == 0)
+            for language in sorted(languages - {named.event.language}):
+                content = renderer.render_event(named, kinds[0][1], language)
+                inspect(f"{where}, the next send in {language}", content, where, room, sources, first=False)
         if window is not None:
             for folder in (path for path in events if path.is_dir()):
                 listed = load_events(folder, settings.defaults)
@@ -559,4 +579,17 @@ def preflight(
                     content = render_window(renderer, window, listed, sequences)
                     where = display_path(folder)
                     inspect(f"{where}: the digest of {window.first}", content, where, [], {}, first=True)
+    messages = source_messages() | template_messages(settings.workspace)
+    for language in sorted(languages - {SOURCE}):
+        inspections.append(Inspection(f"the wording in {language}", inspect_wording(language, messages)))
     return inspections
+
+
+def _languages_of(lists: Iterable[str]) -> set[str]:
+    """The languages the readers of `lists` ask for in their `language` column."""
+    return {
+        language
+        for to in lists
+        for recipient in open_recipients(to)
+        if (language := recipient.fields.get("language"))
+    }

@@ -1,16 +1,21 @@
 """The languages an email is written in: one gettext catalog (`locales/<language>.po`) each, and
 Babel's CLDR data for dates and times. A new language is one `.po` file and no code.
 
-A message a catalog lacks is written in English and remembered, so `check` can say which.
+A message a catalog lacks is written in English; `check` says which (`untranslated`).
 """
 
 from __future__ import annotations
 
 import gettext
 import re
+from collections.abc import Iterable
 from functools import cache
 from io import BytesIO
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # Babel's catalog tools are imported when a catalog is read, not by every command
+    from babel.messages.catalog import Catalog
 
 CATALOGS = Path(__file__).with_name("locales")
 SOURCE = "en"  # the language the templates and code are written in
@@ -20,6 +25,7 @@ _REGION_OF = {"en": "GB"}
 _TAG = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 
 
+@cache
 def available() -> tuple[str, ...]:
     """The languages there is a catalog for, English first."""
     return (SOURCE, *sorted(path.stem for path in CATALOGS.glob("*.po") if path.stem != SOURCE))
@@ -33,7 +39,20 @@ def language_tag(value: str) -> str:
     if value.split("-")[0] not in available():
         names = ", ".join(available())
         raise ValueError(f"{value!r}: the emails can be written in {names} (a new language is one .po file)")
+    if "-" in value and not _known_locale(locale_name(value)):
+        raise ValueError(f"{value!r}: CLDR knows no such language and region (write them as de-CH, en-US)")
     return value
+
+
+@cache
+def _known_locale(name: str) -> bool:
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        Locale.parse(name)
+    except (UnknownLocaleError, ValueError):
+        return False
+    return True
 
 
 def locale_name(tag: str) -> str:
@@ -43,52 +62,54 @@ def locale_name(tag: str) -> str:
     return f"{language}_{region}" if region else language
 
 
-class Translations(gettext.NullTranslations):
-    """One language's catalog, remembering each message it had no translation for."""
+@cache
+def translations(tag: str) -> gettext.NullTranslations:
+    """The catalog of a language tag's language (read once a process); English needs none."""
+    language = tag.split("-")[0]
+    if language == SOURCE:
+        return gettext.NullTranslations()
+    from babel.messages.mofile import write_mo
 
-    def __init__(self, language: str) -> None:
-        super().__init__()
-        self.language = language
-        self.missing: set[str] = set()
-        self._known: set[str] = set()
-        self._catalog: gettext.NullTranslations = gettext.NullTranslations()
-        if language != SOURCE:
-            self._load(CATALOGS / f"{language}.po")
+    compiled = BytesIO()
+    write_mo(compiled, _catalog(language))  # fuzzy entries stay out: they are not translations yet
+    compiled.seek(0)
+    return gettext.GNUTranslations(compiled)
 
-    def _load(self, path: Path) -> None:
-        from babel.messages.mofile import write_mo
-        from babel.messages.pofile import read_po
 
-        with path.open("rb") as file:
-            catalog = read_po(file, locale=self.language)
-        compiled = BytesIO()
-        write_mo(compiled, catalog)  # fuzzy entries stay out: they are not translations yet
-        compiled.seek(0)
-        self._catalog = gettext.GNUTranslations(compiled)
-        self._known = {
-            message.id if isinstance(message.id, str) else message.id[0]
-            for message in catalog
-            if message.id and message.string and not message.fuzzy and all(_strings(message.string))
-        }
+def untranslated(tag: str, messages: Iterable[str]) -> list[str]:
+    """The `messages` a language's catalog has no translation for (they are written in English)."""
+    language = tag.split("-")[0]
+    if language == SOURCE:
+        return []
+    done = {
+        message.id if isinstance(message.id, str) else message.id[0]
+        for message in _catalog(language)
+        if message.id and message.string and not message.fuzzy and all(_strings(message.string))
+    }
+    return sorted(set(messages) - done)
 
-    def gettext(self, message: str) -> str:
-        self._note(message)
-        return self._catalog.gettext(message)
 
-    def ngettext(self, msgid1: str, msgid2: str, n: int) -> str:
-        self._note(msgid1)
-        return self._catalog.ngettext(msgid1, msgid2, n)
+def source_messages() -> set[str]:
+    """Every message the code and the packaged templates write (the catalog template, `.pot`)."""
+    return {
+        message.id if isinstance(message.id, str) else message.id[0] for message in _template() if message.id
+    }
 
-    def _note(self, message: str) -> None:
-        if self.language != SOURCE and message not in self._known:
-            self.missing.add(message)
+
+@cache
+def _catalog(language: str) -> Catalog:
+    from babel.messages.pofile import read_po
+
+    with (CATALOGS / f"{language}.po").open("rb") as file:
+        return read_po(file, locale=language)
+
+
+def _template() -> Catalog:
+    from babel.messages.pofile import read_po
+
+    with (CATALOGS / "announcer.pot").open("rb") as file:
+        return read_po(file)
 
 
 def _strings(value: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
-
-
-@cache
-def translations(tag: str) -> Translations:
-    """The catalog of a language tag's language (one per process)."""
-    return Translations(tag.split("-")[0])

@@ -27,9 +27,12 @@ from icalendar import Calendar, Timezone
 from icalendar import Event as CalendarEvent
 
 from announcer import prose
+from announcer.languages import CATALOGS, untranslated
+from announcer.load.files import display_path
 from announcer.model.event import NamedEvent
 from announcer.model.settings import Settings
 from announcer.render.palette import MIN_CONTRAST, WHITE, Palette, contrast, palette_for
+from announcer.render.wording import counted
 
 THEME_STYLES = "templates/email/layout.mjml.j2"
 GMAIL_CLIP = 102_000  # Gmail shows this much of the HTML and hides the rest ("View entire message")
@@ -456,6 +459,17 @@ def inspect_contrast(palette: Palette, accent: str) -> list[Finding]:
 def inspect_palette(settings: Settings) -> list[Finding]:
     accent = settings.brand.accent
     return inspect_contrast(palette_for(accent), accent)
+
+
+def inspect_wording(language: str, messages: set[str]) -> list[Finding]:
+    """Whether the language's catalog translates every fixed word the templates and code write."""
+    missing = untranslated(language, messages)
+    if not missing:
+        return [Finding(Level.PASSED, "wording", "every fixed word is translated")]
+    shown = ", ".join(f"“{message}”" for message in missing[:5])
+    more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+    message = f"{counted(len(missing), 'message')} written in English, untranslated: {shown}{more}"
+    return [Finding(Level.WARNING, "wording", message, display_path(CATALOGS / f"{language}.po"))]
 
 
 _SPAM_SCORE = re.compile(r"Content analysis details:\s+\((-?[\d.]+) points, (-?[\d.]+) required\)")

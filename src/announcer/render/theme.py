@@ -62,6 +62,18 @@ def environment(workspace: Path, language: str = SOURCE) -> jinja2.Environment:
     return env
 
 
+def template_messages(workspace: Path) -> set[str]:
+    """Every message the workspace's templates and the theme's write (`_("…")`, `ngettext`)."""
+    env = environment(workspace)
+    assert env.loader is not None
+    found: set[str] = set()
+    for name in env.list_templates(extensions=["j2"]):
+        source = env.loader.get_source(env, name)[0]
+        for _line, _function, message in env.extract_translations(source):  # type: ignore[attr-defined]
+            found.add(message if isinstance(message, str) else message[0])
+    return found
+
+
 class Theme:
     """One workspace's templates in one language: rendered by name, errors located in the
     template that failed."""

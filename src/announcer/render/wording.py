@@ -6,6 +6,7 @@ Every function takes the language tag to write in ("en", "sv", "de-CH"); see `la
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import lru_cache
@@ -89,8 +90,14 @@ def long_date(moment: date | datetime, language: str = "en") -> str:
 
 
 def day_label(day: date, language: str = "en") -> str:
-    """ "Friday 6 March": a day within a digest's week."""
-    return format_skeleton("MMMMEEEEd", day, locale=_locale(language))
+    """ "Friday, 6 March", "Freitag, 6. März": a day within a digest's week (the long date
+    without its year: CLDR's skeletons shorten the weekday in some languages)."""
+    return format_date(day, _without_year(language), locale=_locale(language))
+
+
+@lru_cache(maxsize=64)
+def _without_year(language: str) -> str:
+    return re.sub(r"[,\s]*\by+\b\.?", "", _locale(language).date_formats["full"].pattern).strip(" ,")
 
 
 def date_range(first: date, last: date, language: str = "en") -> str:
