@@ -148,7 +148,15 @@ def parts(message: EmailMessage) -> list[tuple[object, ...]]:
     ]
 
 
-SHARED_HEADERS = ("From", "Subject", "Reply-To", "List-Id", "List-Unsubscribe", "List-Unsubscribe-Post")
+SHARED_HEADERS = (
+    "From",
+    "Subject",
+    "Reply-To",
+    "Content-Language",
+    "List-Id",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+)
 
 
 def to_name_and_address(message: EmailMessage) -> tuple[str, str]:

@@ -84,4 +84,5 @@ def stdlib_message(
             filename=calendar.filename,
             params={"method": calendar.method, "name": calendar.filename},
         )
+    message["Content-Language"] = content.language  # after the parts: setting content clears Content-*
     return message

@@ -31,6 +31,7 @@ HEADERS = {
     "Date",
     "Message-ID",
     "Reply-To",
+    "Content-Language",
     "List-Id",
     "List-Unsubscribe",
     "List-Unsubscribe-Post",

@@ -128,7 +128,10 @@ def test_a_language_without_wording_is_refused(cli: CLI) -> None:
     Path("announcer.toml").write_text(text)
     code, _, err = cli("check", EXAMPLE_EVENT)
     assert code == 1
-    assert "[defaults].language: 'fr': the emails can be written in en, de, sv (a new language is one .po file)" in err
+    assert (
+        "[defaults].language: 'fr': the emails can be written in en, de, sv (a new language is one .po file)"
+        in err
+    )
 
 
 def test_the_dry_run_says_what_it_did(cli: CLI) -> None:

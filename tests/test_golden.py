@@ -62,7 +62,9 @@ def test_the_example_digest_matches_its_golden_files(settings: Settings) -> None
 
 @pytest.mark.usefixtures("pinned")
 @pytest.mark.parametrize("language", ["sv", "de"])
-def test_the_example_in_swedish_and_german_matches_its_golden_files(settings: Settings, language: str) -> None:
+def test_the_example_in_swedish_and_german_matches_its_golden_files(
+    settings: Settings, language: str
+) -> None:
     """The invitation, an online talk's and the digest: every fixed word and date in the language."""
     for name in ("2026-03-06-car-t-cell-therapy", "2026-03-04-engineered-tregs-online"):
         _compare_all(f"{language}/{name}", render_event(settings, f"events/{name}.yaml", language), settings)

@@ -103,9 +103,11 @@ def render_invitation(
     return renderer.render_event(named, next_edition(named, renderer.settings, sequences), language)
 
 
-def render_current(renderer: Renderer, named: NamedEvent, sequences: Sequences) -> RenderedContent:
+def render_current(
+    renderer: Renderer, named: NamedEvent, sequences: Sequences, language: str | None = None
+) -> RenderedContent:
     """What people have now: the cancellation of a cancelled event, else the next send's email."""
-    return renderer.render_event(named, current_edition(named, renderer.settings, sequences))
+    return renderer.render_event(named, current_edition(named, renderer.settings, sequences), language)
 
 
 def render_window(

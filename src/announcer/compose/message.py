@@ -189,7 +189,8 @@ class Composer:
         self._mixed_start, self._mixed_end = f"\r\n--{mixed}\r\n".encode(), f"\r\n--{mixed}--\r\n".encode()
 
     def _shared_headers(self) -> bytes:
-        """From, Subject, Reply-To, List-Id and the one-click Post: the same for every recipient."""
+        """From, Subject, Reply-To, Content-Language, List-Id and the one-click Post: the same for
+        every recipient of this content."""
         sender, mailing = self.settings.sender, self.settings.list_
         headers = EmailMessage(policy=WIRE)
         local, _, domain = sender.email.rpartition("@")
@@ -201,6 +202,7 @@ class Composer:
             headers.set_raw("Subject", subject)
         if sender.reply_to:
             headers["Reply-To"] = sender.reply_to
+        headers["Content-Language"] = self.content.language
         if mailing is not None:
             headers["List-Id"] = f"{sender.name} <{mailing.id}>"
             if self.personaliser.unsubscribe_url(None).startswith("https://"):

@@ -106,7 +106,7 @@ def build_items(target: Target) -> dict[str, Item]:
     items: dict[str, Item] = {}
     with history(settings.workspace) as sequences:
         for named in events:
-            content = render_current(renderer, named, sequences)
+            content = render_current(renderer, named, sequences, reader.fields.get("language"))
             items[named.slug] = _item(
                 named.slug, named.event.title, Composer(content, settings, secret), reader
             )
@@ -115,7 +115,7 @@ def build_items(target: Target) -> dict[str, Item]:
             label = (
                 f"Digest, {window.first:%d %b} + {window.days} days ({len(in_window(events, window))} events)"
             )
-            content = render_window(renderer, window, events, sequences)
+            content = render_window(renderer, window, events, sequences, reader.fields.get("language"))
             items["digest"] = _item("digest", label, Composer(content, settings, secret), reader)
     return items
 

@@ -51,6 +51,7 @@ class RenderedContent:
     text: str
     calendars: tuple[CalendarFile, ...]
     slot_key: str
+    language: str = "en"  # what its fixed words are written in (Content-Language, RFC 3282)
 
     @property
     def ics(self) -> bytes:
@@ -118,7 +119,8 @@ class Renderer:
         subject = " ".join(theme.render(f"{name}.subject.j2", context).split())
         text = theme.render(f"{name}.txt.j2", context)
         html = theme.render_html(f"{name}.mjml.j2", context)
-        return RenderedContent(slug, uid, subject, html, text + "\n", calendars, self.slot_key)
+        language = context["language"]
+        return RenderedContent(slug, uid, subject, html, text + "\n", calendars, self.slot_key, language)
 
     def context(self, language: str, **values: Any) -> dict[str, Any]:
         """What every template sees: the values given, the settings, colours, the language and
