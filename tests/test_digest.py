@@ -59,7 +59,7 @@ def test_an_event_in_another_zone_is_listed_under_its_own_day(settings: Settings
     write(Path("zones/stockholm.yaml"), _event("Monday morning", "2026-03-09 09:00"))
     assert _slugs(settings, EXAMPLE_WINDOW, "zones") == ["new-york"], "Sunday in New York is Monday here"
     content = render_digest_of(settings, EXAMPLE_WINDOW, "zones")
-    assert "SUNDAY 8 MARCH\n\n22:30–23:30 New York time (EDT) · Mon 03:30 Stockholm time" in content.text
+    assert "SUNDAY, 8 MARCH\n\n22:30–23:30 New York time (EDT) · Mon 03:30 Stockholm time" in content.text
     calendar = vobject.readOne(content.ics.decode())
     assert calendar.vevent.dtstart.value.astimezone(UTC) == datetime(2026, 3, 9, 2, 30, tzinfo=UTC)
 
