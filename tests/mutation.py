@@ -380,6 +380,43 @@ MUTANTS = [
         "low = [(role, ratio) for role, ratio in pairs if ratio < MIN_CONTRAST]",
         "low = []",
     ),
+    # Languages
+    Mutant(
+        "a reader's language column ignored",
+        "jobs.py",
+        'language = recipient.fields.get("language") or self._language',
+        "language = self._language",
+    ),
+    Mutant(
+        "the workspace's language not passed to events",
+        "model/event.py",
+        'data.setdefault("language", defaults.language)',
+        'data.setdefault("language", "en")',
+    ),
+    Mutant(
+        "every language rendered with the first theme",
+        "render/content.py",
+        'theme = self.theme(context["language"])',
+        'theme = self.theme(self.settings.defaults.language)',
+    ),
+    Mutant(
+        "a fuzzy translation counted as done",
+        "languages.py",
+        "if message.id and message.string and not message.fuzzy and all(_strings(message.string))",
+        "if message.id and message.string and all(_strings(message.string))",
+    ),
+    Mutant(
+        "the update's earlier time worded in English for everyone",
+        "lifecycle.py",
+        "was = _in_words(key, before, language)",
+        'was = _in_words(key, before, "en")',
+    ),
+    Mutant(
+        "Content-Language left out",
+        "compose/message.py",
+        'headers["Content-Language"] = self.content.language',
+        "pass",
+    ),
 ]
 
 
