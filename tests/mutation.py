@@ -221,8 +221,8 @@ MUTANTS = [
     Mutant(
         "SEQUENCE not remembered",
         "jobs.py",
-        "edition.uid)))\n        if journal is not None:\n            _settle(journal, named, edition)",
-        "edition.uid)))\n        if journal is not None:\n            pass",
+        "earlier)\n        if journal is not None:\n            _settle(journal, named, edition)",
+        "earlier)\n        if journal is not None:\n            pass",
     ),
     Mutant(
         "calendar SEQUENCE always 0",
@@ -313,7 +313,7 @@ MUTANTS = [
     Mutant(
         "calendar links without the join link",
         "render/calendar_links.py",
-        'lines = [f"Join online: {venue.online_url}"] if venue and venue.online_url else []',
+        'lines = [_("Join online: %(url)s") % {"url": venue.online_url}] if venue and venue.online_url else []',
         "lines = []",
     ),
     # Input
