@@ -313,8 +313,8 @@ MUTANTS = [
     Mutant(
         "calendar links without the join link",
         "render/calendar_links.py",
-        'lines = [_("Join online: %(url)s") % {"url": venue.online_url}] if venue and venue.online_url else []',
-        "lines = []",
+        '[_("Join online: %(url)s") % {"url": venue.online_url}] if venue and venue.online_url else []',
+        "[]",
     ),
     # Input
     Mutant(
@@ -397,7 +397,7 @@ MUTANTS = [
         "every language rendered with the first theme",
         "render/content.py",
         'theme = self.theme(context["language"])',
-        'theme = self.theme(self.settings.defaults.language)',
+        "theme = self.theme(self.settings.defaults.language)",
     ),
     Mutant(
         "a fuzzy translation counted as done",
