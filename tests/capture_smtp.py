@@ -30,7 +30,7 @@ def capture(outdir: Path) -> int:
     """Send the example to a local server; write what it received into `outdir`."""
     with tempfile.TemporaryDirectory() as folder, smtp_server() as server:
         workspace = Path(folder)
-        for name in ("announcer.toml", "events", "recipients"):
+        for name in ("announcer.toml", "events", "recipients", "series"):
             source = ROOT / name
             (shutil.copytree if source.is_dir() else shutil.copy)(source, workspace / name)
         with (workspace / "announcer.toml").open("a") as toml:

@@ -23,6 +23,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copy(ROOT / "announcer.toml", folder)
     shutil.copytree(ROOT / "events", folder / "events")
     shutil.copytree(ROOT / "recipients", folder / "recipients")
+    shutil.copytree(ROOT / "series", folder / "series")
     monkeypatch.chdir(folder)
     return folder
 

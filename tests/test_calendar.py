@@ -253,11 +253,8 @@ def test_the_organizer_is_the_host_when_they_give_an_address_else_the_sender(set
     assert vobject.readOne(render_event(settings).ics.decode()).vevent.organizer.value == (
         "mailto:onkpat-seminars@example.org"
     )
-    text = event.read_text().replace(
-        "  affiliation: Department of Oncology-Pathology\n", "  email: maurice.michel@example.org\n", 1
-    )
-    assert "maurice.michel@example.org" in text
-    event.write_text(text)
+    # The series gives the host's name; the event adds an address.
+    event.write_text(event.read_text() + "host: {email: maurice.michel@example.org}\n")
     organizer = vobject.readOne(render_event(settings).ics.decode()).vevent.organizer
     assert organizer.value == "mailto:maurice.michel@example.org"
     assert organizer.params["CN"] == ["Maurice Michel"]

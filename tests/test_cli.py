@@ -75,7 +75,7 @@ def test_rate_paces_the_send(cli: CLI) -> None:
 
 
 def test_usage_errors_exit_2_and_say_what_is_wrong(cli: CLI) -> None:
-    code, _, err = cli("send", EXAMPLE_EVENT)
+    code, _, err = cli("digest", "events")
     assert code == 2
     assert "Missing option '--to'" in err
     code, _, err = cli("send", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS, "--transport", "carrier-pigeon")

@@ -16,6 +16,7 @@ from babel.dates import format_date, format_interval, format_skeleton
 from babel.messages.pofile import read_po
 from playwright.sync_api import Browser
 
+from announcer import languages
 from announcer.compose.message import Composer
 from announcer.jobs import SendOptions, send_invitation
 from announcer.languages import CATALOGS, available, source_messages, untranslated
@@ -219,3 +220,38 @@ def test_translated_emails_read_well_on_a_phone_light_and_dark(
             assert page.evaluate(LOW_CONTRAST) == [], (kind, scheme)
             assert axe_violations(page, axe_script()) == [], (kind, scheme)
             page.close()
+
+
+def test_the_workspace_s_language_is_every_event_s_unless_it_says_otherwise(cli: CLI) -> None:
+    settings = Path("announcer.toml")
+    settings.write_text(settings.read_text().replace('language = "en"', 'language = "sv"'))
+    assert cli("send", EXAMPLE_EVENT, "--to", "a@example.org")[0] == 0
+    message = read_message(next(Path("outbox").rglob("*.eml")))
+    assert message["Content-Language"] == "sv"
+    assert "Hej kollega," in str(message.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+
+
+@pytest.fixture
+def fresh_catalogs() -> Iterator[None]:
+    """Catalogs read again, before and after the test (they are read once a process)."""
+    for cached in (languages._catalog, languages.translations):
+        cached.cache_clear()
+    yield
+    for cached in (languages._catalog, languages.translations):
+        cached.cache_clear()
+
+
+@pytest.mark.usefixtures("fresh_catalogs")
+def test_a_fuzzy_translation_is_not_used_and_check_names_it(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pybabel update marks a guessed translation fuzzy: a translator has not said it yet."""
+    text = (CATALOGS / "sv.po").read_text()
+    assert '\nmsgid "Abstract"\nmsgstr "Sammanfattning"\n' in text
+    fuzzy = text.replace('\nmsgid "Abstract"\n', '\n#, fuzzy\nmsgid "Abstract"\n')
+    write(tmp_path / "sv.po", fuzzy)
+    monkeypatch.setattr(languages, "CATALOGS", tmp_path)
+    assert untranslated("sv", {"Abstract", "Host"}) == ["Abstract"]
+    content = render_event(settings, EXAMPLE_EVENT, "sv")
+    assert "\nAbstract\n--------\n" in content.text
+    assert "\nVärd: " in content.text

@@ -6,6 +6,7 @@ import collections
 import csv
 import itertools
 import json
+import re
 import signal
 import sys
 import threading
@@ -41,18 +42,20 @@ from announcer.jobs import (
     send_cancellation,
     send_digest,
     send_invitation,
+    send_reminders,
 )
 from announcer.load.files import display_path
 from announcer.load.recipients import open_recipients
 from announcer.load.settings import load_settings
 from announcer.model.event import NamedEvent
 from announcer.model.reply import Answer
+from announcer.model.series import lead_time, lead_value
 from announcer.model.settings import Settings
 from announcer.model.window import Window
 from announcer.preflight import Inspection, Level
 from announcer.render.wording import Schedule, counted, date_range
 from announcer.replies import Tally
-from announcer.starter import create_workspace
+from announcer.starter import create_workspace, new_event
 
 EXIT_BAD_INPUT = 1
 EXIT_DELIVERY_FAILED = 3
@@ -188,6 +191,34 @@ def _check_json(
 
 
 @app.command()
+def new(
+    series: Annotated[
+        str, typer.Argument(help="The series' id: its file is series/<id>.yaml.", metavar="SERIES")
+    ],
+    day: Annotated[str, typer.Option("--date", help="The day of the talk, YYYY-MM-DD.", metavar="DAY")],
+    title: Annotated[str | None, typer.Option(help="The talk's title.", metavar="TITLE")] = None,
+    at: Annotated[
+        str | None,
+        typer.Option("--time", help="Its start, HH:MM (default: the series' usual time).", metavar="TIME"),
+    ] = None,
+    events_dir: Annotated[
+        Path, typer.Option("--events", help="The folder of event files.", file_okay=False, metavar="DIR")
+    ] = Path("events"),
+) -> None:
+    """Write a new event file of a series: its usual slot filled in, the rest for you to write."""
+    if at is not None and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", at):
+        raise typer.BadParameter(f"{at!r}: give a time like 12:00", param_hint="--time")
+    when = _day(day, "--date")
+    assert when is not None
+    with _exit_codes():
+        path, warnings = new_event(events_dir, series, when, title, at)
+    for warning in warnings:
+        _warn(warning)
+    shown = display_path(path)
+    typer.echo(f"wrote {shown}: write the speakers and the abstract, then announcer check {shown}")
+
+
+@app.command()
 def init(
     folder: Annotated[Path, typer.Argument(help="The new workspace's folder.", metavar="DIR")] = Path("."),
     timezone: Annotated[
@@ -269,7 +300,12 @@ def _options(
 @app.command()
 def send(
     event: EventArgument,
-    to: ToOption,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to", help="Recipients CSV, or a single address (default: the series' list).", metavar="LIST"
+        ),
+    ] = None,
     transport: TransportOption = TransportName.DRY_RUN,
     outbox: OutboxOption = Path("outbox"),
     resend: ResendOption = False,
@@ -318,6 +354,45 @@ def cancel(
         with _progress() as (start, advance):
             report = send_cancellation(event, to, settings, options, Hooks(_warn, start, advance))
         _print_summary(report, options)
+
+
+@app.command()
+def remind(
+    events_dir: Annotated[
+        Path, typer.Argument(help="The folder of event files.", file_okay=False, metavar="EVENTS_DIR")
+    ] = Path("events"),
+    within: Annotated[
+        str,
+        typer.Option(
+            help="Remind of events starting within this time (26h, 90min, 2d); series say when.",
+            metavar="TIME",
+        ),
+    ] = "26h",
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to", help="Recipients CSV or an address (default: each event's series list).", metavar="LIST"
+        ),
+    ] = None,
+    transport: TransportOption = TransportName.DRY_RUN,
+    outbox: OutboxOption = Path("outbox"),
+    rate: RateOption = None,
+    config: ConfigOption = Path("announcer.toml"),
+) -> None:
+    """Send a short reminder of each event starting soon, once per event and kind: made to run
+    every few minutes from cron or a systemd timer (quiet when nothing is due)."""
+    options = _options(transport, outbox, False, False, rate, None)
+    try:
+        window = lead_time(lead_value(within))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--within") from None
+    with _exit_codes():
+        settings = load_settings(config)
+        with _progress() as (start, advance):
+            reports = send_reminders(events_dir, window, to, settings, options, Hooks(_warn, start, advance))
+        for report in reports:
+            if report.summary.delivered or not report.summary.complete:  # a run that finds all done is quiet
+                _print_summary(report, options)
 
 
 @app.command()
@@ -370,13 +445,13 @@ def digest(
         _print_summary(report, options)
 
 
-def _day(value: str | None) -> date | None:
+def _day(value: str | None, option: str = "--from") -> date | None:
     if value is None:
         return None
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"{value!r}: give a day like 2026-03-02", param_hint="--from") from None
+        raise typer.BadParameter(f"{value!r}: give a day like 2026-03-02", param_hint=option) from None
 
 
 @contextmanager

@@ -11,8 +11,10 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
+from announcer import clock
 from announcer.compose.message import Composer, Outgoing
 from announcer.deliver.delivery import Deliverer, Pace, Resend, Summary
 from announcer.deliver.journal import Entry, Journal, delivery_key, history, journal_entries, received
@@ -31,6 +33,7 @@ from announcer.lifecycle import (
     event_uid,
     is_over,
     next_edition,
+    reminder_due,
     sent_sequence,
     snapshot_of,
 )
@@ -126,22 +129,24 @@ def render_window(
 
 def send_invitation(
     event_path: Path,
-    to: str,
+    to: str | None,
     settings: Settings,
     options: SendOptions = SendOptions(),
     hooks: Hooks = Hooks(),
     *,
     rsvp: bool = False,
 ) -> SendReport:
-    """One invitation per recipient of `to`; nothing is sent unless every input is sound.
+    """One invitation per recipient of `to` (or its series' list); nothing is sent unless
+    every input is sound.
 
     A real send (SMTP) is journaled: a re-run skips whoever already has the message, and a
     change of time or place since the last real send makes this one an update (SEQUENCE + 1).
     With `rsvp` (or after a real send with it) each reader is an ATTENDEE asked to answer.
     """
-    secret = unsubscribe_secret(settings)
     named = load_named(event_path, settings.defaults)
-    audience = _Audience.of(to)
+    settings = _branded(named, settings)
+    secret = unsubscribe_secret(settings)
+    [audience] = _audiences([_list_of(named, to, settings, event_path)])
     if is_over(named.event):
         hooks.announce(str(_past(event_path, named)))
     with _sequences(settings, options) as (sequences, journal):
@@ -221,8 +226,9 @@ def send_cancellation(
 
     By default to everyone the journal says received (or may have received) the event.
     """
-    secret = unsubscribe_secret(settings)
     named = load_named(event_path, settings.defaults)
+    settings = _branded(named, settings)
+    secret = unsubscribe_secret(settings)
     with _sequences(settings, options) as (sequences, journal):
         edition = cancellation(named, settings, sequences)
         audience = _Audience.of(to) if to else _Audience.from_journal(settings, edition.uid, event_path)
@@ -273,9 +279,77 @@ def send_digest(
         return _deliver(composer, key, audience, options, journal, hooks)
 
 
+def send_reminders(
+    events_dir: Path,
+    within: timedelta,
+    to: str | None,
+    settings: Settings,
+    options: SendOptions = SendOptions(),
+    hooks: Hooks = Hooks(),
+) -> list[SendReport]:
+    """A short reminder of each event that has one due (see `reminder_due`): of the events whose
+    series asks for reminders, to the series' list, or of every event, to `to`. Journaled like
+    any real send, so each reader gets each kind once; never for a cancelled event. Nothing is
+    sent unless every due event has a sound list."""
+    secret = unsubscribe_secret(settings)
+    now = clock.utc_now()
+    events = load_events(events_dir, settings.defaults)
+    asked = [named for named in events if to or (named.series and named.series.reminders)]
+    due = [(named, lead) for named in asked if (lead := reminder_due(named, now, within))]
+    reports = []
+    with _sequences(settings, options) as (sequences, journal):
+        due = [pair for pair in due if current_edition(pair[0], settings, sequences).kind != "cancellation"]
+        audiences = _audiences([_list_of(named, to, settings, events_dir) for named, _ in due])
+        for (named, lead), audience in zip(due, audiences, strict=True):
+            edition = current_edition(named, settings, sequences)
+            renderer = Renderer(_branded(named, settings))
+            composer = _ByReader(
+                renderer.settings,
+                _reminder(renderer, named, edition, lead, now, secret),
+                named.event.language,
+            )
+            key = delivery_key(f"reminder-{lead}", edition.uid, 0)  # once per kind, whatever moves
+            reports.append(_deliver(composer, key, audience, options, journal, hooks))
+    return reports
+
+
+def _reminder(
+    renderer: Renderer, named: NamedEvent, edition: Edition, lead: str, now: datetime, secret: str | None
+) -> Callable[[str, bool], Composer]:
+    """How a reminder's composer is made in a language, worded as of `now`."""
+    return lambda language, _told: Composer(
+        renderer.render_reminder(named, edition, lead, now, language), renderer.settings, secret
+    )
+
+
+def _branded(named: NamedEvent, settings: Settings) -> Settings:
+    """The settings an event's emails are made with: its series' brand over the workspace's."""
+    return named.series.branded(settings) if named.series else settings
+
+
+def _list_of(named: NamedEvent, to: str | None, settings: Settings, where: Path) -> str | Problem:
+    """Whom an event's messages go to: `to` if given, else its series' list."""
+    if to:
+        return to
+    if named.series and named.series.to:
+        written = named.series.to
+        return written if "@" in written else str(settings.workspace / written)
+    message = f"{named.slug}: no one to send it to: give its series a `to:` list, or name one with --to"
+    return Problem(display_path(where), message)
+
+
+def _audiences(lists: list[str | Problem]) -> list[_Audience]:
+    """Each list read in full, or every problem at once: a bad list sends nothing at all."""
+    problems = [item for item in lists if isinstance(item, Problem)]
+    if problems:
+        raise RecipientsError(problems)
+    return [_Audience.of(item) for item in lists if isinstance(item, str)]
+
+
 def render_files(event_path: Path, settings: Settings, output: Path) -> list[Path]:
     """The event's HTML, text and calendar of its next real send, for nobody in particular."""
     named = load_named(event_path, settings.defaults)
+    settings = _branded(named, settings)
     with history(settings.workspace) as sequences:
         content = render_invitation(Renderer(settings), named, sequences)
     html, text = Composer(content, settings, None).personalised(None)
@@ -540,6 +614,7 @@ def preflight(
     secret = unsubscribe_secret(settings) or "pre-flight"
     renderer = Renderer(settings)
     inspections = [Inspection("the colours ([brand] accent)", inspect_palette(settings))]
+    accents = {settings.brand.accent}  # each palette inspected once
     asked: set[str] | None = set() if links else None  # each web address asked once a run
 
     def inspect(
@@ -550,10 +625,11 @@ def preflight(
         sources: dict[str, str],
         *,
         first: bool,
+        made_with: Settings = settings,
     ) -> None:
         """One message; SpamAssassin (seconds a message) scores each event's first kind only."""
-        data = Composer(content, settings, secret).compose(reader).data
-        found = inspect_message(data, settings, where, room, sources, asked=asked, spam=spam and first)
+        data = Composer(content, made_with, secret).compose(reader).data
+        found = inspect_message(data, made_with, where, room, sources, asked=asked, spam=spam and first)
         inspections.append(Inspection(subject, found))
 
     languages = {settings.defaults.language} | _languages_of(lists)
@@ -562,18 +638,25 @@ def preflight(
             named = load_named(path, settings.defaults)
             languages.add(named.event.language)
             where = display_path(path)
-            room, sources = event_room(named, where), event_sources(named, where, settings)
+            branded = _branded(named, settings)
+            if branded.brand.accent not in accents:
+                accents.add(branded.brand.accent)
+                colours = f"the colours of series/{named.series_id}.yaml (brand accent)"
+                inspections.append(Inspection(colours, inspect_palette(branded)))
+            own = Renderer(branded) if branded is not settings else renderer
+            room, sources = event_room(named, where), event_sources(named, where, branded)
             kinds = [("the next send", next_edition(named, settings, sequences))]
             if not kinds[0][1].rsvp:
                 kinds.append(("with --rsvp", next_edition(named, settings, sequences, rsvp=True)))
             kinds.append(("announcer cancel", cancellation(named, settings, sequences)))
             for number, (label, edition) in enumerate(kinds):
                 subject = f"{where}, {label}: {edition.kind} (SEQUENCE {edition.sequence})"
-                content = renderer.render_event(named, edition)
-                inspect(subject, content, where, room, sources, first=number == 0)
+                content = own.render_event(named, edition)
+                inspect(subject, content, where, room, sources, first=number == 0, made_with=branded)
             for language in sorted(languages - {named.event.language}):
-                content = renderer.render_event(named, kinds[0][1], language)
-                inspect(f"{where}, the next send in {language}", content, where, room, sources, first=False)
+                content = own.render_event(named, kinds[0][1], language)
+                subject = f"{where}, the next send in {language}"
+                inspect(subject, content, where, room, sources, first=False, made_with=branded)
         if window is not None:
             for folder in (path for path in events if path.is_dir()):
                 listed = load_events(folder, settings.defaults)

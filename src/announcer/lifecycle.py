@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from announcer import clock
 from announcer.languages import translations
 from announcer.model.event import Event, NamedEvent
+from announcer.model.series import lead_time
 from announcer.model.settings import Settings
 from announcer.model.window import Window
 from announcer.render.wording import Schedule
@@ -105,6 +106,28 @@ def schedule_fingerprint(event: Event) -> str:
         event.venue.place if event.venue else "",
     )
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+SOON = "soon"  # the reminder kind of an event whose series sets no `reminders`
+
+
+def reminder_due(named: NamedEvent, now: datetime, within: timedelta) -> str | None:
+    """Which reminder of the event is due at `now`, if any: of its series' lead times ("1d",
+    "1h") the shortest already reached, so that a late run sends the nearer one only and never
+    both; without a series policy, SOON for an event starting within `within`."""
+    # In UTC: within one zone Python adds hours to the wall clock, and a day is not 24 hours
+    # on the days the clocks change.
+    start, now = named.event.starts_at.astimezone(UTC), now.astimezone(UTC)
+    if not now < start <= now + within:
+        return None
+    series = named.series
+    leads = [(lead, lead_time(lead)) for lead in series.reminders] if series and series.reminders else []
+    reached = [
+        lead
+        for lead, before in sorted(leads or [(SOON, within)], key=lambda pair: pair[1])
+        if start - before <= now
+    ]
+    return reached[0] if reached else None
 
 
 def is_over(event: Event) -> bool:

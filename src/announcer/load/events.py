@@ -9,14 +9,20 @@ from pydantic import ValidationError
 
 from announcer import prose
 from announcer.errors import EventError, InputError, Problem
-from announcer.load.files import Loc, display_path, dotted, read_text, read_yaml, validation_problems
+from announcer.load.files import LineOf, Loc, display_path, dotted, read_text, read_yaml, validation_problems
+from announcer.load.series import SeriesFile, known_series, layered, load_series, locator, series_path
 from announcer.model.event import Event, EventDefaults, NamedEvent
 
 EVENT_SUFFIXES = (".yaml", ".yml")
+PLACEHOLDER = re.compile(r"#\s*TODO\s+([a-z_]+):")  # what `announcer new` leaves for the organiser
 
 
 def load_event(path: Path, defaults: EventDefaults) -> Event:
-    """The event in a YAML file, with the settings' defaults filled in."""
+    """The event in a YAML file, with its series' values and the settings' defaults filled in."""
+    return _load(path, defaults)[0]
+
+
+def _load(path: Path, defaults: EventDefaults) -> tuple[Event, SeriesFile | None]:
     source = display_path(path)
     data, line_of = read_yaml(path)
     if not isinstance(data, dict):
@@ -24,10 +30,48 @@ def load_event(path: Path, defaults: EventDefaults) -> Event:
     if "title" not in data and "start" not in data:
         # Say nothing of its keys: the file may be anything, and its content is not ours to print.
         raise EventError([Problem(source, "is not an event file: it has neither `title` nor `start`")])
+    series = _series_of(path, data, line_of)
+    layer = layered(series, data) if series else data
+    locate = locator(series, source, line_of, data) if series else None
+    unwritten = _placeholders(path)
     try:
-        return Event.model_validate(data, context={"defaults": defaults})
+        event = Event.model_validate(
+            layer, context={"defaults": series.series.defaults(defaults) if series else defaults}
+        )
     except ValidationError as exc:
-        raise EventError(validation_problems(exc, source, line_of, Event)) from None
+        raise EventError(validation_problems(exc, source, line_of, Event, locate) + unwritten) from None
+    if unwritten:
+        raise EventError(unwritten)
+    return event, series
+
+
+def _placeholders(path: Path) -> list[Problem]:
+    """The `# TODO field:` lines `announcer new` wrote and nobody has written yet."""
+    return [
+        Problem(
+            display_path(path), "still to write (a placeholder of announcer new)", line=number, field=match[1]
+        )
+        for number, line in enumerate(read_text(path).splitlines(), 1)
+        if (match := PLACEHOLDER.match(line))
+    ]
+
+
+def _series_of(path: Path, data: dict[str, object], line_of: LineOf) -> SeriesFile | None:
+    """The series file the event names (`series: onkpat`); None for a series named in words."""
+    key = data.get("series")
+    if not isinstance(key, str):
+        return None
+    if found := series_path(path, key):
+        return load_series(found)
+    known = known_series(path)
+    if known is not None and re.fullmatch(r"[a-z0-9][a-z0-9-]*", key):
+        listed = ", ".join(known) or "none yet"
+        message = (
+            f"no series/{key}.yaml (the series there: {listed}); "
+            "a series named in words needs capitals or spaces"
+        )
+        raise EventError([Problem(display_path(path), message, line=line_of(("series",)), field="series")])
+    return None
 
 
 def raw_html_warnings(path: Path) -> list[Problem]:
@@ -60,8 +104,12 @@ def event_slug(path: Path) -> str:
 
 
 def load_named(path: Path, defaults: EventDefaults) -> NamedEvent:
-    """The event in `path` with the slug its folders, messages and calendar UID are named by."""
-    return NamedEvent(event_slug(path), load_event(path, defaults))
+    """The event in `path` with the slug its folders, messages and calendar UID are named by,
+    and its series."""
+    event, series = _load(path, defaults)
+    return NamedEvent(
+        event_slug(path), event, series.series if series else None, series.id if series else None
+    )
 
 
 def event_files(folder: Path) -> list[Path]:

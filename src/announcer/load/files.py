@@ -159,9 +159,14 @@ def dotted(loc: Iterable[str | int]) -> str:
 
 
 def validation_problems(
-    error: ValidationError, source: str, line_of: LineOf, model: type[BaseModel]
+    error: ValidationError,
+    source: str,
+    line_of: LineOf,
+    model: type[BaseModel],
+    locate: Callable[[Loc], tuple[str, int | None]] | None = None,
 ) -> list[Problem]:
-    """Pydantic's errors as located problems, worded for the person who wrote the file."""
+    """Pydantic's errors as located problems, worded for the person who wrote the file
+    (`locate` says which file and line holds a value, where several files make one model)."""
     problems = []
     for item in error.errors(include_url=False):
         loc = tuple(part for part in item["loc"] if isinstance(part, str | int))
@@ -181,7 +186,8 @@ def validation_problems(
         if loc == () and ": " in message and message.split(": ", 1)[0].isidentifier():
             field, message = message.split(": ", 1)  # a model-level check naming its field
             loc = (field,)
-        problems.append(Problem(source, message, line=line_of(loc), field=dotted(loc) or None))
+        where, line = locate(loc) if locate else (source, line_of(loc))
+        problems.append(Problem(where, message, line=line, field=dotted(loc) or None))
     return problems
 
 

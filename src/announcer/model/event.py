@@ -5,13 +5,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
-from typing import Annotated, Any, Self
+from typing import TYPE_CHECKING, Annotated, Any, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, model_validator
 
 from announcer.languages import SOURCE, language_tag
 from announcer.model.text import Address, Line, Markdown, Strict, WebURL, single_line
+
+if TYPE_CHECKING:  # a series holds event values: the model imports this module
+    from announcer.model.series import Series
 
 MAX_ITEMS = 100  # speakers, publications or links in one event: a real one has a handful
 FIRST_YEAR, LAST_YEAR = 1900, 2200
@@ -74,7 +77,7 @@ def _doi(value: str) -> str:
     return doi
 
 
-def _venue(value: Any) -> Any:
+def venue_value(value: Any) -> Any:
     """`venue: Hörsaal 3` is a venue with that name."""
     return {"name": value} if isinstance(value, str | int) and not isinstance(value, bool) else value
 
@@ -185,7 +188,7 @@ class Event(Strict):
     start: WallClock
     end: WallClock | None = None
     timezone: TimeZoneName | None = None
-    venue: Annotated[Venue, BeforeValidator(_venue)] | None = None
+    venue: Annotated[Venue, BeforeValidator(venue_value)] | None = None
     intro: Markdown | None = None
     speakers: list[Speaker] = Field(default_factory=list, max_length=MAX_ITEMS)
     host: Host | None = None
@@ -303,3 +306,5 @@ class NamedEvent:
 
     slug: str
     event: Event
+    series: Series | None = None  # the series file it belongs to, if any
+    series_id: str | None = None  # that file's name: series/<id>.yaml

@@ -106,9 +106,11 @@ def build_items(target: Target) -> dict[str, Item]:
     items: dict[str, Item] = {}
     with history(settings.workspace) as sequences:
         for named in events:
-            content = render_current(renderer, named, sequences, reader.fields.get("language"))
+            branded = named.series.branded(settings) if named.series else settings
+            own = Renderer(branded) if branded is not settings else renderer
+            content = render_current(own, named, sequences, reader.fields.get("language"))
             items[named.slug] = _item(
-                named.slug, named.event.title, Composer(content, settings, secret), reader
+                named.slug, named.event.title, Composer(content, branded, secret), reader
             )
         if not target.single:
             window = Window(target.first_day or settings.today(), target.days)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from announcer import clock
@@ -14,7 +15,7 @@ from announcer.render.calendar import build_calendar
 from announcer.render.calendar_links import CalendarLink, calendar_links
 from announcer.render.palette import palette_for
 from announcer.render.theme import Theme
-from announcer.render.wording import Schedule
+from announcer.render.wording import Schedule, reminder_when
 
 ICS_FILENAME = "invite.ics"
 
@@ -96,6 +97,24 @@ class Renderer:
         slug = f"{named.slug}-cancellation" if cancelled else named.slug
         attached = CalendarFile(ICS_FILENAME, calendar.ics, edition.method, attendee=edition.rsvp)
         return self.content(name, context, slug, edition.uid, (attached,))
+
+    def render_reminder(
+        self, named: NamedEvent, edition: Edition, lead: str, now: datetime, language: str | None = None
+    ) -> RenderedContent:
+        """A short reminder of the event, sent `lead` before it ("1d"), worded as of `now`; its
+        calendar is the event's, as the digest attaches it (PUBLISH, nobody asked to answer)."""
+        language = language or named.event.language
+        calendar = self.event_calendar(named.event, replace(edition, rsvp=False), language)
+        day, when = reminder_when(named.event.starts_at, now, language)
+        context = self.context(
+            language,
+            event=named.event,
+            schedule=Schedule.of(named.event, language),
+            day=day,
+            when=when,
+        )
+        calendars = (CalendarFile(ICS_FILENAME, calendar.ics),)
+        return self.content("reminder", context, f"{named.slug}-reminder-{lead}", edition.uid, calendars)
 
     def event_calendar(self, event: Event, edition: Edition, language: str) -> EventCalendar:
         """The event's own calendar (its stable UID and SEQUENCE) and "Add to calendar" links."""

@@ -1,8 +1,11 @@
-"""A new workspace: commented settings, an example event and a recipients file, from templates here."""
+"""Files written for the organiser from templates here: a new workspace (commented settings, an
+example event, a recipients file), and a new event in a series."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+import unicodedata
+from datetime import date, datetime, timedelta
 from importlib.resources import files
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -12,6 +15,7 @@ import jinja2
 from announcer import clock
 from announcer.errors import InputError, Problem
 from announcer.load.files import display_path
+from announcer.load.series import load_series, series_path
 
 
 def create_workspace(folder: Path, zone: str | None = None) -> list[Path]:
@@ -41,6 +45,49 @@ def create_workspace(folder: Path, zone: str | None = None) -> list[Path]:
         path.write_text(text, encoding="utf-8")
         written.append(path)
     return written
+
+
+def new_event(
+    events_dir: Path, series_id: str, day: date, title: str | None = None, at: str | None = None
+) -> tuple[Path, list[str]]:
+    """A new event file of a series on `day`: its usual time (or `at`) filled in, the rest as
+    `# TODO` placeholders that `check` reports until they are written; never over a file. Also
+    says what looks wrong (a day the series does not meet on)."""
+    found = series_path(events_dir / "new.yaml", series_id)
+    if found is None:
+        raise InputError([Problem(display_path(events_dir.parent / "series"), f"no series/{series_id}.yaml")])
+    series = load_series(found).series
+    time = at or series.time
+    if time is None:
+        message = "has no usual time: give one with --time 12:00"
+        raise InputError([Problem(display_path(found), message)])
+    path = events_dir / f"{day}-{slug_of(title) or series_id}.yaml"
+    if path.exists():
+        raise InputError([Problem(display_path(path), "already exists: nothing written")])
+    start = datetime.combine(day, datetime.strptime(time, "%H:%M").time())
+    end = start + timedelta(minutes=series.duration_minutes or 60)
+    values = {
+        "series": series,
+        "id": series_id,
+        "title": title,
+        "day": day,
+        "time": time,
+        "end": f"{end:%H:%M}",
+    }
+    text = (files(__name__) / "series-event.yaml.j2").read_text(encoding="utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(jinja2.Template(text, keep_trailing_newline=True).render(values), encoding="utf-8")
+    warnings = []
+    if series.weekday and f"{day:%A}".lower() != series.weekday:
+        warnings.append(f"{day} is a {day:%A}; the {series.name} meets on {series.weekday.capitalize()}s")
+    return path, warnings
+
+
+def slug_of(title: str | None) -> str:
+    """A file name's worth of a title: "Über Zellen: a Primer" → "uber-zellen-a-primer"."""
+    plain = unicodedata.normalize("NFKD", title or "").encode("ascii", "ignore").decode().lower()
+    words = re.sub(r"[^a-z0-9]+", "-", plain).strip("-")
+    return words[:60].rsplit("-", 1)[0] if len(words) > 60 else words
 
 
 def _local_zone() -> str:

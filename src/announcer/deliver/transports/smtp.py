@@ -78,8 +78,8 @@ class SMTPTransport(Transport):
         self.envelope_sender = envelope_sender
         self.signer = signer
         self.connections = connections
-        watchdog = _Watchdog()
-        self._lines = [_Line(config, watchdog) for _ in range(connections)]
+        self._watchdog = _Watchdog()
+        self._lines = [_Line(config, self._watchdog) for _ in range(connections)]
         self._idle: queue.SimpleQueue[_Line] = queue.SimpleQueue()
         for line in self._lines:
             self._idle.put(line)
@@ -99,11 +99,13 @@ class SMTPTransport(Transport):
     def close(self) -> None:
         for line in self._lines:
             line.quit()
+        self._watchdog.stop()
 
     def abort(self) -> None:
         """Stopped at once (a second Ctrl-C): drop every line without waiting for a goodbye."""
         for line in self._lines:
             line.drop()
+        self._watchdog.stop()
 
 
 class _Line:
@@ -266,6 +268,7 @@ class _Watchdog:
         self._changed = threading.Condition()
         self._wakes_at: float | None = None  # when the thread looks next; None: not before told
         self._thread: threading.Thread | None = None
+        self._generation = 0  # which thread watches: a stopped one ends at its next look
 
     @contextmanager
     def watching(self, connection: smtplib.SMTP, seconds: float) -> Iterator[Callable[[], bool]]:
@@ -275,7 +278,9 @@ class _Watchdog:
         with self._changed:
             self._armed[ticket] = (deadline, connection)
             if self._thread is None:
-                self._thread = threading.Thread(target=self._watch, name="smtp-deadlines", daemon=True)
+                self._thread = threading.Thread(
+                    target=self._watch, args=(self._generation,), name="smtp-deadlines", daemon=True
+                )
                 self._thread.start()
             if self._wakes_at is None or deadline < self._wakes_at:
                 self._changed.notify()
@@ -286,9 +291,16 @@ class _Watchdog:
                 self._armed.pop(ticket, None)
                 self._expired.discard(ticket)
 
-    def _watch(self) -> None:
+    def stop(self) -> None:
+        """The watching thread ends (the transport is closed); watching again starts another."""
         with self._changed:
-            while True:
+            self._generation += 1
+            self._thread = None
+            self._changed.notify_all()
+
+    def _watch(self, generation: int) -> None:
+        with self._changed:
+            while generation == self._generation:
                 now = time.monotonic()
                 for ticket, (deadline, connection) in list(self._armed.items()):
                     if deadline <= now:

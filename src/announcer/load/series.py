@@ -1,0 +1,120 @@
+"""Series files (`series/<id>.yaml`) to models, and an event's values layered over its series'.
+
+An event that says `series: <id>` takes every value of the series it does not set itself, key by
+key and nested keys too: `venue: {room: B2}` keeps the series' building. `null` clears an
+inherited value; a venue with a name of its own (or written as just its name) is another place
+and replaces the whole venue; lists (links) replace the series' list.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from announcer.errors import EventError, Problem
+from announcer.load.files import LineOf, Loc, display_path, read_yaml, validation_problems
+from announcer.model.series import INHERITED, Series
+
+SERIES_FOLDER = "series"
+_ID = re.compile(r"[a-z0-9][a-z0-9-]*")
+_LEVELS_UP = 3  # events/2026/spring/talk.yaml still finds the workspace's series/
+
+
+@dataclass(frozen=True)
+class SeriesFile:
+    """A series as read from its file: the model, its raw values and where each one is written."""
+
+    id: str
+    path: Path
+    series: Series
+    data: dict[str, Any]
+    line_of: LineOf
+
+
+def series_path(event_path: Path, key: str) -> Path | None:
+    """The file of series `key` in the `series/` folder beside (or above) the event's folder."""
+    if not _ID.fullmatch(key):
+        return None
+    for folder in list(event_path.resolve().parents)[1 : 1 + _LEVELS_UP]:
+        candidate = folder / SERIES_FOLDER / f"{key}.yaml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def known_series(event_path: Path) -> list[str] | None:
+    """The ids of the series beside the event's folder (None where there is no `series/`)."""
+    for folder in list(event_path.resolve().parents)[1 : 1 + _LEVELS_UP]:
+        if (folder / SERIES_FOLDER).is_dir():
+            return sorted(path.stem for path in (folder / SERIES_FOLDER).glob("*.yaml"))
+    return None
+
+
+def load_series(path: Path) -> SeriesFile:
+    """A series file, validated on its own: its errors name it."""
+    source = display_path(path)
+    data, line_of = read_yaml(path)
+    if not isinstance(data, dict):
+        raise EventError([Problem(source, "must be a block of `key: value` lines", line=1)])
+    try:
+        series = Series.model_validate(data)
+    except ValidationError as exc:
+        raise EventError(validation_problems(exc, source, line_of, Series)) from None
+    return SeriesFile(path.stem, path, series, data, line_of)
+
+
+def layered(series: SeriesFile, event: dict[str, Any]) -> dict[str, Any]:
+    """The event's values over the series' (nested keys merged, `null` clearing one)."""
+    merged = {key: series.data[key] for key in INHERITED if key in series.data}
+    for key, value in event.items():
+        refines = key in merged and _same(key, merged[key], value)
+        merged[key] = _merge(merged[key], value) if refines else value
+    merged["series"] = series.series.name
+    return {key: value for key, value in merged.items() if value is not None or key not in series.data}
+
+
+def _same(key: str, inherited: Any, own: Any) -> bool:
+    """Whether the event's value refines the series' (merged) or stands for another (replaces it):
+    lists replace, and a venue with a name of its own is another place."""
+    if key == "links":
+        return False
+    if key == "venue" and isinstance(own, dict) and isinstance(inherited, dict):
+        return own.get("name") in (None, inherited.get("name"))
+    return True
+
+
+def _merge(inherited: Any, own: Any) -> Any:
+    if isinstance(inherited, dict) and isinstance(own, dict):
+        merged = dict(inherited)
+        for key, value in own.items():
+            merged[key] = _merge(inherited[key], value) if key in inherited else value
+        return {key: value for key, value in merged.items() if value is not None}
+    return own
+
+
+def locator(
+    series: SeriesFile, event_source: str, event_line_of: LineOf, event: dict[str, Any]
+) -> Callable[[Loc], tuple[str, int | None]]:
+    """Where a value of the layered event is written: the event file, unless the series gave it."""
+
+    def locate(loc: Loc) -> tuple[str, int | None]:
+        if loc and loc[0] in INHERITED and not _written(event, loc):
+            return display_path(series.path), series.line_of(loc)
+        return event_source, event_line_of(loc)
+
+    return locate
+
+
+def _written(data: Any, loc: Loc) -> bool:
+    """Whether the event file itself holds the value at `loc`."""
+    for part in loc:
+        listed = isinstance(data, list) and isinstance(part, int) and part < len(data)
+        if not (listed or (isinstance(data, dict) and part in data)):
+            return False
+        data = data[part]
+    return True

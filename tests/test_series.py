@@ -1,0 +1,173 @@
+"""Series files: what a series' events share, written once, inherited value by value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from announcer.errors import InputError
+from announcer.load.events import load_named
+from announcer.model.settings import Settings
+from tests.helpers import CLI, EXAMPLE_EVENT, read_message, write
+
+SERIES = Path("series/onkpat.yaml")
+
+
+def _event(text: str, name: str = "events/2026-04-03-talk.yaml") -> Path:
+    return write(Path(name), "series: onkpat\ntitle: A Talk\nstart: 2026-04-03 12:00\n" + text)
+
+
+def test_an_event_inherits_what_it_does_not_say_and_wins_where_it_does(settings: Settings) -> None:
+    event = load_named(_event("venue: {room: B2}\nhost: {email: mm@example.org}\n"), settings.defaults)
+    assert event.series_id == "onkpat"
+    assert event.event.series == "OnkPat Friday Seminar"
+    assert event.event.category == "Lectures and seminars"
+    assert event.event.venue is not None
+    assert event.event.venue.place == "B2, Air & Fire, SciLifeLab, Campus Solna", (
+        "a new room keeps the building"
+    )
+    assert event.event.host is not None
+    assert (event.event.host.name, event.event.host.email) == ("Maurice Michel", "mm@example.org")
+    assert event.event.zone.key == "Europe/Stockholm"
+    assert f"{event.event.ends_at:%H:%M}" == "13:00", "the series' duration"
+
+
+def test_another_place_a_null_and_a_list_replace_what_the_series_says(settings: Settings) -> None:
+    text = "venue: {name: Hörsaal 3}\nhost: null\ncategory: Special lecture\nduration_minutes: 1\n"
+    path = _event(text.replace("duration_minutes: 1\n", "end: 2026-04-03 14:30\n"))
+    event = load_named(path, settings.defaults).event
+    assert event.venue is not None
+    assert event.venue.place == "Hörsaal 3", "a venue with a name of its own is another place"
+    assert event.host is None
+    assert event.category == "Special lecture"
+    assert f"{event.ends_at:%H:%M}" == "14:30"
+
+
+def test_the_series_zone_language_and_duration_come_before_the_workspace_s(settings: Settings) -> None:
+    SERIES.write_text(
+        SERIES.read_text()
+        .replace("timezone: Europe/Stockholm", "timezone: America/New_York")
+        .replace("duration_minutes: 60", "duration_minutes: 90\nlanguage: de")
+    )
+    event = load_named(_event(""), settings.defaults).event
+    assert (event.zone.key, event.language, f"{event.ends_at:%H:%M}") == ("America/New_York", "de", "13:30")
+
+
+@pytest.mark.parametrize(
+    ("where", "change", "expected"),
+    [
+        (
+            "series",
+            ("timezone: Europe/Stockholm", "timezone: Mars/Olympus"),
+            "series/onkpat.yaml:11: timezone:",
+        ),
+        (
+            "series",
+            ("  building: SciLifeLab", "  building: [1, 2]"),
+            "series/onkpat.yaml:15: venue.building:",
+        ),
+        ("series", ("weekday: friday", "weekday: fredag"), "series/onkpat.yaml:8: weekday:"),
+        ("series", ("reminders: [1d, 1h]", "reminders: [1d, soon]"), "series/onkpat.yaml:21: reminders[1]:"),
+        (
+            "series",
+            ("name: OnkPat", "nmae: OnkPat"),
+            "series/onkpat.yaml:4: nmae: unknown key (did you mean 'name'?)",
+        ),
+        ("event", ("venue: {room: B2}", "venue: {room: [B2]}"), "events/2026-04-03-talk.yaml:4: venue.room:"),
+    ],
+)
+def test_an_error_names_the_file_that_holds_the_bad_value(
+    cli: CLI, where: str, change: tuple[str, str], expected: str
+) -> None:
+    path = _event("venue: {room: B2}\n")
+    target = SERIES if where == "series" else path
+    text = target.read_text()
+    assert change[0] in text
+    target.write_text(text.replace(*change))
+    code, _, err = cli("check", str(path))
+    assert code == 1
+    assert expected in err, err
+
+
+def test_a_series_id_without_its_file_is_refused_naming_the_series_there(settings: Settings) -> None:
+    path = write(
+        Path("events/2026-04-03-talk.yaml"), "series: onkpatt\ntitle: A Talk\nstart: 2026-04-03 12:00\n"
+    )
+    with pytest.raises(InputError) as caught:
+        load_named(path, settings.defaults)
+    assert str(caught.value.problems[0]) == (
+        "events/2026-04-03-talk.yaml:1: series: no series/onkpatt.yaml (the series there: onkpat); "
+        "a series named in words needs capitals or spaces"
+    )
+    words = write(
+        Path("events/2026-04-03-talk.yaml"), "series: Friday Talks\ntitle: A Talk\nstart: 2026-04-03 12:00\n"
+    )
+    assert load_named(words, settings.defaults).event.series == "Friday Talks"
+
+
+def test_a_series_without_events_and_events_without_a_series_live_side_by_side(cli: CLI) -> None:
+    write(Path("series/empty.yaml"), "name: A Series Nobody Uses Yet\n")
+    code, out, _ = cli("check", "events")
+    assert code == 0, out
+    assert cli("digest", "events", "--to", "a@example.org", "--from", "2026-03-02")[0] == 0
+
+
+def test_send_without_to_goes_to_the_series_list(cli: CLI) -> None:
+    code, out, err = cli("send", EXAMPLE_EVENT)
+    assert code == 0, err
+    assert "wrote 5 messages" in out
+    lone = write(Path("events/lone.yaml"), "title: Lone\nstart: 2026-04-03 12:00\n")
+    code, _, err = cli("send", str(lone))
+    assert code == 1
+    assert "no one to send it to: give its series a `to:` list, or name one with --to" in err
+
+
+def test_new_writes_the_series_slot_and_check_lists_what_is_still_to_write(cli: CLI) -> None:
+    code, out, err = cli("new", "onkpat", "--date", "2026-04-10", "--title", "Tumour Evolution: A Primer")
+    assert code == 0, err
+    path = Path("events/2026-04-10-tumour-evolution-a-primer.yaml")
+    assert out.strip() == f"wrote {path}: write the speakers and the abstract, then announcer check {path}"
+    text = path.read_text()
+    assert "series: onkpat\n" in text
+    assert "start: 2026-04-10 12:00\n" in text
+    code, _, err = cli("check", str(path))
+    assert code == 1
+    assert f"{path}:7: speakers: still to write (a placeholder of announcer new)" in err
+    assert "abstract: still to write" in err
+    assert cli("send", str(path), "--to", "a@example.org")[0] == 1, "a placeholder is never sent"
+    written = text.replace("# TODO speakers:", "speakers:").replace("#   - name: ", "  - name: Ada Lovelace")
+    written = written.replace("# TODO abstract: |", "abstract: |").replace("#   ", "  ")
+    path.write_text(written)
+    code, out, err = cli("check", str(path))
+    assert code == 0, out + err
+    code, _, err = cli("new", "onkpat", "--date", "2026-04-10", "--title", "Tumour Evolution: A Primer")
+    assert code == 1
+    assert "already exists: nothing written" in err
+
+
+def test_new_warns_off_the_series_weekday_and_needs_a_time_the_series_lacks(cli: CLI) -> None:
+    code, _, err = cli("new", "onkpat", "--date", "2026-04-09")
+    assert code == 0
+    assert "2026-04-09 is a Thursday; the OnkPat Friday Seminar meets on Fridays" in err
+    assert Path("events/2026-04-09-onkpat.yaml").exists()
+    write(Path("series/loose.yaml"), "name: Loose Talks\n")
+    code, _, err = cli("new", "loose", "--date", "2026-04-09")
+    assert code == 1
+    assert "series/loose.yaml: has no usual time: give one with --time 12:00" in err
+    assert cli("new", "loose", "--date", "2026-04-09", "--time", "15:15")[0] == 0
+    assert "start: 2026-04-09 15:15" in Path("events/2026-04-09-loose.yaml").read_text()
+    code, _, err = cli("new", "nosuch", "--date", "2026-04-09")
+    assert code == 1
+    assert "no series/nosuch.yaml" in err
+
+
+def test_the_series_brand_colours_its_own_emails(cli: CLI) -> None:
+    SERIES.write_text(SERIES.read_text() + 'brand: {accent: "#0b5d1e", footer: "OnkPat, every Friday"}\n')
+    assert cli("send", EXAMPLE_EVENT, "--to", "a@example.org")[0] == 0
+    message = read_message(next(Path("outbox").rglob("*.eml")))
+    html = str(message.get_body(("html",)).get_content())  # type: ignore[union-attr]
+    text = str(message.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+    assert "#0b5d1e" in html
+    assert "#7a1f52" not in html
+    assert "OnkPat, every Friday" in text
