@@ -184,8 +184,8 @@ MUTANTS = [
     Mutant(
         "four connections share one",
         "deliver/transports/smtp.py",
-        "self._lines = [_Line(config, watchdog) for _ in range(connections)]",
-        "self._lines = [_Line(config, watchdog)] * connections",
+        "self._lines = [_Line(config, self._watchdog) for _ in range(connections)]",
+        "self._lines = [_Line(config, self._watchdog)] * connections",
     ),
     Mutant(
         "never give up on a failing server",
@@ -416,6 +416,55 @@ MUTANTS = [
         "compose/message.py",
         'headers["Content-Language"] = self.content.language',
         "pass",
+    ),
+    # Series, reminders, the site
+    Mutant(
+        "a series' nested values replaced, not merged",
+        "load/series.py",
+        "merged[key] = _merge(inherited[key], value) if key in inherited else value",
+        "merged[key] = value",
+    ),
+    Mutant(
+        "a venue of another name keeps the series' building",
+        "load/series.py",
+        'return own.get("name") in (None, inherited.get("name"))',
+        "return True",
+    ),
+    Mutant(
+        "a day before counted on the wall clock",
+        "lifecycle.py",
+        "start, now = named.event.starts_at.astimezone(UTC), now.astimezone(UTC)",
+        "start = named.event.starts_at",
+    ),
+    Mutant(
+        "a late run sends the farthest reminder",
+        "lifecycle.py",
+        "return reached[0] if reached else None",
+        "return reached[-1] if reached else None",
+    ),
+    Mutant(
+        "a cancelled event reminded",
+        "jobs.py",
+        ' if current_edition(pair[0], settings, sequences).kind != "cancellation"]',
+        "]",
+    ),
+    Mutant(
+        "a placeholder of announcer new let through",
+        "load/events.py",
+        "    if unwritten:\n        raise EventError(unwritten)",
+        "    if unwritten:\n        pass",
+    ),
+    Mutant(
+        "JSON-LD not kept inside its script",
+        "render/site.py",
+        r'return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")',
+        "return text",
+    ),
+    Mutant(
+        "a series' brand ignored",
+        "model/series.py",
+        'return settings.model_copy(update={"brand": settings.brand.model_copy(update=own)})',
+        "return settings",
     ),
 ]
 

@@ -34,6 +34,7 @@ from announcer.jobs import (
     Hooks,
     SendOptions,
     SendReport,
+    build_site,
     check_inputs,
     count_replies,
     event_history,
@@ -393,6 +394,26 @@ def remind(
         for report in reports:
             if report.summary.delivered or not report.summary.complete:  # a run that finds all done is quiet
                 _print_summary(report, options)
+
+
+@app.command()
+def site(
+    events_dir: Annotated[
+        Path, typer.Argument(help="The folder of event files.", file_okay=False, metavar="EVENTS_DIR")
+    ] = Path("events"),
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="The folder the site is written into.", file_okay=False, metavar="DIR"),
+    ] = Path("site"),
+    config: ConfigOption = Path("announcer.toml"),
+) -> None:
+    """Write a static site: a page per event; a page, a calendar and an Atom feed per series."""
+    with _exit_codes():
+        settings = load_settings(config)
+        written = build_site(events_dir, out, settings)
+    pages = sum(path.suffix == ".html" for path in written)
+    feeds = sum(path.parent == out for path in written)
+    typer.echo(f"wrote {counted(pages, 'page')} and {counted(feeds, 'feed')} to {display_path(out)}")
 
 
 @app.command()

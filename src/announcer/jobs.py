@@ -11,10 +11,10 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from announcer import clock
+from announcer import clock, prose
 from announcer.compose.message import Composer, Outgoing
 from announcer.deliver.delivery import Deliverer, Pace, Resend, Summary
 from announcer.deliver.journal import Entry, Journal, delivery_key, history, journal_entries, received
@@ -58,6 +58,8 @@ from announcer.preflight import (
 )
 from announcer.render.content import RenderedContent, Renderer
 from announcer.render.digest import render_digest
+from announcer.render.site import Listed, SeriesPages, Site
+from announcer.render.site_links import site_key
 from announcer.render.theme import template_messages
 from announcer.render.wording import counted
 from announcer.replies import Tally, tally
@@ -344,6 +346,44 @@ def _audiences(lists: list[str | Problem]) -> list[_Audience]:
     if problems:
         raise RecipientsError(problems)
     return [_Audience.of(item) for item in lists if isinstance(item, str)]
+
+
+def build_site(events_dir: Path, out: Path, settings: Settings) -> list[Path]:
+    """The static site of a folder of events (see `render.site`), written into `out`: each file
+    replaced whole, so a reader never gets half a page."""
+    paths = event_files(events_dir)
+    events = load_events(events_dir, settings.defaults)
+    now = clock.utc_now()
+    groups: dict[str, list[Listed]] = {}
+    with history(settings.workspace) as sequences:
+        for path, named in zip(paths, events, strict=True):
+            changed = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+            listed = Listed(named, current_edition(named, settings, sequences), changed)
+            groups.setdefault(site_key(named), []).append(listed)
+    base = settings.site.url if settings.site else None
+    written = []
+    for key, members in groups.items():
+        named = members[0].named
+        series = named.series
+        pages = SeriesPages(
+            key,
+            named.event.series or settings.sender.name,
+            prose.to_text(series.description, width=10**6).strip() if series and series.description else None,
+            (series.language if series else None) or settings.defaults.language,
+            sorted(members, key=lambda member: member.named.event.starts_at),
+        )
+        for file in Site(Renderer(_branded(named, settings)), now, base).files(pages):
+            written.append(_replace_file(out / file.path, file.data))
+    return written
+
+
+def _replace_file(path: Path, data: bytes) -> Path:
+    """`path` holding `data`, replaced whole (a new file renamed over the old)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fresh = path.with_name(f".{path.name}.new")
+    fresh.write_bytes(data)
+    os.replace(fresh, path)
+    return path
 
 
 def render_files(event_path: Path, settings: Settings, output: Path) -> list[Path]:

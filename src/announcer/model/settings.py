@@ -84,6 +84,13 @@ class Brand(Strict):
     footer: Markdown | None = None
 
 
+class Site(Strict):
+    """Where `announcer site`'s files are published: the emails then link to the event's page
+    and offer the series' calendar to subscribe to."""
+
+    url: WebURL
+
+
 class Settings(Strict):
     """Everything `announcer.toml` says, plus where it lives (the workspace)."""
 
@@ -91,6 +98,7 @@ class Settings(Strict):
     list_: MailingList | None = Field(default=None, alias="list")
     smtp: SMTP | None = None
     dkim: DKIM | None = None
+    site: Site | None = None
     brand: Brand = Brand()
     defaults: EventDefaults = EventDefaults()
     workspace: Path = Field(default=Path("."), exclude=True)

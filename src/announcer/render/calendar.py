@@ -95,3 +95,31 @@ def with_attendee(ics: bytes, name: str | None, email: str, *, method: str) -> b
     line = bytes(holder.to_ical()).removeprefix(b"BEGIN:VEVENT\r\n").removesuffix(b"END:VEVENT\r\n")
     end = ics.rindex(b"END:VEVENT\r\n")
     return ics[:end] + line + ics[end:]
+
+
+def calendar_feed(name: str, description: str | None, calendars: list[bytes], refresh: timedelta) -> bytes:
+    """The events of several calendars as one subscribable calendar (RFC 7986's NAME and
+    REFRESH-INTERVAL, and the X-WR names Apple and Google read), each time zone once. Each event
+    keeps its UID and SEQUENCE, so the feed and the emails' calendars are one entry."""
+    feed = Calendar()
+    feed.add("PRODID", PRODID)
+    feed.add("VERSION", "2.0")
+    feed.add("CALSCALE", "GREGORIAN")
+    feed.add("METHOD", "PUBLISH")  # as Google's and Outlook's published calendars say it
+    feed.add("NAME", name)
+    feed.add("X-WR-CALNAME", name)
+    if description:
+        feed.add("DESCRIPTION", description)
+        feed.add("X-WR-CALDESC", description)
+    feed.add("REFRESH-INTERVAL", refresh, parameters={"VALUE": "DURATION"})
+    hours = round(refresh.total_seconds() / 3600)
+    feed.add("X-PUBLISHED-TTL", f"PT{hours}H")  # the same, for Outlook and Apple (no type known to icalendar)
+    zones: set[str] = set()
+    for data in calendars:
+        for component in Calendar.from_ical(data).subcomponents:
+            if component.name == "VTIMEZONE":
+                if str(component["TZID"]) in zones:
+                    continue
+                zones.add(str(component["TZID"]))
+            feed.add_component(component)
+    return bytes(feed.to_ical())

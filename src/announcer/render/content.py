@@ -14,6 +14,7 @@ from announcer.personalisation import RecipientSlots, new_slot_key
 from announcer.render.calendar import build_calendar
 from announcer.render.calendar_links import CalendarLink, calendar_links
 from announcer.render.palette import palette_for
+from announcer.render.site_links import page_url, site_key, subscribe_links
 from announcer.render.theme import Theme
 from announcer.render.wording import Schedule, reminder_when
 
@@ -91,12 +92,24 @@ class Renderer:
             headline=update_headline(found, language) if found else "",
             rsvp=edition.rsvp,
             organizer=organizer_of(named.event, self.settings),
+            **self.on_site(named),
         )
         cancelled = edition.kind == "cancellation"
         name = "cancellation" if cancelled else "invitation"
         slug = f"{named.slug}-cancellation" if cancelled else named.slug
         attached = CalendarFile(ICS_FILENAME, calendar.ics, edition.method, attendee=edition.rsvp)
         return self.content(name, context, slug, edition.uid, (attached,))
+
+    def on_site(self, named: NamedEvent) -> dict[str, Any]:
+        """With `[site] url`: the event's page ("page") and ways to subscribe to its series."""
+        site = self.settings.site
+        if site is None:
+            return {"page": None, "subscribe": []}
+        name = named.event.series or self.settings.sender.name
+        return {
+            "page": page_url(site.url, named),
+            "subscribe": subscribe_links(site.url, site_key(named), name),
+        }
 
     def render_reminder(
         self, named: NamedEvent, edition: Edition, lead: str, now: datetime, language: str | None = None
