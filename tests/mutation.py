@@ -445,8 +445,8 @@ MUTANTS = [
     Mutant(
         "a cancelled event reminded",
         "jobs.py",
-        ' if current_edition(pair[0], settings, sequences).kind != "cancellation"]',
-        "]",
+        'editions = [item for item in editions if item[2].kind != "cancellation"]',
+        "pass",
     ),
     Mutant(
         "a placeholder of announcer new let through",

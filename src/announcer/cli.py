@@ -264,6 +264,12 @@ def _rate(value: str | None) -> float | None:
 
 
 ToOption = Annotated[str, typer.Option("--to", help="Recipients CSV, or a single address.", metavar="LIST")]
+SeriesToOption = Annotated[
+    str | None,
+    typer.Option(
+        "--to", help="Recipients CSV, or a single address (default: the series' list).", metavar="LIST"
+    ),
+]
 TransportOption = Annotated[TransportName, typer.Option(help="How to deliver.")]
 OutboxOption = Annotated[Path, typer.Option(help="Where a dry run writes.", file_okay=False, metavar="DIR")]
 ResendOption = Annotated[
@@ -301,12 +307,7 @@ def _options(
 @app.command()
 def send(
     event: EventArgument,
-    to: Annotated[
-        str | None,
-        typer.Option(
-            "--to", help="Recipients CSV, or a single address (default: the series' list).", metavar="LIST"
-        ),
-    ] = None,
+    to: SeriesToOption = None,
     transport: TransportOption = TransportName.DRY_RUN,
     outbox: OutboxOption = Path("outbox"),
     resend: ResendOption = False,
@@ -369,19 +370,15 @@ def remind(
             metavar="TIME",
         ),
     ] = "26h",
-    to: Annotated[
-        str | None,
-        typer.Option(
-            "--to", help="Recipients CSV or an address (default: each event's series list).", metavar="LIST"
-        ),
-    ] = None,
+    to: SeriesToOption = None,
     transport: TransportOption = TransportName.DRY_RUN,
     outbox: OutboxOption = Path("outbox"),
     rate: RateOption = None,
     config: ConfigOption = Path("announcer.toml"),
 ) -> None:
-    """Send a short reminder of each event starting soon, once per event and kind: made to run
-    every few minutes from cron or a systemd timer (quiet when nothing is due)."""
+    """Send the reminders that are due, once per event and kind: of each talk whose series asks
+    for them, to its list (or, with --to, of every event starting within --within). Made to run
+    every few minutes from cron or a systemd timer: quiet when nothing is due."""
     options = _options(transport, outbox, False, False, rate, None)
     try:
         window = lead_time(lead_value(within))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
@@ -199,12 +200,14 @@ class _ByReader:
         self._language = language
         self._earlier = earlier  # the addresses (lowercase) the journal says had the event
         self._made: dict[tuple[str, bool], Composer] = {}
+        self._making = threading.Lock()  # several connections compose at once
 
     def composer(self, language: str, told: bool) -> Composer:
         """The composer of the messages in `language`, for readers told of the event before or not."""
-        if (language, told) not in self._made:
-            self._made[language, told] = self._make(language, told)
-        return self._made[language, told]
+        with self._making:
+            if (language, told) not in self._made:
+                self._made[language, told] = self._make(language, told)
+            return self._made[language, told]
 
     @property
     def content(self) -> RenderedContent:
@@ -300,10 +303,10 @@ def send_reminders(
     due = [(named, lead) for named in asked if (lead := reminder_due(named, now, within))]
     reports = []
     with _sequences(settings, options) as (sequences, journal):
-        due = [pair for pair in due if current_edition(pair[0], settings, sequences).kind != "cancellation"]
-        audiences = _audiences([_list_of(named, to, settings, events_dir) for named, _ in due])
-        for (named, lead), audience in zip(due, audiences, strict=True):
-            edition = current_edition(named, settings, sequences)
+        editions = [(named, lead, current_edition(named, settings, sequences)) for named, lead in due]
+        editions = [item for item in editions if item[2].kind != "cancellation"]
+        audiences = _audiences([_list_of(named, to, settings, events_dir) for named, _, _ in editions])
+        for (named, lead, edition), audience in zip(editions, audiences, strict=True):
             renderer = Renderer(_branded(named, settings))
             composer = _ByReader(
                 renderer.settings,

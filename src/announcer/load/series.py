@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,14 @@ def known_series(event_path: Path) -> list[str] | None:
 
 
 def load_series(path: Path) -> SeriesFile:
-    """A series file, validated on its own: its errors name it."""
+    """A series file, validated on its own: its errors name it. Read once while it is unchanged
+    (a folder of a series' events names it in every file)."""
+    status = path.stat()
+    return _load_series(path.resolve(), status.st_mtime_ns, status.st_size)
+
+
+@lru_cache(maxsize=64)
+def _load_series(path: Path, _mtime: int, _size: int) -> SeriesFile:
     source = display_path(path)
     data, line_of = read_yaml(path)
     if not isinstance(data, dict):
@@ -72,13 +80,13 @@ def layered(series: SeriesFile, event: dict[str, Any]) -> dict[str, Any]:
     """The event's values over the series' (nested keys merged, `null` clearing one)."""
     merged = {key: series.data[key] for key in INHERITED if key in series.data}
     for key, value in event.items():
-        refines = key in merged and _same(key, merged[key], value)
+        refines = key in merged and _refines(key, merged[key], value)
         merged[key] = _merge(merged[key], value) if refines else value
     merged["series"] = series.series.name
-    return {key: value for key, value in merged.items() if value is not None or key not in series.data}
+    return {key: value for key, value in merged.items() if value is not None or key not in INHERITED}
 
 
-def _same(key: str, inherited: Any, own: Any) -> bool:
+def _refines(key: str, inherited: Any, own: Any) -> bool:
     """Whether the event's value refines the series' (merged) or stands for another (replaces it):
     lists replace, and a venue with a name of its own is another place."""
     if key == "links":
