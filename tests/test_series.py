@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -171,3 +172,16 @@ def test_the_series_brand_colours_its_own_emails(cli: CLI) -> None:
     assert "#0b5d1e" in html
     assert "#7a1f52" not in html
     assert "OnkPat, every Friday" in text
+
+
+def test_check_reads_every_series_file_and_inspects_the_reminders_a_series_asks_for(cli: CLI) -> None:
+    write(Path("series/broken.yaml"), "name: Broken\nweekday: someday\n")
+    code, _, err = cli("check", EXAMPLE_EVENT)
+    assert code == 1
+    assert "series/broken.yaml:2: weekday:" in err, "a series no event names yet is read too"
+    Path("series/broken.yaml").unlink()
+    code, out, err = cli("check", EXAMPLE_EVENT, "--json")
+    assert code == 0, err
+    inspected = [item["message"] for item in json.loads(out)["messages"]]
+    assert f"{EXAMPLE_EVENT}, announcer remind: 1d before" in inspected
+    assert f"{EXAMPLE_EVENT}, announcer remind: 1h before" in inspected

@@ -43,8 +43,10 @@ from announcer.load.files import display_path
 from announcer.load.recipients import DELIMITER_NAMES, Checked, RecipientList, open_recipients
 from announcer.load.replies import read_replies
 from announcer.load.secrets import dkim_key, secret_problems, smtp_password, unsubscribe_secret
+from announcer.load.series import SERIES_FOLDER, load_series
 from announcer.model.event import EventDefaults, NamedEvent
 from announcer.model.recipient import Recipient
+from announcer.model.series import lead_time
 from announcer.model.settings import Settings
 from announcer.model.text import check_address
 from announcer.model.window import Window, in_window
@@ -432,8 +434,21 @@ def check_inputs(events: list[Path], lists: list[str], settings: Settings | None
             except AnnouncerError as exc:  # the journal the SEQUENCE comes from
                 report.problems.append(str(exc))
         _check_events(events, defaults, renderer, sequences, report)
+    if settings is not None:
+        _check_series(settings.workspace / SERIES_FOLDER, report)
     _check_lists(lists, report)
     return report
+
+
+def _check_series(folder: Path, report: CheckReport) -> None:
+    """Each series file of the workspace, whether an event names it yet or not."""
+    for path in sorted(folder.glob("*.yaml")):
+        try:
+            load_series(path)
+        except InputError as exc:
+            report.problems.extend(exc.problems)
+            continue
+        report.fine.append(display_path(path))
 
 
 def _check_events(
@@ -696,6 +711,18 @@ def preflight(
                 subject = f"{where}, {label}: {edition.kind} (SEQUENCE {edition.sequence})"
                 content = own.render_event(named, edition)
                 inspect(subject, content, where, room, sources, first=number == 0, made_with=branded)
+            for lead in named.series.reminders if named.series else []:
+                moment = named.event.starts_at - lead_time(lead)
+                content = own.render_reminder(named, kinds[0][1], lead, moment)
+                inspect(
+                    f"{where}, announcer remind: {lead} before",
+                    content,
+                    where,
+                    room,
+                    sources,
+                    first=False,
+                    made_with=branded,
+                )
             for language in sorted(languages - {named.event.language}):
                 content = own.render_event(named, kinds[0][1], language)
                 subject = f"{where}, the next send in {language}"
