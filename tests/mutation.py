@@ -421,8 +421,8 @@ MUTANTS = [
     Mutant(
         "a series' nested values replaced, not merged",
         "load/series.py",
-        "merged[key] = _merge(inherited[key], value) if key in inherited else value",
-        "merged[key] = value",
+        "for key, value in {**inherited, **own}.items()",
+        "for key, value in own.items()",
     ),
     Mutant(
         "a venue of another name keeps the series' building",

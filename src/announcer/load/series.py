@@ -97,11 +97,9 @@ def _refines(key: str, inherited: Any, own: Any) -> bool:
 
 
 def _merge(inherited: Any, own: Any) -> Any:
+    """A block of the series' with the event's keys over it (a venue, a host)."""
     if isinstance(inherited, dict) and isinstance(own, dict):
-        merged = dict(inherited)
-        for key, value in own.items():
-            merged[key] = _merge(inherited[key], value) if key in inherited else value
-        return {key: value for key, value in merged.items() if value is not None}
+        return {key: value for key, value in {**inherited, **own}.items() if value is not None}
     return own
 
 
