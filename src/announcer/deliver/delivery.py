@@ -15,6 +15,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from enum import StrEnum
 from multiprocessing.pool import AsyncResult
+from multiprocessing.synchronize import Event as EventType
 from types import FrameType
 from typing import TypeVar
 
@@ -191,7 +192,9 @@ class Deliverer:
         numbered in the list's order; at most two batches a process wait their turn, and Ctrl-C
         stops between batches (what was not written is never published)."""
         global _FORKED
-        _FORKED = (self.compose, self.transport)
+        context = multiprocessing.get_context("fork")
+        stop = context.Event()
+        _FORKED = (self.compose, self.transport, stop)
         pending: deque[AsyncResult[int]] = deque()
 
         def settle(result: AsyncResult[int]) -> None:
@@ -200,18 +203,22 @@ class Deliverer:
             for _ in range(written):
                 advance()
 
-        context = multiprocessing.get_context("fork")
+        pool = context.Pool(self.processes, initializer=_leave_interrupts_to_the_parent)
         try:
-            with context.Pool(self.processes, initializer=_leave_interrupts_to_the_parent) as pool:
-                for batch in _batches(enumerate(recipients, 1), _FORKED_BATCH):
-                    if self._stopping():
-                        raise _Stopped
-                    pending.append(pool.apply_async(_write_batch, (batch,)))
-                    if len(pending) >= 2 * self.processes:
-                        settle(pending.popleft())
-                while pending:
+            for batch in _batches(enumerate(recipients, 1), _FORKED_BATCH):
+                if self._stopping():
+                    raise _Stopped
+                pending.append(pool.apply_async(_write_batch, (batch,)))
+                if len(pending) >= 2 * self.processes:
                     settle(pending.popleft())
+            while pending:
+                settle(pending.popleft())
         finally:
+            # Batches not begun are skipped, and each process ends by itself: a process killed
+            # (Pool.terminate) while it hands back a result leaves the result queue locked for good.
+            stop.set()
+            pool.close()
+            pool.join()
             _FORKED = None
 
     def _batch_size(self) -> int:
@@ -313,7 +320,7 @@ class Deliverer:
 _BATCH = 100
 _FORKED_BATCH = 200
 # What forked processes compose and write with: set before the pool forks, so never pickled.
-_FORKED: tuple[Callable[[Recipient], Outgoing], Transport] | None = None
+_FORKED: tuple[Callable[[Recipient], Outgoing], Transport, EventType] | None = None
 T = TypeVar("T")
 
 
@@ -325,7 +332,9 @@ def _batches(items: Iterator[T], size: int) -> Iterator[list[T]]:
 def _write_batch(batch: list[tuple[int, Recipient]]) -> int:
     """In a forked process: compose and write each numbered recipient's message."""
     assert _FORKED is not None
-    compose, transport = _FORKED
+    compose, transport, stop = _FORKED
+    if stop.is_set():  # the run stopped while this batch waited its turn
+        return 0
     for number, recipient in batch:
         transport.write(number, compose(recipient))
     return len(batch)
