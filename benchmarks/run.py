@@ -50,6 +50,7 @@ def workspace(recipients: int) -> Iterator[Path]:
         root = Path(folder)
         shutil.copy(ROOT / "announcer.toml", root)
         shutil.copytree(ROOT / "events", root / "events")
+        shutil.copytree(ROOT / "series", root / "series")
         with (root / "list.csv").open("w", encoding="utf-8") as stream:
             stream.write("email,name\n")
             for number in range(recipients):
