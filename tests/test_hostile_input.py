@@ -185,3 +185,17 @@ def test_an_image_in_markdown_never_loads_from_elsewhere(cli: CLI) -> None:
     html = str(message.get_body(("html",)).get_content())  # type: ignore[union-attr]
     assert "<img" not in html.replace('<img alt="', "").split("tracker.example")[0][-200:]
     assert 'src="http://tracker.example' not in html
+
+
+def test_a_series_file_that_links_out_of_its_folder_is_refused_and_its_target_never_printed(
+    cli: CLI, tmp_path: Path
+) -> None:
+    secret = write(tmp_path / "outside" / "shadow.yaml", "name: $6$secret-hash:19000:0:99999:7:::\n")
+    os.symlink(secret, "series/shadow.yaml")
+    write(Path("events/2026-04-03-talk.yaml"), "series: shadow\ntitle: A Talk\nstart: 2026-04-03 12:00\n")
+    for command in (("check", "events"), ("send", "events/2026-04-03-talk.yaml", "--to", "a@example.org")):
+        code, out, err = cli(*command)
+        assert code == 1, out + err
+        assert "series/shadow.yaml: is a link to a file outside the folder" in err
+        assert "secret-hash" not in out + err
+    assert _nothing_written()

@@ -59,6 +59,9 @@ def known_series(event_path: Path) -> list[str] | None:
 def load_series(path: Path) -> SeriesFile:
     """A series file, validated on its own: its errors name it. Read once while it is unchanged
     (a folder of a series' events names it in every file)."""
+    if not path.resolve().is_relative_to(path.parent.resolve()):
+        message = "is a link to a file outside the folder: replace it with the series file itself"
+        raise EventError([Problem(display_path(path), message)])
     status = path.stat()
     return _load_series(path.resolve(), status.st_mtime_ns, status.st_size)
 
