@@ -206,6 +206,9 @@ class _ByReader:
 
     def composer(self, language: str, told: bool) -> Composer:
         """The composer of the messages in `language`, for readers told of the event before or not."""
+        made = self._made.get((language, told))
+        if made is not None:  # every reader but the first of each kind: no lock to take
+            return made
         with self._making:
             if (language, told) not in self._made:
                 self._made[language, told] = self._make(language, told)

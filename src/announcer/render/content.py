@@ -118,11 +118,12 @@ class Renderer:
         calendar is the event's, as the digest attaches it (PUBLISH, nobody asked to answer)."""
         language = language or named.event.language
         calendar = self.event_calendar(named.event, replace(edition, rsvp=False), language)
-        day, when = reminder_when(named.event.starts_at, now, language)
+        schedule = Schedule.of(named.event, language)
+        day, when = reminder_when(schedule, named.event.starts_at, now, language)
         context = self.context(
             language,
             event=named.event,
-            schedule=Schedule.of(named.event, language),
+            schedule=schedule,
             day=day,
             when=when,
         )

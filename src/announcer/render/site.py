@@ -93,7 +93,7 @@ class Site:
             series_name=series.name,
             index="index.html",
             ics=f"{named.slug}.ics",
-            feeds={"ics": f"../{series.key}.ics", "atom": f"../{series.key}.atom"},
+            feeds=_feeds(series.key),
             json_ld=_script_json(self._json_ld(series, listed)),
         )
         page = self.renderer.theme(language).render("site-event.html.j2", context)
@@ -104,25 +104,18 @@ class Site:
 
     def _index(self, series: SeriesPages) -> str:
         language = series.language
-        items = [
-            {
-                "event": listed.named.event,
-                "schedule": Schedule.of(listed.named.event, language),
-                "href": f"{listed.named.slug}.html",
-                "cancelled": listed.edition.kind == "cancellation",
-            }
-            for listed in series.events
-        ]
-        upcoming = [
-            item
-            for item, listed in zip(items, series.events, strict=True)
-            if listed.named.event.ends_at > self.now
-        ]
-        past = [
-            item
-            for item, listed in zip(items, series.events, strict=True)
-            if listed.named.event.ends_at <= self.now
-        ]
+        upcoming: list[dict[str, Any]] = []
+        past: list[dict[str, Any]] = []
+        for listed in series.events:
+            event = listed.named.event
+            (upcoming if event.ends_at > self.now else past).append(
+                {
+                    "event": event,
+                    "schedule": Schedule.of(event, language),
+                    "href": f"{listed.named.slug}.html",
+                    "cancelled": listed.edition.kind == "cancellation",
+                }
+            )
         context = self.renderer.context(
             language,
             series_name=series.name,
@@ -130,13 +123,9 @@ class Site:
             upcoming=upcoming,
             past=past[::-1],
             subscribe=self.subscribe_links(series.key, series.name),
-            feeds={"ics": f"../{series.key}.ics", "atom": f"../{series.key}.atom"},
+            feeds=_feeds(series.key),
         )
         return self.renderer.theme(language).render("site-index.html.j2", context)
-
-    def _page_url(self, series: SeriesPages, listed: Listed) -> str:
-        relative = f"{series.key}/{listed.named.slug}.html"
-        return f"{self.base_url}{relative}" if self.base_url else relative
 
     def _json_ld(self, series: SeriesPages, listed: Listed) -> dict[str, Any]:
         """schema.org's Event: what search engines and calendars read from the page."""
@@ -185,7 +174,7 @@ class Site:
             "superEvent": {"@type": "EventSeries", "name": series.name},
         }
         if self.base_url:
-            data["url"] = self._page_url(series, listed)
+            data["url"] = self._url(f"{series.key}/{listed.named.slug}.html")
         return data
 
     def _atom(self, series: SeriesPages) -> bytes:
@@ -238,6 +227,11 @@ class Site:
 
     def _url(self, relative: str) -> str:
         return f"{self.base_url}{relative}" if self.base_url else relative
+
+
+def _feeds(key: str) -> dict[str, str]:
+    """A series' two feeds, as its pages (one folder down) link to them."""
+    return {"ics": f"../{key}.ics", "atom": f"../{key}.atom"}
 
 
 def _teaser(named: NamedEvent) -> str:

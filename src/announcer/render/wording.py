@@ -134,15 +134,16 @@ def reader_clock(instant: datetime, reader_zone: str, shown: list[str], language
     return f" · {said}"
 
 
-def reminder_when(start: datetime, now: datetime, language: str = "en") -> tuple[str, str]:
-    """A reminder's day ("Today", "Tomorrow", else the long date) and its subject's "when"
-    ("Today 12:00", else "Fri 6 Mar, 12:00"), as the event's own clock reads them at `now`."""
+def reminder_when(
+    schedule: Schedule, start: datetime, now: datetime, language: str = "en"
+) -> tuple[str, str]:
+    """A reminder's day ("Today", "Tomorrow", else the schedule's date) and its subject's "when"
+    ("Today 12:00", else the schedule's short form), as the event's own clock reads them at `now`."""
     _ = translations(language).gettext
     days = (start.date() - now.astimezone(start.tzinfo).date()).days
     named = {0: _("Today"), 1: _("Tomorrow")}.get(days)
     if named is None:
-        short = f"{format_skeleton('MMMEd', start, locale=_locale(language))}, {clock_time(start, language)}"
-        return long_date(start, language), short
+        return schedule.date, schedule.short
     return named, _("%(day)s %(time)s") % {"day": named, "time": clock_time(start, language)}
 
 
