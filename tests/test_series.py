@@ -185,3 +185,10 @@ def test_check_reads_every_series_file_and_inspects_the_reminders_a_series_asks_
     inspected = [item["message"] for item in json.loads(out)["messages"]]
     assert f"{EXAMPLE_EVENT}, announcer remind: 1d before" in inspected
     assert f"{EXAMPLE_EVENT}, announcer remind: 1h before" in inspected
+
+
+def test_a_broken_series_is_reported_once_though_an_event_names_it(cli: CLI) -> None:
+    SERIES.write_text(SERIES.read_text().replace("weekday: friday", "weekday: fredag"))
+    code, _, err = cli("check", EXAMPLE_EVENT)
+    assert code == 1
+    assert err.count("series/onkpat.yaml:8: weekday:") == 1, err

@@ -448,8 +448,8 @@ def _check_series(folder: Path, report: CheckReport) -> None:
     for path in sorted(folder.glob("*.yaml")):
         try:
             load_series(path)
-        except InputError as exc:
-            report.problems.extend(exc.problems)
+        except InputError as exc:  # said once, though an event naming the series said it too
+            report.problems.extend(problem for problem in exc.problems if problem not in report.problems)
             continue
         report.fine.append(display_path(path))
 
