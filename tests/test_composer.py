@@ -81,6 +81,20 @@ def test_lines_stay_within_rfc_5322_and_bodies_are_ascii(settings: Settings) -> 
         assert b"\n" not in data.replace(b"\r\n", b""), "CRLF line ends only"
 
 
+def test_no_line_starts_with_a_dot_and_encoded_lines_stay_within_76(settings: Settings) -> None:
+    """SMTP need double no dot (RFC 5321 §4.5.2): the example's HTML has a line of CSS that starts
+    with one, and a name may too; quoted-printable lines stay within RFC 2045's 76 characters."""
+    dotted = Recipient("dot@example.org", ".Dot " + "Dotson " * 12, {"team": ".team"})
+    for content in _contents(settings).values():
+        message = Composer(content, settings, SECRET).compose(dotted)
+        lines = message.data.split(b"\r\n")
+        assert not [line for line in lines if line.startswith(b".")]
+        body = message.data.partition(b"\r\n\r\n")[2]
+        assert max(len(line) for line in body.split(b"\r\n")) <= 76
+        _assert_same(content, settings, dotted)
+    assert b"\r\n=2E" in Composer(_contents(settings)["invitation"], settings, SECRET).compose(dotted).data
+
+
 _LINE = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=80).filter(
     lambda text: text.strip() == text and line_problem(text) is None
 )

@@ -59,10 +59,18 @@ def encoded_subject(subject: str) -> str | None:
 
 def _quoted_printable(text: str) -> bytes:
     """`text` quoted-printable, ending on a line boundary (a soft line break if it ends mid-line),
-    so that pieces encoded apart join into one body that decodes to the pieces joined."""
+    so that pieces encoded apart join into one body that decodes to the pieces joined.
+
+    A dot that starts a line is written `=2E`: no line of a message starts with a dot, so SMTP
+    has nothing to double (RFC 5321 §4.5.2) and no server can take the line for the end of DATA.
+    """
     if not text:
         return b""
-    encoded = quoprimime.body_encode(text.encode().decode("latin-1"), maxlinelen=75, eol="\r\n")
+    latin = text.encode().decode("latin-1")
+    encoded = quoprimime.body_encode(latin, maxlinelen=75, eol="\r\n")
+    if "\n." in "\n" + encoded:  # rare: 73 wide, so that a line with "=2E" keeps within 76
+        encoded = quoprimime.body_encode(latin, maxlinelen=73, eol="\r\n")
+        encoded = ("\n" + encoded).replace("\n.", "\n=2E")[1:]
     return (encoded if encoded.endswith("\r\n") else encoded + "=\r\n").encode("ascii")
 
 
