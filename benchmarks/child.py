@@ -1,6 +1,9 @@
 """One measured send in a process of its own, for `benchmarks.run`; prints one JSON line.
 
 python -m benchmarks.child dry-run|smtp WORKSPACE COUNT
+
+The send is timed whole, and so is its render (once per event and language): the messages' rate
+leaves the render out, as the baselines, given the rendered message, do.
 """
 
 from __future__ import annotations
@@ -9,13 +12,17 @@ import json
 import resource
 import sys
 import time
+from collections.abc import Callable
+from functools import wraps
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 from announcer.deliver.transports import TransportName
 from announcer.jobs import SendOptions, send_invitation
 from announcer.lifecycle import Edition
 from announcer.load.settings import load_settings
 from announcer.model.settings import Settings
+from announcer.render.content import Renderer
 
 EVENT = "events/2026-03-06-car-t-cell-therapy.yaml"
 
@@ -36,17 +43,37 @@ def use_smtp(root: Path, port: int, connections: int) -> None:
         path.unlink(missing_ok=True)
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+_rendering = [0.0]  # seconds spent rendering, by every render of the send
+
+
+def _timed(function: Callable[P, R]) -> Callable[P, R]:
+    @wraps(function)
+    def timed(*args: P.args, **kwargs: P.kwargs) -> R:
+        started = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            _rendering[0] += time.perf_counter() - started
+
+    return timed
+
+
 def main() -> None:
     kind, root, count = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
     settings = load_settings(root / "announcer.toml")
     transport = TransportName.SMTP if kind == "smtp" else TransportName.DRY_RUN
     options = SendOptions(transport=transport, outbox=root / "outbox")
+    Renderer.render_event = _timed(Renderer.render_event)  # type: ignore[method-assign]
     started = time.perf_counter()
     report = send_invitation(root / EVENT, str(root / "list.csv"), settings, options)
     seconds = time.perf_counter() - started
     assert report.summary.delivered == count, report.summary
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "rate": count / seconds, "peak_rss_mib": peak}))
+    render = _rendering[0]
+    figures = {"seconds": seconds, "render": render, "rate": count / (seconds - render), "peak_rss_mib": peak}
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":

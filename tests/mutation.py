@@ -101,7 +101,7 @@ MUTANTS = [
     ),
     Mutant("token not normalised", "personalisation.py", "address.lower().encode()", "address.encode()"),
     Mutant("no Reply-To", "compose/message.py", "if sender.reply_to:", "if False:"),
-    Mutant("leading dots left as they are", "compose/message.py", 'if "\\n." in "\\n" + encoded:', "if False:"),
+    Mutant("leading dots left", "compose/message.py", 'if "\\n." in "\\n" + encoded:', "if False:"),
     Mutant("dot escaped at full width", "compose/message.py", "maxlinelen=73", "maxlinelen=75"),
     Mutant("token secret not required", "load/secrets.py", "    if not secret:", "    if False:"),
     # Exactly once
