@@ -39,9 +39,11 @@ def _delivered(folder: Path, addresses: set[str], timeout: float = 300) -> dict[
         for path in sorted((folder / "new").glob("*")) if (folder / "new").is_dir() else []:
             if path.name in seen:
                 continue
-            message = read_message(re.sub(rb"(?<!\r)\n", b"\r\n", path.read_bytes()))  # Maildir: local lines
-            if (recipient := str(message["Delivered-To"])) in addresses:
-                found[recipient].append(message)
+            data = path.read_bytes()
+            stamp = _DELIVERED_TO.search(data)  # other runs' messages, kept in the Maildir, are not parsed
+            if stamp and (recipient := stamp[1].decode()) in addresses:
+                crlf = re.sub(rb"(?<!\r)\n", b"\r\n", data)  # a Maildir holds local line ends
+                found[recipient].append(read_message(crlf))
             seen.add(path.name)
         if set(found) == addresses or time.monotonic() > deadline:
             return found
@@ -91,3 +93,4 @@ def _unstamped(found: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
 
 
 _DTSTAMP = re.compile(r"DTSTAMP:\d{8}T\d{6}Z")
+_DELIVERED_TO = re.compile(rb"^Delivered-To: (\S+)$", re.MULTILINE)

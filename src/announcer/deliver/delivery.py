@@ -10,10 +10,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import partial
 from multiprocessing.pool import AsyncResult
 from multiprocessing.synchronize import Event as EventType
 from types import FrameType
@@ -21,6 +21,7 @@ from typing import TypeVar
 
 from announcer.compose.message import Outgoing
 from announcer.deliver.journal import Entry, Journal, Outcome
+from announcer.deliver.lanes import Lanes
 from announcer.deliver.transports.base import Transport
 from announcer.errors import DeliveryError, InDoubt, JournalError, PermanentFailure, TemporaryFailure
 from announcer.model.recipient import Recipient
@@ -125,41 +126,37 @@ class Deliverer:
 
         A run that stops early leaves the transport aborted (a dry run then publishes nothing).
         """
-        lanes = self.transport.connections
-        pool = ThreadPoolExecutor(lanes, thread_name_prefix="send") if lanes > 1 else None
+        count = self.transport.connections
+        lanes = Lanes(count, partial(self._send, advance=advance), ahead=2 * count) if count > 1 else None
         try:
             with self.transport, stop_between_messages(announce) as self._stop:
                 try:
                     if self.processes > 1 and self.transport.forks and self.journal is None:
                         self._deliver_forked(recipients, advance)
                     else:
-                        self._deliver_batches(recipients, pool, 2 * lanes, advance)
+                        self._deliver_batches(recipients, lanes, advance)
                 except _Stopped:
-                    if pool is not None:  # asked to stop: the messages in hand finish first
-                        pool.shutdown(wait=True, cancel_futures=True)
+                    if lanes is not None:  # asked to stop: the messages in hand finish first
+                        lanes.drop()
+                        lanes.join()
                     raise
                 finally:
-                    if pool is not None:  # on an error: what has not started never will
-                        pool.shutdown(wait=False, cancel_futures=True)
+                    if lanes is not None:  # on an error: what has not started never will
+                        lanes.drop()
         except _Stopped:
             self.summary.interrupted = True
         finally:
-            if pool is not None:  # the transport is closed or aborted: the threads end at once
-                pool.shutdown(wait=True)
+            if lanes is not None:  # the transport is closed or aborted: the threads end at once
+                lanes.join()
             if self.journal is not None:
                 with suppress(JournalError):  # left, they are this boot's: not in doubt, only untidy
                     self.journal.release(self.key)
         return self.summary
 
     def _deliver_batches(
-        self,
-        recipients: Iterable[Recipient],
-        pool: ThreadPoolExecutor | None,
-        ahead: int,
-        advance: Callable[[], None],
+        self, recipients: Iterable[Recipient], lanes: Lanes[Recipient] | None, advance: Callable[[], None]
     ) -> None:
-        """Reserve each batch, then send it: inline, or with at most `ahead` messages queued."""
-        pending: deque[Future[None]] = deque()
+        """Reserve each batch, then send it: inline, or handed to the sending threads."""
         for batch in _batches(iter(recipients), self._batch_size()):
             wanted = []
             known = self._journal_lines(batch)
@@ -173,17 +170,12 @@ class Deliverer:
             for recipient in wanted:
                 if self._stopping():
                     raise _Stopped
-                if pool is None:
-                    self._send(recipient)
-                    advance()
-                    continue
-                pending.append(pool.submit(self._send, recipient))
-                while len(pending) >= ahead or (pending and pending[0].done()):
-                    pending.popleft().result()
-                    advance()
-        while pending:
-            pending.popleft().result()
-            advance()
+                if lanes is None:
+                    self._send(recipient, advance)
+                else:
+                    lanes.put(recipient)
+        if lanes is not None:
+            lanes.finish()
         if self._left_unsent:
             raise _Stopped
 
@@ -237,11 +229,17 @@ class Deliverer:
         ):
             self._send(recipient)
 
-    def _send(self, recipient: Recipient) -> None:
-        """Compose and send one message, retrying what may be retried, journaling each step."""
+    def _send(self, recipient: Recipient, advance: Callable[[], None] = lambda: None) -> None:
+        """Send one message (unless the run is stopping), then `advance` the progress shown."""
         if self._stopping():  # asked to stop while this one waited its turn: it never starts
             self._left_unsent = True
             return
+        self._try(recipient)
+        with self._lock:
+            advance()
+
+    def _try(self, recipient: Recipient) -> None:
+        """Compose and send one message, retrying what may be retried, journaling each step."""
         message = self.compose(recipient)
         message_id = message.message_id
         in_flight = lambda: self._write(recipient, message_id, Outcome.IN_FLIGHT, "")  # noqa: E731
