@@ -39,11 +39,14 @@ def test_the_first_error_is_raised_and_nothing_starts_after_it() -> None:
         if item == 5:
             raise RuntimeError("the server cannot go on")
 
-    lanes = Lanes(1, work, ahead=1)
-    with pytest.raises(RuntimeError, match="cannot go on"):  # from `put` or, if all were out, `finish`
+    def hand_out(lanes: Lanes[int]) -> None:
         for item in range(100):
             lanes.put(item)
         lanes.finish()
+
+    lanes = Lanes(1, work, ahead=1)
+    with pytest.raises(RuntimeError, match="cannot go on"):  # from `put` or, if all were out, `finish`
+        hand_out(lanes)
     lanes.drop()
     lanes.join()
     assert started == list(range(6)), "items handed out after the error are dropped"
