@@ -139,6 +139,19 @@ MUTANTS = [
         "return self.transport is TransportName.SMTP and self.test_to is None",
         "return self.transport is TransportName.SMTP",
     ),
+    Mutant("a lane's failures dropped", "deliver/delivery.py", "self.summary.failed += lane.failed", "pass"),
+    Mutant(
+        "Ctrl-C not told to the lanes",
+        "deliver/delivery.py",
+        "if self._stopping():\n                    stop.set()",
+        "if self._stopping():\n                    pass",
+    ),
+    Mutant(
+        "lanes outlive the parent",
+        "deliver/delivery.py",
+        "ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)",
+        "pass",
+    ),
     Mutant(
         "Ctrl-C does not stop",
         "deliver/delivery.py",
@@ -180,8 +193,8 @@ MUTANTS = [
     Mutant(
         "Ctrl-C drops the lines under the messages in hand",
         "deliver/delivery.py",
-        "pool.shutdown(wait=True, cancel_futures=True)",
-        "pool.shutdown(wait=False, cancel_futures=True)",
+        "                        lanes.drop()\n                        lanes.join()\n",
+        "                        lanes.drop()\n",
     ),
     Mutant(
         "four connections share one",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import pickle
 import signal
 import sqlite3
 import threading
@@ -14,11 +15,18 @@ from pathlib import Path
 import pytest
 
 from announcer.compose.message import Outgoing
-from announcer.deliver.delivery import Deliverer, Pace, Resend, per_minute
+from announcer.deliver.delivery import Deliverer, Pace, Resend, _picklable, per_minute
 from announcer.deliver.journal import JOURNAL_PATH, Journal, Outcome
 from announcer.deliver.transports.base import Transport
 from announcer.deliver.transports.dryrun import DryRunTransport
-from announcer.errors import DeliveryError, DeliveryFailure, InDoubt, TemporaryFailure
+from announcer.errors import (
+    DeliveryError,
+    DeliveryFailure,
+    InDoubt,
+    Problem,
+    RecipientsError,
+    TemporaryFailure,
+)
 from announcer.model.recipient import Recipient
 
 
@@ -363,3 +371,20 @@ def test_ctrl_c_on_several_connections_finishes_every_message_in_hand(journal: J
     assert summary.in_doubt == []
     assert summary.delivered == len(transport.sent) < 250
     assert {entry.outcome for entry in journal.entries("k")} == {Outcome.DELIVERED}
+
+
+def test_an_error_in_a_sending_process_reaches_the_parent_whole() -> None:
+    """A sending process hands its error to the parent pickled: a list's problems keep their
+    file and line, and an error that cannot be pickled still arrives, as its words."""
+    problem = Problem("recipients/list.csv", "'x@' is not a valid email address", line=7, field="email")
+    travelled = pickle.loads(pickle.dumps(_picklable(RecipientsError([problem]))))
+    assert isinstance(travelled, RecipientsError)
+    assert travelled.problems == (problem,)
+
+    class Odd(Exception):
+        def __init__(self, one: str, two: str) -> None:
+            super().__init__(f"{one} {two}")
+
+    arrived = _picklable(Odd("cannot", "pickle"))
+    assert isinstance(arrived, DeliveryError)
+    assert str(arrived) == "Odd: cannot pickle"

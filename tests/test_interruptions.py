@@ -81,6 +81,9 @@ def test_killed_mid_send_then_rerun_delivers_everyone_exactly_once(
     process.send_signal(signal.SIGKILL)
     process.communicate()
     assert 0 < len(server.handler.received) < COUNT
+    after_the_kill = len(server.handler.received)
+    time.sleep(1)
+    assert len(server.handler.received) == after_the_kill, "no connection sends on alone"
 
     rerun = _run()
     counts = server.handler.counts()
@@ -113,6 +116,31 @@ def test_ctrl_c_finishes_the_message_in_hand_then_stops(server: Server, many: li
     assert rerun.returncode == 0, rerun.stderr
     assert f"sent {COUNT - sent_before} of {COUNT} by SMTP; {sent_before} had it already" in rerun.stdout
     assert server.handler.counts() == dict.fromkeys(many, 1)
+
+
+def test_a_sending_process_killed_stops_the_run_and_a_rerun_sends_the_rest_once(
+    workspace: Path, many: list[str]
+) -> None:
+    """Four connections are four processes: one of them killed is an error of the run, the
+    others stop between messages, and the journal knows the rest."""
+    with smtp_server() as server:
+        configure_smtp(server, connections=4)
+        process = _start()
+        _wait_for(server, COUNT // 3, process)
+        lanes = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        assert len(lanes) == 4, lanes
+        os.kill(int(lanes[1]), signal.SIGKILL)
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == 3, out + err
+        assert "a sending process ended before its share of the list was sent" in err
+        assert 0 < len(server.handler.received) < COUNT
+
+        rerun = _run()
+        in_doubt = re.findall(r"in doubt: (\S+):", rerun.stderr)
+        assert len(in_doubt) <= 1, rerun.stderr
+        counts = server.handler.counts()
+        assert max(counts.values()) == 1, "nobody receives the message twice"
+        assert {address for address in many if counts[address] == 0} <= set(in_doubt)
 
 
 def test_two_sends_at_once_are_refused(server: Server, many: list[str]) -> None:

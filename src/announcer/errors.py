@@ -32,6 +32,10 @@ class InputError(AnnouncerError):
         self.problems = tuple(problems)
         super().__init__("\n".join(str(problem) for problem in self.problems))
 
+    def __reduce__(self) -> tuple[type[InputError], tuple[tuple[Problem, ...]]]:
+        """Pickled as its problems (it travels from a sending process to the parent)."""
+        return type(self), (self.problems,)
+
 
 class EventError(InputError):
     """Raised when an event file cannot be read or does not describe a valid event."""

@@ -592,7 +592,7 @@ def _deliver(
         key=key,
         pace=pace,
         resend=options.resend,
-        processes=_processes(total, options),
+        processes=_processes(total, options, settings),
     )
     hooks.start(total)
     summary = deliverer.deliver_all(
@@ -604,11 +604,14 @@ def _deliver(
 FORK_FROM = 500  # recipients from which a dry run uses every core (the benchmark shows it pays)
 
 
-def _processes(total: int, options: SendOptions) -> int:
-    """How many processes write a dry run: one per core for a long list, else one."""
-    if options.transport is not TransportName.DRY_RUN or total < FORK_FROM or options.per_minute:
+def _processes(total: int, options: SendOptions, settings: Settings) -> int:
+    """How many processes send: for a dry run one per core for a long list; over SMTP one per
+    connection (threads instead when a pace is kept: it is shared); else one."""
+    if options.per_minute or total < 2:
         return 1
-    return min(os.cpu_count() or 1, 8)
+    if options.transport is TransportName.DRY_RUN:
+        return min(os.cpu_count() or 1, 8) if total >= FORK_FROM else 1
+    return min(settings.smtp.connections, total) if settings.smtp else 1
 
 
 def _transport(settings: Settings, options: SendOptions, folder: str) -> Transport:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ctypes
 import itertools
 import multiprocessing
+import os
+import pickle
 import re
 import signal
 import threading
@@ -14,10 +17,12 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import partial
+from multiprocessing.connection import Connection, wait
 from multiprocessing.pool import AsyncResult
+from multiprocessing.process import BaseProcess
 from multiprocessing.synchronize import Event as EventType
 from types import FrameType
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from announcer.compose.message import Outgoing
 from announcer.deliver.journal import Entry, Journal, Outcome
@@ -100,7 +105,7 @@ class Deliverer:
         processes: int = 1,
     ) -> None:
         self.transport = transport
-        self.processes = processes  # a transport that forks (a dry run) may be driven from this many
+        self.processes = processes  # a dry run's writers, or connections each in a process of its own
         self.compose = compose
         self.journal = journal
         self.key = key
@@ -126,13 +131,17 @@ class Deliverer:
 
         A run that stops early leaves the transport aborted (a dry run then publishes nothing).
         """
+        own = self._transports_of_their_own()
         count = self.transport.connections
-        lanes = Lanes(count, partial(self._send, advance=advance), ahead=2 * count) if count > 1 else None
+        threads = count > 1 and not own
+        lanes = Lanes(count, partial(self._send, advance=advance), ahead=2 * count) if threads else None
         try:
             with self.transport, stop_between_messages(announce) as self._stop:
                 try:
                     if self.processes > 1 and self.transport.forks and self.journal is None:
                         self._deliver_forked(recipients, advance)
+                    elif own:
+                        self._deliver_in_processes(recipients, own, advance)
                     else:
                         self._deliver_batches(recipients, lanes, advance)
                 except _Stopped:
@@ -178,6 +187,102 @@ class Deliverer:
             lanes.finish()
         if self._left_unsent:
             raise _Stopped
+
+    def _transports_of_their_own(self) -> list[Transport]:
+        """One transport for each process that sends over a connection of its own; none where the
+        connections stay threads of this process (one process, no journal, or a transport that
+        cannot be split)."""
+        if self.processes < 2 or self.journal is None:
+            return []
+        own = [self.transport.of_its_own() for _ in range(self.processes)]
+        return [transport for transport in own if transport is not None] if all(own) else []
+
+    def _deliver_in_processes(
+        self, recipients: Iterable[Recipient], transports: list[Transport], advance: Callable[[], None]
+    ) -> None:
+        """Each connection in a forked process of its own, so that no connection waits for another
+        to compose or journal (each has its own interpreter): the list is dealt out in turn, and
+        each process sends its share as a one-connection run does, through its own transport and
+        journal connection, telling this one of each recipient settled. Ctrl-C here stops them all
+        between messages; the first error stops the others, and is raised once all have ended."""
+        context = multiprocessing.get_context("fork")
+        stop = context.Event()
+        self.transport.close()  # its connection checked the login; each process opens its own
+        lanes: dict[Connection, BaseProcess] = {}
+        for number, transport in enumerate(transports):
+            receiving, sending = context.Pipe(duplex=False)
+            share = itertools.islice(recipients, number, None, len(transports))
+            lane = context.Process(
+                target=self._lane, args=(transport, share, stop, sending, os.getpid()), name=f"send-{number}"
+            )
+            lane.start()
+            sending.close()
+            lanes[receiving] = lane
+        error: BaseException | None = None
+        stopped = False
+        try:
+            while lanes:
+                if self._stopping():
+                    stop.set()
+                for pipe in cast("list[Connection]", wait(list(lanes), timeout=0.1)):
+                    kind, found = _heard(pipe)
+                    if kind == _SETTLED:
+                        advance()
+                        continue
+                    lanes.pop(pipe).join()
+                    if isinstance(found, Summary):
+                        self._add(found)
+                        stopped = stopped or kind == "stopped"
+                    else:
+                        error = error or found
+                        stop.set()
+        except BaseException:  # a second Ctrl-C: stop at once (what is in flight stays in doubt)
+            for left in lanes.values():
+                left.kill()
+            raise
+        finally:
+            for left in lanes.values():
+                left.join()
+        if error is not None:
+            raise error
+        if stopped:
+            raise _Stopped
+
+    def _lane(
+        self, transport: Transport, share: Iterator[Recipient], stop: EventType, parent: Connection, pid: int
+    ) -> None:
+        """In a forked process: send this share as a one-connection run, and tell the parent."""
+        for number in (signal.SIGINT, signal.SIGTERM):  # to the whole group: the parent tells us
+            signal.signal(number, signal.SIG_IGN)
+        _end_with(pid)
+        said: _Said
+        try:
+            assert self.journal is not None
+            with self.journal.of_its_own() as journal:
+                lane = Deliverer(
+                    transport, self.compose, journal=journal, key=self.key, pace=self.pace, resend=self.resend
+                )
+                lane._stop = StopRequest(stop)
+                try:
+                    with transport:
+                        lane._deliver_batches(share, None, lambda: parent.send((_SETTLED, None)))
+                    said = ("done", lane.summary)
+                except _Stopped:
+                    said = ("stopped", lane.summary)
+        except BaseException as error:  # told to the parent, which raises it
+            said = ("error", _picklable(error))
+        try:
+            parent.send(said)
+        finally:
+            os._exit(0)  # nothing of the parent's (its journal, its progress) is closed from here
+
+    def _add(self, lane: Summary) -> None:
+        """A sending process's summary, added to the run's."""
+        self.summary.delivered += lane.delivered
+        self.summary.skipped += lane.skipped
+        self.summary.failed += lane.failed
+        self.summary.in_doubt += lane.in_doubt
+        self.summary.gave_up = self.summary.gave_up or lane.gave_up
 
     def _deliver_forked(self, recipients: Iterable[Recipient], advance: Callable[[], None]) -> None:
         """On every core: forked processes compose and write batches of the list, each message
@@ -338,6 +443,45 @@ def _write_batch(batch: list[tuple[int, Recipient]]) -> int:
     return len(batch)
 
 
+# What a sending process tells the parent: (settled, None) for each recipient, then (done or
+# stopped, its summary) or (error, the error).
+_SETTLED = "settled"
+_Said = tuple[str, "Summary | BaseException | None"]
+
+
+def _heard(pipe: Connection) -> _Said:
+    """What a sending process said; an error if it ended without a word (it was killed)."""
+    try:
+        said: _Said = pipe.recv()
+        return said
+    except (EOFError, OSError):
+        return "error", DeliveryError(
+            "a sending process ended before its share of the list was sent (was it killed?); "
+            "the journal knows who has the message: run the send again"
+        )
+
+
+def _picklable(error: BaseException) -> BaseException:
+    """`error` as it can travel to the parent process."""
+    try:
+        pickle.loads(pickle.dumps(error))  # noqa: S301 (our own object, read back at once)
+    except Exception:  # whatever pickling raises
+        return DeliveryError(f"{type(error).__name__}: {error}")
+    return error
+
+
+def _end_with(pid: int) -> None:
+    """This process is killed when the parent process `pid` ends, however it ends, so that it
+    never sends on alone (Linux; elsewhere it finishes its share, holding the send lock)."""
+    with suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != pid:  # the parent ended before that took hold
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
 def _leave_interrupts_to_the_parent() -> None:
     """Ctrl-C reaches the whole process group: the parent decides when to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -345,10 +489,19 @@ def _leave_interrupts_to_the_parent() -> None:
 
 
 class StopRequest:
-    """Set by the first Ctrl-C (or SIGTERM): finish the message in hand, then stop."""
+    """Set by the first Ctrl-C (or SIGTERM): finish the message in hand, then stop. A sending
+    process of its own reads the parent's, `shared`."""
 
-    def __init__(self) -> None:
-        self.requested = False
+    def __init__(self, shared: EventType | None = None) -> None:
+        self._asked = False
+        self.shared = shared
+
+    @property
+    def requested(self) -> bool:
+        return self._asked or (self.shared is not None and self.shared.is_set())
+
+    def ask(self) -> None:
+        self._asked = True
 
 
 @contextmanager
@@ -359,7 +512,7 @@ def stop_between_messages(announce: Callable[[str], None]) -> Iterator[StopReque
     def handle(number: int, frame: FrameType | None) -> None:
         if stop.requested and number == signal.SIGINT:
             raise KeyboardInterrupt
-        stop.requested = True
+        stop.ask()
         announce("stopping after the current message (Ctrl-C again to stop at once)")
 
     previous = {number: signal.signal(number, handle) for number in (signal.SIGINT, signal.SIGTERM)}

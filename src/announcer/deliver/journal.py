@@ -122,6 +122,7 @@ class Journal:
     """
 
     def __init__(self, workspace: Path, *, lock: bool = True) -> None:
+        self.workspace = workspace
         self.path = workspace / JOURNAL_PATH
         self._lock_file = None
         try:
@@ -177,6 +178,11 @@ class Journal:
                 f"{self.path}: written by another version of announcer (journal schema {version}, "
                 f"this one reads {SCHEMA_VERSION}); use that version, or move the journal away"
             )
+
+    def of_its_own(self) -> Journal:
+        """The same journal through a connection of its own, for a forked process while this one
+        holds the send lock (SQLite connections must not cross a fork)."""
+        return Journal(self.workspace, lock=False)
 
     def close(self) -> None:
         self._db.close()

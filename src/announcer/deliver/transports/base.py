@@ -15,12 +15,18 @@ class Transport(ABC):
 
     Used as a context manager: a run that ends with an exception calls `abort` instead of
     `close`, so a transport can withdraw what it has not yet made final. A transport that
-    keeps several `connections` takes `send` from as many threads at once; one that `forks`
-    takes `write` from as many processes (a dry run: no journal, nothing to answer).
+    keeps several `connections` takes `send` from as many threads at once, or gives a transport
+    `of_its_own` to as many processes; one that `forks` takes `write` from as many processes (a
+    dry run: no journal, nothing to answer).
     """
 
     connections: int = 1
     forks = False  # whether `write(number, message)` may be called from forked processes
+
+    def of_its_own(self) -> Transport | None:
+        """A transport of one connection to the same place, for a process of its own (see
+        `Deliverer`); None where the connections are threads of one process only."""
+        return None
 
     def write(self, number: int, message: Outgoing) -> str:
         """The `number`th message of the run, from a forked process (transports that `fork`)."""

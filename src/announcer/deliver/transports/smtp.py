@@ -84,6 +84,9 @@ class SMTPTransport(Transport):
         for line in self._lines:
             self._idle.put(line)
 
+    def of_its_own(self) -> SMTPTransport:
+        return SMTPTransport(self.config, envelope_sender=self.envelope_sender, signer=self.signer)
+
     def open(self) -> None:
         """Connect the first line now, so that a wrong password or certificate stops the run at once."""
         self._lines[0].connect()
