@@ -101,6 +101,17 @@ def test_delivers_unicode_headers_intact(harness: Harness) -> None:
     assert str(delivered["Subject"]) == "Seminar – €25 million"
 
 
+def test_a_line_that_starts_with_a_dot_arrives_as_written(harness: Harness) -> None:
+    """Our own messages never start a line with a dot, but a signed or foreign one may: SMTP
+    doubles it on the way (RFC 5321 §4.5.2), and a lone dot must not end the message early."""
+    message = _message(1)
+    message.set_content(".hidden\n..two\n.\nthe end\n", cte="7bit")
+    with harness.transport() as transport:
+        transport.send(wire(message))
+    (delivered,) = harness.delivered()
+    assert delivered.get_content().splitlines() == [".hidden", "..two", ".", "the end"]
+
+
 def _interrupted_run(outbox: Path) -> None:
     with DryRunTransport(outbox, "event") as transport:
         transport.send(wire(_message(3)))
