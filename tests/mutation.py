@@ -141,18 +141,6 @@ MUTANTS = [
     ),
     Mutant("a lane's failures dropped", "deliver/delivery.py", "self.summary.failed += lane.failed", "pass"),
     Mutant(
-        "Ctrl-C not told to the lanes",
-        "deliver/delivery.py",
-        "if self._stopping():\n                    stop.set()",
-        "if self._stopping():\n                    pass",
-    ),
-    Mutant(
-        "lanes outlive the parent",
-        "deliver/delivery.py",
-        "ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)",
-        "pass",
-    ),
-    Mutant(
         "Ctrl-C does not stop",
         "deliver/delivery.py",
         "return self._stop.requested or self.summary.gave_up is not None",
