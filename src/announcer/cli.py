@@ -77,6 +77,9 @@ ConfigOption = Annotated[
     ),
 ]
 EventArgument = Annotated[Path, typer.Argument(help="An event file (YAML).", dir_okay=False, metavar="EVENT")]
+EventsDirArgument = Annotated[
+    Path, typer.Argument(help="The folder of event files.", file_okay=False, metavar="EVENTS_DIR")
+]
 
 
 def _warn(problem: Problem | str) -> None:
@@ -360,9 +363,7 @@ def cancel(
 
 @app.command()
 def remind(
-    events_dir: Annotated[
-        Path, typer.Argument(help="The folder of event files.", file_okay=False, metavar="EVENTS_DIR")
-    ] = Path("events"),
+    events_dir: EventsDirArgument = Path("events"),
     within: Annotated[
         str,
         typer.Option(
@@ -395,9 +396,7 @@ def remind(
 
 @app.command()
 def site(
-    events_dir: Annotated[
-        Path, typer.Argument(help="The folder of event files.", file_okay=False, metavar="EVENTS_DIR")
-    ] = Path("events"),
+    events_dir: EventsDirArgument = Path("events"),
     out: Annotated[
         Path,
         typer.Option("--out", help="The folder the site is written into.", file_okay=False, metavar="DIR"),
@@ -416,9 +415,7 @@ def site(
 @app.command()
 def digest(
     to: ToOption,
-    events_dir: Annotated[
-        Path, typer.Argument(help="The folder of event files.", file_okay=False, metavar="EVENTS_DIR")
-    ] = Path("events"),
+    events_dir: EventsDirArgument = Path("events"),
     from_: Annotated[
         str | None,
         typer.Option(

@@ -194,8 +194,8 @@ class Deliverer:
         cannot be split)."""
         if self.processes < 2 or self.journal is None:
             return []
-        own = [self.transport.of_its_own() for _ in range(self.processes)]
-        return [transport for transport in own if transport is not None] if all(own) else []
+        own = [transport for _ in range(self.processes) if (transport := self.transport.of_its_own())]
+        return own if len(own) == self.processes else []
 
     def _deliver_in_processes(
         self, recipients: Iterable[Recipient], transports: list[Transport], advance: Callable[[], None]
@@ -260,7 +260,14 @@ class Deliverer:
             assert self.journal is not None
             with self.journal.of_its_own() as journal:
                 lane = Deliverer(
-                    transport, self.compose, journal=journal, key=self.key, pace=self.pace, resend=self.resend
+                    transport,
+                    self.compose,
+                    journal=journal,
+                    key=self.key,
+                    pace=self.pace,
+                    resend=self.resend,
+                    sleep=self.sleep,
+                    clock=self.clock,
                 )
                 lane._stop = StopRequest(stop)
                 try:
