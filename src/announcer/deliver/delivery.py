@@ -11,14 +11,12 @@ import re
 import signal
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import partial
 from multiprocessing.connection import Connection, wait
-from multiprocessing.pool import AsyncResult
 from multiprocessing.process import BaseProcess
 from multiprocessing.synchronize import Event as EventType
 from types import FrameType
@@ -131,27 +129,16 @@ class Deliverer:
 
         A run that stops early leaves the transport aborted (a dry run then publishes nothing).
         """
-        own = self._transports_of_their_own()
-        count = self.transport.connections
-        threads = count > 1 and not own
-        lanes = Lanes(count, partial(self._send, advance=advance), ahead=2 * count) if threads else None
+        lanes: Lanes[Recipient] | None = None
         try:
             with self.transport, stop_between_messages(announce) as self._stop:
-                try:
-                    if self.processes > 1 and self.transport.forks and self.journal is None:
-                        self._deliver_forked(recipients, advance)
-                    elif own:
-                        self._deliver_in_processes(recipients, own, advance)
-                    else:
-                        self._deliver_batches(recipients, lanes, advance)
-                except _Stopped:
-                    if lanes is not None:  # asked to stop: the messages in hand finish first
-                        lanes.drop()
-                        lanes.join()
-                    raise
-                finally:
-                    if lanes is not None:  # on an error: what has not started never will
-                        lanes.drop()
+                shares = self.transport.split(self.processes) if self.processes > 1 else []
+                if shares:
+                    self._deliver_in_processes(recipients, shares, advance)
+                else:
+                    if (count := self.transport.connections) > 1:
+                        lanes = Lanes(count, partial(self._send, advance=advance), ahead=2 * count)
+                    self._deliver_batches(recipients, lanes, advance)
         except _Stopped:
             self.summary.interrupted = True
         finally:
@@ -166,52 +153,49 @@ class Deliverer:
         self, recipients: Iterable[Recipient], lanes: Lanes[Recipient] | None, advance: Callable[[], None]
     ) -> None:
         """Reserve each batch, then send it: inline, or handed to the sending threads."""
-        for batch in _batches(iter(recipients), self._batch_size()):
-            wanted = []
-            known = self._journal_lines(batch)
-            for recipient in batch:
-                if self._settled_before(recipient, known.get(recipient.email.lower())):
-                    advance()
-                else:
-                    wanted.append(recipient)
-            if self.journal is not None and wanted:
-                self.journal.reserve(self.key, [recipient.email for recipient in wanted])
-            for recipient in wanted:
-                if self._stopping():
-                    raise _Stopped
-                if lanes is None:
-                    self._send(recipient, advance)
-                else:
-                    lanes.put(recipient)
-        if lanes is not None:
-            lanes.finish()
+        try:
+            for batch in _batches(iter(recipients), self._batch_size()):
+                wanted = []
+                known = self._journal_lines(batch)
+                for recipient in batch:
+                    if self._settled_before(recipient, known.get(recipient.email.lower())):
+                        advance()
+                    else:
+                        wanted.append(recipient)
+                if self.journal is not None and wanted:
+                    self.journal.reserve(self.key, [recipient.email for recipient in wanted])
+                for recipient in wanted:
+                    if self._stopping():
+                        raise _Stopped
+                    if lanes is None:
+                        self._send(recipient, advance)
+                    else:
+                        lanes.put(recipient)
+            if lanes is not None:
+                lanes.finish()
+        except BaseException as error:
+            if lanes is not None:
+                lanes.drop()  # what waits never starts
+                if isinstance(error, _Stopped):  # asked to stop: the messages in hand finish first
+                    lanes.join()
+            raise
         if self._left_unsent:
             raise _Stopped
 
-    def _transports_of_their_own(self) -> list[Transport]:
-        """One transport for each process that sends over a connection of its own; none where the
-        connections stay threads of this process (one process, no journal, or a transport that
-        cannot be split)."""
-        if self.processes < 2 or self.journal is None:
-            return []
-        own = [transport for _ in range(self.processes) if (transport := self.transport.of_its_own())]
-        return own if len(own) == self.processes else []
-
     def _deliver_in_processes(
-        self, recipients: Iterable[Recipient], transports: list[Transport], advance: Callable[[], None]
+        self, recipients: Iterable[Recipient], shares: list[Transport], advance: Callable[[], None]
     ) -> None:
-        """Each connection in a forked process of its own, so that no connection waits for another
-        to compose or journal (each has its own interpreter): the list is dealt out in turn, and
-        each process sends its share as a one-connection run does, through its own transport and
-        journal connection, telling this one of each recipient settled. Ctrl-C here stops them all
-        between messages; the first error stops the others, and is raised once all have ended."""
+        """Each share of the transport in a forked process of its own, so that none waits for
+        another to compose or journal (each has its own interpreter): the list is dealt out in
+        turn, and each process sends its share as a one-connection run does, with its own journal
+        connection, telling this one how many it has settled. Ctrl-C here stops them all between
+        messages; the first error stops the others, and is raised once all have ended."""
         context = multiprocessing.get_context("fork")
         stop = context.Event()
-        self.transport.close()  # its connection checked the login; each process opens its own
         lanes: dict[Connection, BaseProcess] = {}
-        for number, transport in enumerate(transports):
+        for number, transport in enumerate(shares):
             receiving, sending = context.Pipe(duplex=False)
-            share = itertools.islice(recipients, number, None, len(transports))
+            share = itertools.islice(recipients, number, None, len(shares))
             lane = context.Process(
                 target=self._lane, args=(transport, share, stop, sending, os.getpid()), name=f"send-{number}"
             )
@@ -225,9 +209,10 @@ class Deliverer:
                 if self._stopping():
                     stop.set()
                 for pipe in cast("list[Connection]", wait(list(lanes), timeout=0.1)):
-                    kind, found = _heard(pipe)
-                    if kind == _SETTLED:
-                        advance()
+                    kind, found = _heard(pipe, self.journal is not None)
+                    if isinstance(found, int):
+                        for _ in range(found):
+                            advance()
                         continue
                     lanes.pop(pipe).join()
                     if isinstance(found, Summary):
@@ -256,9 +241,9 @@ class Deliverer:
             signal.signal(number, signal.SIG_IGN)
         _end_with(pid)
         said: _Said
+        settled = _Tally(parent)
         try:
-            assert self.journal is not None
-            with self.journal.of_its_own() as journal:
+            with self.journal.of_its_own() if self.journal else nullcontext() as journal:
                 lane = Deliverer(
                     transport,
                     self.compose,
@@ -272,13 +257,14 @@ class Deliverer:
                 lane._stop = StopRequest(stop)
                 try:
                     with transport:
-                        lane._deliver_batches(share, None, lambda: parent.send((_SETTLED, None)))
+                        lane._deliver_batches(share, None, settled)
                     said = ("done", lane.summary)
                 except _Stopped:
                     said = ("stopped", lane.summary)
         except BaseException as error:  # told to the parent, which raises it
             said = ("error", _picklable(error))
         try:
+            settled.tell()
             parent.send(said)
         finally:
             os._exit(0)  # nothing of the parent's (its journal, its progress) is closed from here
@@ -290,40 +276,6 @@ class Deliverer:
         self.summary.failed += lane.failed
         self.summary.in_doubt += lane.in_doubt
         self.summary.gave_up = self.summary.gave_up or lane.gave_up
-
-    def _deliver_forked(self, recipients: Iterable[Recipient], advance: Callable[[], None]) -> None:
-        """On every core: forked processes compose and write batches of the list, each message
-        numbered in the list's order; at most two batches a process wait their turn, and Ctrl-C
-        stops between batches (what was not written is never published)."""
-        global _FORKED
-        context = multiprocessing.get_context("fork")
-        stop = context.Event()
-        _FORKED = (self.compose, self.transport, stop)
-        pending: deque[AsyncResult[int]] = deque()
-
-        def settle(result: AsyncResult[int]) -> None:
-            written = result.get()
-            self.summary.delivered += written
-            for _ in range(written):
-                advance()
-
-        pool = context.Pool(self.processes, initializer=_leave_interrupts_to_the_parent)
-        try:
-            for batch in _batches(enumerate(recipients, 1), _FORKED_BATCH):
-                if self._stopping():
-                    raise _Stopped
-                pending.append(pool.apply_async(_write_batch, (batch,)))
-                if len(pending) >= 2 * self.processes:
-                    settle(pending.popleft())
-            while pending:
-                settle(pending.popleft())
-        finally:
-            # Batches not begun are skipped, and each process ends by itself: a process killed
-            # (Pool.terminate) while it hands back a result leaves the result queue locked for good.
-            stop.set()
-            pool.close()
-            pool.join()
-            _FORKED = None
 
     def _batch_size(self) -> int:
         """Recipients reserved at a time: 100, or about ten seconds' worth at a slow pace."""
@@ -428,9 +380,6 @@ class Deliverer:
 
 
 _BATCH = 100
-_FORKED_BATCH = 200
-# What forked processes compose and write with: set before the pool forks, so never pickled.
-_FORKED: tuple[Callable[[Recipient], Outgoing], Transport, EventType] | None = None
 T = TypeVar("T")
 
 
@@ -439,32 +388,44 @@ def _batches(items: Iterator[T], size: int) -> Iterator[list[T]]:
         yield batch
 
 
-def _write_batch(batch: list[tuple[int, Recipient]]) -> int:
-    """In a forked process: compose and write each numbered recipient's message."""
-    assert _FORKED is not None
-    compose, transport, stop = _FORKED
-    if stop.is_set():  # the run stopped while this batch waited its turn
-        return 0
-    for number, recipient in batch:
-        transport.write(number, compose(recipient))
-    return len(batch)
-
-
-# What a sending process tells the parent: (settled, None) for each recipient, then (done or
+# What a sending process tells the parent: how many more recipients it settled, then (done or
 # stopped, its summary) or (error, the error).
-_SETTLED = "settled"
-_Said = tuple[str, "Summary | BaseException | None"]
+_Said = tuple[str, "int | Summary | BaseException"]
 
 
-def _heard(pipe: Connection) -> _Said:
+class _Tally:
+    """In a sending process: the recipients settled, told to the parent ten times a second."""
+
+    def __init__(self, parent: Connection) -> None:
+        self.parent = parent
+        self.count = 0
+        self.told_at = time.monotonic()
+
+    def __call__(self) -> None:
+        self.count += 1
+        if (now := time.monotonic()) - self.told_at >= 0.1:
+            self.tell()
+            self.told_at = now
+
+    def tell(self) -> None:
+        if self.count:
+            self.parent.send(("settled", self.count))
+            self.count = 0
+
+
+def _heard(pipe: Connection, journaled: bool) -> _Said:
     """What a sending process said; an error if it ended without a word (it was killed)."""
     try:
         said: _Said = pipe.recv()
         return said
     except (EOFError, OSError):
-        return "error", DeliveryError(
-            "a sending process ended before its share of the list was sent (was it killed?); "
+        rerun = (
             "the journal knows who has the message: run the send again"
+            if journaled
+            else "nothing was written to the outbox: run it again"
+        )
+        return "error", DeliveryError(
+            f"a sending process ended before its share of the list was sent (was it killed?); {rerun}"
         )
 
 
@@ -487,12 +448,6 @@ def _end_with(pid: int) -> None:
 
 
 _PR_SET_PDEATHSIG = 1
-
-
-def _leave_interrupts_to_the_parent() -> None:
-    """Ctrl-C reaches the whole process group: the parent decides when to stop."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 class StopRequest:

@@ -15,22 +15,17 @@ class Transport(ABC):
 
     Used as a context manager: a run that ends with an exception calls `abort` instead of
     `close`, so a transport can withdraw what it has not yet made final. A transport that
-    keeps several `connections` takes `send` from as many threads at once, or gives a transport
-    `of_its_own` to as many processes; one that `forks` takes `write` from as many processes (a
-    dry run: no journal, nothing to answer).
+    keeps several `connections` takes `send` from as many threads at once; one that can be
+    `split` gives a transport to each of several processes.
     """
 
     connections: int = 1
-    forks = False  # whether `write(number, message)` may be called from forked processes
 
-    def of_its_own(self) -> Transport | None:
-        """A transport of one connection to the same place, for a process of its own (see
-        `Deliverer`); None where the connections are threads of one process only."""
-        return None
-
-    def write(self, number: int, message: Outgoing) -> str:
-        """The `number`th message of the run, from a forked process (transports that `fork`)."""
-        raise NotImplementedError
+    def split(self, count: int) -> list[Transport]:
+        """Once open: `count` transports, one for each of as many processes, the `n`th sending the
+        run's messages n, n + count, n + 2 count, ...; this one keeps only what ends the run
+        (`close` or `abort`). None where the transport cannot be split."""
+        return []
 
     @abstractmethod
     def open(self) -> None:

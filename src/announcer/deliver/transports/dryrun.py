@@ -20,10 +20,8 @@ class DryRunTransport(Transport):
 
     Messages are written into a hidden staging folder that replaces `OUTBOX/<folder>` only
     when the run completes, so the folder always holds one whole run and never half of one.
-    A long run may be written by several processes at once (`write`), each its own messages.
+    A long run may be `split` among several processes, each writing its own messages there.
     """
-
-    forks = True
 
     def __init__(self, outbox: Path, folder: str) -> None:
         self.target = outbox / folder
@@ -41,18 +39,10 @@ class DryRunTransport(Transport):
     def send(self, message: Outgoing, committing: Callable[[], None] = lambda: None) -> str:
         committing()
         self.count += 1
-        return self.write(self.count, message)
+        return _write(self.staging, self.count, message)
 
-    def write(self, number: int, message: Outgoing) -> str:
-        """Write the message as the run's `number`th; safe from several processes at once."""
-        recipient = _UNSAFE.sub("_", message.to)
-        # A file name holds at most 255 bytes; an address may have 254 characters.
-        path = self.staging / f"{number:04d}-{recipient[:200]}.eml"
-        try:
-            path.write_bytes(message.data)
-        except OSError as exc:
-            raise DeliveryError(f"{path}: cannot write: {exc.strerror}") from None
-        return f"written to {path.name}"
+    def split(self, count: int) -> list[Transport]:
+        return [_Share(self.staging, number, count) for number in range(count)]
 
     def close(self) -> None:
         retired = self.target.with_name(f".{self.target.name}.retired-{os.getpid()}")
@@ -76,6 +66,39 @@ class DryRunTransport(Transport):
 
     def abort(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
+
+
+class _Share(Transport):
+    """Every `count`th message of a split dry run, numbered in the list's order, written into
+    the run's staging folder (which the run, not this share, publishes or removes)."""
+
+    def __init__(self, staging: Path, number: int, count: int) -> None:
+        self.staging = staging
+        self.next = number + 1
+        self.count = count
+
+    def open(self) -> None:
+        pass
+
+    def send(self, message: Outgoing, committing: Callable[[], None] = lambda: None) -> str:
+        committing()
+        number, self.next = self.next, self.next + self.count
+        return _write(self.staging, number, message)
+
+    def close(self) -> None:
+        pass
+
+
+def _write(staging: Path, number: int, message: Outgoing) -> str:
+    """Write the message as the run's `number`th."""
+    recipient = _UNSAFE.sub("_", message.to)
+    # A file name holds at most 255 bytes; an address may have 254 characters.
+    path = staging / f"{number:04d}-{recipient[:200]}.eml"
+    try:
+        path.write_bytes(message.data)
+    except OSError as exc:
+        raise DeliveryError(f"{path}: cannot write: {exc.strerror}") from None
+    return f"written to {path.name}"
 
 
 def _running(pid: int) -> bool:

@@ -84,8 +84,13 @@ class SMTPTransport(Transport):
         for line in self._lines:
             self._idle.put(line)
 
-    def of_its_own(self) -> SMTPTransport:
-        return SMTPTransport(self.config, envelope_sender=self.envelope_sender, signer=self.signer)
+    def split(self, count: int) -> list[Transport]:
+        """A connection for each process; this one's, which checked the login, is closed."""
+        self.close()
+        return [
+            SMTPTransport(self.config, envelope_sender=self.envelope_sender, signer=self.signer)
+            for _ in range(count)
+        ]
 
     def open(self) -> None:
         """Connect the first line now, so that a wrong password or certificate stops the run at once."""
