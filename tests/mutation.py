@@ -139,6 +139,24 @@ MUTANTS = [
         "return self.transport is TransportName.SMTP and self.test_to is None",
         "return self.transport is TransportName.SMTP",
     ),
+    Mutant(
+        "a paced run leaves a delivery unwritten while it waits",
+        "deliver/delivery.py",
+        "                    self.journal.flush()\n",
+        "                    pass\n",
+    ),
+    Mutant(
+        "a closed journal drops the line that waits",
+        "deliver/journal.py",
+        "        with suppress(JournalError):\n            self.flush()\n",
+        "",
+    ),
+    Mutant(
+        "a durable commit drops the lines that wait",
+        "deliver/journal.py",
+        "                self._db.executemany(_UPSERT_DELIVERY, self._waiting)\n",
+        "",
+    ),
     Mutant("a lane's failures dropped", "deliver/delivery.py", "self.summary.failed += lane.failed", "pass"),
     Mutant(
         "Ctrl-C does not stop",
@@ -181,8 +199,8 @@ MUTANTS = [
     Mutant(
         "Ctrl-C drops the lines under the messages in hand",
         "deliver/delivery.py",
-        "                if isinstance(error, _Stopped):  # asked to stop: the messages in hand finish first\n"
-        "                    lanes.join()\n",
+        "                if isinstance(error, _Stopped):  # asked to stop: the messages in hand finish "
+        "first\n                    lanes.join()\n",
         "",
     ),
     Mutant(

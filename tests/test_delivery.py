@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import pickle
+import re
 import signal
 import sqlite3
 import threading
@@ -122,6 +123,73 @@ def test_pace_spaces_message_starts(journal: Journal) -> None:
     )
     _deliver(deliverer, "a@example.org", "b@example.org", "c@example.org")
     assert waits == [0.5, 0.5]
+
+
+def _outcomes_on_disk(workspace: Path) -> dict[str, str]:
+    """The journal's lines as another process reads them."""
+    with sqlite3.connect(workspace / JOURNAL_PATH) as db:
+        return dict(db.execute("SELECT recipient, outcome FROM deliveries").fetchall())
+
+
+def test_a_delivery_is_committed_with_the_next_messages_in_flight_one_commit_a_message(
+    tmp_path: Path,
+) -> None:
+    seen_as_b_goes: list[dict[str, str]] = []
+
+    class Watched(ScriptedTransport):
+        def send(self, message: Outgoing, committing: Callable[[], None] = lambda: None) -> str:
+            if message.to == "b@example.org":
+                seen_as_b_goes.append(_outcomes_on_disk(tmp_path))
+            return super().send(message, committing)
+
+    with Journal(tmp_path) as journal:
+        statements: list[str] = []
+        journal._db.set_trace_callback(statements.append)
+        Deliverer(Watched(), _compose, journal=journal, key="k").deliver_all(
+            [Recipient("a@example.org"), Recipient("b@example.org")]
+        )
+    assert seen_as_b_goes == [{"a@example.org": "in-flight"}], "a kill now leaves a in doubt, as before"
+    assert _delivery_commits(statements) == [
+        [("a@example.org", "in-flight")],
+        [("a@example.org", "delivered"), ("b@example.org", "in-flight")],
+        [("b@example.org", "delivered")],  # with the run's end (its reservations released)
+    ]
+    assert _outcomes_on_disk(tmp_path) == {"a@example.org": "delivered", "b@example.org": "delivered"}
+
+
+def _delivery_commits(statements: list[str]) -> list[list[tuple[str, str]]]:
+    """The journal's lines (recipient, outcome) that each commit wrote, from SQLite's trace."""
+    commits: list[list[tuple[str, str]]] = []
+    open_transaction: list[tuple[str, str]] | None = None
+    for statement in statements:
+        found = re.match(r"INSERT INTO deliveries .* VALUES \('k', '([^']+)', '[^']*', '([^']+)'", statement)
+        line = [(found[1], found[2])] if found else []
+        if statement == "BEGIN IMMEDIATE":
+            open_transaction = []
+        elif statement == "COMMIT" and open_transaction is not None:
+            commits += [open_transaction] if open_transaction else []
+            open_transaction = None
+        elif open_transaction is not None:
+            open_transaction += line
+        elif line:
+            commits.append(line)
+    return commits
+
+
+def test_a_paced_run_writes_the_last_delivery_before_it_waits(tmp_path: Path) -> None:
+    now = [0.0]
+    at_each_wait: list[dict[str, str]] = []
+
+    def sleep(seconds: float) -> None:
+        at_each_wait.append(_outcomes_on_disk(tmp_path))
+        now[0] += seconds
+
+    with Journal(tmp_path) as journal:
+        pace = Pace(per_minute=60)
+        deliverer = Deliverer(ScriptedTransport(), _compose, journal=journal, key="k", pace=pace, sleep=sleep)
+        deliverer.clock = lambda: now[0]
+        deliverer.deliver_all([Recipient("a@example.org"), Recipient("b@example.org")])
+    assert at_each_wait == [{"a@example.org": "delivered"}], "never left in flight while the run waits"
 
 
 def test_failure_reply_is_kept(journal: Journal) -> None:

@@ -327,8 +327,8 @@ class Deliverer:
             except DeliveryError as error:  # the transport cannot go on (a reconnect refused)
                 self._write(recipient, message_id, Outcome.FAILED, str(error))
                 raise
-            else:
-                self._write(recipient, message_id, Outcome.DELIVERED, reply)
+            else:  # written with the next line: one commit a message (see `Journal.record`)
+                self._write(recipient, message_id, Outcome.DELIVERED, reply, later=True)
                 with self._lock:
                     self.summary.delivered += 1
                     self._failures_in_a_row = 0
@@ -362,9 +362,11 @@ class Deliverer:
             return True
         return False
 
-    def _write(self, recipient: Recipient, message_id: str, outcome: Outcome, reply: str) -> None:
+    def _write(
+        self, recipient: Recipient, message_id: str, outcome: Outcome, reply: str, *, later: bool = False
+    ) -> None:
         if self.journal is not None:
-            self.journal.record(self.key, recipient.email, message_id, outcome, reply)
+            self.journal.record(self.key, recipient.email, message_id, outcome, reply, later=later)
 
     def _keep_pace(self) -> None:
         """Wait so that no more than `per_minute` messages start in any minute."""
@@ -374,6 +376,8 @@ class Deliverer:
         with self._lock:
             now = self.clock()
             if self._last_start is not None and now - self._last_start < gap:
+                if self.journal is not None:  # what waits for the next line is not left waiting
+                    self.journal.flush()
                 self.sleep(gap - (now - self._last_start))
                 now = self.clock()
             self._last_start = now

@@ -112,7 +112,8 @@ def delivery_key(kind: str, uid: str, sequence: int) -> str:
 
 
 class Journal:
-    """The journal of one workspace; every change is committed before it returns.
+    """The journal of one workspace; every change is committed before it returns (but a line
+    `record`ed for later, which goes with the next).
 
     Commits reach the disk's cache at once, so a process killed at any instant loses none
     (SQLite's WAL with synchronous=NORMAL); only a batch's reservation, and the settling of a
@@ -146,6 +147,7 @@ class Journal:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._lock = threading.Lock()
+            self._waiting: list[tuple[str, str, str, str, str, str]] = []  # lines for the next commit
             self._boot = _boot_id()
             self._check_schema()
         except (sqlite3.Error, OSError, JournalError) as exc:
@@ -185,6 +187,9 @@ class Journal:
         return Journal(self.workspace, lock=False)
 
     def close(self) -> None:
+        """Close, writing what waits; if that fails, its recipient stays in flight: in doubt."""
+        with suppress(JournalError):
+            self.flush()
         self._db.close()
         if self._lock_file is not None:
             self._lock_file.close()
@@ -214,8 +219,10 @@ class Journal:
         yield from map(_entry, self._standing(_SELECT_KEY_PREFIX, length=len(key_prefix), key=key_prefix))
 
     def _standing(self, query: str, **parameters: object) -> list[tuple[str, str, str, str, str, str]]:
-        """The rows of a query over the deliveries as they stand (see `_SELECT`)."""
+        """The rows of a query over the deliveries as they stand (see `_SELECT`), lines that
+        wait included."""
         with self._lock:
+            self._commit(self._waiting)
             return self._db.execute(
                 query, {"boot": self._boot, "lost_reply": _LOST_REPLY, **parameters}
             ).fetchall()
@@ -237,14 +244,44 @@ class Journal:
         with self._lock, self._durably():
             self._db.execute("DELETE FROM reservations WHERE key = ? AND boot = ?", (key, self._boot))
 
-    def record(self, key: str, recipient: str, message_id: str, outcome: Outcome, reply: str) -> None:
-        """Record how this recipient's delivery stands (in flight, delivered, failed)."""
+    def record(
+        self, key: str, recipient: str, message_id: str, outcome: Outcome, reply: str, *, later: bool = False
+    ) -> None:
+        """Record how this recipient's delivery stands (in flight, delivered, failed).
+
+        With `later`, the line waits for the journal's next write (or `flush`, or `close`), and
+        goes in the same commit: one commit a message instead of two, since the next message's
+        "in flight" carries the last one's "delivered". A kill in between leaves the recipient
+        in flight, in doubt, as a kill just before an immediate line would have: still at most
+        one in doubt for each sending connection."""
         row = (key, recipient.lower(), message_id, outcome.value, reply, clock.utc_now().isoformat())
         with self._lock:
-            try:
-                self._db.execute(_UPSERT_DELIVERY, row)  # one statement: a transaction of its own
-            except sqlite3.Error as exc:
-                raise JournalError(f"{self.path}: cannot write: {exc}") from None
+            if later:
+                self._waiting.append(row)
+            else:
+                self._commit([*self._waiting, row])
+
+    def flush(self) -> None:
+        """Write the lines that wait (see `record`)."""
+        with self._lock:
+            self._commit(self._waiting)
+
+    def _commit(self, rows: list[tuple[str, str, str, str, str, str]]) -> None:
+        """These lines in one transaction, then none waits (the caller holds the lock)."""
+        try:
+            if len(rows) == 1:
+                self._db.execute(_UPSERT_DELIVERY, rows[0])  # one statement: a transaction of its own
+            elif rows:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    self._db.executemany(_UPSERT_DELIVERY, rows)
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise JournalError(f"{self.path}: cannot write: {exc}") from None
+        self._waiting.clear()
 
     @contextmanager
     def _durably(self) -> Iterator[None]:
@@ -253,11 +290,13 @@ class Journal:
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("BEGIN IMMEDIATE")
             try:
+                self._db.executemany(_UPSERT_DELIVERY, self._waiting)
                 yield
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+            self._waiting.clear()
         except sqlite3.Error as exc:
             raise JournalError(f"{self.path}: cannot write: {exc}") from None
         finally:
