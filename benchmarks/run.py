@@ -5,7 +5,8 @@
 - Dry run: messages/s of `announcer send` (the send itself, in a process of its own) beside
   a naive stdlib script (one `EmailMessage` per recipient, `as_bytes()`, one file each; measured
   on the first 2,000 recipients) and a raw write of as many files of the same size (the disk).
-  Peak RSS of each whole announcer process. Each measured write starts after `sync`, with nothing
+  Peak RSS: the largest of the announcer process and its writing processes, each its own peak
+  (see `child._peak_rss_mib`). Each measured write starts after `sync`, with nothing
   of the last one left to write back: creating files just after deleting thousands not yet
   written back is several times faster than from a settled disk, and which of the two a round
   met decided its ratio before.
@@ -16,12 +17,15 @@
   connections, beside raw `smtplib` replaying the same prebuilt bytes over as many connections
   to the same sink; once with a sink that accepts at once (the client is the bound) and once
   with one that takes 5 ms to accept each message, as a server writing its queue does.
-- Whole processes: `announcer render` of the example, and a digest of 200 events.
+- Whole processes: `announcer render` of the example, and a digest of 200 events, with the
+  package's modules compiled first, as an installed package's are.
+- First, how fast the machine is just then (a fixed loop), to read the figures by.
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import shutil
@@ -106,8 +110,13 @@ def _raw_write(root: Path, count: int, data: bytes) -> float:
     return count / seconds
 
 
+def _rounds(size: int) -> int:
+    """Rounds at a size: five where a round takes seconds, three where it takes a minute."""
+    return 5 if size <= 10_000 else 3
+
+
 def dry_run(sizes: list[int]) -> list[tuple[int, dict[str, float], float, float]]:
-    """Per size: announcer's figures (rate, render, peak RSS) and the disk's rate, best of three
+    """Per size: announcer's figures (rate, render, peak RSS) and the disk's rate, best of the
     rounds taken in turn, so that a noisy neighbour slows both alike; the naive rate, measured once."""
     rows = []
     naive = 0.0
@@ -115,7 +124,7 @@ def dry_run(sizes: list[int]) -> list[tuple[int, dict[str, float], float, float]
         with workspace(size) as root:
             ours: dict[str, float] = {"rate": 0.0, "render": 0.0, "peak_rss_mib": 0.0}
             raw = 0.0
-            for _ in range(3):
+            for _ in range(_rounds(size)):
                 os.sync()  # each starts with nothing of the last one's left to write back
                 run = _in_child("dry-run", str(root), str(size))
                 ours = max(ours, run, key=lambda figures: figures["rate"])
@@ -190,7 +199,10 @@ def _best_process(runs: int, *command: str, cwd: Path) -> float:
 
 
 def whole_processes() -> tuple[float, float]:
-    """Seconds of `announcer render` on the example and of a 200-event digest, whole processes."""
+    """Seconds of `announcer render` on the example and of a 200-event digest, whole processes,
+    with announcer's modules compiled first, as an installed package's are (pip compiles them; an
+    editable install, in an environment that sets PYTHONDONTWRITEBYTECODE, never would)."""
+    compileall.compile_dir(ROOT / "src", quiet=1)
     announcer = str(Path(sys.executable).with_name("announcer"))
     with workspace(1) as root:
         render = _best_process(3, announcer, "render", EVENT, "-o", "rendered", cwd=root)
@@ -212,6 +224,16 @@ def whole_processes() -> tuple[float, float]:
     return render, digest
 
 
+def _machine_now() -> float:
+    """Seconds of a fixed pure-Python loop: how fast this machine is in this run (about 0.4 s on
+    a quiet 2-core machine here; a shared machine's slow spells make it twice that)."""
+    started = time.perf_counter()
+    total = 0
+    for number in range(5_000_000):
+        total += number
+    return time.perf_counter() - started
+
+
 def _line(label: str, value: str, note: str = "") -> None:
     print(f"  {label:<44}{value:>14}  {note}")
 
@@ -224,8 +246,9 @@ def main() -> None:
     parser.add_argument("--smtp", type=int, default=1000)
     options = parser.parse_args()
     print(f"announcer benchmarks, {date.today()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    print(f"this machine now: a fixed Python loop takes {_machine_now():.2f} s (see _machine_now)")
 
-    print("\ndry run (messages/s, best of 3 rounds; naive measured once, on 2,000)")
+    print("\ndry run (messages/s, best of 5 rounds, 3 above 10,000; naive measured once, on 2,000)")
     peaks = {}
     for size, figures, naive, raw in dry_run(options.sizes):
         ours, peaks[size] = figures["rate"], figures["peak_rss_mib"]
