@@ -17,9 +17,10 @@
   connections, beside raw `smtplib` replaying the same prebuilt bytes over as many connections
   to the same sink; once with a sink that accepts at once (the client is the bound) and once
   with one that takes 5 ms to accept each message, as a server writing its queue does.
-- Whole processes: `announcer render` of the example, and a digest of 200 events, with the
-  package's modules compiled first, as an installed package's are.
-- First, how fast the machine is just then (a fixed loop), to read the figures by.
+- Whole processes, first: `announcer render` of the example, and a digest of 200 events, with
+  the package's modules compiled first, as an installed package's are; beside them, how long a
+  fresh Python takes to import the libraries announcer builds on, to read them by (this shared
+  machine has spells in which the same code runs at half speed).
 """
 
 from __future__ import annotations
@@ -224,14 +225,14 @@ def whole_processes() -> tuple[float, float]:
     return render, digest
 
 
-def _machine_now() -> float:
-    """Seconds of a fixed pure-Python loop: how fast this machine is in this run (about 0.4 s on
-    a quiet 2-core machine here; a shared machine's slow spells make it twice that)."""
-    started = time.perf_counter()
-    total = 0
-    for number in range(5_000_000):
-        total += number
-    return time.perf_counter() - started
+LIBRARIES = "import jinja2, mjml, premailer, icalendar, pydantic, babel.dates, yaml, typer, rich.progress"
+
+
+def _libraries_imported() -> float:
+    """Seconds for a fresh Python to import the libraries announcer builds on, nothing of its
+    own: a yardstick of how fast the machine is just then, to compare the whole-process figures
+    of two runs by."""
+    return _best_process(3, sys.executable, "-c", LIBRARIES, cwd=ROOT)
 
 
 def _line(label: str, value: str, note: str = "") -> None:
@@ -246,7 +247,13 @@ def main() -> None:
     parser.add_argument("--smtp", type=int, default=1000)
     options = parser.parse_args()
     print(f"announcer benchmarks, {date.today()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
-    print(f"this machine now: a fixed Python loop takes {_machine_now():.2f} s (see _machine_now)")
+
+    # First, before the dry runs have written gigabytes and the disk is busy writing them back.
+    print("\nwhole processes (best of 3)")
+    render, digest = whole_processes()
+    _line("announcer render, the example", f"{render:.2f} s", "(target < 1 s)")
+    _line("announcer digest of 200 events", f"{digest:.2f} s", "(target < 3 s)")
+    _line("  yardstick: importing the libraries alone", f"{_libraries_imported():.2f} s", "(see LIBRARIES)")
 
     print("\ndry run (messages/s, best of 5 rounds, 3 above 10,000; naive measured once, on 2,000)")
     peaks = {}
@@ -297,11 +304,6 @@ def main() -> None:
                 f"{gain:.1f}x",
                 "(>= 2.5x where the sink is not the bound)",
             )
-
-    print("\nwhole processes (best of 3)")
-    render, digest = whole_processes()
-    _line("announcer render, the example", f"{render:.2f} s", "(target < 1 s)")
-    _line("announcer digest of 200 events", f"{digest:.2f} s", "(target < 3 s)")
 
 
 if __name__ == "__main__":
