@@ -6,9 +6,9 @@
   a naive stdlib script (one `EmailMessage` per recipient, `as_bytes()`, one file each; measured
   on the first 2,000 recipients) and a raw write of as many files of the same size (the disk).
   Peak RSS: the largest of the announcer process and its writing processes, each its own peak
-  (see `child._peak_rss_mib`). Each measured write starts after `sync`, with nothing
-  of the last one left to write back: creating files just after deleting thousands not yet
-  written back is several times faster than from a settled disk, and which of the two a round
+  (see `child._peak_rss_mib`). Each measured write starts on a settled disk (see `_settle`):
+  creating files just after deleting thousands not yet written back is several times faster,
+  and while the disk discards what was deleted several times slower; which of these a round
   met decided its ratio before.
 - Every announcer rate counts the whole send (reading and checking the list, the journal,
   composing, writing or sending) but its render, which is once per event and which the
@@ -111,6 +111,23 @@ def _raw_write(root: Path, count: int, data: bytes) -> float:
     return count / seconds
 
 
+def _settle(folder: Path, quiet_seconds: float = 1.0, longest: float = 120.0) -> None:
+    """Write everything back (`sync`), then wait until the disk under `folder` has been idle for
+    `quiet_seconds`: this disk discards what was deleted, in the background, for seconds after a
+    large delete, and a round that met those discards ran at a fraction of the speed."""
+    os.sync()
+    device = folder.stat().st_dev
+    counters = Path(f"/sys/dev/block/{os.major(device)}:{os.minor(device)}/stat")
+    if not counters.exists():
+        return
+    deadline = time.monotonic() + longest
+    last, quiet_since = counters.read_text(), time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - quiet_since < quiet_seconds:
+        time.sleep(0.1)
+        if (now := counters.read_text()) != last:
+            last, quiet_since = now, time.monotonic()
+
+
 def _rounds(size: int) -> int:
     """Rounds at a size: five where a round takes seconds, three where it takes a minute."""
     return 5 if size <= 10_000 else 3
@@ -126,13 +143,13 @@ def dry_run(sizes: list[int]) -> list[tuple[int, dict[str, float], float, float]
             ours: dict[str, float] = {"rate": 0.0, "render": 0.0, "peak_rss_mib": 0.0}
             raw = 0.0
             for _ in range(_rounds(size)):
-                os.sync()  # each starts with nothing of the last one's left to write back
+                _settle(root)  # each starts with nothing of the last one's left to write back
                 run = _in_child("dry-run", str(root), str(size))
                 ours = max(ours, run, key=lambda figures: figures["rate"])
                 outbox = root / "outbox" / Path(EVENT).stem
                 sample = next(outbox.iterdir()).read_bytes()
                 shutil.rmtree(root / "outbox")
-                os.sync()
+                _settle(root)
                 raw = max(raw, _raw_write(root, size, sample))
             naive = naive or _naive(root, NAIVE_SAMPLE)
             rows.append((size, ours, naive, raw))

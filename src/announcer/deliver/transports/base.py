@@ -24,7 +24,7 @@ class Transport(ABC):
     def split(self, count: int) -> list[Transport]:
         """Once open: `count` transports, one for each of as many processes, the `n`th sending the
         run's messages n, n + count, n + 2 count, ...; this one keeps only what ends the run
-        (`close` or `abort`). None where the transport cannot be split."""
+        (`close` or `abort`). An empty list where the transport cannot be split."""
         return []
 
     @abstractmethod
