@@ -140,10 +140,10 @@ MUTANTS = [
         "return self.transport is TransportName.SMTP",
     ),
     Mutant(
-        "a paced run leaves a delivery unwritten while it waits",
+        "a run leaves a delivery unwritten while it waits",
         "deliver/delivery.py",
-        "                    self.journal.flush()\n",
-        "                    pass\n",
+        "            self.journal.flush()\n        self.sleep(seconds)",
+        "            pass\n        self.sleep(seconds)",
     ),
     Mutant(
         "a closed journal drops the line that waits",

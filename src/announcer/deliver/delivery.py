@@ -314,7 +314,7 @@ class Deliverer:
             except TemporaryFailure as failure:
                 self._write(recipient, message_id, Outcome.FAILED, failure.reply)
                 if attempt < self.pace.retries:
-                    self.sleep(self.pace.retry_delay * 2**attempt)
+                    self._wait(self.pace.retry_delay * 2**attempt)
                     continue
                 self._count_failure(recipient, failure.reply, self.summary.failed)
             except PermanentFailure as failure:
@@ -368,6 +368,13 @@ class Deliverer:
         if self.journal is not None:
             self.journal.record(self.key, recipient.email, message_id, outcome, reply, later=later)
 
+    def _wait(self, seconds: float) -> None:
+        """Sleep, with the journal's line that waits for the next one written first: no one is
+        left in flight while the run waits (see `Journal.record`)."""
+        if self.journal is not None:
+            self.journal.flush()
+        self.sleep(seconds)
+
     def _keep_pace(self) -> None:
         """Wait so that no more than `per_minute` messages start in any minute."""
         if self.pace.per_minute is None:
@@ -376,9 +383,7 @@ class Deliverer:
         with self._lock:
             now = self.clock()
             if self._last_start is not None and now - self._last_start < gap:
-                if self.journal is not None:  # what waits for the next line is not left waiting
-                    self.journal.flush()
-                self.sleep(gap - (now - self._last_start))
+                self._wait(gap - (now - self._last_start))
                 now = self.clock()
             self._last_start = now
 

@@ -26,7 +26,7 @@ class DryRunTransport(Transport):
     def __init__(self, outbox: Path, folder: str) -> None:
         self.target = outbox / folder
         self.staging = outbox / f".{folder}.partial-{os.getpid()}"
-        self.count = 0
+        self._numbered = _Share(self.staging, 0, 1)
 
     def open(self) -> None:
         self._remove_stale()
@@ -34,12 +34,10 @@ class DryRunTransport(Transport):
             self.staging.mkdir(parents=True)
         except OSError as exc:
             raise DeliveryError(f"{self.staging}: cannot create the outbox folder: {exc.strerror}") from None
-        self.count = 0
+        self._numbered = _Share(self.staging, 0, 1)  # the whole run, from the first message
 
     def send(self, message: Outgoing, committing: Callable[[], None] = lambda: None) -> str:
-        committing()
-        self.count += 1
-        return _write(self.staging, self.count, message)
+        return self._numbered.send(message, committing)
 
     def split(self, count: int) -> list[Transport]:
         return [_Share(self.staging, number, count) for number in range(count)]
@@ -69,36 +67,32 @@ class DryRunTransport(Transport):
 
 
 class _Share(Transport):
-    """Every `count`th message of a split dry run, numbered in the list's order, written into
-    the run's staging folder (which the run, not this share, publishes or removes)."""
+    """Every `step`th message of a dry run from the `number`th on (counted from 0), numbered in
+    the list's order, written into the run's staging folder (which the run, not this share,
+    publishes or removes)."""
 
-    def __init__(self, staging: Path, number: int, count: int) -> None:
+    def __init__(self, staging: Path, number: int, step: int) -> None:
         self.staging = staging
         self.next = number + 1
-        self.count = count
+        self.step = step
 
     def open(self) -> None:
         pass
 
     def send(self, message: Outgoing, committing: Callable[[], None] = lambda: None) -> str:
         committing()
-        number, self.next = self.next, self.next + self.count
-        return _write(self.staging, number, message)
+        number, self.next = self.next, self.next + self.step
+        recipient = _UNSAFE.sub("_", message.to)
+        # A file name holds at most 255 bytes; an address may have 254 characters.
+        path = self.staging / f"{number:04d}-{recipient[:200]}.eml"
+        try:
+            path.write_bytes(message.data)
+        except OSError as exc:
+            raise DeliveryError(f"{path}: cannot write: {exc.strerror}") from None
+        return f"written to {path.name}"
 
     def close(self) -> None:
         pass
-
-
-def _write(staging: Path, number: int, message: Outgoing) -> str:
-    """Write the message as the run's `number`th."""
-    recipient = _UNSAFE.sub("_", message.to)
-    # A file name holds at most 255 bytes; an address may have 254 characters.
-    path = staging / f"{number:04d}-{recipient[:200]}.eml"
-    try:
-        path.write_bytes(message.data)
-    except OSError as exc:
-        raise DeliveryError(f"{path}: cannot write: {exc.strerror}") from None
-    return f"written to {path.name}"
 
 
 def _running(pid: int) -> bool:
