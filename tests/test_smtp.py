@@ -212,6 +212,22 @@ def test_an_untrusted_certificate_is_refused(cli: CLI, workspace: Path, ca: Cert
         assert server.handler.received == []
 
 
+@pytest.mark.parametrize("written", [None, "not a certificate\n"], ids=["missing", "not-pem"])
+def test_a_ca_file_that_cannot_be_read_stops_the_send_naming_it(
+    cli: CLI, workspace: Path, ca: CertificateAuthority, written: str | None
+) -> None:
+    with smtp_server("tls", ca) as server:
+        server.ca_file = workspace / "our-ca.pem"
+        if written is not None:
+            server.ca_file.write_text(written, encoding="utf-8")
+        configure_smtp(server)
+        code, _, err = _send(cli)
+        assert code == 3, err
+        assert f"[smtp] ca_file {server.ca_file}: cannot read its certificates" in err
+        assert "try" not in err.lower()  # not retried as a passing trouble of the server's
+        assert server.handler.received == []
+
+
 def test_starttls_that_the_server_does_not_offer_is_refused(cli: CLI, workspace: Path) -> None:
     with smtp_server("none") as server:
         server.security = "starttls"

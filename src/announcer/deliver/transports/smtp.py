@@ -123,6 +123,7 @@ class _Line:
         self.config = config
         self.watchdog = watchdog
         self.connection: smtplib.SMTP | None = None
+        self._context: ssl.SSLContext | None = None
 
     @property
     def server(self) -> str:
@@ -132,17 +133,16 @@ class _Line:
         if self.connection is not None:
             return self.connection
         config = self.config
-        context = ssl.create_default_context(cafile=str(config.ca_file) if config.ca_file else None)
         connection: smtplib.SMTP | None = None
         try:
             if config.security == "tls":
                 connection = smtplib.SMTP_SSL(
-                    config.host, config.port, timeout=config.timeout_seconds, context=context
+                    config.host, config.port, timeout=config.timeout_seconds, context=self._tls()
                 )
             else:
                 connection = smtplib.SMTP(config.host, config.port, timeout=config.timeout_seconds)
                 if config.security == "starttls":
-                    connection.starttls(context=context)
+                    connection.starttls(context=self._tls())
             # The final dot goes in a write of its own (the journal is written just before it):
             # without this, Nagle's algorithm holds it until the server's delayed ACK, 40 ms.
             if connection.sock is not None:
@@ -155,6 +155,19 @@ class _Line:
             raise self._connect_error(exc) from None
         self.connection = connection
         return connection
+
+    def _tls(self) -> ssl.SSLContext:
+        """The verifying TLS context, made when first needed (loading the certificate store
+        takes longer than connecting) and kept for reconnections."""
+        if self._context is None:
+            ca_file = self.config.ca_file
+            try:
+                self._context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+            except (OSError, ssl.SSLError) as exc:  # missing, unreadable, or holding no certificate
+                raise DeliveryError(
+                    f"[smtp] ca_file {ca_file}: cannot read its certificates: {exc}"
+                ) from None
+        return self._context
 
     def _connect_error(self, error: BaseException) -> BaseException:
         """What a failed connection means to the user."""
