@@ -132,6 +132,12 @@ MUTANTS = [
         "if code == 421 or code < 0 or self.connection is None:",
         "if code < 0 or self.connection is None:",
     ),
+    Mutant(
+        "an unreadable ca_file is a traceback",
+        "deliver/transports/smtp.py",
+        "except (OSError, ssl.SSLError) as exc:  # missing, unreadable",
+        "except ssl.SSLCertVerificationError as exc:  # missing, unreadable",
+    ),
     Mutant("no dot-stuffing", "deliver/transports/smtp.py", 'data = data.replace(b"\\n.", b"\\n..")', "pass"),
     Mutant(
         "a test send is journaled",
@@ -519,11 +525,13 @@ def _check(mutant: Mutant, snapshot: Path) -> str:
 BASELINE = Mutant("none (the code as it is)", "__init__.py", "", "")
 
 
-def _run(mutant: Mutant, snapshot: Path) -> tuple[Mutant, bool, float]:
-    """Run the suite against one mutant in a copy of the snapshot; True when a test fails.
+def _run(mutant: Mutant, snapshot: Path) -> tuple[Mutant, bool, float, str]:
+    """Run the suite against one mutant in a copy of the snapshot: whether a test failed, the
+    seconds it took, and the end of what pytest printed.
 
     A mutant that makes the suite run away (a removed bound) is stopped by a memory limit
-    and a time limit; either counts as caught: the suite did not pass.
+    and a time limit; either counts as caught: the suite did not pass. The suite reads no
+    terminal (stdin is empty), so a run in the background goes as one in the foreground does.
     """
     with tempfile.TemporaryDirectory(prefix="announcer-mutant-") as folder:
         copy = Path(folder) / "checkout"
@@ -542,13 +550,15 @@ def _run(mutant: Mutant, snapshot: Path) -> tuple[Mutant, bool, float]:
                 [sys.executable, "-c", LIMITED_PYTEST, *PYTEST, *LEFT_OUT],
                 cwd=copy,
                 env=environment,
+                stdin=subprocess.DEVNULL,
                 capture_output=True,
                 timeout=TIMEOUT_SECONDS,
                 check=False,
             )
         except subprocess.TimeoutExpired:
-            return mutant, True, time.monotonic() - started
-        return mutant, result.returncode != 0, time.monotonic() - started
+            return mutant, True, time.monotonic() - started, f"stopped after {TIMEOUT_SECONDS} s"
+        printed = (result.stdout + result.stderr).decode(errors="replace").splitlines()
+        return mutant, result.returncode != 0, time.monotonic() - started, "\n".join(printed[-30:])
 
 
 def main() -> int:
@@ -571,14 +581,16 @@ def main() -> int:
         if problems:
             print("\n".join(problems), file=sys.stderr)
             return 2
-        _, failed, seconds = _run(BASELINE, snapshot)
+        _, failed, seconds, printed = _run(BASELINE, snapshot)
         if failed:
-            print("the suite fails on the unchanged code: fix that first", file=sys.stderr)
+            print(
+                f"{printed}\n\nthe suite fails on the unchanged code (above): fix that first", file=sys.stderr
+            )
             return 2
         print(f"baseline: the suite passes on the unchanged code in {seconds:.0f} s", flush=True)
         caught = 0
         with ThreadPoolExecutor(max_workers=arguments.jobs) as pool:
-            for mutant, failed, seconds in pool.map(lambda mutant: _run(mutant, snapshot), chosen):
+            for mutant, failed, seconds, _ in pool.map(lambda mutant: _run(mutant, snapshot), chosen):
                 caught += failed
                 outcome = "caught  " if failed else "SURVIVED"
                 print(f"{outcome} {seconds:5.0f} s  {mutant.path}: {mutant.name}", flush=True)
