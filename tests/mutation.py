@@ -133,6 +133,12 @@ MUTANTS = [
         "if code < 0 or self.connection is None:",
     ),
     Mutant(
+        "a file named in the settings may hold anything",
+        "model/text.py",
+        "return single_line(value) if isinstance(value, str) else value",
+        "return value",
+    ),
+    Mutant(
         "an unreadable ca_file is a traceback",
         "deliver/transports/smtp.py",
         "except (OSError, ssl.SSLError) as exc:  # missing, unreadable",

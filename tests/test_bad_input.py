@@ -177,6 +177,10 @@ def test_missing_recipients_file(cli: CLI) -> None:
     assert "error: recipients/nobody.csv: not found" in output
 
 
+_SENDER = '[sender]\nname = "S"\nemail = "s@example.org"\n'
+_SMTP = _SENDER + '[smtp]\nhost = "h"\n'
+
+
 @pytest.mark.parametrize(
     ("toml_text", "expected"),
     [
@@ -199,6 +203,26 @@ def test_missing_recipients_file(cli: CLI) -> None:
             '[sender]\nname = "S"\nemail = "s@example.org"\n[defaults]\ntimezone = "Mars/Olympus"\n',
             "announcer.toml:5: [defaults].timezone: unknown time zone 'Mars/Olympus'",
             id="bad-zone",
+        ),
+        pytest.param(
+            _SMTP + 'ca_file = "ca\\r\\nBcc: x.pem"\n',
+            "announcer.toml:6: [smtp].ca_file: must be one line: it holds a line break",
+            id="ca-file-line-break",
+        ),
+        pytest.param(
+            _SENDER + '[dkim]\ndomain = "d"\nselector = "s"\nkey_file = "=?utf-8?q?k=0D=0A?=.pem"\n',
+            "announcer.toml:7: [dkim].key_file: holds an encoded word",
+            id="key-file-encoded-word",
+        ),
+        pytest.param(
+            _SMTP + 'ca_file = "ca\u202egnp.pem"\n',
+            "announcer.toml:6: [smtp].ca_file: holds an invisible or direction-changing character (U+202E)",
+            id="ca-file-bidi",
+        ),
+        pytest.param(
+            _SMTP + f'ca_file = "{"a" * 10_000}"\n',
+            "announcer.toml:6: [smtp].ca_file: is 10,000 characters long: one line holds at most 500",
+            id="ca-file-huge",
         ),
         pytest.param("[sender\n", "announcer.toml:1: not valid TOML", id="toml-syntax"),
         pytest.param(

@@ -12,7 +12,7 @@ from pydantic import AfterValidator, Field, field_validator
 
 from announcer import clock
 from announcer.model.event import EventDefaults
-from announcer.model.text import Address, Line, Markdown, Strict, WebURL
+from announcer.model.text import Address, FileName, Line, Markdown, Strict, WebURL
 
 
 def _colour(value: str) -> str:
@@ -60,7 +60,7 @@ class SMTP(Strict):
     port: int = Field(default=587, ge=1, le=65535)
     security: Literal["starttls", "tls", "none"] = "starttls"
     username: Line | None = None
-    ca_file: Path | None = None
+    ca_file: FileName | None = None
     timeout_seconds: float = Field(default=60, gt=0, le=600)
     deadline_seconds: float = Field(default=120, gt=0, le=3600)
     connections: int = Field(default=1, ge=1, le=20)  # used at once; ask your provider's limit
@@ -74,7 +74,7 @@ class DKIM(Strict):
 
     domain: Line
     selector: Line
-    key_file: Path | None = None
+    key_file: FileName | None = None
 
 
 class Brand(Strict):

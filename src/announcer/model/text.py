@@ -1,8 +1,9 @@
-"""The kinds of text an input may hold: one line, Markdown, a web URL, an address."""
+"""The kinds of text an input may hold: one line, Markdown, a web URL, an address, a file name."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -128,7 +129,13 @@ def check_address(value: str) -> str:
     return checked.ascii_email or checked.normalized
 
 
+def _file_name(value: Any) -> Any:
+    """A file named in the settings is shown in messages: one line, as a `Line` is."""
+    return single_line(value) if isinstance(value, str) else value
+
+
 Line = Annotated[str, BeforeValidator(_scalar_to_str), AfterValidator(single_line)]
+FileName = Annotated[Path, BeforeValidator(_file_name)]
 Markdown = Annotated[str, AfterValidator(_markdown)]
 WebURL = Annotated[str, AfterValidator(single_line), AfterValidator(_web_url)]
 Address = Annotated[str, AfterValidator(single_line), AfterValidator(check_address)]
