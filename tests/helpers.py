@@ -15,7 +15,8 @@ import pytest
 from typer.testing import CliRunner
 
 from announcer.cli import app
-from announcer.compose.message import WIRE, Composer, Outgoing
+from announcer.compose.headers import WIRE
+from announcer.compose.message import Composer, Outgoing
 from announcer.deliver.journal import history
 from announcer.jobs import render_invitation, render_window
 from announcer.load.events import load_events, load_named

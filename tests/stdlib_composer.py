@@ -11,7 +11,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 from announcer import clock
-from announcer.compose.message import WIRE, encoded_subject
+from announcer.compose.headers import WIRE, unstructured
 from announcer.model.recipient import Recipient
 from announcer.model.settings import Settings
 from announcer.personalisation import Personaliser
@@ -33,11 +33,7 @@ def stdlib_message(
     message = EmailMessage(policy=WIRE)
     message["From"] = _mailbox(sender.name, sender.email)
     message["To"] = _mailbox(recipient.name or "", recipient.email)
-    subject = encoded_subject(content.subject)
-    if subject is None:
-        message["Subject"] = content.subject
-    else:
-        message.set_raw("Subject", subject)
+    message.set_raw("Subject", unstructured("Subject", content.subject).decode()[len("Subject: ") : -2])
     message["Date"] = format_datetime(clock.utc_now())
     message["Message-ID"] = f"<{clock.unique_token()}.{content.slug}@{sender.domain}>"
     if sender.reply_to:

@@ -12,7 +12,8 @@ import jinja2
 import pytest
 from ical.calendar_stream import IcsCalendarStream
 
-from announcer.compose.message import WIRE, Composer
+from announcer.compose.headers import WIRE
+from announcer.compose.message import Composer
 from announcer.model.recipient import Recipient
 from announcer.model.settings import Settings
 from announcer.render import theme

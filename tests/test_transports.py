@@ -11,7 +11,7 @@ from typing import Protocol
 
 import pytest
 
-from announcer.compose.message import WIRE
+from announcer.compose.headers import WIRE
 from announcer.deliver.transports.base import Transport
 from announcer.deliver.transports.dryrun import DryRunTransport
 from announcer.deliver.transports.smtp import SMTPServer, SMTPTransport

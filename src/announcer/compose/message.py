@@ -12,23 +12,17 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from email import message_from_bytes, policy, quoprimime
-from email.header import Header
-from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 
 from announcer import clock
+from announcer.compose import headers
+from announcer.compose.headers import CRLF, WIRE
 from announcer.model.recipient import Recipient
 from announcer.model.settings import Settings
 from announcer.personalisation import Personaliser, split
 from announcer.render.calendar import with_attendee
 from announcer.render.content import CalendarFile, RenderedContent
-
-# CRLF, RFC 2045's 76-character encoded lines, and raw headers (List-Unsubscribe) left as folded.
-WIRE = policy.SMTP.clone(max_line_length=76, refold_source="none")
-CRLF = b"\r\n"
-# A display name written as it is: letters, digits, spaces and RFC 5322's atext punctuation.
-_PLAIN_NAME = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 !#$%&'*+-/=?^_`{|}~")
 
 
 @dataclass(frozen=True)
@@ -43,18 +37,6 @@ class Outgoing:
     def message(self) -> EmailMessage:
         """The message parsed back (for the preview and tests)."""
         return message_from_bytes(self.data, policy=policy.default)
-
-
-def encoded_subject(subject: str) -> str | None:
-    """A non-ASCII Subject as it goes on the wire, reading back exactly as written; None for ASCII.
-
-    The stdlib's folding splits non-ASCII text into encoded words with the spaces between
-    them, and readers drop white space between encoded words: "Søndergaard, Tomás" came back
-    as "Søndergaard,Tomás". Here every character, spaces included, sits inside encoded words.
-    """
-    if subject.isascii():
-        return None  # folded by the stdlib, which does that right for plain text
-    return Header(subject, "utf-8", header_name="Subject").encode(linesep="\r\n", maxlinelen=76)
 
 
 def _quoted_printable(text: str) -> bytes:
@@ -114,9 +96,9 @@ class _Calendar:
             filename=calendar.filename if attached else None,
         )
         del part["MIME-Version"]
-        headers, _, _ = part.as_bytes(policy=WIRE).partition(CRLF + CRLF)
+        head, _, _ = part.as_bytes(policy=WIRE).partition(CRLF + CRLF)
         self.calendar = calendar
-        self.headers = headers + CRLF + CRLF
+        self.headers = head + CRLF + CRLF
         self.whole = None if calendar.attendee else self.headers + _base64(_crlf_ended(calendar.data))
 
     def part(self, name: str | None, email: str) -> bytes:
@@ -128,42 +110,6 @@ class _Calendar:
 
 def _crlf_ended(data: bytes) -> bytes:
     return data if data.endswith(CRLF) else data + CRLF
-
-
-def _header_block(message: EmailMessage) -> bytes:
-    """The headers of `message`, serialised (and folded) by the stdlib, without the blank line."""
-    return message.as_bytes(policy=WIRE).partition(CRLF + CRLF)[0] + CRLF
-
-
-def _to_header(name: str, email: str) -> bytes:
-    """The To header naming one recipient; names that need it are quoted or encoded (RFC 2047)."""
-    if not name:
-        line = f"To: {email}"
-    elif name.isascii():
-        plain = set(name) <= _PLAIN_NAME and name == name.strip() and "  " not in name
-        shown = name if plain else '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        line = f"To: {shown} <{email}>"
-    else:
-        words = "\r\n ".join(_encoded_words(name))
-        last = len(words) - words.rfind("\n")  # the length of its last line, with "To: " or " "
-        line = f"To: {words}{' ' if last + len(email) < 76 else chr(13) + chr(10) + ' '}<{email}>"
-    if len(line) > 78 and name.isascii():  # rare: long enough to fold, as the stdlib does it
-        local, _, domain = email.rpartition("@")
-        return WIRE.fold_binary("To", str(Address(display_name=name, username=local, domain=domain)))
-    return line.encode() + CRLF
-
-
-def _encoded_words(name: str) -> list[str]:
-    """`name` as RFC 2047 encoded words (UTF-8, base64), each within 75 characters, whole characters."""
-    chunks, chunk = [], b""
-    for character in name:
-        encoded = character.encode()
-        if len(chunk) + len(encoded) > 45:  # 45 bytes: 60 in base64, 72 with the word's marks
-            chunks.append(chunk)
-            chunk = b""
-        chunk += encoded
-    chunks.append(chunk)
-    return [f"=?utf-8?b?{base64.b64encode(chunk).decode()}?=" for chunk in chunks]
 
 
 class Composer:
@@ -198,24 +144,20 @@ class Composer:
 
     def _shared_headers(self) -> bytes:
         """From, Subject, Reply-To, Content-Language, List-Id and the one-click Post: the same for
-        every recipient of this content."""
+        every recipient of this content. Text from the files goes through `headers` alone."""
         sender, mailing = self.settings.sender, self.settings.list_
-        headers = EmailMessage(policy=WIRE)
-        local, _, domain = sender.email.rpartition("@")
-        headers["From"] = Address(display_name=sender.name, username=local, domain=domain)
-        subject = encoded_subject(self.content.subject)
-        if subject is None:
-            headers["Subject"] = self.content.subject
-        else:
-            headers.set_raw("Subject", subject)
+        lines = [
+            headers.mailbox("From", sender.name, sender.email),
+            headers.unstructured("Subject", self.content.subject),
+        ]
         if sender.reply_to:
-            headers["Reply-To"] = sender.reply_to
-        headers["Content-Language"] = self.content.language
+            lines.append(f"Reply-To: {sender.reply_to}\r\n".encode())
+        lines.append(f"Content-Language: {self.content.language}\r\n".encode())
         if mailing is not None:
-            headers["List-Id"] = f"{sender.name} <{mailing.id}>"
+            lines.append(headers.mailbox("List-Id", sender.name, mailing.id))
             if self.personaliser.unsubscribe_url(None).startswith("https://"):
-                headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        return _header_block(headers)
+                lines.append(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n")
+        return b"".join(lines)
 
     def personalised(self, recipient: Recipient | None) -> tuple[str, str]:
         """The HTML and text with this recipient's values filled in (None: no one in particular)."""
@@ -235,7 +177,7 @@ class Composer:
         date = format_datetime(clock.utc_now())
         pieces = [
             self._shared,
-            _to_header(name, to),
+            headers.mailbox("To", name, to),
             f"Date: {date}\r\nMessage-ID: {message_id}\r\n".encode(),
             self._unsubscribe_header(recipient),
             self._mime,
