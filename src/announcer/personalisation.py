@@ -76,8 +76,6 @@ class Personaliser:
     """Fills one recipient's values into content that was rendered once for everyone."""
 
     def __init__(self, unsubscribe_url: str | None, secret: str | None) -> None:
-        if unsubscribe_url and "{token}" in unsubscribe_url and not secret:
-            raise ValueError("an unsubscribe URL with {token} needs a secret")
         self._unsubscribe_url = unsubscribe_url
         self._secret = secret
 
@@ -86,7 +84,9 @@ class Personaliser:
         url = self._unsubscribe_url or ""
         if recipient is None or "{token}" not in url:
             return url
-        return url.replace("{token}", unsubscribe_token(recipient.email, self._secret or ""))
+        if not self._secret:  # every verb that writes to someone reads the secret first
+            raise ValueError("an unsubscribe URL with {token} needs a secret")
+        return url.replace("{token}", unsubscribe_token(recipient.email, self._secret))
 
     def fill(self, content: str, slot_key: str, recipient: Recipient | None, *, as_html: bool) -> str:
         """`content` with every slot of this render replaced by the recipient's value (escaped for HTML)."""

@@ -18,6 +18,12 @@ _MARKDOWN_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # Bidi embeddings, overrides and isolates, and invisible characters: they can make text read
 # differently from what it is (a sender, a link). Joiners (U+200C, U+200D) stay: scripts need them.
 _DECEPTIVE = re.compile(r"[\u202a-\u202e\u2066-\u2069\u200b\u2060\ufeff\u061c]")
+# Unicode's noncharacters (and lone surrogates): never text, and XML cannot hold U+FFFE or U+FFFF.
+_NONCHARACTER = re.compile(
+    "[\ufdd0-\ufdef\ud800-\udfff"
+    + "".join(f"{chr(plane << 16 | 0xFFFE)}{chr(plane << 16 | 0xFFFF)}" for plane in range(17))
+    + "]"
+)
 # An RFC 2047 encoded word: decoded by mail readers, it could carry a line break into a header.
 _ENCODED_WORD = re.compile(r"=\?[^?\s]*\?[bBqQ]\?[^?\s]*\?=")
 
@@ -49,6 +55,10 @@ def _deception(value: str) -> str | None:
         return (
             f"holds an invisible or direction-changing character (U+{ord(found[0]):04X}), "
             "which can make text read as something else: delete it"
+        )
+    if found := _NONCHARACTER.search(value):
+        return (
+            f"holds U+{ord(found[0]):04X}, which is not a character (a file damaged in copying?): delete it"
         )
     return None
 

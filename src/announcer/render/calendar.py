@@ -107,10 +107,10 @@ def calendar_feed(name: str, description: str | None, calendars: list[bytes], re
     feed.add("CALSCALE", "GREGORIAN")
     feed.add("METHOD", "PUBLISH")  # as Google's and Outlook's published calendars say it
     feed.add("NAME", name)
-    feed.add("X-WR-CALNAME", name)
+    feed.add("X-WR-CALNAME", vText(name))  # text, escaped: icalendar knows no type for X- names
     if description:
         feed.add("DESCRIPTION", description)
-        feed.add("X-WR-CALDESC", description)
+        feed.add("X-WR-CALDESC", vText(description))
     feed.add("REFRESH-INTERVAL", refresh, parameters={"VALUE": "DURATION"})
     hours = round(refresh.total_seconds() / 3600)
     feed.add("X-PUBLISHED-TTL", f"PT{hours}H")  # the same, for Outlook and Apple (no type known to icalendar)

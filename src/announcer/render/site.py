@@ -4,6 +4,7 @@ and feeds to follow a series by: a calendar to subscribe to, and Atom."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, replace
@@ -65,7 +66,7 @@ class Site:
         made = [self._event_files(series, listed) for listed in series.events]
         files = [file for pair in made for file in pair]
         calendars = [file.data for file in files if file.path.endswith(".ics")]
-        feed = calendar_feed(series.name, series.description, calendars, REFRESH)
+        feed = calendar_feed(series.name, _plain(series.description), calendars, REFRESH)
         return [
             *files,
             SiteFile(f"{series.key}.ics", feed),
@@ -185,14 +186,14 @@ class Site:
             parent: ElementTree.Element, tag: str, text: str | None = None, **attributes: str
         ) -> ElementTree.Element:
             element = ElementTree.SubElement(parent, f"{{{ATOM}}}{tag}", attributes)
-            element.text = text
+            element.text = None if text is None else _xml_text(text)
             return element
 
         feed = ElementTree.Element(f"{{{ATOM}}}feed")
         child(feed, "id", _urn(f"{series.key}@{self.renderer.settings.sender.domain}"))
         child(feed, "title", series.name)
         if series.description:
-            child(feed, "subtitle", series.description)
+            child(feed, "subtitle", _plain(series.description))
         newest = max((listed.changed for listed in series.events), default=self.now)
         child(feed, "updated", newest.isoformat())
         author = child(feed, "author")
@@ -234,9 +235,23 @@ def _feeds(key: str) -> dict[str, str]:
     return {"ics": f"../{key}.ics", "atom": f"../{key}.atom"}
 
 
+def _plain(markdown: str | None) -> str | None:
+    """A Markdown text as the plain text a feed shows (paragraphs kept, lines not wrapped)."""
+    return prose.to_text(markdown, width=10**6).strip() if markdown else None
+
+
 def _teaser(named: NamedEvent) -> str:
     source = named.event.abstract or named.event.intro or ""
     return trim(prose.to_text(source, width=10**6).strip().split("\n\n")[0], 300)
+
+
+# What XML 1.0 cannot hold at all, escaped or not (its Char production): a feed reader refuses
+# the whole feed for one of them, so each is shown as U+FFFD.
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_text(text: str) -> str:
+    return _NOT_XML.sub("\ufffd", text)
 
 
 def _urn(name: str) -> str:
