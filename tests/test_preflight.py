@@ -15,17 +15,20 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from announcer import preflight
+from announcer.model.recipient import Recipient
+from announcer.model.settings import Settings
 from announcer.preflight import (
     Level,
     elements,
     inspect_calendars,
     inspect_contrast,
+    inspect_headers,
     inspect_images,
     inspect_links,
     read,
 )
 from announcer.render.palette import Palette, palette_for
-from tests.helpers import CLI, EXAMPLE_EVENT, EXAMPLE_RECIPIENTS, read_message, render_event, write
+from tests.helpers import CLI, EXAMPLE_EVENT, EXAMPLE_RECIPIENTS, composer, read_message, render_event, write
 
 SMALL_EVENT = """\
 title: A small talk
@@ -302,3 +305,21 @@ def test_the_spam_score_lists_each_rule_with_its_points(settings: object) -> Non
     assert finding.message.startswith("SpamAssassin scores it ")
     assert "; rules: " in finding.message
     assert read(data)["Subject"] == "FREE MONEY!!! CLICK NOW"
+
+
+@pytest.mark.parametrize(
+    ("forged", "said"),
+    [
+        (b"Bcc: victim@evil.example\r\n", "headers of no one's making: Bcc"),
+        (b"Subject: a second subject\r\n", "2 Subject headers, not one"),
+    ],
+)
+def test_a_header_decoded_out_of_the_text_is_an_error(settings: Settings, forged: bytes, said: str) -> None:
+    data = composer(render_event(settings), settings).compose(Recipient(email="a@example.org")).data
+    message = read_message(forged + data)
+    findings = inspect_headers(message, settings, list_mail=True)
+    assert [finding.message for finding in findings if finding.level is Level.ERROR] == [
+        f"the message reads back with {said}"
+    ]
+    clean = inspect_headers(read_message(data), settings, list_mail=True)
+    assert [finding.level for finding in clean] == [Level.PASSED]

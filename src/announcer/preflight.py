@@ -352,10 +352,44 @@ def _described_offset(zone: Timezone, wall: datetime) -> timedelta | None:
     return latest[1] if latest else None
 
 
+# Every header the composer writes (DKIM-Signature when it signs): a reader that finds another
+# has decoded one out of the text, which `compose/headers` exists to prevent.
+_OUR_HEADERS = frozenset(
+    name.lower()
+    for name in (
+        "From",
+        "To",
+        "Subject",
+        "Date",
+        "Message-ID",
+        "Reply-To",
+        "Content-Language",
+        "List-Id",
+        "List-Unsubscribe",
+        "List-Unsubscribe-Post",
+        "MIME-Version",
+        "Content-Type",
+        "DKIM-Signature",
+    )
+)
+
+
 def inspect_headers(message: EmailMessage, settings: Settings, *, list_mail: bool) -> list[Finding]:
     """The headers mailbox providers ask of list mail (RFC 2369, RFC 8058), Reply-To, and DKIM
     for a workspace that sends for real (Gmail's and Yahoo's bulk sender rules)."""
-    findings = []
+    findings = [
+        Finding(Level.ERROR, "headers", f"the message reads back with {count} {name} headers, not one")
+        for name in ("From", "To", "Subject", "Date", "Message-ID")
+        if (count := len(message.get_all(name) or [])) != 1
+    ]
+    if stray := sorted({name for name in message if name.lower() not in _OUR_HEADERS}):
+        findings.append(
+            Finding(
+                Level.ERROR,
+                "headers",
+                f"the message reads back with headers of no one's making: {', '.join(stray)}",
+            )
+        )
     if list_mail:
         if not message["List-Id"]:
             findings.append(
