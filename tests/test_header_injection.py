@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import itertools
 import os
 import quopri
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.header import decode_header, make_header
 from email.message import EmailMessage
@@ -22,6 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from announcer import clock
 from announcer.compose import headers
 from announcer.compose.message import Composer
 from announcer.model.recipient import Recipient
@@ -181,30 +184,33 @@ def _messages(folder: Path) -> list[EmailMessage]:
     return [_parsed(path.read_bytes()) for path in written]
 
 
+def _put(path: str, old: str, new: str) -> None:
+    text = Path(path).read_text(encoding="utf-8")
+    assert old in text, f"{path} no longer holds {old!r}"
+    Path(path).write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
 @pytest.mark.parametrize("hostile", LENIENT)
 def test_lenient_encoded_words_in_every_field_reach_each_message_as_literal_text(
     cli: CLI, workspace: Path, hostile: str
 ) -> None:
     quoted = hostile.replace('"', '\\"')
-    event = Path(EXAMPLE_EVENT).read_text(encoding="utf-8")
-    title = next(line for line in event.splitlines() if line.startswith("title:"))
-    event = event.replace(title, f'title: "{quoted}"')
-    write(Path(EXAMPLE_EVENT), event)
-    settings_file = Path("announcer.toml")
-    settings_file.write_text(
-        settings_file.read_text().replace('name = "OnkPat Friday Seminar"', f'name = "{quoted}"')
-    )
+    _put(EXAMPLE_EVENT, 'title: "CAR T Cell Therapy', f'title: "{quoted} CAR T Cell Therapy')
+    _put(EXAMPLE_EVENT, "- name: Dimitrios Mougiakakos", f'- name: "{quoted}"')
+    _put("series/onkpat.yaml", "name: Air & Fire", f'name: "{quoted}"')
+    _put("announcer.toml", 'name = "OnkPat Friday Seminar"', f'name = "{quoted}"')
     write(Path("recipients/hostile.csv"), f'email,name\nanna.berg@example.org,"{hostile}"\n')
+    to = ("--to", "recipients/hostile.csv")
 
-    code, out, err = cli("send", EXAMPLE_EVENT, "--to", "recipients/hostile.csv", "--outbox", "sent")
-    assert code == 0, out + err
-    code, out, err = cli("cancel", EXAMPLE_EVENT, "--to", "recipients/hostile.csv", "--outbox", "cancelled")
-    assert code == 0, out + err
-    code, out, err = cli(
-        "digest", "events", "--to", EXAMPLE_RECIPIENTS, "--from", "2026-03-02", "--outbox", "digest"
+    assert cli("send", EXAMPLE_EVENT, *to, "--outbox", "sent")[0] == 0
+    with clock.pinned(datetime(2026, 3, 6, 10, tzinfo=UTC), (f"t{n}" for n in itertools.count())):
+        assert cli("remind", *to, "--outbox", "reminded")[0] == 0
+    assert (
+        cli("digest", "events", "--to", EXAMPLE_RECIPIENTS, "--from", "2026-03-02", "--outbox", "digest")[0]
+        == 0
     )
-    assert code == 0, out + err
-    for folder in ("sent", "cancelled", "digest"):
+    assert cli("cancel", EXAMPLE_EVENT, *to, "--outbox", "cancelled")[0] == 0
+    for folder in ("sent", "reminded", "cancelled", "digest"):
         for message in _messages(Path(folder)):
             _only_expected_headers(message)
             assert "Bcc" not in message
@@ -212,3 +218,7 @@ def test_lenient_encoded_words_in_every_field_reach_each_message_as_literal_text
             if folder != "digest":
                 assert hostile in str(message["Subject"])
                 assert display_name(message, "To") == hostile
+    speaker_and_venue = [
+        str(message["Subject"]) for message in _messages(Path("sent")) + _messages(Path("reminded"))
+    ]
+    assert all(subject.count(hostile) == 2 for subject in speaker_and_venue), speaker_and_venue
