@@ -42,7 +42,13 @@ from announcer.load.events import event_files, load_events, load_named, raw_html
 from announcer.load.files import display_path
 from announcer.load.recipients import DELIMITER_NAMES, Checked, RecipientList, open_recipients
 from announcer.load.replies import read_replies
-from announcer.load.secrets import dkim_key, secret_problems, smtp_password, unsubscribe_secret
+from announcer.load.secrets import (
+    SMTP_PASSWORD_VARIABLE,
+    dkim_key,
+    secret_problems,
+    smtp_password,
+    unsubscribe_secret,
+)
 from announcer.load.series import SERIES_FOLDER, load_series
 from announcer.model.event import EventDefaults, NamedEvent
 from announcer.model.recipient import Recipient
@@ -627,6 +633,7 @@ def _transport(settings: Settings, options: SendOptions, folder: str) -> Transpo
         security=smtp.security,
         username=smtp.username,
         password=smtp_password(settings),
+        password_variable=SMTP_PASSWORD_VARIABLE,
         ca_file=settings.workspace / smtp.ca_file if smtp.ca_file else None,
         timeout_seconds=smtp.timeout_seconds,
         deadline_seconds=smtp.deadline_seconds,

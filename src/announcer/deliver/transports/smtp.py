@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
 import queue
 import re
@@ -22,18 +23,17 @@ from announcer.deliver.transports.base import Transport
 from announcer.errors import DeliveryError, InDoubt, PermanentFailure, TemporaryFailure
 from announcer.hosts import is_loopback
 
-_LOST = (smtplib.SMTPServerDisconnected, OSError)
+# Whatever breaks the conversation: the line lost, or a reply that is not SMTP (smtplib's own,
+# and `_SMTP.getreply`'s); the exchange then stops, and the connection is dropped.
+_LOST = (smtplib.SMTPException, OSError)
 _ADDRESS = re.compile(r"[^\x00-\x20<>()\x7f]+@[^\x00-\x20<>()\x7f@]+")
-
-
-def _reply(code: int, reply: bytes | str) -> str:
-    text = reply.decode(errors="replace") if isinstance(reply, bytes) else reply
-    return f"{code} {text}".strip()
-
-
-def _failure(code: int, reply: bytes) -> TemporaryFailure | PermanentFailure:
-    text = _reply(code, reply)
-    return PermanentFailure(text) if 500 <= code < 600 else TemporaryFailure(text)
+_CODE = re.compile(rb"[1-5][0-9][0-9]")
+_LONGEST_LINE = 1000  # octets in a reply line, CRLF included (RFC 5321 §4.5.3.1.5: 512)
+_MOST_LINES = 100  # lines in one reply: a server that goes on is not answering
+_SHOWN_LENGTH = 300  # characters of a server's words kept in an error or the journal
+_SECRET_RUN = 4  # characters of a secret in a row that are hidden wherever they stand
+_HIDDEN = "[hidden]"
+_WITHHELD = "(the server's words are not shown: they would show part of the password)"
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ class SMTPServer:
     username: str | None = None
     password: str | None = None
     ca_file: Path | None = None  # a private CA; else the system's certificate store
+    password_variable: str | None = None  # where the caller read the password, for a refused login
     timeout_seconds: float = 60  # for each read
     deadline_seconds: float = 120  # for a whole message, however slowly the server answers
 
@@ -124,6 +125,7 @@ class _Line:
         self.watchdog = watchdog
         self.connection: smtplib.SMTP | None = None
         self._context: ssl.SSLContext | None = None
+        self._shown = _Shown.hiding(config.username, config.password)
 
     @property
     def server(self) -> str:
@@ -134,13 +136,14 @@ class _Line:
             return self.connection
         config = self.config
         connection: smtplib.SMTP | None = None
+        logging_in = False
         try:
             if config.security == "tls":
-                connection = smtplib.SMTP_SSL(
+                connection = _SMTP_SSL(
                     config.host, config.port, timeout=config.timeout_seconds, context=self._tls()
                 )
             else:
-                connection = smtplib.SMTP(config.host, config.port, timeout=config.timeout_seconds)
+                connection = _SMTP(config.host, config.port, timeout=config.timeout_seconds)
                 if config.security == "starttls":
                     connection.starttls(context=self._tls())
             # The final dot goes in a write of its own (the journal is written just before it):
@@ -149,10 +152,11 @@ class _Line:
                 connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             connection.ehlo_or_helo_if_needed()
             if config.username:
+                logging_in = True
                 connection.login(config.username, config.password or "")
         except BaseException as exc:
             _quietly_close(connection)
-            raise self._connect_error(exc) from None
+            raise self._connect_error(exc, logging_in) from None
         self.connection = connection
         return connection
 
@@ -169,19 +173,39 @@ class _Line:
                 ) from None
         return self._context
 
-    def _connect_error(self, error: BaseException) -> BaseException:
-        """What a failed connection means to the user."""
+    def _connect_error(self, error: BaseException, logging_in: bool) -> BaseException:
+        """What a failed connection means to the user, in words that hold no part of the password."""
+        shown = self._shown
         if isinstance(error, ssl.SSLCertVerificationError):
             return DeliveryError(
-                f"{self.server}: the server's certificate is not trusted: {error.verify_message}"
+                f"{self.server}: the server's certificate is not trusted: {shown(error.verify_message)}"
             )
         if isinstance(error, smtplib.SMTPNotSupportedError):
-            return DeliveryError(f"{self.server}: the server does not offer STARTTLS")
+            offered = "AUTH (to log in)" if logging_in else "STARTTLS"
+            return DeliveryError(f"{self.server}: the server does not offer {offered}")
         if isinstance(error, smtplib.SMTPAuthenticationError):
-            refusal = _reply(error.smtp_code, error.smtp_error)
-            return DeliveryError(f"{self.server}: login as {self.config.username} refused: {refusal}")
+            refused = f"{self.server}: login as {self.config.username} refused: "
+            refused += shown.reply(error.smtp_code, error.smtp_error)
+            if error.smtp_code == 535 and self.config.password_variable:  # credentials invalid
+                refused += (
+                    f"; check the password in the environment variable {self.config.password_variable}"
+                    " and [smtp].username"
+                )
+            return DeliveryError(refused)
+        if isinstance(error, UnicodeEncodeError):  # smtplib sends AUTH in ASCII only
+            return DeliveryError(
+                f"{self.server}: login as {self.config.username}: the password holds a character "
+                "other than ASCII, which this SMTP client cannot send"
+            )
+        if logging_in and not isinstance(error, smtplib.SMTPServerDisconnected | OSError):
+            said = shown(str(error))  # no mechanism in common, or an AUTH exchange that never ends
+            return DeliveryError(f"{self.server}: login as {self.config.username} failed: {said}")
+        if isinstance(error, smtplib.SMTPResponseException):
+            return TemporaryFailure(
+                f"{self.server}: cannot connect: {shown.reply(error.smtp_code, error.smtp_error)}"
+            )
         if isinstance(error, smtplib.SMTPException | OSError):
-            return TemporaryFailure(f"{self.server}: cannot connect: {error}")
+            return TemporaryFailure(f"{self.server}: cannot connect: {shown(str(error))}")
         return error
 
     def send(self, sender: str, recipient: str, data: bytes, committing: Callable[[], None]) -> str:
@@ -205,12 +229,17 @@ class _Line:
         committing: Callable[[], None],
     ) -> str:
         """MAIL, RCPT, DATA (in one write where the server pipelines, RFC 2920), the message;
-        `committing` is called just before the final dot that makes it final."""
+        `committing` is called just before the final dot that makes it final.
+
+        Content and the final dot follow only a transaction the server accepted whole: a refused
+        MAIL or RCPT never carries a message, not even an empty one that a broken server could
+        deliver."""
         commands = (
             (f"MAIL FROM:{_path(sender)}", (250,)),
             (f"RCPT TO:{_path(recipient)}", (250, 251)),
             ("DATA", (354,)),
         )
+        shown = self._shown
         try:
             pipelined = connection.has_extn("pipelining")
             if pipelined:
@@ -222,34 +251,37 @@ class _Line:
                 code, reply = connection.getreply()
                 if code not in accepted:
                     refusal = refusal or (code, reply)
-                    if code == 421 or not pipelined:  # closing, or nothing more was asked
+                    if code in (421, -1) or not pipelined:  # closing, not SMTP, or nothing more asked
                         break
             if refusal is not None:
-                if code == 354:  # DATA taken without a recipient (pipelined): an empty message ends it
-                    connection.send(b".\r\n")
-                    connection.getreply()
+                if code == 354:  # DATA opened after a refusal: no byte of it may follow (see above)
+                    self.drop()  # a transaction cut off before its final dot is discarded
                 raise self._refused(*refusal)
             connection.send(_dot_stuffed(data))
         except _LOST as exc:
             self.drop()
             raise TemporaryFailure(
-                f"{self.server}: connection lost before the message was sent: {exc}"
+                f"{self.server}: connection lost before the message was sent: {shown(str(exc))}"
             ) from None
-        committing()  # from the final dot on, the server may have it: a failure is in doubt
+        try:
+            committing()  # from the final dot on, the server may have it: a failure is in doubt
+        except BaseException:
+            self.drop()  # not journaled, so never final: the dot does not go, the server discards it
+            raise
         try:
             connection.send(b".\r\n")
             code, reply = connection.getreply()
         except _LOST as exc:
             self.drop()
-            raise InDoubt(f"{self.server}: connection lost after the message was sent: {exc}") from None
-        if not 200 <= code <= 599:  # cut off mid-reply: whether the server took it is unknown
-            self.drop()
             raise InDoubt(
-                f"{self.server}: no complete reply after the message was sent: {_reply(code, reply)}"
-            )
-        if code != 250:
+                f"{self.server}: connection lost after the message was sent: {shown(str(exc))}"
+            ) from None
+        if 200 <= code < 300:
+            return shown.reply(code, reply)
+        if 400 <= code < 600:
             raise self._refused(code, reply)
-        return _reply(code, reply)
+        self.drop()  # a 1xx, a 3xx or no code: whether the server took it is unknown
+        raise InDoubt(f"{self.server}: no SMTP reply after the message was sent: {shown.reply(code, reply)}")
 
     def _refused(self, code: int, reply: bytes) -> TemporaryFailure | PermanentFailure:
         """The failure for a refusal, with the connection reset (or dropped, if the server is leaving)."""
@@ -260,7 +292,8 @@ class _Line:
                 self.connection.rset()
             except _LOST:
                 self.drop()
-        return _failure(code, reply)
+        text = self._shown.reply(code, reply)
+        return PermanentFailure(text) if 500 <= code < 600 else TemporaryFailure(text)
 
     def drop(self) -> None:
         _quietly_close(self.connection)
@@ -332,6 +365,114 @@ class _Watchdog:
                                 connection.sock.shutdown(socket.SHUT_RDWR)
                 self._wakes_at = min((deadline for deadline, _ in self._armed.values()), default=None)
                 self._changed.wait(None if self._wakes_at is None else self._wakes_at - now)
+
+
+class _SMTP(smtplib.SMTP):
+    """smtplib's client, reading replies of bounded size that are SMTP or say they are not."""
+
+    def getreply(self) -> tuple[int, bytes]:
+        """The next reply: (code, text), the code -1 for a line that is not an SMTP reply.
+
+        smtplib's own reads as many lines as a server sends, and takes `+25` for a code."""
+        if self.sock is None:
+            raise smtplib.SMTPServerDisconnected("not connected")
+        if self.file is None:
+            self.file = self.sock.makefile("rb")
+        texts: list[bytes] = []
+        codes: set[bytes] = set()
+        while True:
+            try:
+                line = self.file.readline(_LONGEST_LINE + 1)
+            except OSError as exc:
+                self.close()
+                raise smtplib.SMTPServerDisconnected(f"connection lost: {exc}") from None
+            if not line.endswith(b"\n"):
+                self.close()
+                raise smtplib.SMTPServerDisconnected(
+                    "the server sent a line too long for SMTP"
+                    if len(line) > _LONGEST_LINE
+                    else "the connection closed in the middle of a reply"
+                )
+            code, more = line[:3], line[3:4] == b"-"
+            texts.append(line[4:].strip(b" \t\r\n"))
+            codes.add(code)
+            if not (_CODE.fullmatch(code) and line[3:4] in (b" ", b"-", b"\r", b"\n")):
+                return -1, line.rstrip(b"\r\n")  # not SMTP: what came is shown as it came
+            if not more:
+                break
+            if len(texts) >= _MOST_LINES:
+                self.close()
+                raise smtplib.SMTPServerDisconnected(f"the server's reply went on past {_MOST_LINES} lines")
+        if len(codes) > 1:  # the lines of one reply carry one code (RFC 5321 §4.2.1)
+            return -1, b"\n".join(texts)
+        return int(code), b"\n".join(texts)
+
+
+class _SMTP_SSL(_SMTP, smtplib.SMTP_SSL):
+    """smtplib's implicit TLS client, reading replies as `_SMTP` does."""
+
+
+@dataclass(frozen=True)
+class _Shown:
+    """How anything a server says is shown: one line of printable text, at most `_SHOWN_LENGTH`
+    characters, holding no run of `_SECRET_RUN` characters of any form in which the password went
+    out (itself, and the base64 of AUTH LOGIN and of the AUTH PLAIN blob, with or without an
+    authorisation identity). A server may echo what it was sent; its words reach the terminal,
+    CI logs and the journal."""
+
+    secrets: tuple[str, ...] = ()
+
+    @classmethod
+    def hiding(cls, username: str | None, password: str | None) -> _Shown:
+        if not password:
+            return cls()
+        user = username or ""
+        blobs = (password, f"\0{user}\0{password}", f"{user}\0{user}\0{password}")
+        encoded = (base64.b64encode(blob.encode()).decode().rstrip("=") for blob in blobs)
+        forms = (*blobs, *encoded)
+        return cls(tuple(dict.fromkeys((*forms, *map(_one_line, forms)))))  # as sent, and as shown
+
+    def reply(self, code: int, reply: bytes | str) -> str:
+        """An SMTP reply as shown: its code (if it had one) and its words."""
+        return self(f"{code} {self._text(reply)}" if code >= 0 else self._text(reply))
+
+    def __call__(self, said: bytes | str) -> str:
+        text = _one_line(self._text(said)[: 4 * _SHOWN_LENGTH])  # bounded before the search
+        hidden = self._hidden(text)
+        line = "".join(
+            _HIDDEN if hidden[at] and (at == 0 or not hidden[at - 1]) else "" if hidden[at] else char
+            for at, char in enumerate(text)
+        )
+        if len(line) > _SHOWN_LENGTH:
+            line = line[: _SHOWN_LENGTH - 1] + "…"
+        for shown in (line, _WITHHELD):  # hidden by construction: what is shown is checked
+            if not any(self._hidden(shown)):
+                return shown
+        return ""  # a password made of the words that say it is withheld
+
+    @staticmethod
+    def _text(said: bytes | str) -> str:
+        return said.decode(errors="replace") if isinstance(said, bytes) else said
+
+    def _hidden(self, text: str) -> list[bool]:
+        """For each character of `text`, whether it stands in a run of a secret's characters."""
+        hidden = [False] * len(text)
+        for secret in self.secrets:
+            shortest = min(_SECRET_RUN, len(secret))
+            for start in range(len(text) - shortest + 1):
+                if text[start : start + shortest] not in secret:
+                    continue
+                end = start + shortest
+                while end < len(text) and text[start : end + 1] in secret:
+                    end += 1
+                hidden[start:end] = [True] * (end - start)
+        return hidden
+
+
+def _one_line(text: str) -> str:
+    """`text` on one line of printable characters: white space as one space, and any control,
+    invisible or direction-changing character as U+FFFD."""
+    return "".join(char if char.isprintable() else "\ufffd" for char in " ".join(text.split()))
 
 
 def _quietly_close(connection: smtplib.SMTP | None) -> None:
