@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
+from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 
 MAX_LINE = 500  # characters in a one-line field: a long title has about 150
@@ -125,6 +126,8 @@ def _plain_address(value: str) -> str | None:
     domain = match["domain"].lower()
     if "--" in domain or domain.rpartition(".")[2] in SPECIAL_USE_DOMAIN_NAMES:
         return None  # punycode and reserved names: left to email-validator
+    if match["local"].lower() in CASE_INSENSITIVE_MAILBOX_NAMES:
+        return None  # RFC 2142's role names (Postmaster@): email-validator writes them in lower case
     return f"{match['local']}@{domain}"
 
 
