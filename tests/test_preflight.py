@@ -166,6 +166,7 @@ def test_a_link_that_shows_one_address_and_goes_to_another_is_an_error(
         ("https://www.ki.se/page", "https://ki.se", None),
         ("https://news.ki.se/x", "ki.se", None),  # a part of the site shown
         ("https://ki.se.example.net/", "ki.se", "shows ki.se but goes to ki.se.example.net"),
+        ("https://evilki.se/", "ki.se", "shows ki.se but goes to evilki.se"),  # no dot: another site
         ("mailto:a@example.org", "b@example.org", "shows b@example.org but writes to a@example.org"),
         ("javascript:alert(1)", "click", "a mail client will not open this kind of link"),
         ("https://exa mple.org/", "x", "holds a space"),
@@ -179,6 +180,18 @@ def test_links_are_judged_by_scheme_form_and_honesty(href: str, text: str, found
         assert [f.level for f in findings] == [Level.PASSED]
     else:
         assert found in findings[0].message
+
+
+@pytest.mark.parametrize(
+    ("share", "level"),
+    [(0.89, Level.PASSED), (0.93, Level.WARNING), (0.99, Level.WARNING), (1.01, Level.ERROR)],
+)
+def test_the_html_is_judged_against_gmail_s_clip_with_a_margin(share: float, level: Level) -> None:
+    room = [preflight.Room("the abstract", "events/x.yaml: abstract", 50_000)]
+    [finding] = preflight.inspect_size("x" * int(preflight.GMAIL_CLIP * share), room)
+    assert finding.level is level
+    if level is not Level.PASSED:
+        assert finding.fix == "events/x.yaml: abstract"
 
 
 def test_list_mail_without_an_unsubscribe_is_an_error(cli: CLI, no_spamassassin: None) -> None:
