@@ -66,7 +66,7 @@ class Site:
         made = [self._event_files(series, listed) for listed in series.events]
         files = [file for pair in made for file in pair]
         calendars = [file.data for file in files if file.path.endswith(".ics")]
-        feed = calendar_feed(series.name, _plain(series.description), calendars, REFRESH)
+        feed = calendar_feed(series.name, series.description, calendars, REFRESH)
         return [
             *files,
             SiteFile(f"{series.key}.ics", feed),
@@ -193,7 +193,7 @@ class Site:
         child(feed, "id", _urn(f"{series.key}@{self.renderer.settings.sender.domain}"))
         child(feed, "title", series.name)
         if series.description:
-            child(feed, "subtitle", _plain(series.description))
+            child(feed, "subtitle", series.description)
         newest = max((listed.changed for listed in series.events), default=self.now)
         child(feed, "updated", newest.isoformat())
         author = child(feed, "author")
@@ -233,11 +233,6 @@ class Site:
 def _feeds(key: str) -> dict[str, str]:
     """A series' two feeds, as its pages (one folder down) link to them."""
     return {"ics": f"../{key}.ics", "atom": f"../{key}.atom"}
-
-
-def _plain(markdown: str | None) -> str | None:
-    """A Markdown text as the plain text a feed shows (paragraphs kept, lines not wrapped)."""
-    return prose.to_text(markdown, width=10**6).strip() if markdown else None
 
 
 def _teaser(named: NamedEvent) -> str:
