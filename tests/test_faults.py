@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import re
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,7 +23,7 @@ from announcer.deliver.journal import JOURNAL_PATH, Journal, Outcome
 from announcer.deliver.transports.base import Transport
 from announcer.model.recipient import Recipient
 from tests.helpers import CLI, EXAMPLE_EVENT, EXAMPLE_RECIPIENTS, write
-from tests.scripted_smtp import Fault, Script, scripted_smtp
+from tests.scripted_smtp import Fault, Hold, Script, scripted_smtp
 
 
 def _configure(port: int, **extra: object) -> None:
@@ -193,3 +197,101 @@ def test_a_killed_dry_run_leaves_nothing_behind_after_the_next(cli: CLI) -> None
     assert left == [f".2026-03-06-car-t-cell-therapy.partial-{alive}", "2026-03-06-car-t-cell-therapy"], (
         "a dead run's folders are removed; a running one's are not touched"
     )
+
+
+_FULL = multiprocessing.get_context("fork").Event()  # forked sending processes see it too
+# How a journal's writes start failing, in SQLite's own words: the disk full (SQLite's page limit
+# set to the database's size: SQLITE_FULL at the first write that needs a page; small pages make
+# that soon), or the file system gone read-only (after an I/O error): every write refused.
+_FAILING = {
+    "disk-full": ("PRAGMA max_page_count = {pages}", "database or disk is full"),
+    "read-only": ("PRAGMA query_only = 1", "attempt to write a readonly database"),
+}
+
+
+class _FillingUp(sqlite3.Connection):
+    """A journal's connection whose writes fail, as `how` says, once `_FULL` is set."""
+
+    how = "disk-full"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        super().execute("PRAGMA page_size = 512")  # takes effect in a new database only
+        self.filled = False
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        self._fill()
+        return super().execute(sql, parameters)
+
+    def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
+        self._fill()
+        return super().executemany(sql, parameters)
+
+    def _fill(self) -> None:
+        if _FULL.is_set() and not self.filled:
+            self.filled = True
+            (pages,) = super().execute("PRAGMA page_count").fetchone()
+            super().execute(_FAILING[self.how][0].format(pages=pages))
+
+
+@pytest.fixture(params=list(_FAILING))
+def failing_journal(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Journals opened from now on fail to write once `_FULL` is set; yields SQLite's words."""
+    connect = sqlite3.connect
+    monkeypatch.setattr(sqlite3, "connect", lambda *args, **kw: connect(*args, **kw, factory=_FillingUp))
+    monkeypatch.setattr(_FillingUp, "how", request.param)
+    _FULL.clear()
+    yield _FAILING[request.param][1]
+    _FULL.clear()
+
+
+@pytest.mark.parametrize("connections", [1, 4])
+def test_a_journal_that_fails_mid_send_says_what_went_and_a_rerun_doubles_nobody(
+    cli: CLI, failing_journal: str, connections: int
+) -> None:
+    people = [f"person{number:02d}@example.org" for number in range(40)]
+    write(Path("recipients/many.csv"), "email\n" + "\n".join(people) + "\n")
+    script = Script(hold=Hold(at=10))  # the tenth message is held after its dot: then the disk fills
+
+    def fill_at_the_tenth() -> None:
+        assert script.hold is not None
+        if script.hold.reached.wait(60):
+            _FULL.set()
+            script.hold.release.set()
+
+    filler = threading.Thread(target=fill_at_the_tenth, daemon=True)
+    with scripted_smtp(script) as port:
+        _configure(port, connections=connections, retry_delay_seconds=0.01)
+        filler.start()
+        code, out, err = cli("send", EXAMPLE_EVENT, "--to", "recipients/many.csv", "--transport", "smtp")
+        filler.join()
+        assert code == 3, out + err
+        assert "Traceback" not in err
+        copies = script.copies()
+        sent = re.search(r"sent (\d+) of 40 by SMTP", out)
+        assert sent, out
+        assert int(sent[1]) == sum(copies.values()), "what went is what the server kept"
+        assert 1 <= int(sent[1]) < 40, "the journal failed mid-send"
+        assert f"cannot write: {failing_journal}: the send stopped there" in err
+        _FULL.clear()  # the disk has room again
+
+        journal = _journal_outcomes()
+        for address in people:
+            kept, standing = copies[address], journal.get(address)
+            if standing is Outcome.DELIVERED:
+                assert kept == 1, address
+            elif standing is Outcome.IN_FLIGHT:
+                assert kept <= 1, address
+            else:
+                assert kept == 0, (address, standing)
+            if kept and standing is not Outcome.DELIVERED:  # the journal does not know: said so
+                assert f"not in the journal: {address} has the message" in err, err
+
+        script.hold = None
+        code, out, err = cli("send", EXAMPLE_EVENT, "--to", "recipients/many.csv", "--transport", "smtp")
+        in_doubt = set(re.findall(r"in doubt: (\S+):", err))
+        assert in_doubt == {a for a, outcome in journal.items() if outcome is Outcome.IN_FLIGHT}
+        assert code == (3 if in_doubt else 0), out + err
+        copies = script.copies()
+        assert max(copies.values()) == 1, "nobody receives the message twice"
+        assert {a for a in people if copies[a] == 0} <= in_doubt, "only those in doubt may lack it"

@@ -326,6 +326,8 @@ def send_reminders(
             )
             key = delivery_key(f"reminder-{lead}", edition.uid, 0)  # once per kind, whatever moves
             reports.append(_deliver(composer, key, audience, options, journal, hooks))
+            if reports[-1].summary.journal_error is not None:  # the next cannot be journaled either
+                break
     return reports
 
 

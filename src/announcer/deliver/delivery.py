@@ -69,10 +69,18 @@ class Summary:
     in_doubt: list[tuple[str, str]] = field(default_factory=list)
     interrupted: bool = False
     gave_up: str | None = None  # why the run stopped early: the server kept failing
+    journal_error: str | None = None  # why the run stopped early: the journal could not be written
+    # Outcomes the journal could not record (address, what happened): it shows them as it had them.
+    unrecorded: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
-        return not (self.failed or self.in_doubt or self.interrupted)
+        return not (self.failed or self.in_doubt or self.interrupted or self.journal_error)
+
+    @property
+    def anything_went(self) -> bool:
+        """Whether any message was handed to the server this run (delivered, refused or in doubt)."""
+        return bool(self.delivered or self.failed or self.in_doubt or self.unrecorded)
 
 
 class _Stopped(Exception):
@@ -130,6 +138,7 @@ class Deliverer:
         A run that stops early leaves the transport aborted (a dry run then publishes nothing).
         """
         lanes: Lanes[Recipient] | None = None
+        lost: JournalError | None = None
         try:
             with self.transport, stop_between_messages(announce) as self._stop:
                 shares = self.transport.split(self.processes) if self.processes > 1 else []
@@ -141,13 +150,49 @@ class Deliverer:
                     self._deliver_batches(recipients, lanes, advance)
         except _Stopped:
             self.summary.interrupted = True
+        except JournalError as error:
+            lost = error
         finally:
             if lanes is not None:  # the transport is closed or aborted: the threads end at once
                 lanes.join()
             if self.journal is not None:
                 with suppress(JournalError):  # left, they are this boot's: not in doubt, only untidy
                     self.journal.release(self.key)
+        if lost is not None:
+            self._lost(lost)
+        if self.summary.journal_error is not None:
+            self._tell_lost(announce, lost)
         return self.summary
+
+    def _lost(self, error: JournalError) -> None:
+        """The journal could not be written, so the run stopped: the summary says why, and which
+        outcomes the journal does not know (those still waiting to be written)."""
+        self.summary.journal_error = str(error)
+        self.summary.interrupted = True
+        if self.journal is None:
+            return
+        with suppress(JournalError):
+            self.journal.flush()  # once more: there may be room again
+        for entry in self.journal.unwritten():
+            if entry.outcome is Outcome.DELIVERED:  # its in-flight line went before its dot
+                said = f"has the message ({entry.reply}); the journal shows it in doubt: leave it so"
+            elif entry.outcome is Outcome.FAILED:
+                said = f"does not have it ({entry.reply})"
+            else:  # in doubt: the journal holds it in flight, and the summary lists it
+                continue
+            self.summary.unrecorded.append((entry.recipient, said))
+
+    def _tell_lost(self, announce: Callable[[str], None], error: JournalError | None) -> None:
+        """Say what the journal does not know; if nothing went out, the run failed as a whole."""
+        summary = self.summary
+        if not summary.anything_went:
+            raise error or JournalError(str(summary.journal_error))  # nothing was sent: as it is
+        announce(
+            f"{summary.journal_error}: the send stopped there, as nothing goes out that the journal "
+            "cannot record; once it can be written, run the same command again to send the rest"
+        )
+        for address, said in summary.unrecorded:
+            announce(f"not in the journal: {address} {said}")
 
     def _deliver_batches(
         self, recipients: Iterable[Recipient], lanes: Lanes[Recipient] | None, advance: Callable[[], None]
@@ -176,7 +221,7 @@ class Deliverer:
         except BaseException as error:
             if lanes is not None:
                 lanes.drop()  # what waits never starts
-                if isinstance(error, _Stopped):  # asked to stop: the messages in hand finish first
+                if isinstance(error, _Stopped | JournalError):  # the messages in hand finish first
                     lanes.join()
             raise
         if self._left_unsent:
@@ -218,6 +263,8 @@ class Deliverer:
                     if isinstance(found, Summary):
                         self._add(found)
                         stopped = stopped or kind == "stopped"
+                        if found.journal_error is not None:  # the others cannot write it either
+                            stop.set()
                     else:
                         error = error or found
                         stop.set()
@@ -261,6 +308,9 @@ class Deliverer:
                     said = ("done", lane.summary)
                 except _Stopped:
                     said = ("stopped", lane.summary)
+                except JournalError as error:  # told as a stop: what this lane sent is the run's
+                    lane._lost(error)
+                    said = ("stopped", lane.summary)
         except BaseException as error:  # told to the parent, which raises it
             said = ("error", _picklable(error))
         try:
@@ -276,6 +326,8 @@ class Deliverer:
         self.summary.failed += lane.failed
         self.summary.in_doubt += lane.in_doubt
         self.summary.gave_up = self.summary.gave_up or lane.gave_up
+        self.summary.journal_error = self.summary.journal_error or lane.journal_error
+        self.summary.unrecorded += lane.unrecorded
 
     def _batch_size(self) -> int:
         """Recipients reserved at a time: 100, or about ten seconds' worth at a slow pace."""
@@ -303,36 +355,50 @@ class Deliverer:
             advance()
 
     def _try(self, recipient: Recipient) -> None:
-        """Compose and send one message, retrying what may be retried, journaling each step."""
+        """Compose and send one message, retrying what may be retried, journaling each step.
+
+        Each outcome is counted in the summary whether or not the journal can record it: a run
+        stopped by the journal still says what it sent."""
         message = self.compose(recipient)
         message_id = message.message_id
-        in_flight = lambda: self._write(recipient, message_id, Outcome.IN_FLIGHT, "")  # noqa: E731
         for attempt in range(self.pace.retries + 1):
             self._keep_pace()
             try:
-                reply = self.transport.send(message, in_flight)
+                reply = self.transport.send(message, partial(self._in_flight, recipient, message_id))
             except TemporaryFailure as failure:
-                self._write(recipient, message_id, Outcome.FAILED, failure.reply)
-                if attempt < self.pace.retries:
+                final = attempt == self.pace.retries
+                try:
+                    self._write(recipient, message_id, Outcome.FAILED, failure.reply)
+                except JournalError:
+                    final = True  # never retried unrecorded
+                    raise
+                finally:
+                    if final:
+                        self._count_failure(recipient, failure.reply, self.summary.failed)
+                if not final:
                     self._wait(self.pace.retry_delay * 2**attempt)
                     continue
-                self._count_failure(recipient, failure.reply, self.summary.failed)
             except PermanentFailure as failure:
-                self._write(recipient, message_id, Outcome.FAILED, failure.reply)
                 with self._lock:
                     self.summary.failed.append((recipient.email, failure.reply))
+                self._write(recipient, message_id, Outcome.FAILED, failure.reply)
             except InDoubt as doubt:
-                self._write(recipient, message_id, Outcome.IN_FLIGHT, doubt.reply)
                 self._count_failure(recipient, doubt.reply, self.summary.in_doubt)
+                self._write(recipient, message_id, Outcome.IN_FLIGHT, doubt.reply)
             except DeliveryError as error:  # the transport cannot go on (a reconnect refused)
                 self._write(recipient, message_id, Outcome.FAILED, str(error))
                 raise
             else:  # written with the next line: one commit a message (see `Journal.record`)
-                self._write(recipient, message_id, Outcome.DELIVERED, reply, later=True)
                 with self._lock:
                     self.summary.delivered += 1
                     self._failures_in_a_row = 0
+                self._write(recipient, message_id, Outcome.DELIVERED, reply, later=True)
             return
+
+    def _in_flight(self, recipient: Recipient, message_id: str) -> None:
+        """The line written just before the final dot; if it cannot be, the dot never goes."""
+        if self.journal is not None:
+            self.journal.record(self.key, recipient.email, message_id, Outcome.IN_FLIGHT, "")
 
     def _count_failure(self, recipient: Recipient, reply: str, listed: list[tuple[str, str]]) -> None:
         """A recipient left failed for now or in doubt; after `give_up_after` in a row, the run stops."""
@@ -365,8 +431,15 @@ class Deliverer:
     def _write(
         self, recipient: Recipient, message_id: str, outcome: Outcome, reply: str, *, later: bool = False
     ) -> None:
-        if self.journal is not None:
+        """Record an outcome; one the journal cannot take now waits for its next write, and is
+        reported (`Summary.unrecorded`) if that never comes."""
+        if self.journal is None:
+            return
+        try:
             self.journal.record(self.key, recipient.email, message_id, outcome, reply, later=later)
+        except JournalError:
+            self.journal.record(self.key, recipient.email, message_id, outcome, reply, later=True)
+            raise
 
     def _wait(self, seconds: float) -> None:
         """Sleep, with the journal's line that waits for the next one written first: no one is

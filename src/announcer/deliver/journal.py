@@ -261,6 +261,12 @@ class Journal:
             else:
                 self._commit([*self._waiting, row])
 
+    def unwritten(self) -> list[Entry]:
+        """The lines recorded and not yet written: all of them, after a write failed (they stay,
+        and go with the next write that works)."""
+        with self._lock:
+            return [_entry(row) for row in self._waiting]
+
     def flush(self) -> None:
         """Write the lines that wait (see `record`)."""
         with self._lock:
@@ -276,12 +282,19 @@ class Journal:
                 try:
                     self._db.executemany(_UPSERT_DELIVERY, rows)
                 except BaseException:
-                    self._db.execute("ROLLBACK")
+                    self._roll_back()
                     raise
                 self._db.execute("COMMIT")
         except sqlite3.Error as exc:
             raise JournalError(f"{self.path}: cannot write: {exc}") from None
         self._waiting.clear()
+
+    def _roll_back(self) -> None:
+        """End the transaction a statement failed in, unless SQLite already has: on a full disk
+        (SQLITE_FULL) or an I/O error it rolls back itself, and a ROLLBACK then would fail in
+        place of the error that says why."""
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
 
     @contextmanager
     def _durably(self) -> Iterator[None]:
@@ -293,7 +306,7 @@ class Journal:
                 self._db.executemany(_UPSERT_DELIVERY, self._waiting)
                 yield
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._roll_back()
                 raise
             self._db.execute("COMMIT")
             self._waiting.clear()
