@@ -7,7 +7,7 @@ from urllib.parse import quote, urlencode
 
 from announcer.model.event import NamedEvent
 from announcer.render.calendar_links import CalendarLink
-from announcer.starter import slug_of
+from announcer.slugs import slug_of
 
 
 def site_key(named: NamedEvent) -> str:

@@ -3,8 +3,6 @@ example event, a recipients file), and a new event in a series."""
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from datetime import date, datetime, timedelta
 from importlib.resources import files
 from pathlib import Path
@@ -16,6 +14,7 @@ from announcer import clock
 from announcer.errors import InputError, Problem
 from announcer.load.files import display_path
 from announcer.load.series import load_series, series_path
+from announcer.slugs import slug_of
 
 
 def create_workspace(folder: Path, zone: str | None = None) -> list[Path]:
@@ -81,13 +80,6 @@ def new_event(
     if series.weekday and f"{day:%A}".lower() != series.weekday:
         warnings.append(f"{day} is a {day:%A}; the {series.name} meets on {series.weekday.capitalize()}s")
     return path, warnings
-
-
-def slug_of(title: str | None) -> str:
-    """A file name's worth of a title: "Über Zellen: a Primer" → "uber-zellen-a-primer"."""
-    plain = unicodedata.normalize("NFKD", title or "").encode("ascii", "ignore").decode().lower()
-    words = re.sub(r"[^a-z0-9]+", "-", plain).strip("-")
-    return words[:60].rsplit("-", 1)[0] if len(words) > 60 else words
 
 
 def _local_zone() -> str:
