@@ -1,8 +1,10 @@
 """Counting the answers to one event: the latest answer of each attendee, and what to doubt.
 
-A reply counts when it is for this event and came from the attendee it answers for (or from the
-address the attendee named to answer for them, SENT-BY); of several answers of one attendee the
-latest (DTSTAMP) counts. Everything else is reported, never silently dropped.
+A reply counts when it is for this event and its one From address is the attendee's own (the
+loader decides which attendee a message answers for, and why one is not genuine). Of several
+answers of one attendee the latest counts: by DTSTAMP, which the loader does not believe when it
+claims a time after the message arrived; of equal stamps, the later arrival; of equal arrivals, the
+later in the mailbox. Everything else is reported, never silently dropped.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from announcer.errors import Problem
 from announcer.model.reply import Answer, Reply
@@ -20,10 +23,10 @@ class Tally:
     """The answers to one event, and the replies that were not counted."""
 
     answers: dict[str, Reply] = field(default_factory=dict)  # the latest genuine answer per attendee
-    forged: list[Reply] = field(default_factory=list)  # sent by someone other than the attendee
+    forged: list[Reply] = field(default_factory=list)  # not the attendee's own (each says why: `doubt`)
     replaced: int = 0  # earlier answers of an attendee who answered again
     other_events: Counter[str] = field(default_factory=Counter)  # UID → replies for other events
-    problems: list[Problem] = field(default_factory=list)  # messages that could not be read
+    problems: list[Problem] = field(default_factory=list)  # messages not read, or refused, and why
     sequence: int = 0  # the version of the event the last real send carried
     invited: list[str] | None = None  # whom the journal says received the event (None: not known)
 
@@ -75,7 +78,13 @@ def tally(found: Iterable[Reply | Problem], uid: str, sequence: int, invited: li
             earlier = result.answers.get(item.attendee)
             if earlier is not None:
                 result.replaced += 1
-                if (earlier.stamp, earlier.sequence) > (item.stamp, item.sequence):
+                if _recency(earlier) > _recency(item):
                     continue  # the one counted is later; of equals, the later in the mailbox wins
             result.answers[item.attendee] = item
     return result
+
+
+def _recency(reply: Reply) -> tuple[datetime, datetime]:
+    """What orders an attendee's answers: when answered, then when arrived (not SEQUENCE: the
+    sender sets it, and a stamp of equal worth must not let them pick the winner)."""
+    return reply.stamp, reply.arrived

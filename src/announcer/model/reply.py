@@ -6,6 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from announcer.model.text import shown_safely
+
+# The texts of a reply that are printed, and how many characters of each: an address is at most 254.
+_SHOWN = {"attendee": 254, "name": 120, "sender": 254, "comment": 300, "source": 300, "doubt": 500}
+
 
 class Answer(StrEnum):
     """The PARTSTAT values a reply to an event may carry (RFC 5545 §3.2.12)."""
@@ -25,20 +30,35 @@ class Answer(StrEnum):
 
 @dataclass(frozen=True)
 class Reply:
-    """One attendee's answer, and where it came from."""
+    """One attendee's answer, and where it came from.
 
-    uid: str
+    Its texts are a stranger's and end up on the organiser's terminal: they are made fit for one
+    line (`shown_safely`) here, as the reply is made, so that no reader of a reply can forget to.
+    """
+
+    uid: str  # the event answered; compared, never printed
     attendee: str  # the address answered for, lowercase
-    name: str  # as the reply gives it (CN), shown safely
+    name: str  # as the reply gives it (CN)
     answer: Answer
-    stamp: datetime  # DTSTAMP, in UTC: the latest answer of an attendee counts
+    stamp: datetime  # when it was answered, in UTC: its DTSTAMP, unless that claims a time after it arrived
+    arrived: datetime  # when the mailbox received it, in UTC: of equal stamps, the later arrival counts
     sequence: int  # the version of the invitation answered
-    sender: str  # the message's From address, lowercase ("" if none)
-    sent_by: str  # SENT-BY: who may answer on the attendee's behalf, lowercase ("" if none)
+    sender: str  # the message's one From address, lowercase ("" if it has none, or several)
     comment: str  # COMMENT, if the attendee wrote one
     source: str  # the file (and message) it was read from
+    doubt: str = ""  # why it is not the attendee's own answer ("" when it is)
+
+    def __post_init__(self) -> None:
+        for name, limit in _SHOWN.items():
+            object.__setattr__(self, name, shown_safely(getattr(self, name), limit))
+        if not self.doubt and not self.genuine:
+            sent_by = self.sender or "no one named"
+            object.__setattr__(self, "doubt", f"answers for {self.attendee} but was sent by {sent_by}")
 
     @property
     def genuine(self) -> bool:
-        """Whether the message came from the attendee (or the one they let answer for them)."""
-        return bool(self.sender) and self.sender in (self.attendee, self.sent_by)
+        """Whether the message came from the attendee: its one From address is theirs.
+
+        SENT-BY does not make another sender genuine: it is what the message says about itself,
+        so whoever can send mail could name themselves the attendee's delegate."""
+        return not self.doubt and bool(self.sender) and self.sender == self.attendee
