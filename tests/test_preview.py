@@ -6,6 +6,7 @@ import http.client
 import re
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -61,12 +62,28 @@ class Running:
         connection = http.client.HTTPConnection(self.host, self.port, timeout=10)
         try:
             connection.putrequest("GET", path, skip_host=True)
-            connection.putheader("Host", host or f"127.0.0.1:{self.port}")
+            connection.putheader("Host", f"127.0.0.1:{self.port}" if host is None else host)
             connection.endheaders()
             response = connection.getresponse()
             return response.status, response.read()
         finally:
             connection.close()
+
+    def raw(self, *lines: str) -> bytes:
+        """The answer's first line to a request written as is."""
+        with socket.create_connection((self.host, self.port), timeout=10) as client:
+            client.sendall("".join(f"{line}\r\n" for line in lines).encode() + b"\r\n")
+            return client.makefile("rb").readline()
+
+    def connections(self) -> list[str]:
+        """The TCP states of the server's connections still open, from the kernel's tables."""
+        states = []
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            for row in Path(table).read_text().splitlines()[1:]:
+                local, state = row.split()[1], row.split()[3]
+                if int(local.rsplit(":", 1)[1], 16) == self.port and state not in ("0A", "06"):
+                    states.append(state)  # not the listening socket, not one closed (TIME_WAIT)
+        return states
 
 
 @pytest.fixture
@@ -237,10 +254,32 @@ def test_no_file_outside_the_previews_own_routes_is_served(preview: Running, pat
     assert b"[sender]" not in body
 
 
+def test_requests_for_this_machine_are_answered(preview: Running) -> None:
+    allowed = ["127.0.0.1:{port}", "localhost:{port}", "localhost", "127.0.0.1", "[::1]:{port}", "127.0.0.2"]
+    for host in allowed:
+        assert preview.get("/", host=host.format(port=preview.port))[0] == 200, host
+
+
 def test_requests_for_other_host_names_are_refused(preview: Running) -> None:
-    assert preview.get("/", host=f"localhost:{preview.port}")[0] == 200
-    assert preview.get("/", host="attacker.example")[0] == 403  # DNS rebinding
-    assert preview.get("/email.html", host="192.168.1.10:8800")[0] == 403
+    """DNS rebinding: a page of another site, its name pointed at 127.0.0.1, must read nothing."""
+    refused = [
+        "attacker.example",
+        "localhost.attacker.example",
+        "localhost.attacker.example:{port}",
+        "127.0.0.1.attacker.example:{port}",
+        "localhost:{port}@attacker.example",
+        "localhost:attacker.example",
+        "localhost:{port}:{port}",
+        "[::1]attacker.example",
+        "192.168.1.10:8800",
+        "0.0.0.0:{port}",
+        "",
+    ]
+    for host in refused:
+        assert preview.get("/email.html", host=host.format(port=preview.port))[0] == 403, host
+    loopback, attacker = f"Host: 127.0.0.1:{preview.port}", "Host: attacker.example"
+    for headers in ([loopback, attacker], [attacker, loopback], []):
+        assert preview.raw("GET / HTTP/1.1", *headers).startswith(b"HTTP/1.1 403 "), headers
 
 
 def test_it_listens_on_loopback_unless_told_and_warns_when_told(workspace: Path) -> None:
@@ -282,15 +321,29 @@ def _threads(pid: int) -> int:
     return int(re.search(r"^Threads:\s+(\d+)", status, re.MULTILINE)[1])  # type: ignore[index]
 
 
-def test_idle_connections_cannot_pile_up_threads(preview: Running) -> None:
+def test_idle_connections_cannot_pile_up_threads_or_keep_pages_out(preview: Running) -> None:
     idle = [socket.create_connection((preview.host, preview.port)) for _ in range(300)]
     try:
-        time.sleep(1)
-        assert _threads(preview.process.pid) <= 64 + 8, "at most 64 connections are served at once"
+        assert preview.get("/state")[0] == 200, "answered while the idle ones are held"
+        assert _threads(preview.process.pid) <= 16, "a connection costs no thread"
     finally:
         for connection in idle:
             connection.close()
+
+
+def test_a_client_that_goes_away_early_leaves_the_terminal_quiet(preview: Running) -> None:
+    """A browser closes connections all the time: a stopped load, a closed tab, a reload."""
+    for number in range(30):
+        client = socket.create_connection((preview.host, preview.port))
+        path = "/reload?shown=0" if number % 3 == 0 else "/email.html"
+        client.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        if number % 2:  # gone with a reset, not a goodbye
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        client.close()
     deadline = time.monotonic() + 10
-    while preview.get("/state")[0] != 200:  # the slots come free as the idle ones close
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    while preview.connections():  # the server has seen each go
+        assert time.monotonic() < deadline, preview.connections()
+        time.sleep(0.05)
+    code, _, err = preview.stop()
+    assert code == 0
+    assert err == ""

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from email.message import EmailMessage
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -31,12 +33,11 @@ from announcer.load.settings import load_settings
 from announcer.model.recipient import Recipient
 from announcer.model.settings import Settings
 from announcer.model.window import Window, in_window
+from announcer.preview.connections import DEFAULT_LIMITS, Answer, EventServer, Limits, Stream
 from announcer.render.content import RenderedContent, Renderer
 from announcer.render.theme import theme_folder
 
 GMAIL_CLIP_BYTES = 102_000
-MAX_CONNECTIONS = 64  # a browser opens six or so; the live-reload stream holds one
-IDLE_SECONDS = 30
 _INPUT_SUFFIXES = {".yaml", ".yml", ".toml", ".csv", ".j2"}
 _SINGLE_ROUTES = {
     "/": "page",
@@ -45,6 +46,9 @@ _SINGLE_ROUTES = {
     "/event.ics": "event.ics",
 }
 _ITEM_ROUTE = re.compile(r"/([a-z0-9-]+)/(|email\.html|email\.txt|event\.ics|[a-z0-9-]+\.ics)")
+_VERSION = re.compile(r"[0-9]{1,18}")  # ASCII digits only: int() would take "²" or a million digits badly
+# A Host header: a name or a bracketed IPv6 address, and an optional port; nothing more.
+_HOST = re.compile(r"(?P<name>\[[0-9A-Fa-f:.]+\]|[^\[\]:@/\s]+)(?::[0-9]{1,5})?")
 _DARK_QUERY = re.compile(r"\(\s*prefers-color-scheme\s*:\s*dark\s*\)")
 
 
@@ -180,7 +184,7 @@ class Preview:
 
     def __init__(self, target: Target) -> None:
         self.target = target
-        self.changed = threading.Condition()
+        self.listeners: list[Callable[[], None]] = []  # called from the watching thread after a rebuild
         self.snapshot = Snapshot(0)
         self.stopping = threading.Event()
         self.rebuild()
@@ -193,9 +197,9 @@ class Preview:
             snapshot = Snapshot(version, error="\n".join(str(problem) for problem in exc.problems))
         except AnnouncerError as exc:
             snapshot = Snapshot(version, error=str(exc))
-        with self.changed:
-            self.snapshot = snapshot
-            self.changed.notify_all()
+        self.snapshot = snapshot
+        for listener in self.listeners:
+            listener()
 
     def watched(self) -> list[Path]:
         """The workspace (events, settings, recipients, templates, even ones made later) and the theme."""
@@ -216,52 +220,47 @@ class Preview:
             self.rebuild()
 
     def stop(self) -> None:
-        """Stop watching and release every listener."""
-        with self.changed:
-            self.stopping.set()
-            self.changed.notify_all()
-
-    def wait_for_change(self, seen: int, timeout: float) -> int:
-        with self.changed:
-            self.changed.wait_for(
-                lambda: self.snapshot.version != seen or self.stopping.is_set(), timeout=timeout
-            )
-            return self.snapshot.version
+        """Stop watching."""
+        self.stopping.set()
 
 
-class PreviewServer(ThreadingHTTPServer):
+class PreviewServer(EventServer):
     """Serves the preview; answers only requests addressed to the host it was bound to.
 
-    A thread serves each connection, so connections are bounded: at most `MAX_CONNECTIONS`
-    at once (more are closed unanswered), and one left idle is closed after `IDLE_SECONDS`.
+    The connections, however many and however slow, are the loop's (see `connections`); this
+    class says what each request gets.
     """
 
-    daemon_threads = True
-
-    def __init__(self, preview: Preview, host: str, port: int, *, any_host: bool = False) -> None:
+    def __init__(
+        self,
+        preview: Preview,
+        host: str,
+        port: int,
+        *,
+        any_host: bool = False,
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> None:
         self.preview = preview
         self.any_host = any_host
         self.pages = _page_templates()
-        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
-        super().__init__((host, port), _Handler)
+        super().__init__(host, port, limits)
+        preview.listeners.append(self.wake)
 
-    def process_request(self, request: Any, client_address: Any) -> None:
-        if not self.slots.acquire(blocking=False):
-            self.shutdown_request(request)
-            return
-        super().process_request(request, client_address)
+    def respond(self, head: bytes, address: Any) -> Answer | Stream:
+        handler = _Handler(self, head, address)
+        handler.handle_one_request()
+        answer = handler.answer.getvalue()
+        if handler.stream_from is not None:
+            return Stream(answer, handler.stream_from)
+        return Answer(answer, close=handler.close_connection)
 
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self.slots.release()
+    def version(self) -> int:
+        return self.preview.snapshot.version
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
-        name = host.decode() if isinstance(host, bytes) else host
-        return f"http://{name}:{port}/"
+        host, port = self.server_address
+        return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 
 def _page_templates() -> jinja2.Environment:
@@ -275,30 +274,45 @@ def _page_templates() -> jinja2.Environment:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: PreviewServer
+    """One request, parsed and answered by `http.server` from a head already read, into a buffer.
+
+    The socket stays with the loop: nothing here waits for a client.
+    """
+
     protocol_version = "HTTP/1.1"
-    timeout = IDLE_SECONDS  # an idle keep-alive connection is closed, its thread freed
+    default_request_version = "HTTP/1.0"  # not 0.9: a request too broken to name one gets a status line
+
+    def __init__(self, site: PreviewServer, head: bytes, address: Any) -> None:
+        # Not BaseRequestHandler's __init__: that one would serve a socket.
+        self.site = site
+        self.client_address = address
+        self.rfile = io.BytesIO(head)
+        self.wfile = self.answer = io.BytesIO()
+        self.close_connection = True
+        self.stream_from: int | None = None  # set when the answer is a reload stream
 
     def log_message(self, format: str, *args: object) -> None:  # the terminal stays quiet
         return
 
     def do_GET(self) -> None:
+        if "Content-Length" in self.headers or "Transfer-Encoding" in self.headers:
+            self.close_connection = True  # a body is never read: it must not be taken for the next request
         if not self._host_allowed():
             self._send(HTTPStatus.FORBIDDEN, "text/plain", b"this preview answers only to localhost\n")
             return
         url = urlsplit(self.path)
         scheme = parse_qs(url.query).get("scheme", [""])[0]
-        snapshot = self.server.preview.snapshot
+        snapshot = self.site.preview.snapshot
         route = url.path
         if route == "/reload":
             shown = parse_qs(url.query).get("shown", [""])[0]
-            self._stream_reloads(int(shown) if shown.isdigit() else snapshot.version)
+            self._stream_reloads(int(shown) if _VERSION.fullmatch(shown) else snapshot.version)
             return
         if route == "/state":
             body = json.dumps({"version": snapshot.version, "error": snapshot.error}).encode()
             self._send(HTTPStatus.OK, "application/json", body)
             return
-        if self.server.preview.target.single:
+        if self.site.preview.target.single:
             item = next(iter(snapshot.items.values()), None)
             name = _SINGLE_ROUTES.get(route)
             if name is not None:
@@ -333,9 +347,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(HTTPStatus.OK, "text/calendar; charset=utf-8", data)
 
     def _page(self, template: str, **context: object) -> None:
-        page = self.server.pages.get_template(template).render(
+        page = self.site.pages.get_template(template).render(
             **context,
-            single=self.server.preview.target.single,
+            single=self.site.preview.target.single,
             clip=GMAIL_CLIP_BYTES,
             calendars=readable_calendar,
         )
@@ -343,27 +357,27 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _host_allowed(self) -> bool:
         """Refuse requests for other host names: a web page cannot reach the preview by DNS rebinding."""
-        if self.server.any_host:
+        if self.site.any_host:
             return True
-        host = self.headers.get("Host", "")
-        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        hosts = self.headers.get_all("Host", [])
+        # The whole value is a name and an optional port, nothing else: `localhost:80@attacker.example`
+        # or `localhost.attacker.example` names another host.
+        parsed = _HOST.fullmatch(hosts[0].strip(" \t")) if len(hosts) == 1 else None
+        if parsed is None:
+            return False
+        name = parsed["name"]
         return is_loopback(name)
 
     def _stream_reloads(self, version: int) -> None:
-        """Server-sent events: the new version whenever it differs from the one the page shows."""
+        """Server-sent events: the new version whenever it differs from the one the page shows.
+
+        The stream is delimited by its end (no length): the loop keeps it open, capped in number.
+        """
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-store")
         self.end_headers()
-        preview = self.server.preview
-        try:
-            while not preview.stopping.is_set():
-                current = preview.wait_for_change(version, timeout=15)
-                self.wfile.write(f"data: {current}\n\n".encode() if current != version else b": alive\n\n")
-                self.wfile.flush()
-                version = current
-        except OSError:  # the page went away, or stopped reading
-            return
+        self.stream_from = version  # the loop sends the events, and holds no worker for it
 
     def _send(self, status: HTTPStatus, kind: str, body: bytes) -> None:
         self.send_response(status)
@@ -371,5 +385,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
