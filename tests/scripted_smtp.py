@@ -48,6 +48,7 @@ class Hold:
     phase: Phase = "after-dot"
     reached: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
+    recipient: str | None = None  # whose message was held (not yet known at MAIL)
 
 
 @dataclass
@@ -69,8 +70,15 @@ class Script:
     kept: list[tuple[str, bytes]] = field(default_factory=list)  # complete messages not refused
     auth_lines: list[bytes] = field(default_factory=list)  # what the client sent in AUTH
     transactions: int = 0  # MAIL commands so far
+    conversations: int = 0  # connections being served now
     stop: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def all_hung_up(self, timeout: float) -> bool:
+        """Wait until no client holds a connection (at most `timeout` seconds); whether none does."""
+        with self.changed:
+            return self.changed.wait_for(lambda: self.conversations == 0, timeout)
 
     def copies(self) -> Counter[str]:
         """How many complete copies each recipient was sent, the server keeping them."""
@@ -98,10 +106,17 @@ class _Handler(socketserver.StreamRequestHandler):
     server: _Server
 
     def handle(self) -> None:
+        script = self.server.script
+        with script.changed:
+            script.conversations += 1
         try:
-            self._converse(self.server.script)
+            self._converse(script)
         except OSError:  # the client went away: that is what some tests do
             return
+        finally:
+            with script.changed:
+                script.conversations -= 1
+                script.changed.notify_all()
 
     def _converse(self, script: Script) -> None:
         if script.strikes("hang-at-greeting"):
@@ -164,8 +179,8 @@ class _Handler(socketserver.StreamRequestHandler):
                     self._say("554 5.5.1 no valid recipients")
                     continue
                 self._say("354 go ahead")
-                self._hold(script, number, "data")
                 recipient = recipients[-1]
+                self._hold(script, number, "data", recipient)
                 data = self._message(script, recipient)
                 if data is None:
                     return
@@ -202,7 +217,7 @@ class _Handler(socketserver.StreamRequestHandler):
             return True
         with script.lock:
             script.kept.append((recipient, data))
-        self._hold(script, number, "after-dot")
+        self._hold(script, number, "after-dot", recipient)
         if script.strikes("hang-after-data", recipient):
             script.stop.wait(60)
             return False
@@ -249,9 +264,10 @@ class _Handler(socketserver.StreamRequestHandler):
         self.wfile.write(reply + b"535 5.7.8 Error: authentication failed\r\n")
         self.wfile.flush()
 
-    def _hold(self, script: Script, number: int, phase: Phase) -> None:
+    def _hold(self, script: Script, number: int, phase: Phase, recipient: str | None = None) -> None:
         hold = script.hold
         if hold is not None and hold.at == number and hold.phase == phase:
+            hold.recipient = recipient
             hold.reached.set()
             while not (hold.release.wait(0.05) or script.stop.is_set()):
                 pass
