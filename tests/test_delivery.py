@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import errno
+import multiprocessing
 import os
 import pickle
 import re
 import signal
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -247,7 +247,10 @@ def test_ctrl_c_finishes_the_message_in_hand_then_stops() -> None:
 
 
 class _Lanes(ScriptedTransport):
-    """Several connections at once: records which thread sent what, and how many overlapped."""
+    """Several connections at once: records which thread sent what, and how many overlapped.
+
+    The first `connections` messages wait for one another (a barrier), so that every connection
+    is provably busy at once, however the threads are scheduled."""
 
     def __init__(self, connections: int, *outcomes: str | DeliveryError) -> None:
         super().__init__(*outcomes)
@@ -255,14 +258,19 @@ class _Lanes(ScriptedTransport):
         self.lock = threading.Lock()
         self.busy = 0
         self.most_at_once = 0
+        self.started = 0
+        self.together = threading.Barrier(connections)
 
     def send(self, message: Outgoing, committing: Callable[[], None] = lambda: None) -> str:
         with self.lock:
             self.busy += 1
             self.most_at_once = max(self.most_at_once, self.busy)
             outcome = self.outcomes.pop(0) if self.outcomes else "250 OK"
+            self.started += 1
+            first = self.started <= self.connections
         try:
-            time.sleep(0.002)  # the server's answer takes a moment: the other lanes go meanwhile
+            if first:
+                self.together.wait(timeout=30)
             if isinstance(outcome, DeliveryError):
                 raise outcome
             committing()
@@ -398,30 +406,37 @@ def test_a_write_that_fails_in_a_forked_process_stops_the_run_and_publishes_noth
 
 
 def test_ctrl_c_stops_a_forked_dry_run_between_batches_and_publishes_nothing(tmp_path: Path) -> None:
+    """Ctrl-C reaches the parent as recipient 300 is composed; no message past it is composed
+    before the parent has heard it (and so told its sending processes): none starts after."""
     parent = os.getpid()
+    heard = multiprocessing.get_context("fork").Event()
 
     def compose(recipient: Recipient) -> Outgoing:
-        if recipient.email == "person0300@example.org":
+        number = int(recipient.email[6:10])
+        if number == 300:
             os.kill(parent, signal.SIGINT)  # as a Ctrl-C in the terminal reaches the parent
+        if number >= 300:
+            assert heard.wait(30), "Ctrl-C was not heard"
         return _compose(recipient)
 
     summary = Deliverer(DryRunTransport(tmp_path, "event"), compose, processes=2).deliver_all(
-        _people_in_order(5000)
+        _people_in_order(5000), announce=lambda text: heard.set()
     )
     assert summary.interrupted
-    assert 0 < summary.delivered < 5000
+    assert 0 < summary.delivered <= 302, "each process stopped after the message in its hand"
     assert list(tmp_path.iterdir()) == [], "an interrupted dry run publishes nothing"
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 class _InterruptedLanes(_Lanes):
-    """Four connections; Ctrl-C arrives during the tenth message; records whether the line was
-    dropped under a message still on its way."""
+    """Four connections; Ctrl-C arrives during the tenth message, which ends only once it was
+    heard (`heard`); records whether the line was dropped under a message still on its way."""
 
     def __init__(self) -> None:
         super().__init__(4)
         self.dropped_busy = False
         self.pressed = False
+        self.heard = threading.Event()
 
     def send(self, message: Outgoing, committing: Callable[[], None] = lambda: None) -> str:
         with self.lock:  # once, from the first to see nine sent (four lanes may pass nine together)
@@ -429,6 +444,7 @@ class _InterruptedLanes(_Lanes):
             self.pressed = self.pressed or press
         if press:
             os.kill(os.getpid(), signal.SIGINT)
+            assert self.heard.wait(30), "Ctrl-C was not heard"
         return super().send(message, committing)
 
     def abort(self) -> None:
@@ -437,7 +453,9 @@ class _InterruptedLanes(_Lanes):
 
 def test_ctrl_c_on_several_connections_finishes_every_message_in_hand(journal: Journal) -> None:
     transport = _InterruptedLanes()
-    summary = Deliverer(transport, _compose, journal=journal, key="k").deliver_all(_people(250))
+    summary = Deliverer(transport, _compose, journal=journal, key="k").deliver_all(
+        _people(250), announce=lambda text: transport.heard.set()
+    )
     assert summary.interrupted
     assert not transport.dropped_busy, "no connection dropped under a message on its way"
     assert summary.in_doubt == []

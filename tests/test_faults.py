@@ -83,25 +83,31 @@ def test_a_server_that_never_greets_is_a_clear_error(cli: CLI) -> None:
 
 
 def test_a_second_ctrl_c_stops_at_once(workspace: Path) -> None:
-    script = Script("hang-after-data")
+    """The first message is held after its dot (no answer comes); Ctrl-C is pressed, heard, and
+    pressed again: the run ends without waiting for the server, the message in hand in doubt."""
+    hold = Hold(at=1)
+    script = Script(hold=hold)
     with scripted_smtp(script) as port:
         _configure(port, timeout_seconds=60, deadline_seconds=120)
         command = [sys.executable, "-m", "announcer", "send", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS]
         process = subprocess.Popen(
             [*command, "--transport", "smtp"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
-        deadline = time.monotonic() + 30
-        while not script.data_complete:
-            assert time.monotonic() < deadline
-            assert process.poll() is None, process.communicate()
-            time.sleep(0.02)
-        process.send_signal(signal.SIGINT)
-        time.sleep(0.3)
-        assert process.poll() is None, "the first Ctrl-C waits for the message in hand"
-        process.send_signal(signal.SIGINT)
-        started = time.monotonic()
-        _, err = process.communicate(timeout=10)
-        assert time.monotonic() - started < 3, "the second one does not wait for the server"
+        try:
+            assert hold.reached.wait(30), process.communicate()
+            process.send_signal(signal.SIGINT)
+            assert process.stderr is not None
+            heard = ""
+            while "stopping after the current message" not in heard:  # the first one was heard
+                heard = process.stderr.readline()
+                assert heard, "the run ended at the first Ctrl-C"
+            assert process.poll() is None, "the first Ctrl-C waits for the message in hand"
+            process.send_signal(signal.SIGINT)
+            _, err = process.communicate(timeout=30)  # the server would hold it for ever
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
     assert process.returncode == 3, err
     assert "stopped at once" in err
     assert "Traceback" not in err

@@ -18,7 +18,6 @@ from enum import StrEnum
 from functools import partial
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
-from multiprocessing.synchronize import Event as EventType
 from types import FrameType
 from typing import TypeVar, cast
 
@@ -236,7 +235,8 @@ class Deliverer:
         connection, telling this one how many it has settled. Ctrl-C here stops them all between
         messages; the first error stops the others, and is raised once all have ended."""
         context = multiprocessing.get_context("fork")
-        stop = context.Event()
+        stop = context.RawValue(ctypes.c_bool, False)
+        self._stop.shared = stop  # Ctrl-C sets it itself: no lane starts a message after it
         lanes: dict[Connection, BaseProcess] = {}
         for number, transport in enumerate(shares):
             receiving, sending = context.Pipe(duplex=False)
@@ -252,7 +252,7 @@ class Deliverer:
         try:
             while lanes:
                 if self._stopping():
-                    stop.set()
+                    stop.value = True
                 for pipe in cast("list[Connection]", wait(list(lanes), timeout=0.1)):
                     kind, found = _heard(pipe, self.journal is not None)
                     if isinstance(found, int):
@@ -264,10 +264,10 @@ class Deliverer:
                         self._add(found)
                         stopped = stopped or kind == "stopped"
                         if found.journal_error is not None:  # the others cannot write it either
-                            stop.set()
+                            stop.value = True
                     else:
                         error = error or found
-                        stop.set()
+                        stop.value = True
         except BaseException:  # a second Ctrl-C: stop at once (what is in flight stays in doubt)
             for left in lanes.values():
                 left.kill()
@@ -281,7 +281,12 @@ class Deliverer:
             raise _Stopped
 
     def _lane(
-        self, transport: Transport, share: Iterator[Recipient], stop: EventType, parent: Connection, pid: int
+        self,
+        transport: Transport,
+        share: Iterator[Recipient],
+        stop: ctypes.c_bool,
+        parent: Connection,
+        pid: int,
     ) -> None:
         """In a forked process: send this share as a one-connection run, and tell the parent."""
         for number in (signal.SIGINT, signal.SIGTERM):  # to the whole group: the parent tells us
@@ -533,19 +538,24 @@ _PR_SET_PDEATHSIG = 1
 
 
 class StopRequest:
-    """Set by the first Ctrl-C (or SIGTERM): finish the message in hand, then stop. A sending
-    process of its own reads the parent's, `shared`."""
+    """Set by the first Ctrl-C (or SIGTERM): finish the message in hand, then stop.
 
-    def __init__(self, shared: EventType | None = None) -> None:
+    Sending processes of their own read it as `shared`, a byte of shared memory that the signal
+    handler sets itself, so that none starts a message once Ctrl-C was heard. A byte, not an
+    Event: an Event's lock may be held by the very code the signal interrupted."""
+
+    def __init__(self, shared: ctypes.c_bool | None = None) -> None:
         self._asked = False
         self.shared = shared
 
     @property
     def requested(self) -> bool:
-        return self._asked or (self.shared is not None and self.shared.is_set())
+        return self._asked or (self.shared is not None and self.shared.value)
 
     def ask(self) -> None:
         self._asked = True
+        if self.shared is not None:
+            self.shared.value = True
 
 
 @contextmanager
