@@ -403,7 +403,9 @@ def replies(draw: st.DrawFn) -> Sent:
     own = draw(st.sampled_from([*Answer.__members__, *Answer.__members__, None]))
     if own is not None:
         lines.insert(draw(st.integers(0, len(lines))), attendee(person, own, CN=f'"{name}"'))
-    stamp = draw(st.one_of(st.none(), MOMENTS.map(lambda moment: f"{moment.year:04d}{moment:%m%dT%H%M%S}Z")))
+    written = MOMENTS.map(lambda moment: f"{moment.year:04d}{moment:%m%dT%H%M%S}Z")
+    extremes = st.sampled_from(["20990101T000000Z", "99991231T235959Z", "00010101T000000Z", "20260303"])
+    stamp = draw(st.one_of(st.none(), extremes, written))
     data = written_reply(*lines, senders=senders, stamp=stamp, date=draw(DATES))
     others = [
         line
