@@ -106,12 +106,13 @@ def _agrees(standing: dict[str, str], script: Script) -> None:
     assert set(copies) <= set(EVERYONE)
 
 
+@pytest.mark.parametrize("connections", [1, 4], ids=["1-connection", "4-connections"])
 @pytest.mark.parametrize("case", list(CASES.values()), ids=list(CASES))
-def test_what_a_broken_server_kept_is_what_the_journal_says(cli: CLI, case: Case) -> None:
+def test_what_a_broken_server_kept_is_what_the_journal_says(cli: CLI, case: Case, connections: int) -> None:
     script = Script(case.fault, only=case.only, times=case.times, pipelining=case.pipelining)
     script.trickle_seconds = 0.2
     with scripted_smtp(script) as port:
-        _configure(port)
+        _configure(port, connections=connections)
         code, out, err = _send(cli)
         assert "Traceback" not in out + err
         first = _standing(cli)

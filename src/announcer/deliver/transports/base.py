@@ -37,6 +37,8 @@ class Transport(ABC):
 
         `committing` is called at the last instant before the message becomes the recipient's
         (SMTP: before the final dot of DATA); a failure before it means nothing was delivered.
+        If `committing` raises (the journal cannot record the send), the message must never
+        become final (SMTP: the connection is dropped before the dot), and the error propagates.
         """
 
     @abstractmethod

@@ -254,8 +254,10 @@ class _Line:
                     if code in (421, -1) or not pipelined:  # closing, not SMTP, or nothing more asked
                         break
             if refusal is not None:
-                if code == 354:  # DATA opened after a refusal: no byte of it may follow (see above)
-                    self.drop()  # a transaction cut off before its final dot is discarded
+                # DATA opened after a refusal (no byte of it may follow, see above: a transaction
+                # cut off before its final dot is discarded), the server leaving, or not SMTP.
+                if code in (354, 421, -1):
+                    self.drop()
                 raise self._refused(*refusal)
             connection.send(_dot_stuffed(data))
         except _LOST as exc:
