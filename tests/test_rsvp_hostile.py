@@ -38,7 +38,7 @@ ARRIVED = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
 # What must never reach a terminal from a stranger: C0 and C1 controls (a newline ends a printed
 # line, and is ours), line and paragraph separators, bidi embeddings, overrides and isolates.
 UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u061c\u202a-\u202e\u2066-\u2069]")
-# U+200E and U+200F: bidi marks too, which `shown_safely` lets through (see the xfail test).
+# U+200E and U+200F: bidi marks, which `shown_safely` shows as U+FFFD too.
 BIDI_MARKS = re.compile("[\u200e\u200f]")
 
 
@@ -267,9 +267,6 @@ def test_a_stranger_s_escape_codes_never_reach_the_terminal(cli: CLI, tmp_path: 
     assert f"hi{shown}" in rsvps(cli, tmp_path, "--csv")
 
 
-@pytest.mark.xfail(
-    strict=True, reason="shown_safely lets U+200E and U+200F through: text.py's _DECEPTIVE needs them"
-)
 def test_marks_that_steer_direction_never_reach_the_terminal(cli: CLI, tmp_path: Path) -> None:
     deliver(tmp_path, written_reply(attendee(ZOE, CN='"Zoe\u200f\u200eMartin"')))
     assert not BIDI_MARKS.search(rsvps(cli, tmp_path))

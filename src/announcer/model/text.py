@@ -25,6 +25,12 @@ _NONCHARACTER = re.compile(
     + "".join(f"{chr(plane << 16 | 0xFFFE)}{chr(plane << 16 | 0xFFFF)}" for plane in range(17))
     + "]"
 )
+# What a stranger's text may not put on our terminal: controls, the deceptive characters, the marks
+# that steer direction (U+200E, U+200F: an organiser's own text may need them, a stranger's not),
+# noncharacters.
+_UNSHOWN = re.compile(
+    "|".join((_LINE_CONTROL.pattern, _DECEPTIVE.pattern, "[\u200e\u200f]", _NONCHARACTER.pattern))
+)
 # An RFC 2047 encoded word: decoded by mail readers, it could carry a line break into a header.
 _ENCODED_WORD = re.compile(r"=\?[^?\s]*\?[bBqQ]\?[^?\s]*\?=")
 
@@ -74,7 +80,7 @@ def _scalar_to_str(value: Any) -> Any:
 def shown_safely(value: str, limit: int = 120) -> str:
     """Text from a stranger (a reply's name) fit to print on one line: control, invisible and
     direction-changing characters shown as U+FFFD, and at most `limit` characters."""
-    value = _DECEPTIVE.sub("\ufffd", _LINE_CONTROL.sub("\ufffd", value.strip()))
+    value = _UNSHOWN.sub("\ufffd", value.strip())
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
