@@ -97,7 +97,7 @@ class Site:
             feeds=_feeds(series.key),
             json_ld=_script_json(self._json_ld(series, listed)),
         )
-        page = self.renderer.theme(language).render("site-event.html.j2", context)
+        page = self.renderer.theme(language).render("site/event.html.j2", context)
         return (
             SiteFile(f"{series.key}/{named.slug}.html", page.encode()),
             SiteFile(f"{series.key}/{named.slug}.ics", calendar.ics),
@@ -126,7 +126,7 @@ class Site:
             subscribe=self.subscribe_links(series.key, series.name),
             feeds=_feeds(series.key),
         )
-        return self.renderer.theme(language).render("site-index.html.j2", context)
+        return self.renderer.theme(language).render("site/index.html.j2", context)
 
     def _json_ld(self, series: SeriesPages, listed: Listed) -> dict[str, Any]:
         """schema.org's Event: what search engines and calendars read from the page."""

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import jinja2
 from mjml import mjml2html
@@ -18,31 +19,84 @@ from announcer.languages import SOURCE, translations
 from announcer.load.files import display_path
 from announcer.render import filters
 
+Part = Literal["email", "site"]
+PACKAGED = "theme:"  # `{% extends "theme:invitation.mjml.j2" %}`: the packaged template, not the override
+SITE = "site/"  # the site's templates are named so: `site/event.html.j2`
 
-def theme_folder() -> Path:
-    """The packaged default theme (in a source checkout, the repository's `templates/email`)."""
-    packaged = Path(str(files("announcer") / "theme"))
+
+def theme_folder(part: Part = "email") -> Path:
+    """Where the packaged theme keeps its templates of `part`, the emails' or the site's: in the
+    wheel `announcer/theme/<part>`, in a source checkout the repository's `templates/<part>`."""
+    packaged = Path(str(files("announcer") / "theme" / part))
     if packaged.is_dir():
         return packaged
-    checkout = Path(__file__).resolve().parents[3] / "templates" / "email"
+    checkout = Path(__file__).resolve().parents[3] / "templates" / part
     if checkout.is_dir():
         return checkout
     raise TemplateError(f"the default theme is missing: neither {packaged} nor {checkout} exists")
 
 
+class ThemeLoader(jinja2.BaseLoader):
+    """Templates by the names templates use: `invitation.mjml.j2` is an email's (the workspace's
+    `templates/email/` first, then the theme's), `site/event.html.j2` a page of the site's
+    (`templates/site/`, then the theme's). `theme:` before either names the packaged one alone,
+    so that an override can extend the very template it replaces and change one block of it."""
+
+    def __init__(self, workspace: Path) -> None:
+        self._loaders = {
+            (packaged, part): jinja2.FileSystemLoader(
+                [theme_folder(part)] if packaged else [workspace / "templates" / part, theme_folder(part)]
+            )
+            for packaged in (False, True)
+            for part in get_args(Part)
+        }
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+        packaged, part, name = _parse(template)
+        try:
+            return self._loaders[packaged, part].get_source(environment, name)
+        except jinja2.TemplateNotFound:
+            raise jinja2.TemplateNotFound(template) from None  # its whole name, prefixes and all
+
+    def list_templates(self) -> list[str]:
+        return sorted(
+            (PACKAGED if packaged else "") + (SITE if part == "site" else "") + name
+            for (packaged, part), loader in self._loaders.items()
+            for name in loader.list_templates()
+        )
+
+
+def _parse(template: str) -> tuple[bool, Part, str]:
+    """A template's name as (the packaged one alone?, the emails' or the site's, its file's name)."""
+    packaged = template.startswith(PACKAGED)
+    name = template.removeprefix(PACKAGED)
+    if name.startswith(SITE):
+        return packaged, "site", name.removeprefix(SITE)
+    return packaged, "email", name
+
+
+def _own_template(name: str) -> bool:
+    """A template by the name the workspace's override would have (not a packaged one's `theme:`)."""
+    return name.endswith(".j2") and not name.startswith(PACKAGED)
+
+
+def _searched(template: str) -> str:
+    """Where a template of this name is looked for, in words (for "not found")."""
+    packaged, part, _name = _parse(template)
+    return "the theme" if packaged else f"templates/{part}/ or the theme"
+
+
 def environment(workspace: Path, language: str = SOURCE) -> jinja2.Environment:
-    """Templates from the workspace's `templates/email/` first, then the packaged theme, their
-    words in `language` (`_("…")` and `{% trans %}`, gettext's new style).
+    """Templates from the workspace's `templates/email/` and `templates/site/` first, then the
+    packaged theme's (see `ThemeLoader`), their words in `language` (`_("…")` and
+    `{% trans %}`, gettext's new style: `_` is a global, so imported macros have it too).
 
     HTML and MJML templates are autoescaped; undefined values are errors, never blanks.
     """
     env = jinja2.Environment(
-        loader=jinja2.ChoiceLoader(
-            [
-                jinja2.FileSystemLoader(workspace / "templates" / "email"),
-                jinja2.FileSystemLoader(theme_folder()),
-            ]
-        ),
+        loader=ThemeLoader(workspace),
         autoescape=jinja2.select_autoescape(enabled_extensions=("mjml.j2", "html.j2"), default=False),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -67,7 +121,8 @@ def template_messages(workspace: Path) -> set[str]:
     env = environment(workspace)
     assert env.loader is not None
     found: set[str] = set()
-    for name in env.list_templates(extensions=["j2"]):
+    # The packaged templates' messages are the catalog's already: `theme:` names add none.
+    for name in env.list_templates(filter_func=_own_template):
         source = env.loader.get_source(env, name)[0]
         for _line, _function, message in env.extract_translations(source):  # type: ignore[attr-defined]
             found.add(message if isinstance(message, str) else message[0])
@@ -89,9 +144,15 @@ class Theme:
             where = display_path(Path(exc.filename)) if exc.filename else name
             raise TemplateError(f"{where}:{exc.lineno}: {exc.message}") from None
         except jinja2.TemplateNotFound as exc:
-            raise TemplateError(f"template {exc.name} not found in templates/email/ or the theme") from None
+            missing = exc.name if isinstance(exc.name, str) else name
+            raise TemplateError(f"template {exc.name} not found in {_searched(missing)}") from None
         except jinja2.TemplateError as exc:
             raise TemplateError(f"{_template_position(exc, name)}: {exc.message}") from None
+        except RecursionError as exc:  # an override that extends its own name, not the packaged one
+            raise TemplateError(
+                f"{_template_position(exc, name)}: templates extend or include each other without end"
+                f' (to extend the packaged template of the same name, write "{PACKAGED}" before its name)'
+            ) from None
 
     def render_html(self, name: str, context: dict[str, Any]) -> str:
         """An MJML template rendered and compiled to email HTML with its CSS inlined."""
