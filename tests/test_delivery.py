@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import multiprocessing
 import os
@@ -16,7 +17,14 @@ from pathlib import Path
 import pytest
 
 from announcer.compose.message import Outgoing
-from announcer.deliver.delivery import Deliverer, Pace, Resend, _picklable, per_minute
+from announcer.deliver.delivery import (
+    Deliverer,
+    Pace,
+    Resend,
+    _picklable,
+    per_minute,
+    stop_between_messages,
+)
 from announcer.deliver.journal import JOURNAL_PATH, Journal, Outcome
 from announcer.deliver.transports.base import Transport
 from announcer.deliver.transports.dryrun import DryRunTransport
@@ -174,6 +182,38 @@ def _delivery_commits(statements: list[str]) -> list[list[tuple[str, str]]]:
         elif line:
             commits.append(line)
     return commits
+
+
+def test_a_run_stopped_by_ctrl_c_reports_the_delivery_its_journal_could_not_write(tmp_path: Path) -> None:
+    """b is delivered, then the journal's file system goes read-only and Ctrl-C is pressed: the
+    run stops, its last write fails, and b is named as having the message (the journal, which
+    holds it in flight, shows it in doubt)."""
+    with Journal(tmp_path) as journal:
+
+        class GoneReadOnly(ScriptedTransport):
+            def send(self, message: Outgoing, committing: Callable[[], None] = lambda: None) -> str:
+                reply = super().send(message, committing)
+                if message.to == "b@example.org":
+                    journal._db.execute("PRAGMA query_only = 1")  # SQLite refuses every write
+                    os.kill(os.getpid(), signal.SIGINT)
+                return reply
+
+        notices: list[str] = []
+        people = [Recipient(f"{name}@example.org") for name in "abc"]
+        summary = Deliverer(GoneReadOnly(), _compose, journal=journal, key="k").deliver_all(
+            people, announce=notices.append
+        )
+        assert _outcomes_on_disk(tmp_path) == {"a@example.org": "delivered", "b@example.org": "in-flight"}
+        journal._db.execute("PRAGMA query_only = 0")  # writable again: the line that waits goes at close
+    assert summary.delivered == 2
+    assert summary.interrupted
+    assert summary.journal_error is not None
+    assert "attempt to write a readonly database" in summary.journal_error
+    assert summary.unrecorded == [
+        ("b@example.org", "has the message (250 OK); the journal shows it in doubt: leave it so")
+    ]
+    assert notices[-1].startswith("not in the journal: b@example.org has the message")
+    assert _outcomes_on_disk(tmp_path) == {"a@example.org": "delivered", "b@example.org": "delivered"}
 
 
 def test_a_paced_run_writes_the_last_delivery_before_it_waits(tmp_path: Path) -> None:
@@ -426,6 +466,18 @@ def test_ctrl_c_stops_a_forked_dry_run_between_batches_and_publishes_nothing(tmp
     assert 0 < summary.delivered <= 302, "each process stopped after the message in its hand"
     assert list(tmp_path.iterdir()) == [], "an interrupted dry run publishes nothing"
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_the_first_ctrl_c_after_a_sending_process_failed_still_finishes_the_messages_in_hand() -> None:
+    """A failed process tells the others to stop through the byte Ctrl-C also sets; the user's
+    first Ctrl-C after it is still a first (finish what is in hand), not a second (stop at once)."""
+    notices: list[str] = []
+    shared = multiprocessing.get_context("fork").RawValue(ctypes.c_bool, False)
+    with stop_between_messages(notices.append) as stop:
+        stop.shared = shared
+        shared.value = True  # a sending process failed: the others stop between messages
+        os.kill(os.getpid(), signal.SIGINT)
+    assert notices == ["stopping after the current message (Ctrl-C again to stop at once)"]
 
 
 class _InterruptedLanes(_Lanes):

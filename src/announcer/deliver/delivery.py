@@ -157,11 +157,23 @@ class Deliverer:
             if self.journal is not None:
                 with suppress(JournalError):  # left, they are this boot's: not in doubt, only untidy
                     self.journal.release(self.key)
+        lost = lost or self._unwritten()
         if lost is not None:
             self._lost(lost)
         if self.summary.journal_error is not None:
             self._tell_lost(announce, lost)
         return self.summary
+
+    def _unwritten(self) -> JournalError | None:
+        """Why the lines that still wait at the run's end cannot be written, if they cannot: a run
+        stopped otherwise (Ctrl-C, another process's failure) may end with one in hand."""
+        if self.journal is None or not self.journal.unwritten():
+            return None
+        try:
+            self.journal.flush()
+        except JournalError as error:
+            return error
+        return None
 
     def _lost(self, error: JournalError) -> None:
         """The journal could not be written, so the run stopped: the summary says why, and which
@@ -293,6 +305,7 @@ class Deliverer:
             signal.signal(number, signal.SIG_IGN)
         _end_with(pid)
         said: _Said
+        lost: JournalError | None = None
         settled = _Tally(parent)
         try:
             with self.journal.of_its_own() if self.journal else nullcontext() as journal:
@@ -313,8 +326,10 @@ class Deliverer:
                     said = ("done", lane.summary)
                 except _Stopped:
                     said = ("stopped", lane.summary)
-                except JournalError as error:  # told as a stop: what this lane sent is the run's
-                    lane._lost(error)
+                except JournalError as error:
+                    lost = error
+                if lost := lost or lane._unwritten():  # told as a stop: what this lane sent is the run's
+                    lane._lost(lost)
                     said = ("stopped", lane.summary)
         except BaseException as error:  # told to the parent, which raises it
             said = ("error", _picklable(error))
@@ -545,15 +560,15 @@ class StopRequest:
     Event: an Event's lock may be held by the very code the signal interrupted."""
 
     def __init__(self, shared: ctypes.c_bool | None = None) -> None:
-        self._asked = False
+        self.asked = False  # by the user, here (a lane that failed also sets `shared`)
         self.shared = shared
 
     @property
     def requested(self) -> bool:
-        return self._asked or (self.shared is not None and self.shared.value)
+        return self.asked or (self.shared is not None and self.shared.value)
 
     def ask(self) -> None:
-        self._asked = True
+        self.asked = True
         if self.shared is not None:
             self.shared.value = True
 
@@ -564,7 +579,7 @@ def stop_between_messages(announce: Callable[[str], None]) -> Iterator[StopReque
     stop = StopRequest()
 
     def handle(number: int, frame: FrameType | None) -> None:
-        if stop.requested and number == signal.SIGINT:
+        if stop.asked and number == signal.SIGINT:  # the user's second: not the first after a failure
             raise KeyboardInterrupt
         stop.ask()
         announce("stopping after the current message (Ctrl-C again to stop at once)")
