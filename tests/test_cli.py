@@ -157,3 +157,33 @@ def test_a_multi_day_event_names_both_days(cli: CLI) -> None:
     assert "Friday, 6 March 2026, 12:00 – Saturday, 7 March 2026, 13:00" in text
     calendar = vobject.readOne(Path("rendered/2026-03-06-car-t-cell-therapy.ics").read_text())
     assert calendar.vevent.dtend.value.day == 7
+
+
+def test_times_rates_and_days_past_what_makes_sense_say_the_range(cli: CLI) -> None:
+    """Each was a traceback: a timedelta, a sleep or a date past what Python holds."""
+    long = "1" * 5000
+    for args, expected in [
+        (("remind", "--within", "99999999999d"), "'99999999999d': give a time from a minute to a week (7d)"),
+        (("remind", "--within", f"{long}d"), "give a time from a minute to a week (7d) before"),
+        (
+            ("send", EXAMPLE_EVENT, "--to", "a@example.org", "--rate", f"{long}/s"),
+            "give a rate from 1/h to 1,000/s",
+        ),
+        (
+            ("send", EXAMPLE_EVENT, "--to", "a@example.org", "--rate", f"0.{'0' * 300}1/h"),
+            "from 1/h to 1,000/s",
+        ),
+        (
+            ("digest", "--to", "a@example.org", "--from", "9999-12-31"),
+            "'9999-12-31': give a day in the years 1900",
+        ),
+        (("check", EXAMPLE_EVENT, "--from", "9999-12-31"), "give a day in the years 1900 to 2200"),
+    ]:
+        code, _, err = cli(*args)
+        assert code == 2, (args, err)
+        assert expected in err, (args, err)
+        assert len(err) < 1000, "the value is quoted short"
+    assert not Path("outbox").exists()
+    code, out, err = cli("send", EXAMPLE_EVENT, "--to", "a@example.org", "--rate", "1000/s")
+    assert code == 0, out + err
+    assert cli("remind", "--to", "a@example.org", "--within", "7d")[0] == 0

@@ -26,7 +26,7 @@ from announcer import __version__
 from announcer.deliver.delivery import Resend, per_minute
 from announcer.deliver.journal import Outcome
 from announcer.deliver.transports import TransportName
-from announcer.errors import AnnouncerError, DeliveryError, InputError, Problem
+from announcer.errors import AnnouncerError, DeliveryError, InputError, Problem, excerpt
 from announcer.hosts import is_loopback
 from announcer.jobs import (
     SAMPLE_READER,
@@ -48,7 +48,7 @@ from announcer.jobs import (
 from announcer.load.files import display_path
 from announcer.load.recipients import open_recipients
 from announcer.load.settings import load_settings
-from announcer.model.event import NamedEvent
+from announcer.model.event import FIRST_YEAR, LAST_YEAR, NamedEvent
 from announcer.model.reply import Answer
 from announcer.model.series import lead_time, lead_value
 from announcer.model.settings import Settings
@@ -256,14 +256,23 @@ def render(
         typer.echo(f"wrote {names} to {display_path(output)}")
 
 
+# The rates `--rate` takes, in messages a minute: a pace slower than one an hour waits for hours
+# between two messages (and past what a sleep can wait), a faster one than 1,000 a second is none.
+SLOWEST_RATE, FASTEST_RATE = 1 / 60, 60_000.0
+
+
 def _rate(value: str | None) -> float | None:
     """`--rate 120/min` (or `2/s`, `5000/h`) as messages per minute."""
     if value is None:
         return None
     try:
-        return per_minute(value)
+        rate = per_minute(value)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--rate") from None
+    if not SLOWEST_RATE <= rate <= FASTEST_RATE:
+        message = f"{excerpt(value)}: give a rate from 1/h to {FASTEST_RATE / 60:,.0f}/s"
+        raise typer.BadParameter(message, param_hint="--rate")
+    return rate
 
 
 ToOption = Annotated[str, typer.Option("--to", help="Recipients CSV, or a single address.", metavar="LIST")]
@@ -461,12 +470,18 @@ def digest(
 
 
 def _day(value: str | None, option: str = "--from") -> date | None:
+    """A day the user typed; in the years an event may have (a window from year 9999 runs past
+    the last date Python has)."""
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"{value!r}: give a day like 2026-03-02", param_hint=option) from None
+        raise typer.BadParameter(f"{excerpt(value)}: give a day like 2026-03-02", param_hint=option) from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        message = f"{excerpt(value)}: give a day in the years {FIRST_YEAR} to {LAST_YEAR}"
+        raise typer.BadParameter(message, param_hint=option)
+    return day
 
 
 @contextmanager

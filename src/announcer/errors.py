@@ -5,6 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from announcer.model.text import shown_safely
+
+EXCERPT = 60  # characters of a value an error quotes: enough to find it, never a whole file of it
+
+
+def excerpt(value: str) -> str:
+    """`value` as an error quotes it: on one line, at most EXCERPT characters, quoted as Python
+    would (`'next Friday'`), control and invisible characters shown as U+FFFD."""
+    return repr(shown_safely(value, EXCERPT))
+
 
 @dataclass(frozen=True)
 class Problem:

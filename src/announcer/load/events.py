@@ -8,10 +8,11 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from announcer import prose
-from announcer.errors import EventError, InputError, Problem
+from announcer.errors import EXCERPT, EventError, InputError, Problem
 from announcer.load.files import LineOf, Loc, display_path, dotted, read_text, read_yaml, validation_problems
 from announcer.load.series import SeriesFile, known_series, layered, load_series, locator, series_path
 from announcer.model.event import Event, EventDefaults, NamedEvent
+from announcer.model.text import shown_safely
 
 EVENT_SUFFIXES = (".yaml", ".yml")
 PLACEHOLDER = re.compile(r"#\s*TODO\s+([a-z_]+):")  # what `announcer new` leaves for the organiser
@@ -67,7 +68,7 @@ def _series_of(path: Path, data: dict[str, object], line_of: LineOf) -> SeriesFi
     if known is not None and re.fullmatch(r"[a-z0-9][a-z0-9-]*", key):
         listed = ", ".join(known) or "none yet"
         message = (
-            f"no series/{key}.yaml (the series there: {listed}); "
+            f"no series/{shown_safely(key, EXCERPT)}.yaml (the series there: {listed}); "
             "a series named in words needs capitals or spaces"
         )
         raise EventError([Problem(display_path(path), message, line=line_of(("series",)), field="series")])
@@ -92,7 +93,7 @@ def raw_html_warnings(path: Path) -> list[Problem]:
         block = re.search(r":\s*[|>][-+0-9]*\s*(#.*)?$", lines[key_line - 1]) is not None
         for offset, piece in prose.raw_html(text):
             line = key_line + 1 + offset if block else key_line
-            message = f"raw HTML is shown as typed, not rendered: {piece}"
+            message = f"raw HTML is shown as typed, not rendered: {shown_safely(piece, EXCERPT)}"
             warnings.append(Problem(display_path(path), message, line=line, field=dotted(loc)))
     return warnings
 
@@ -113,11 +114,15 @@ def load_named(path: Path, defaults: EventDefaults) -> NamedEvent:
 
 
 def event_files(folder: Path) -> list[Path]:
-    """The event files of a folder, in name order; a link that leads out of the folder is refused."""
+    """The event files of a folder, in name order; a link that leads out of the folder is refused.
+
+    Whatever is named like an event file is one, so that what cannot be read (a pipe, a link to
+    nothing) is refused by its name rather than dropped without a word.
+    """
     if not folder.is_dir():
         raise EventError([Problem(display_path(folder), "not a folder of event files")])
     inside = folder.resolve()
-    paths = sorted(path for path in folder.iterdir() if path.suffix in EVENT_SUFFIXES and path.is_file())
+    paths = sorted(path for path in folder.iterdir() if path.suffix in EVENT_SUFFIXES and not path.is_dir())
     outside = [path for path in paths if not path.resolve().is_relative_to(inside)]
     if outside:
         message = "is a link to a file outside the folder: replace it with the event file itself"

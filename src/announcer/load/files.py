@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import difflib
+import os
 import re
+import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, ClassVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 
-from announcer.errors import EventError, InputError, Problem
+from announcer.errors import EXCERPT, EventError, InputError, Problem, excerpt
+from announcer.model.text import shown_safely
 
 MAX_FILE_BYTES = 2**20  # an input file of more than a MiB is not one a person wrote
-MAX_VALUES = 20_000  # values in one YAML file, aliases expanded: the seed event has about 150
-MAX_DEPTH = 12  # levels of nesting: an event has four
+MAX_VALUES = 20_000  # values in one YAML file, keys and aliases expanded: the seed event has 245
+MAX_DEPTH = 12  # levels of nesting, in YAML and TOML: an event has four, the settings two
+MAX_DIGITS = 100  # digits of a number, in YAML and TOML: a year has four (Python reads 4,300 at most)
 
 # Pydantic's words for a value of the wrong shape, as a person who writes YAML would put it.
 PLAIN_WORDS = {
@@ -42,11 +47,44 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
+def open_file(path: Path, error: type[InputError] = EventError) -> BinaryIO:
+    """`path` opened for reading, if it is a regular file: reading a pipe waits for a writer
+    forever, and a device or a folder is no input. Checked before it is opened (opening some
+    devices does something), and again on what was opened (the name may have changed between)."""
+    source = display_path(path)
+    try:
+        _regular(os.stat(path).st_mode, source, error)
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # a pipe opens at once
+    except OSError as exc:
+        raise error([Problem(source, f"cannot read: {exc.strerror or exc}")]) from None
+    try:
+        _regular(os.fstat(descriptor).st_mode, source, error)
+    except InputError:
+        os.close(descriptor)
+        raise
+    return os.fdopen(descriptor, "rb")
+
+
+def _regular(mode: int, source: str, error: type[InputError]) -> None:
+    if stat.S_ISREG(mode):
+        return
+    kind = (
+        "a folder"
+        if stat.S_ISDIR(mode)
+        else "a pipe (FIFO)"
+        if stat.S_ISFIFO(mode)
+        else "a socket"
+        if stat.S_ISSOCK(mode)
+        else "a device"
+    )
+    raise error([Problem(source, f"is {kind}, not a file: announcer reads only files")])
+
+
 def read_text(path: Path, error: type[InputError] = EventError, *, limit: int | None = MAX_FILE_BYTES) -> str:
     """A file's text as UTF-8, or an error naming the line with the first bad byte."""
     source = display_path(path)
     try:
-        with path.open("rb") as stream:
+        with open_file(path, error) as stream:
             raw = stream.read() if limit is None else stream.read(limit + 1)
     except OSError as exc:
         raise error([Problem(source, f"cannot read: {exc.strerror or exc}")]) from None
@@ -64,8 +102,24 @@ def read_text(path: Path, error: type[InputError] = EventError, *, limit: int | 
         raise error([Problem(source, message, line=line)]) from None
 
 
-# libyaml's parser where PyYAML has it (as fast as the files are small), the same safe constructor.
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_YAML = "tag:yaml.org,2002:"
+_PLAIN_KINDS = ("null", "bool", "int", "float", "merge")  # what a plain value may be read as; else text
+_STR, _MERGE, _MAP, _SEQ = (_YAML + name for name in ("str", "merge", "map", "seq"))
+_Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_Base):  # type: ignore[misc,valid-type]
+    """libyaml's parser where PyYAML has it (as fast as the files are small), resolving plain
+    values by the core schema only. Its constructor is never used: `_Builder` makes the values.
+
+    Timestamps are not resolved: a date stays the text written, and the model reads it and says
+    where a day that does not exist is written (YAML's own constructor raises without a place).
+    """
+
+    yaml_implicit_resolvers: ClassVar[dict[str | None, list[tuple[str, re.Pattern[str]]]]] = {
+        first: [(tag, pattern) for tag, pattern in resolvers if tag.removeprefix(_YAML) in _PLAIN_KINDS]
+        for first, resolvers in _Base.yaml_implicit_resolvers.items()
+    }
 
 
 def read_yaml(path: Path) -> tuple[Any, LineOf]:
@@ -77,9 +131,9 @@ def read_yaml(path: Path) -> tuple[Any, LineOf]:
         node = loader.get_single_node()
         if node is None:
             raise EventError([Problem(source, "the file is empty")])
-        lines: dict[Loc, int] = {}
-        data = _build(node, (), lines, loader, source)
-    except RecursionError:
+        builder = _Builder(source)
+        data = builder.build(node, ())
+    except RecursionError:  # the pure-Python composer, where libyaml is missing
         raise EventError([Problem(source, "nested too deeply to be an event")]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -93,52 +147,155 @@ def read_yaml(path: Path) -> tuple[Any, LineOf]:
                 '(a value that holds ": " needs quotes: title: "CAR T: From A to B")'
             )
         raise EventError([Problem(source, message, line=line)]) from None
+    except yaml.reader.ReaderError as exc:  # located by its character: libyaml counts bytes, not lines
+        character = chr(exc.character) if isinstance(exc.character, int) else None
+        found = text.find(character) if character else -1
+        line = text.count("\n", 0, found) + 1 if found >= 0 else None
+        what = f" (U+{ord(character):04X})" if character else ""
+        message = f"holds a character YAML does not allow{what}: delete it"
+        raise EventError([Problem(source, message, line=line)]) from None
     except yaml.YAMLError as exc:
         raise EventError([Problem(source, f"not valid YAML: {exc}")]) from None
     finally:
         loader.dispose()
-    return data, _nearest_line(lines)
+    return data, _nearest_line(builder.lines)
 
 
-def _build(node: yaml.Node, loc: Loc, lines: dict[Loc, int], loader: yaml.SafeLoader, source: str) -> Any:
-    """The value of `node`, keys checked, the line of every key path kept in `lines`.
+class _Builder:
+    """The values of a YAML file's nodes, keys checked, the line of every key path kept.
 
-    Aliases are followed, so a small file can stand for a huge value (an "alias bomb"):
-    the values built, and how deep they nest, are bounded far above what an event needs.
+    Aliases and merge keys (`<<: *base`) are followed, so a small file can stand for a huge
+    value (an "alias bomb"): every value built counts, keys too, and so does how deep they nest,
+    bounded far above what an event needs. Only the core schema's values are made (text, numbers,
+    yes/no, null, lists and blocks), each by a function that refuses with the place what it cannot read.
     """
-    lines[loc] = node.start_mark.line + 1
-    if len(lines) > MAX_VALUES or len(loc) > MAX_DEPTH:
-        too = (
-            f"more than {MAX_VALUES:,} values"
-            if len(lines) > MAX_VALUES
-            else f"deeper than {MAX_DEPTH} levels"
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.lines: dict[Loc, int] = {}
+        self.count = 0
+        self.merging = 0  # blocks merged into blocks merged into ...: levels too, as a merge may name itself
+
+    def refusal(self, node: yaml.Node, loc: Loc, message: str) -> EventError:
+        """The error for `node`, at `loc`, with its line."""
+        return EventError(
+            [Problem(self.source, message, line=node.start_mark.line + 1, field=dotted(loc) or None)]
         )
-        raise EventError([Problem(source, f"holds {too} (aliases included): not an event", line=lines[loc])])
-    if isinstance(node, yaml.MappingNode):
+
+    def build(self, node: yaml.Node, loc: Loc) -> Any:
+        """The value of `node`, which stands at `loc`."""
+        self.count += 1
+        line = node.start_mark.line + 1
+        if self.count > MAX_VALUES:
+            message = f"holds more than {MAX_VALUES:,} values (keys and aliases included): not an event"
+            raise EventError([Problem(self.source, message, line=line)])
+        if len(loc) + self.merging > MAX_DEPTH:
+            message = f"nests deeper than {MAX_DEPTH} levels (aliases and merges included): not an event"
+            raise EventError([Problem(self.source, message, line=line)])
+        self.lines.setdefault(loc, line)
+        if isinstance(node, yaml.MappingNode) and node.tag == _MAP:
+            return self._mapping(node, loc)
+        if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
+            return [self.build(item, (*loc, index)) for index, item in enumerate(node.value)]
+        if isinstance(node, yaml.ScalarNode) and (make := _SCALARS.get(node.tag)):
+            try:
+                return make(node.value)
+            except ValueError as exc:
+                raise self.refusal(node, loc, str(exc)) from None
+        tag = f"!!{node.tag.removeprefix(_YAML)}" if node.tag.startswith(_YAML) else node.tag
+        message = f"the tag {shown_safely(tag, EXCERPT)} is not read here: write the value without it"
+        raise self.refusal(node, loc, message)
+
+    def _mapping(self, node: yaml.MappingNode, loc: Loc) -> dict[str, Any]:
         mapping: dict[str, Any] = {}
+        merged: list[dict[str, Any]] = []
+        own_lines: dict[Loc, int] = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            line = key_node.start_mark.line + 1
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag == _MERGE:
+                self.count += 1  # the `<<` itself; each block merged counts as it is built
+                merged += self._merged(value_node, loc)
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise self.refusal(key_node, loc, "a key is a word, not a list or a block")
+            key = self.build(key_node, loc)  # counted: a key may be an alias too
             if not isinstance(key, str):
-                raise EventError(
-                    [
-                        Problem(
-                            source,
-                            f"key {key!r} is not text",
-                            line=line,
-                            field=dotted(loc) or None,
-                        )
-                    ]
-                )
+                raise self.refusal(key_node, loc, f"key {excerpt(key_node.value)} is not text")
             if key in mapping:
-                field = dotted((*loc, key))
-                raise EventError([Problem(source, "appears twice in the same block", line=line, field=field)])
-            mapping[key] = _build(value_node, (*loc, key), lines, loader, source)
-            lines[(*loc, key)] = line
+                raise self.refusal(key_node, (*loc, key), "appears twice in the same block")
+            mapping[key] = self.build(value_node, (*loc, key))
+            own_lines[(*loc, key)] = key_node.start_mark.line + 1
+        for block in merged:  # the block's own keys win, then the first block merged
+            for key, value in block.items():
+                mapping.setdefault(key, value)
+        self.lines.update(own_lines)  # a key written here is found here, not in a block merged
         return mapping
-    if isinstance(node, yaml.SequenceNode):
-        return [_build(item, (*loc, index), lines, loader, source) for index, item in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
+
+    def _merged(self, node: yaml.Node, loc: Loc) -> list[dict[str, Any]]:
+        """The blocks `<<: *base` or `<<: [*one, *two]` names, each built (and counted) again."""
+        blocks = node.value if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ else [node]
+        built = []
+        for block in blocks:
+            if not (isinstance(block, yaml.MappingNode) and block.tag == _MAP):
+                message = "<< merges a block of `key: value` lines (or a list of them), not a single value"
+                raise self.refusal(block, loc, message)
+            self.merging += 1
+            built.append(self.build(block, loc))
+            self.merging -= 1
+        return built
+
+
+def _whole_number(text: str) -> int:
+    """A YAML 1.1 integer (1_000, 0x1f, 0b101, 017 in octal, 1:30 in base 60), refused when it is
+    none, or has more digits than a person writes (Python reads at most 4,300, then raises)."""
+    match = _INTEGER.fullmatch(text.replace("_", ""))
+    if match is None:
+        raise ValueError(f"{excerpt(text)} is not a whole number")
+    base, written = next((base, match[name]) for name, base in _BASES.items() if match[name])
+    if (digits := len(written) - written.count(":")) > MAX_DIGITS:
+        raise ValueError(f"is a number of {digits:,} digits: at most {MAX_DIGITS} are read")
+    value = 0
+    for part in written.split(":"):
+        value = value * base + int(part, base if base != 60 else 10)
+    return -value if match["sign"] == "-" else value
+
+
+def _number(text: str) -> float:
+    """A YAML 1.1 float (1.5, 1e3, .inf, .nan, 1:30.5 in base 60)."""
+    written = text.replace("_", "").strip().lower()
+    sign = -1.0 if written.startswith("-") else 1.0
+    written = written[1:] if written[:1] in ("-", "+") else written
+    if written in (".inf", ".nan"):
+        return sign * float(written[1:])
+    value = 0.0
+    try:
+        for part in written.split(":"):
+            value = value * 60 + float(part)
+    except ValueError:
+        raise ValueError(f"{excerpt(text)} is not a number") from None
+    return sign * value
+
+
+def _yes_or_no(text: str) -> bool:
+    try:
+        return _BOOLEANS[text.strip().lower()]
+    except KeyError:
+        raise ValueError(f"{excerpt(text)} is not yes or no (true or false)") from None
+
+
+_INTEGER = re.compile(
+    r"(?P<sign>[-+]?)(0b(?P<binary>[01]+)|0x(?P<hex>[0-9a-fA-F]+)|(?P<octal>0[0-7]+)"
+    r"|(?P<decimal>0|[1-9][0-9]*)|(?P<sexagesimal>[1-9][0-9]*(?::[0-5]?[0-9])+))"
+)
+_BASES = {"binary": 2, "hex": 16, "octal": 8, "decimal": 10, "sexagesimal": 60}
+_BOOLEANS = {"yes": True, "true": True, "on": True, "no": False, "false": False, "off": False}
+# Each of the core schema's tags, and the function that makes its value from the text written.
+_SCALARS: dict[str, Callable[[str], Any]] = {
+    _STR: str,
+    _YAML + "null": lambda text: None,
+    _YAML + "bool": _yes_or_no,
+    _YAML + "int": _whole_number,
+    _YAML + "float": _number,
+}
 
 
 def _nearest_line(lines: dict[Loc, int]) -> LineOf:
@@ -151,10 +308,11 @@ def _nearest_line(lines: dict[Loc, int]) -> LineOf:
 
 
 def dotted(loc: Iterable[str | int]) -> str:
-    """("speakers", 0, "name") as `speakers[0].name`."""
+    """("speakers", 0, "name") as `speakers[0].name`; a key as an error may show it (one short line)."""
     text = ""
     for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+        key = part if isinstance(part, int) else shown_safely(part, EXCERPT)
+        text += f"[{key}]" if isinstance(key, int) else (f".{key}" if text else key)
     return text
 
 
@@ -181,6 +339,8 @@ def validation_problems(
             message = f"has {context.get('actual_length')} items: at most {context.get('max_length')} fit"
         elif item["type"] in PLAIN_WORDS:
             message = PLAIN_WORDS[item["type"]].format(fields=", ".join(_fields_at(model, loc)[:3]) or "key")
+        elif item["type"] in _OUT_OF_RANGE and (words := _range(model, loc)):
+            message = words
         else:
             message = message[:1].lower() + message[1:]
         if loc == () and ": " in message and message.split(": ", 1)[0].isidentifier():
@@ -189,6 +349,38 @@ def validation_problems(
         where, line = locate(loc) if locate else (source, line_of(loc))
         problems.append(Problem(where, message, line=line, field=dotted(loc) or None))
     return problems
+
+
+# Pydantic's errors for a number past a field's bounds (or past any: 1e308, inf, nan).
+_OUT_OF_RANGE = {
+    "greater_than",
+    "greater_than_equal",
+    "less_than",
+    "less_than_equal",
+    "finite_number",
+    "int_parsing_size",
+}
+
+
+def _range(model: type[BaseModel], loc: Loc) -> str | None:
+    """ "needs a whole number from 0 to 10080": the range a numeric field's bounds allow."""
+    field = _field_at(model, loc)
+    if field is None:
+        return None
+    bounds = {
+        name: getattr(rule, name)
+        for rule in field.metadata
+        for name in ("ge", "gt", "le", "lt")
+        if hasattr(rule, name)
+    }
+    kind = (
+        "whole number" if int in (field.annotation, *getattr(field.annotation, "__args__", ())) else "number"
+    )
+    if "ge" in bounds and "le" in bounds:
+        return f"needs a {kind} from {bounds['ge']} to {bounds['le']}"
+    words = {"ge": "at least {}", "gt": "more than {}", "le": "at most {}", "lt": "less than {}"}
+    said = " and ".join(words[name].format(bound) for name, bound in bounds.items())
+    return f"needs a {kind} of {said}" if said else None
 
 
 def _suggestion(loc: Loc, model: type[BaseModel]) -> str:
@@ -201,22 +393,30 @@ def _suggestion(loc: Loc, model: type[BaseModel]) -> str:
 
 
 def _fields_at(model: type[BaseModel], loc: Loc) -> list[str]:
-    """The field names of the (nested) model at `loc`, if there is one."""
+    """The keys of the (nested) model at `loc`, as a file writes them, if there is one."""
+    field = _field_at(model, loc)
+    current = model if not loc else _model_in(field.annotation) if field else None
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [info.alias or name for name, info in current.model_fields.items() if not info.exclude]
+    return []
+
+
+def _field_at(model: type[BaseModel], loc: Loc) -> FieldInfo | None:
+    """The field of the (nested) model that `loc` names, found by the key a file writes."""
     current: Any = model
+    field = None
     for part in loc:
         if isinstance(part, int):
             continue
-        field = (
-            current.model_fields.get(part)
-            if isinstance(current, type) and issubclass(current, BaseModel)
-            else None
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return None
+        field = next(
+            (info for name, info in current.model_fields.items() if part in (name, info.alias)), None
         )
         if field is None:
-            return []
+            return None
         current = _model_in(field.annotation)
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return list(current.model_fields)
-    return []
+    return field
 
 
 def _model_in(annotation: Any) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import itertools
 from array import array
 from collections.abc import Iterable, Iterator
@@ -12,9 +13,9 @@ from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from announcer.errors import Problem, RecipientsError
+from announcer.errors import Problem, RecipientsError, excerpt
 from announcer.languages import language_tag
-from announcer.load.files import display_path, read_text
+from announcer.load.files import display_path, open_file, read_text
 from announcer.model.recipient import Recipient
 from announcer.model.text import check_address, line_problem
 
@@ -80,9 +81,9 @@ class RecipientList:
     def delimiter(self) -> str:
         """What separates the columns: a comma, or the semicolon (Excel in much of Europe) or a tab."""
         try:
-            with self.path.open(encoding="utf-8-sig", newline="") as stream:
+            with self._open() as stream:
                 header = stream.readline()
-        except (OSError, UnicodeDecodeError):
+        except (OSError, UnicodeDecodeError, RecipientsError):
             return ","  # reading the rows says what is wrong
         for delimiter in DELIMITERS:
             if "email" in (name.strip().strip('"').lower() for name in header.split(delimiter)):
@@ -116,7 +117,7 @@ class RecipientList:
         """Each row with its line, as a recipient or the problem that keeps it from being one."""
         line = 1  # where the reader is, for a CSV error: the start of the row it was reading
         try:
-            with self.path.open(encoding="utf-8-sig", newline="") as stream:
+            with self._open() as stream:
                 reader = csv.reader(stream, delimiter=self.delimiter, strict=True)
                 header = next(reader, None)
                 columns = self._columns(header)
@@ -133,6 +134,10 @@ class RecipientList:
             raise RecipientsError([Problem(self.source, f"not valid CSV: {exc}", line=line)]) from None
         except OSError as exc:
             raise RecipientsError([Problem(self.source, f"cannot read: {exc.strerror or exc}")]) from None
+
+    def _open(self) -> io.TextIOWrapper:
+        """The list as text, if it is a file: a pipe named like a list would wait forever."""
+        return io.TextIOWrapper(open_file(self.path, RecipientsError), encoding="utf-8-sig", newline="")
 
     def _columns(self, header: list[str] | None) -> list[str]:
         if header is None:
@@ -154,6 +159,8 @@ class RecipientList:
         if len(row) != len(columns):
             return Problem(self.source, f"has {len(row)} fields, the header has {len(columns)}", line=line)
         values = {column: cell.strip() for column, cell in zip(columns, row, strict=True)}
+        if problem := line_problem(values["email"]):  # before the address is quoted in an error
+            return Problem(self.source, problem, line=line, field="email")
         try:
             email = check_address(values.pop("email"))
         except ValueError as exc:
@@ -166,7 +173,7 @@ class RecipientList:
             try:
                 ZoneInfo(zone)
             except (ZoneInfoNotFoundError, ValueError):
-                message = f"unknown time zone {zone!r} (use an IANA name such as America/New_York)"
+                message = f"unknown time zone {excerpt(zone)} (use an IANA name such as America/New_York)"
                 return Problem(self.source, message, line=line, field="timezone")
         if language := values.get("language"):
             try:
@@ -218,7 +225,8 @@ def open_recipients(to: str) -> RecipientList | SingleAddress:
     """A CSV file when `to` names one (or ends in .csv), else a single address."""
     path = Path(to)
     if path.suffix.lower() == ".csv" or path.exists() or "@" not in to:
-        if not path.is_file():
+        if not path.exists():
             raise RecipientsError([Problem(display_path(path), "not found")])
+        open_file(path, RecipientsError).close()  # a folder or a pipe is refused now, by its name
         return RecipientList(path)
     return SingleAddress(to)

@@ -43,7 +43,7 @@ def series_path(event_path: Path, key: str) -> Path | None:
         return None
     for folder in list(event_path.resolve().parents)[1 : 1 + _LEVELS_UP]:
         candidate = folder / SERIES_FOLDER / f"{key}.yaml"
-        if candidate.is_file():
+        if candidate.exists():  # a pipe or a folder of that name is refused when read, by its name
             return candidate
     return None
 
@@ -62,7 +62,10 @@ def load_series(path: Path) -> SeriesFile:
     if not path.resolve().is_relative_to(path.parent.resolve()):
         message = "is a link to a file outside the folder: replace it with the series file itself"
         raise EventError([Problem(display_path(path), message)])
-    status = path.stat()
+    try:
+        status = path.stat()
+    except OSError as exc:  # a link to nothing
+        raise EventError([Problem(display_path(path), f"cannot read: {exc.strerror or exc}")]) from None
     return _load_series(path.resolve(), status.st_mtime_ns, status.st_size)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -10,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, model_validator
 
+from announcer.errors import excerpt
 from announcer.languages import SOURCE, language_tag
 from announcer.model.text import Address, Line, Markdown, Strict, WebURL, single_line
 
@@ -57,14 +59,15 @@ class Host(Strict):
 
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTH_NAMES = tuple(calendar.month_name[1:])
 _DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
 
 
 def _month(value: str) -> str:
     """`2`, `02`, `Feb` or `February` as the citation's "Feb"."""
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         if not 1 <= int(value) <= 12:
-            raise ValueError(f"{value!r} is not a month: give 1 to 12, or Jan to Dec")
+            raise ValueError(f"{excerpt(value)} is not a month: give 1 to 12, or Jan to Dec")
         return _MONTHS[int(value) - 1]
     return value
 
@@ -73,7 +76,7 @@ def _doi(value: str) -> str:
     """A DOI as `10.1038/...`, also when written as its https://doi.org/ link or `doi:`."""
     doi = _DOI_PREFIX.sub("", value)
     if not re.fullmatch(r"10\.\d{4,9}/\S+", doi):
-        raise ValueError(f"{value!r} is not a DOI like 10.1016/S0140-6736(23)01126-1")
+        raise ValueError(f"{excerpt(value)} is not a DOI like 10.1016/S0140-6736(23)01126-1")
     return doi
 
 
@@ -130,25 +133,66 @@ def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        message = f"unknown time zone {name!r} (use an IANA name such as Europe/Stockholm)"
+        message = f"unknown time zone {excerpt(name)} (use an IANA name such as Europe/Stockholm)"
         raise ValueError(message) from None
+
+
+# A date, and a time after it with its offset: YAML 1.1's timestamp (2026-3-6 12:00:00), which
+# the loader leaves as text so that this reads it, and ISO 8601's (2026-03-06T12:00+01:00).
+_MOMENT = re.compile(
+    r"(?P<date>(?P<year>[0-9]{4})-(?P<month>[0-9]{1,2})-(?P<day>[0-9]{1,2}))"
+    r"(?:(?:[Tt]|[ \t]+)(?P<time>(?P<hour>[0-9]{1,2}):(?P<minute>[0-9]{2})"
+    r"(?::(?P<second>[0-9]{2})(?:[.,](?P<fraction>[0-9]+))?)?)"
+    r"(?:[ \t]*(?P<offset>[Zz]|(?P<sign>[-+])(?P<hours>[0-9]{1,2})(?::?(?P<minutes>[0-9]{2}))?))?)?"
+)
+
+
+def _moment(text: str) -> date | datetime:
+    """The date (and time) `text` names, or an error saying in words what does not exist."""
+    match = _MOMENT.fullmatch(text)
+    if match is None:
+        try:
+            return datetime.fromisoformat(text)  # ISO 8601's other forms: 20260306T1200, week dates
+        except ValueError:
+            raise ValueError(f"{excerpt(text)} is not a date and time like 2026-03-06 12:00") from None
+    year, month, day = (int(match[name]) for name in ("year", "month", "day"))
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValueError(f"{match['date']}: give a year between {FIRST_YEAR} and {LAST_YEAR}")
+    if not 1 <= month <= 12:
+        raise ValueError(f"{match['date']}: there is no month {month} (a year has 12)")
+    days = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= days:
+        raise ValueError(
+            f"{match['date']}: there is no day {day} ({_MONTH_NAMES[month - 1]} {year} has {days})"
+        )
+    if match["time"] is None:
+        return date(year, month, day)
+    hour, minute, second = (int(match[name] or 0) for name in ("hour", "minute", "second"))
+    if hour > 23 or minute > 59 or second > 59:
+        raise ValueError(f"{match['time']}: there is no such time of day (they run from 00:00 to 23:59)")
+    zone = None
+    if match["offset"] in ("Z", "z"):
+        zone = UTC
+    elif match["offset"]:
+        hours, minutes = int(match["hours"]), int(match["minutes"] or 0)
+        if hours > 23 or minutes > 59:
+            raise ValueError(f"{match['offset']}: an offset from UTC is less than 24 hours, like +01:00")
+        offset = timedelta(hours=hours, minutes=minutes)
+        zone = timezone(-offset if match["sign"] == "-" else offset)
+    micro = int((match["fraction"] or "")[:6].ljust(6, "0"))
+    return datetime(year, month, day, hour, minute, second, micro, tzinfo=zone)
 
 
 def _wall_clock(value: Any) -> Any:
     if isinstance(value, str):
-        try:
-            moment = date.fromisoformat(value.strip())
-        except ValueError:
-            try:
-                return datetime.fromisoformat(value.strip())
-            except ValueError:
-                raise ValueError(f"{value!r} is not a date and time like 2026-03-06 12:00") from None
-        value = moment
+        value = _moment(value.strip())
     if isinstance(value, date) and not isinstance(value, datetime):
         raise ValueError(f"{value:%Y-%m-%d} has no time: give one, like {value:%Y-%m-%d} 12:00")
-    if isinstance(value, int) and not isinstance(value, bool):  # YAML reads an unquoted 17:45 as 1065
-        hours, minutes = divmod(value, 60)
-        raise ValueError(f"give the date with the time, like 2026-03-06 {hours:02d}:{minutes:02d}")
+    if isinstance(value, int) and not isinstance(value, bool):
+        if 0 <= value < 24 * 60:  # YAML 1.1 reads an unquoted 17:45 as 1065, in base 60
+            hours, minutes = divmod(value, 60)
+            raise ValueError(f"give the date with the time, like 2026-03-06 {hours:02d}:{minutes:02d}")
+        raise ValueError("give a date and time, like 2026-03-06 12:00")
     return value
 
 
@@ -167,7 +211,7 @@ def _timezone_name(name: str) -> str:
 # which of a time that happens twice is meant, the night the clocks go back.
 WallClock = Annotated[datetime, BeforeValidator(_wall_clock), AfterValidator(_in_range)]
 TimeZoneName = Annotated[str, AfterValidator(single_line), AfterValidator(_timezone_name)]
-Language = Annotated[str, AfterValidator(language_tag)]
+Language = Annotated[str, AfterValidator(single_line), AfterValidator(language_tag)]
 
 
 class EventDefaults(Strict):
@@ -211,7 +255,9 @@ class Event(Strict):
                 data.setdefault("reminder_minutes", defaults.reminder_minutes)
             start = _try_wall_clock(data.get("start"))
             if "end" not in data and isinstance(start, datetime) and FIRST_YEAR <= start.year < LAST_YEAR:
-                data["end"] = _later(start, timedelta(minutes=defaults.duration_minutes), data["timezone"])
+                # `timezone: null` is UTC, as `zone` reads it; a zone that is not text is refused as such
+                zone = data["timezone"] if isinstance(data["timezone"], str) else "UTC"
+                data["end"] = _later(start, timedelta(minutes=defaults.duration_minutes), zone)
         return data
 
     @model_validator(mode="after")

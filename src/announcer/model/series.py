@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
+from announcer.errors import excerpt
 from announcer.model.event import (
     MAX_ITEMS,
     EventDefaults,
@@ -25,12 +26,8 @@ from announcer.model.text import Line, Markdown, Strict, WebURL
 INHERITED = ("category", "venue", "host", "links")
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 _LEAD = re.compile(r"(\d+)\s*(d|h|min|m)")
-_UNIT = {
-    "d": timedelta(days=1),
-    "h": timedelta(hours=1),
-    "min": timedelta(minutes=1),
-    "m": timedelta(minutes=1),
-}
+_MINUTES = {"d": 24 * 60, "h": 60, "min": 1, "m": 1}
+LONGEST_LEAD = timedelta(days=7)  # a reminder, or `remind --within`: from a minute to a week before
 
 
 def _clock(value: Any) -> Any:
@@ -38,17 +35,21 @@ def _clock(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
         return f"{value // 60:02d}:{value % 60:02d}"
     if isinstance(value, str) and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value.strip()):
-        raise ValueError(f"{value!r} is not a time of day like 12:00")
+        raise ValueError(f"{excerpt(value)} is not a time of day like 12:00")
     return value.strip() if isinstance(value, str) else value
 
 
 def lead_value(value: Any) -> Any:
     """A reminder's lead time: "1d", "24h", "90min" (at most a week)."""
     if not isinstance(value, str) or not (match := _LEAD.fullmatch(value.strip())):
-        raise ValueError(f"{value!r} is not a time before the event like 1d, 2h or 30min")
-    lead = int(match.group(1)) * _UNIT[match.group(2)]
-    if not timedelta(minutes=1) <= lead <= timedelta(days=7):
-        raise ValueError(f"{value!r}: a reminder goes between a minute and a week before")
+        shown = excerpt(value) if isinstance(value, str) else "this"
+        raise ValueError(f"{shown} is not a time before the event like 1d, 2h or 30min")
+    # Compared as minutes, before a timedelta is made or a long number read: 99999999999d is past
+    # what a timedelta holds, and Python reads no number of more than 4,300 digits.
+    digits = match[1].lstrip("0")
+    minutes = int(digits or "0") * _MINUTES[match[2]] if len(digits) <= 6 else None
+    if minutes is None or not 1 <= minutes <= LONGEST_LEAD // timedelta(minutes=1):
+        raise ValueError(f"{excerpt(value)}: give a time from a minute to a week (7d) before")
     return value.strip()
 
 
@@ -57,10 +58,10 @@ Lead = Annotated[str, AfterValidator(lead_value)]
 
 
 def lead_time(lead: str) -> timedelta:
-    """ "1d" as a timedelta."""
+    """ "1d" as a timedelta (`lead` checked by `lead_value`)."""
     match = _LEAD.fullmatch(lead)
     assert match is not None
-    return int(match.group(1)) * _UNIT[match.group(2)]
+    return timedelta(minutes=int(match[1]) * _MINUTES[match[2]])
 
 
 class Series(Strict):

@@ -11,19 +11,20 @@ from zoneinfo import ZoneInfo
 from pydantic import AfterValidator, Field, field_validator
 
 from announcer import clock
+from announcer.errors import excerpt
 from announcer.model.event import EventDefaults
 from announcer.model.text import Address, FileName, Line, Markdown, Strict, WebURL
 
 
 def _colour(value: str) -> str:
     if not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
-        raise ValueError(f"{value!r} is not a colour like #1f4e79")
+        raise ValueError(f"{excerpt(value)} is not a colour like #1f4e79")
     return value.lower()
 
 
 def _list_id(value: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)+", value):
-        raise ValueError(f"{value!r} is not a list id like seminars.example.org (RFC 2919)")
+        raise ValueError(f"{excerpt(value)} is not a list id like seminars.example.org (RFC 2919)")
     return value
 
 
