@@ -34,7 +34,7 @@ from announcer.load.settings import load_settings
 from announcer.model.event import EventDefaults
 from tests.helpers import CLI, EXAMPLE_EVENT, ROOT, write
 
-EXAMPLES = 1500 if os.environ.get("CI") else 120
+EXAMPLES = 2000 if os.environ.get("CI") else 150
 CLI_EXAMPLES = 200 if os.environ.get("CI") else 12
 SETTINGS = settings(
     max_examples=EXAMPLES,
