@@ -75,3 +75,23 @@ def test_render_of_a_workspace_whose_unsubscribe_url_holds_a_token_shows_the_url
     assert code == 0, out + err
     text = next(Path("rendered").glob("*.txt")).read_text()
     assert "https://lists.example.org/onkpat-seminars/unsubscribe/{token}" in text
+
+
+@pytest.mark.parametrize(
+    "verb",
+    [
+        ("init", "{blocked}/workspace"),
+        ("render", EXAMPLE_EVENT, "-o", "{blocked}/rendered"),
+        ("site", "--out", "{blocked}/site"),
+        ("new", "onkpat", "--date", "2031-05-16", "--events", "{blocked}/events"),
+    ],
+    ids=lambda verb: verb[0],
+)
+def test_a_place_that_cannot_be_written_is_named_not_a_traceback(cli: CLI, verb: tuple[str, ...]) -> None:
+    blocked = Path("a-file")
+    blocked.write_text("not a folder\n")
+    code, out, err = cli(*(part.format(blocked=blocked) for part in verb))
+    assert code == 1, out + err
+    assert err.startswith("error: a-file/"), err
+    assert err.rstrip().endswith("Not a directory"), err
+    assert "Traceback" not in err

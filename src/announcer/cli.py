@@ -52,6 +52,7 @@ from announcer.model.event import FIRST_YEAR, LAST_YEAR, NamedEvent
 from announcer.model.reply import Answer
 from announcer.model.series import lead_time, lead_value
 from announcer.model.settings import Settings
+from announcer.model.text import shown_safely
 from announcer.model.window import Window
 from announcer.preflight import Inspection, Level
 from announcer.render.wording import Schedule, counted, date_range
@@ -99,6 +100,10 @@ def _exit_codes() -> Iterator[None]:
         typer.echo(f"error: {exc}", err=True)
         code = EXIT_DELIVERY_FAILED if isinstance(exc, DeliveryError) else EXIT_BAD_INPUT
         raise typer.Exit(code) from None
+    except OSError as exc:  # the file system said no: a folder that cannot be made, a read-only disk
+        where = display_path(Path(exc.filename)) if isinstance(exc.filename, str) else "a file"
+        typer.echo(f"error: {shown_safely(where, 300)}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
     except KeyboardInterrupt:  # the second Ctrl-C: stopped at once
         _warn(
             "stopped at once: the message in hand may be in doubt (`announcer status` says); "
@@ -558,7 +563,7 @@ def status(
             for entry in listed:
                 if entry.outcome is not Outcome.DELIVERED:
                     label = "in doubt" if entry.outcome is Outcome.IN_FLIGHT else "failed"
-                    typer.echo(f"  {label}: {entry.recipient} ({entry.at}): {entry.reply}")
+                    typer.echo(f"  {label}: {entry.recipient} ({entry.at}): {shown_safely(entry.reply, 300)}")
 
 
 @app.command()
@@ -604,11 +609,7 @@ def _print_replies(named: NamedEvent, found: Tally) -> None:
             for reply in found.outdated
         ),
         *(f"{reply.attendee} is not among those who received the event" for reply in found.uninvited),
-        *(
-            f"{reply.source}: answers for {reply.attendee} but was sent by {reply.sender or 'nobody named'}: "
-            "not counted"
-            for reply in found.forged
-        ),
+        *(f"{reply.source}: {reply.doubt}: not counted" for reply in found.forged),
         *([f"{counted(found.replaced, 'earlier answer')} replaced by a later one"] if found.replaced else []),
         *(
             [f"{counted(sum(found.other_events.values()), 'reply', 'replies')} for other events"]
