@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from announcer.errors import Problem, SettingsError
+from announcer.load.files import open_file
 from announcer.model.settings import Settings
 
 UNSUBSCRIBE_SECRET_VARIABLE = "ANNOUNCER_UNSUBSCRIBE_SECRET"  # noqa: S105 (a name, not a secret)
@@ -50,16 +51,20 @@ def smtp_password(settings: Settings) -> str | None:
     return password
 
 
+MAX_KEY_BYTES = 64 * 1024  # an RSA key of 16,384 bits takes 13 KB as PEM
+
+
 def dkim_key(settings: Settings) -> bytes | None:
     """The DKIM private key (PEM): from `[dkim].key_file`, else from the environment."""
     if settings.dkim is None:
         return None
     if settings.dkim.key_file is not None:
         path = settings.workspace / settings.dkim.key_file
-        try:
-            return path.read_bytes()
-        except OSError as exc:
-            raise _settings_error("[dkim].key_file", f"cannot read {path}: {exc.strerror}") from None
+        with open_file(path, SettingsError) as key_file:  # a regular file, not a pipe that never ends
+            try:
+                return key_file.read(MAX_KEY_BYTES)
+            except OSError as exc:
+                raise _settings_error("[dkim].key_file", f"cannot read {path}: {exc.strerror}") from None
     key = os.environ.get(DKIM_KEY_VARIABLE)
     if not key:
         raise _settings_error("[dkim]", f"set key_file, or {DKIM_KEY_VARIABLE} in the environment")

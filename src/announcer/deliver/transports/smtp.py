@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import itertools
+import os
 import queue
 import re
 import smtplib
 import socket
 import ssl
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -166,6 +168,8 @@ class _Line:
         if self._context is None:
             ca_file = self.config.ca_file
             try:
+                if ca_file is not None and not stat.S_ISREG(os.stat(ca_file).st_mode):
+                    raise OSError(f"{ca_file} is not a file (OpenSSL would wait on a pipe for ever)")
                 self._context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
             except (OSError, ssl.SSLError) as exc:  # missing, unreadable, or holding no certificate
                 raise DeliveryError(
