@@ -25,7 +25,7 @@ from announcer.compose.message import Outgoing
 from announcer.deliver.journal import Entry, Journal, Outcome
 from announcer.deliver.lanes import Lanes
 from announcer.deliver.transports.base import Transport
-from announcer.errors import DeliveryError, InDoubt, JournalError, PermanentFailure, TemporaryFailure
+from announcer.errors import DeliveryError, InDoubt, JournalError, PermanentFailure, TemporaryFailure, excerpt
 from announcer.model.recipient import Recipient
 
 _RATE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(?:/\s*(s|sec|min|h|hour))?\s*")
@@ -40,12 +40,21 @@ class Resend(StrEnum):
     EVERYONE = "everyone"
 
 
+# The rates a pace may keep, in messages a minute: one slower than one an hour waits for hours
+# between two messages (and past what a sleep can wait), one faster than 1,000 a second is none.
+SLOWEST_RATE, FASTEST_RATE = 1 / 60, 60_000.0
+
+
 def per_minute(rate: str) -> float:
-    """A rate like `120/min`, `2/s` or `5000/h` (a bare number: per minute) as messages per minute."""
+    """A rate like `120/min`, `2/s` or `5000/h` (a bare number: per minute) as messages per minute,
+    from one an hour to 1,000 a second."""
     match = _RATE.fullmatch(rate)
-    if not match or float(match.group(1)) <= 0:
-        raise ValueError(f"{rate!r}: give a rate like 120/min")
-    return float(match.group(1)) * _PER_MINUTE[match.group(2) or "min"]
+    if not match:
+        raise ValueError(f"{excerpt(rate)}: give a rate like 120/min")
+    value = float(match.group(1)) * _PER_MINUTE[match.group(2) or "min"]
+    if not SLOWEST_RATE <= value <= FASTEST_RATE:  # nan and inf too
+        raise ValueError(f"{excerpt(rate)}: give a rate from 1/h to {FASTEST_RATE / 60:,.0f}/s")
+    return value
 
 
 @dataclass(frozen=True)
