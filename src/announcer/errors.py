@@ -5,15 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from announcer.model.text import shown_safely
+from announcer.model.text import EXCERPT, excerpt
 
-EXCERPT = 60  # characters of a value an error quotes: enough to find it, never a whole file of it
-
-
-def excerpt(value: str) -> str:
-    """`value` as an error quotes it: on one line, at most EXCERPT characters, quoted as Python
-    would (`'next Friday'`), control and invisible characters shown as U+FFFD."""
-    return repr(shown_safely(value, EXCERPT))
+__all__ = ["EXCERPT", "excerpt"]  # with the errors below: where every error's quoting comes from
 
 
 @dataclass(frozen=True)

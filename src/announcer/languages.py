@@ -14,6 +14,8 @@ from io import BytesIO
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from announcer.model.text import excerpt
+
 if TYPE_CHECKING:  # Babel's catalog tools are imported when a catalog is read, not by every command
     from babel.messages.catalog import Catalog
 
@@ -35,12 +37,16 @@ def language_tag(value: str) -> str:
     """`value` as a language tag the emails can be written in ("sv", "de-CH"); ValueError if not."""
     value = value.strip()
     if not _TAG.fullmatch(value):
-        raise ValueError(f"{value!r} is not a language tag like en, sv or de-CH")
+        raise ValueError(f"{excerpt(value)} is not a language tag like en, sv or de-CH")
     if value.split("-")[0] not in available():
         names = ", ".join(available())
-        raise ValueError(f"{value!r}: the emails can be written in {names} (a new language is one .po file)")
+        raise ValueError(
+            f"{excerpt(value)}: the emails can be written in {names} (a new language is one .po file)"
+        )
     if "-" in value and not _known_locale(locale_name(value)):
-        raise ValueError(f"{value!r}: CLDR knows no such language and region (write them as de-CH, en-US)")
+        raise ValueError(
+            f"{excerpt(value)}: CLDR knows no such language and region (write them as de-CH, en-US)"
+        )
     return value
 
 

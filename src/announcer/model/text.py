@@ -84,6 +84,15 @@ def shown_safely(value: str, limit: int = 120) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
+EXCERPT = 60  # characters of a value an error quotes: enough to find it, never a whole file of it
+
+
+def excerpt(value: str) -> str:
+    """`value` as an error quotes it: on one line, at most EXCERPT characters, quoted as Python
+    would (`'next Friday'`), control and invisible characters shown as U+FFFD."""
+    return repr(shown_safely(value, EXCERPT))
+
+
 def single_line(value: str) -> str:
     """One line of text: it may end up in a header, so no line breaks or control characters."""
     value = value.strip()
@@ -110,9 +119,9 @@ def _markdown(value: str) -> str:
 def _web_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"{value!r} is not an absolute http(s) URL")
+        raise ValueError(f"{excerpt(value)} is not an absolute http(s) URL")
     if re.search(r"\s", value):
-        raise ValueError(f"{value!r} contains white space")
+        raise ValueError(f"{excerpt(value)} contains white space")
     return value
 
 
@@ -144,7 +153,7 @@ def check_address(value: str) -> str:
     try:
         checked = validate_email(value, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as error:
-        raise ValueError(f"{value!r} is not a valid email address: {error}") from None
+        raise ValueError(f"{excerpt(value)} is not a valid email address: {error}") from None
     return checked.ascii_email or checked.normalized
 
 
