@@ -2,12 +2,15 @@
 
     .venv/bin/python -m tests.mutation [--jobs 2] [--only NAME ...] [--list]
 
-Each mutant is a one-line change to a core module that a careless edit or a bad merge could
-make: a guard removed, a comparison loosened, an escape dropped. For each, a copy of the
-checkout gets the change and the suite runs against it (`pytest -x`; the browser tests and
-the kill-and-rerun tests are left out for time); the mutant is *caught* when a test fails. Prints each
-outcome and the share caught. A snippet that no longer occurs exactly once is an error: the
-list must follow the code, never silently shrink.
+Each mutant is a one-line change that a user would suffer from, found by reading each module
+and asking "what would go wrong for someone if this line were wrong?": a guard removed, a
+comparison loosened, an escape dropped, a bound lifted. For each, a copy of the checkout gets
+the change and the tests that run the changed line run against it (`pytest -x`; the browser
+tests and the kill-and-rerun tests are left out for time); the mutant is *caught* when a test
+fails. Which tests run a line is measured once, by running the suite under coverage with each
+test as its own context; a line that only a subprocess runs (no in-process test does) gets the
+whole suite. Prints each outcome and the share caught. A snippet that no longer occurs exactly
+once is an error: the list must follow the code, never silently shrink.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ LIMITED_PYTEST = (
     "resource.setrlimit(resource.RLIMIT_AS, (4 * 2**30, 4 * 2**30)); "
     "sys.exit(pytest.main(sys.argv[1:]))"
 )
+# Each test its own coverage context, so that a line maps to the tests that run it.
+COVERAGE_SETTINGS = "[run]\ndynamic_context = test_function\nsource = src/announcer\n"
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,7 @@ class Mutant:
     path: str  # below src/announcer/
     old: str
     new: str
+    tests: tuple[str, ...] = ()  # test files to run besides those that run the line in-process
 
 
 MUTANTS = [
@@ -108,8 +114,8 @@ MUTANTS = [
     Mutant(
         "delivered are sent again",
         "deliver/delivery.py",
-        "if entry.outcome is Outcome.DELIVERED:",
-        "if False:",
+        "        if entry.outcome is Outcome.DELIVERED:\n            self.summary.skipped += 1",
+        "        if False:\n            self.summary.skipped += 1",
     ),
     Mutant(
         "in doubt re-sent unasked",
@@ -120,8 +126,8 @@ MUTANTS = [
     Mutant(
         "lost after DATA is not in doubt",
         "deliver/transports/smtp.py",
-        'raise InDoubt(f"{self.server}: connection lost after',
-        'raise TemporaryFailure(f"{self.server}: connection lost after',
+        'raise InDoubt(\n                f"{self.server}: connection lost after the message',
+        'raise TemporaryFailure(\n                f"{self.server}: connection lost after the message',
     ),
     Mutant(
         "no back-off", "deliver/delivery.py", "self.pace.retry_delay * 2**attempt", "self.pace.retry_delay"
@@ -186,14 +192,16 @@ MUTANTS = [
     Mutant(
         "a cut-off reply after DATA is retried",
         "deliver/transports/smtp.py",
-        "if not 200 <= code <= 599:",
-        "if False:",
+        "        if 400 <= code < 600:\n            raise self._refused(code, reply)\n"
+        "        self.drop()  # a 1xx",
+        "        if True:\n            raise self._refused(code, reply)\n        self.drop()  # a 1xx",
     ),
     Mutant(
         "in flight before MAIL FROM",
         "deliver/delivery.py",
-        "reply = self.transport.send(message, in_flight)",
-        "in_flight()\n                reply = self.transport.send(message)",
+        "reply = self.transport.send(message, partial(self._in_flight, recipient, message_id))",
+        "self._in_flight(recipient, message_id)\n"
+        "                reply = self.transport.send(message, lambda: None)",
     ),
     Mutant("no deadline per message", "deliver/transports/smtp.py", "if deadline <= now:", "if False:"),
     Mutant(
@@ -211,8 +219,8 @@ MUTANTS = [
     Mutant(
         "Ctrl-C drops the lines under the messages in hand",
         "deliver/delivery.py",
-        "                if isinstance(error, _Stopped):  # asked to stop: the messages in hand finish "
-        "first\n                    lanes.join()\n",
+        "                if isinstance(error, _Stopped | JournalError):  # the messages in hand "
+        "finish first\n                    lanes.join()\n",
         "",
     ),
     Mutant(
@@ -241,8 +249,8 @@ MUTANTS = [
     ),
     Mutant(
         "preview connections unbounded",
-        "preview/server.py",
-        "if not self.slots.acquire(blocking=False):",
+        "preview/connections.py",
+        "if waiting >= self.limits.connections and not self._make_room():",
         "if False:",
     ),
     # Calendar lifecycle
@@ -292,13 +300,13 @@ MUTANTS = [
     Mutant(
         "forged replies counted",
         "model/reply.py",
-        "return bool(self.sender) and self.sender in (self.attendee, self.sent_by)",
+        "return not self.doubt and bool(self.sender) and self.sender == self.attendee",
         "return True",
     ),
     Mutant(
         "the last reply in the mailbox wins",
         "replies.py",
-        "if (earlier.stamp, earlier.sequence) > (item.stamp, item.sequence):",
+        "if _recency(earlier) > _recency(item):",
         "if False:",
     ),
     Mutant(
@@ -370,16 +378,17 @@ MUTANTS = [
     Mutant(
         "alias bombs expanded",
         "load/files.py",
-        "if len(lines) > MAX_VALUES or len(loc) > MAX_DEPTH:",
-        "if False:",
+        "        if self.count > MAX_VALUES:",
+        "        if False:",
     ),
     Mutant("links out of the events folder followed", "load/events.py", "    if outside:", "    if False:"),
     Mutant("images from Markdown", "prose.py", '.disable("image")', ""),
     Mutant(
         "a date without a time",
         "model/event.py",
-        "        value = moment\n",
-        "        return datetime.combine(moment, datetime.min.time())\n",
+        '        raise ValueError(f"{value:%Y-%m-%d} has no time: give one',
+        "        return datetime.combine(value, datetime.min.time())\n"
+        '        raise ValueError(f"{value:%Y-%m-%d} has no time: give one',
     ),
     # Look
     Mutant("contrast target lowered", "render/palette.py", "MIN_CONTRAST = 4.5", "MIN_CONTRAST = 3.0"),
@@ -448,7 +457,7 @@ MUTANTS = [
     Mutant(
         "Content-Language left out",
         "compose/message.py",
-        'headers["Content-Language"] = self.content.language',
+        'lines.append(f"Content-Language: {self.content.language}\\r\\n".encode())',
         "pass",
     ),
     # Series, reminders, the site
@@ -500,6 +509,158 @@ MUTANTS = [
         'return settings.model_copy(update={"brand": settings.brand.model_copy(update=own)})',
         "return settings",
     ),
+    # Hostile input, round two: what a user would suffer from each line of the new defences
+    Mutant(
+        "header text holding =? written as it is (a reader decodes a Bcc out of it)",
+        "compose/headers.py",
+        'return text.isascii() and text.isprintable() and "=?" not in text',
+        "return text.isascii() and text.isprintable()",
+    ),
+    Mutant(
+        "a control character carried into a header's encoded word",
+        "compose/headers.py",
+        'return "".join("\\ufffd" if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)',
+        "return text",
+    ),
+    Mutant(
+        "encoded words past 75 characters in a long name",
+        "compose/headers.py",
+        "if len(chunk) + len(encoded) > 45:",
+        "if len(chunk) + len(encoded) > 60:",
+    ),
+    Mutant(
+        "a noncharacter let into the text (the Atom feed no reader parses)",
+        "model/text.py",
+        "    if found := _NONCHARACTER.search(value):",
+        "    if found := None:",
+    ),
+    Mutant(
+        "the pre-flight passes a header decoded out of the text",
+        "preflight.py",
+        "if name.lower() not in _OUR_HEADERS",
+        "if False",
+    ),
+    Mutant(
+        "the series description written raw into the feed (a traceback on two paragraphs)",
+        "render/calendar.py",
+        'feed.add("X-WR-CALDESC", vText(description))',
+        'feed.add("X-WR-CALDESC", description)',
+    ),
+    Mutant(
+        "a role name's case kept (WWW@ and www@ two people)",
+        "model/text.py",
+        'if match["local"].lower() in CASE_INSENSITIVE_MAILBOX_NAMES:',
+        "if False:",
+    ),
+    Mutant(
+        "a refused MAIL FROM still carries the message",
+        "deliver/transports/smtp.py",
+        "                if code in (354, 421, -1):\n                    self.drop()",
+        '                if code == 354:\n                    connection.send(b".\\r\\n")',
+    ),
+    Mutant(
+        "the password's base64 shown in a server's 535",
+        "deliver/transports/smtp.py",
+        "forms = (*blobs, *encoded)",
+        "forms = blobs",
+    ),
+    Mutant(
+        "a full disk's cause hidden behind a failed ROLLBACK",
+        "deliver/journal.py",
+        "        if self._db.in_transaction:",
+        "        if True:",
+    ),
+    Mutant(
+        "a stopped run's unwritten journal lines dropped silently",
+        "deliver/delivery.py",
+        "        lost = lost or self._unwritten()",
+        "        pass",
+    ),
+    Mutant(
+        "the preview waits for ever for a slow request's head",
+        "preview/connections.py",
+        "elif connection.state is not _State.WORK and now >= connection.deadline:",
+        "elif False:",
+    ),
+    Mutant(
+        "reload streams unbounded in the preview",
+        "preview/connections.py",
+        "while len(self._streams) >= self.limits.streams:",
+        "while False:",
+    ),
+    Mutant(
+        "the preview's Host checked by prefix (DNS rebinding)",
+        "preview/server.py",
+        "parsed = _HOST.fullmatch(",
+        "parsed = _HOST.match(",
+    ),
+    Mutant(
+        "an answer stamped in 2099 beats every later one",
+        "load/replies.py",
+        "stamp=min(_claimed_stamp(event) or envelope.dated or envelope.arrived, envelope.arrived),",
+        "stamp=_claimed_stamp(event) or envelope.dated or envelope.arrived,",
+    ),
+    Mutant(
+        "one reply counts for every attendee it names",
+        "load/replies.py",
+        "own = [claim for claim in claims if sender and _canonical(str(claim)) == sender]",
+        "own = claims[:1]",
+    ),
+    Mutant(
+        "a stranger's escape codes printed to the terminal",
+        "model/reply.py",
+        "object.__setattr__(self, name, shown_safely(getattr(self, name), limit))",
+        "pass",
+    ),
+    Mutant(
+        "a reply with two From headers trusted",
+        "load/replies.py",
+        "    if len(values) > 1:",
+        "    if False:",
+    ),
+    Mutant(
+        "a pipe swapped in after the check read for ever",
+        "load/files.py",
+        "        _regular(os.fstat(descriptor).st_mode, source, error)",
+        "        pass",
+        tests=("tests/test_hostile_files.py",),
+    ),
+    Mutant(
+        "YAML builds dates itself (day 30 of February a traceback)",
+        "load/files.py",
+        '_PLAIN_KINDS = ("null", "bool", "int", "float", "merge")',
+        '_PLAIN_KINDS = ("null", "bool", "int", "float", "merge", "timestamp")',
+    ),
+    Mutant(
+        "settings nested thousands deep reach tomllib",
+        "load/settings.py",
+        "            if depth > MAX_DEPTH:",
+        "            if False:",
+    ),
+    Mutant(
+        "keys escape the count of values (an alias bomb in a key)",
+        "load/files.py",
+        "            key = self.build(key_node, loc)  # counted: a key may be an alias too",
+        "            key = key_node.value  # counted: a key may be an alias too",
+    ),
+    Mutant(
+        "a theme override cannot reach the packaged template it extends",
+        "render/theme.py",
+        "    packaged = template.startswith(PACKAGED)",
+        "    packaged = False",
+    ),
+    Mutant(
+        "the rate past what a pace can keep accepted",
+        "deliver/delivery.py",
+        "    if not SLOWEST_RATE <= value <= FASTEST_RATE:  # nan and inf too",
+        "    if False:",
+    ),
+    Mutant(
+        "a place the file system refuses is a traceback",
+        "cli.py",
+        "    except OSError as exc:  # the file system said no",
+        "    except ZeroDivisionError as exc:  # the file system said no",
+    ),
 ]
 
 
@@ -529,11 +690,71 @@ def _check(mutant: Mutant, snapshot: Path) -> str:
 
 
 BASELINE = Mutant("none (the code as it is)", "__init__.py", "", "")
+Covering = dict[str, dict[int, set[str]]]  # module below src/announcer/ → line → test files
 
 
-def _run(mutant: Mutant, snapshot: Path) -> tuple[Mutant, bool, float, str]:
-    """Run the suite against one mutant in a copy of the snapshot: whether a test failed, the
-    seconds it took, and the end of what pytest printed.
+def _environment(copy: Path) -> dict[str, str]:
+    return {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(copy / "src"),
+        "HOME": str(copy),
+        "ANNOUNCER_SKIP_BROWSER": "1",
+    }
+
+
+def _baseline(snapshot: Path) -> tuple[bool, float, str, Covering]:
+    """The suite on the unchanged code, under coverage: whether it passed, its seconds, the end of
+    what it printed, and which test files run each line."""
+    with tempfile.TemporaryDirectory(prefix="announcer-baseline-") as folder:
+        copy = Path(folder) / "checkout"
+        shutil.copytree(snapshot, copy)
+        (copy / ".mutation-coverage").write_text(COVERAGE_SETTINGS)
+        command = [sys.executable, "-m", "coverage", "run", "--rcfile=.mutation-coverage", "-m", "pytest"]
+        started = time.monotonic()
+        result = subprocess.run(
+            [*command, *PYTEST, *LEFT_OUT],
+            cwd=copy,
+            env=_environment(copy),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=TIMEOUT_SECONDS * 3,
+            check=False,
+        )
+        seconds = time.monotonic() - started
+        printed = "\n".join((result.stdout + result.stderr).decode(errors="replace").splitlines()[-30:])
+        return result.returncode == 0, seconds, printed, _covering(copy)
+
+
+def _covering(copy: Path) -> Covering:
+    """Which test files ran each line of each module (from the coverage data of the baseline)."""
+    import coverage  # only this tool needs it
+
+    data = coverage.CoverageData(str(copy / ".coverage"))
+    data.read()
+    covering: Covering = {}
+    root = str(copy / SRC)
+    for measured in data.measured_files():
+        if not measured.startswith(root):
+            continue
+        lines = covering.setdefault(measured[len(root) :], {})
+        for line, contexts in (data.contexts_by_lineno(measured) or {}).items():
+            modules = {context.rsplit(".", 1)[0] for context in contexts if context.startswith("tests.")}
+            lines[line] = {module.replace(".", "/") + ".py" for module in modules}
+    return covering
+
+
+def _tests_of(mutant: Mutant, snapshot: Path, covering: Covering) -> list[str]:
+    """The test files that run the lines the mutant changes; none: the whole suite."""
+    text = (snapshot / SRC / mutant.path).read_text()
+    first = text[: text.index(mutant.old)].count("\n") + 1
+    lines = range(first, first + mutant.old.count("\n") + 1)
+    found = set().union(*(covering.get(mutant.path, {}).get(line, set()) for line in lines))
+    return sorted(found | set(mutant.tests)) if found else []
+
+
+def _run(mutant: Mutant, snapshot: Path, tests: list[str]) -> tuple[Mutant, bool, float, str]:
+    """Run `tests` (the whole suite, if none) against one mutant in a copy of the snapshot:
+    whether a test failed, the seconds it took, and the end of what pytest printed.
 
     A mutant that makes the suite run away (a removed bound) is stopped by a memory limit
     and a time limit; either counts as caught: the suite did not pass. The suite reads no
@@ -545,17 +766,11 @@ def _run(mutant: Mutant, snapshot: Path) -> tuple[Mutant, bool, float, str]:
         target = copy / SRC / mutant.path
         target.write_text(target.read_text().replace(mutant.old, mutant.new))
         started = time.monotonic()
-        environment = {
-            "PATH": "/usr/bin:/bin",
-            "PYTHONPATH": str(copy / "src"),
-            "HOME": str(copy),
-            "ANNOUNCER_SKIP_BROWSER": "1",
-        }
         try:
             result = subprocess.run(
-                [sys.executable, "-c", LIMITED_PYTEST, *PYTEST, *LEFT_OUT],
+                [sys.executable, "-c", LIMITED_PYTEST, *PYTEST, *LEFT_OUT, *tests],
                 cwd=copy,
-                env=environment,
+                env=_environment(copy),
                 stdin=subprocess.DEVNULL,
                 capture_output=True,
                 timeout=TIMEOUT_SECONDS,
@@ -587,19 +802,25 @@ def main() -> int:
         if problems:
             print("\n".join(problems), file=sys.stderr)
             return 2
-        _, failed, seconds, printed = _run(BASELINE, snapshot)
-        if failed:
+        passed, seconds, printed, covering = _baseline(snapshot)
+        if not passed:
             print(
                 f"{printed}\n\nthe suite fails on the unchanged code (above): fix that first", file=sys.stderr
             )
             return 2
-        print(f"baseline: the suite passes on the unchanged code in {seconds:.0f} s", flush=True)
+        print(
+            f"baseline: the suite passes on the unchanged code in {seconds:.0f} s (under coverage)",
+            flush=True,
+        )
+        tests = {mutant: _tests_of(mutant, snapshot, covering) for mutant in chosen}
         caught = 0
         with ThreadPoolExecutor(max_workers=arguments.jobs) as pool:
-            for mutant, failed, seconds, _ in pool.map(lambda mutant: _run(mutant, snapshot), chosen):
+            runs = pool.map(lambda mutant: _run(mutant, snapshot, tests[mutant]), chosen)
+            for mutant, failed, seconds, _ in runs:
                 caught += failed
                 outcome = "caught  " if failed else "SURVIVED"
-                print(f"{outcome} {seconds:5.0f} s  {mutant.path}: {mutant.name}", flush=True)
+                ran = f"{len(tests[mutant])} test files" if tests[mutant] else "the whole suite"
+                print(f"{outcome} {seconds:5.0f} s  {mutant.path}: {mutant.name} ({ran})", flush=True)
     print(f"mutation score: {caught} of {len(chosen)} caught ({caught / len(chosen):.0%})")
     return 0 if caught == len(chosen) else 1
 
