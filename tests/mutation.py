@@ -661,6 +661,24 @@ MUTANTS = [
         "    except OSError as exc:  # the file system said no",
         "    except ZeroDivisionError as exc:  # the file system said no",
     ),
+    Mutant(
+        "an address journaled as written, looked up in lower case (sent again on every rerun)",
+        "deliver/journal.py",
+        "row = (key, recipient.lower(), message_id, outcome.value",
+        "row = (key, recipient, message_id, outcome.value",
+    ),
+    Mutant(
+        "a batch's reservation left in the disk's cache (a power cut sends it twice)",
+        "deliver/journal.py",
+        '            self._db.execute("PRAGMA synchronous=FULL")',
+        "            pass",
+    ),
+    Mutant(
+        "failures counted in a row never start again (scattered ones stop a healthy run)",
+        "deliver/delivery.py",
+        "                    self._failures_in_a_row = 0",
+        "                    pass",
+    ),
 ]
 
 
