@@ -278,7 +278,22 @@ class _InterruptedAt(ScriptedTransport):
         return reply
 
 
-def test_ctrl_c_finishes_the_message_in_hand_then_stops() -> None:
+@pytest.fixture
+def own_sigint() -> Iterator[Callable[[int, object], None]]:
+    """A SIGINT handler of the caller's own, as a program embedding announcer (or `nohup`, which
+    ignores it) has: a send must put back the handler that was there, not Python's default."""
+
+    def handler(number: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    before = signal.signal(signal.SIGINT, handler)
+    try:
+        yield handler
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+def test_ctrl_c_finishes_the_message_in_hand_then_stops(own_sigint: Callable[[int, object], None]) -> None:
     transport = _InterruptedAt()
     notices: list[str] = []
     deliverer = Deliverer(transport, _compose)
@@ -289,7 +304,7 @@ def test_ctrl_c_finishes_the_message_in_hand_then_stops() -> None:
     assert summary.interrupted
     assert summary.delivered == 2
     assert notices == ["stopping after the current message (Ctrl-C again to stop at once)"]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, "the handler is put back"
+    assert signal.getsignal(signal.SIGINT) is own_sigint, "the handler that was there is put back"
 
 
 class _Lanes(ScriptedTransport):
@@ -451,7 +466,9 @@ def test_a_write_that_fails_in_a_forked_process_stops_the_run_and_publishes_noth
     assert list(tmp_path.iterdir()) == [], "nothing published, the staging folder removed"
 
 
-def test_ctrl_c_stops_a_forked_dry_run_between_batches_and_publishes_nothing(tmp_path: Path) -> None:
+def test_ctrl_c_stops_a_forked_dry_run_between_batches_and_publishes_nothing(
+    tmp_path: Path, own_sigint: Callable[[int, object], None]
+) -> None:
     """Ctrl-C reaches the parent as recipient 300 is composed; no message past it is composed
     before the parent has heard it (and so told its sending processes): none starts after."""
     parent = os.getpid()
@@ -471,7 +488,7 @@ def test_ctrl_c_stops_a_forked_dry_run_between_batches_and_publishes_nothing(tmp
     assert summary.interrupted
     assert 0 < summary.delivered <= 302, "each process stopped after the message in its hand"
     assert list(tmp_path.iterdir()) == [], "an interrupted dry run publishes nothing"
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is own_sigint, "the handler that was there is put back"
 
 
 def test_the_first_ctrl_c_after_a_sending_process_failed_still_finishes_the_messages_in_hand() -> None:
