@@ -679,6 +679,12 @@ MUTANTS = [
         "                    self._failures_in_a_row = 0",
         "                    pass",
     ),
+    Mutant(
+        "the lanes go on after a fatal error (queued messages still go out)",
+        "deliver/lanes.py",
+        "            if self._error is not None:\n                continue  # a lane failed",
+        "            if False:\n                continue  # a lane failed",
+    ),
 ]
 
 

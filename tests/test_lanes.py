@@ -33,15 +33,19 @@ def test_every_item_is_worked_once_over_every_lane() -> None:
 
 def test_the_first_error_is_raised_and_nothing_starts_after_it() -> None:
     started: list[int] = []
+    six_waits = threading.Event()
 
     def work(item: int) -> None:
         started.append(item)
         if item == 5:
+            assert six_waits.wait(timeout=10)  # an item already handed out when the error comes
             raise RuntimeError("the server cannot go on")
 
     def hand_out(lanes: Lanes[int]) -> None:
         for item in range(100):
             lanes.put(item)
+            if item == 6:
+                six_waits.set()
         lanes.finish()
 
     lanes = Lanes(1, work, ahead=1)
