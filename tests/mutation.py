@@ -153,9 +153,9 @@ MUTANTS = [
     Mutant("no dot-stuffing", "deliver/transports/smtp.py", 'data = data.replace(b"\\n.", b"\\n..")', "pass"),
     Mutant(
         "a test send is journaled",
-        "jobs.py",
-        "return self.transport is TransportName.SMTP and self.test_to is None",
-        "return self.transport is TransportName.SMTP",
+        "pipeline.py",
+        "return TRANSPORTS[self.transport].reaches_people and self.test_to is None",
+        "return TRANSPORTS[self.transport].reaches_people",
     ),
     Mutant(
         "a run leaves a delivery unwritten while it waits",
@@ -262,9 +262,9 @@ MUTANTS = [
     ),
     Mutant(
         "SEQUENCE not remembered",
-        "jobs.py",
-        "earlier)\n        if journal is not None:\n            _settle(journal, named, edition)",
-        "earlier)\n        if journal is not None:\n            pass",
+        "pipeline.py",
+        "        if self.journal is None:\n            return\n        self.journal.settle_sequence(",
+        "        return\n        self.journal.settle_sequence(",
     ),
     Mutant(
         "calendar SEQUENCE always 0",
@@ -275,8 +275,8 @@ MUTANTS = [
     Mutant(
         "digest calendars at SEQUENCE 0",
         "render/digest.py",
-        "calendar = renderer.event_calendar(event, replace(edition, rsvp=False), language)",
-        "calendar = renderer.event_calendar(event, replace(edition, rsvp=False, sequence=0), language)",
+        "calendar = renderer.event_calendar(event, edition, language,",
+        "calendar = renderer.event_calendar(event, replace(edition, sequence=0), language,",
     ),
     # RSVP and replies
     Mutant(
@@ -294,8 +294,8 @@ MUTANTS = [
     Mutant(
         "digest asks for replies",
         "render/digest.py",
-        "replace(edition, rsvp=False)",
-        "edition",
+        "calendar = renderer.event_calendar(event, edition, language, method_of(Kind.DIGEST))",
+        "calendar = renderer.event_calendar(event, edition, language)",
     ),
     Mutant(
         "forged replies counted",
@@ -426,8 +426,8 @@ MUTANTS = [
     # Languages
     Mutant(
         "a reader's language column ignored",
-        "jobs.py",
-        'language = recipient.fields.get("language") or self._language',
+        "pipeline.py",
+        "language = reader_language(recipient, self._language)",
         "language = self._language",
     ),
     Mutant(
@@ -488,7 +488,7 @@ MUTANTS = [
     Mutant(
         "a cancelled event reminded",
         "jobs.py",
-        'editions = [item for item in editions if item[2].kind != "cancellation"]',
+        "editions = [item for item in editions if KINDS[item[2].kind].has_event]",
         "pass",
     ),
     Mutant(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given
@@ -33,8 +34,15 @@ SECRET = "a-secret-for-tokens"
 READERS = [
     Recipient("plain@example.org"),
     Recipient("asa.lindqvist@example.org", "Åsa Lindqvist", {"team": "Tumour <immunology> & co"}),
-    Recipient("quoted@example.org", 'O\'Brien, "Pat" \\ Jr.', {"timezone": "America/New_York"}),
-    Recipient("cjk@example.org", "陈伟 (Chen Wei)", {"timezone": "Asia/Tokyo"}),
+    Recipient(
+        "quoted@example.org",
+        'O\'Brien, "Pat" \\ Jr.',
+        {"timezone": "America/New_York"},
+        timezone=ZoneInfo("America/New_York"),
+    ),
+    Recipient(
+        "cjk@example.org", "陈伟 (Chen Wei)", {"timezone": "Asia/Tokyo"}, timezone=ZoneInfo("Asia/Tokyo")
+    ),
     Recipient("long@example.org", "Siobhán " * 60 + "Ó Conaill"),
     Recipient("ascii.long@example.org", "Bartholomew " * 30 + "Smith"),
     Recipient("spaces@example.org", "  two  spaces  "),

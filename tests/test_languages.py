@@ -34,7 +34,12 @@ SCREENSHOTS = ROOT / "screenshots"
 TRANSLATED = [language for language in available() if language != "en"]
 START = datetime(2026, 3, 6, 12, 0)
 # What a reader's mail program shows first, in each language: the greeting and the labels.
-READER = Recipient("asa@example.org", "Åsa Lindqvist", {"timezone": "America/New_York"})
+READER = Recipient(
+    "asa@example.org",
+    "Åsa Lindqvist",
+    {"timezone": "America/New_York"},
+    timezone=ZoneInfo("America/New_York"),
+)
 GREETING = {"en": "Dear Åsa Lindqvist,", "sv": "Hej Åsa Lindqvist,", "de": "Hallo Åsa Lindqvist,"}
 
 
@@ -191,8 +196,13 @@ def test_an_update_says_what_changed_in_the_reader_s_language(settings: Settings
 
 def test_the_reader_s_own_clock_is_in_their_language() -> None:
     instant = datetime(2026, 3, 6, 12, tzinfo=ZoneInfo("Europe/Stockholm"))
-    assert reader_clock(instant, "America/New_York", ["Europe/Stockholm"], "de") == " · 06:00 Ihre Zeit (EST)"
-    assert reader_clock(instant, "Asia/Tokyo", ["Europe/Stockholm"], "sv") == " · 20:00 din tid (JST)"
+    assert (
+        reader_clock(instant, ZoneInfo("America/New_York"), ["Europe/Stockholm"], "de")
+        == " · 06:00 Ihre Zeit (EST)"
+    )
+    assert (
+        reader_clock(instant, ZoneInfo("Asia/Tokyo"), ["Europe/Stockholm"], "sv") == " · 20:00 din tid (JST)"
+    )
 
 
 @pytest.fixture(scope="module")

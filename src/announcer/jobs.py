@@ -1,30 +1,25 @@
 """The jobs the verbs run, each calling the pipeline's stages once, in order.
 
 files → model (`load`) → rendered content (`render`) → messages (`compose`) → transport (`deliver`).
-Nothing is sent unless every input is sound; expensive work happens once per event or digest.
+Each sending verb loads what it sends, works out its edition and kind, and hands the rest to
+`pipeline` in a few lines. Nothing is sent unless every input is sound; expensive work happens
+once per event or digest.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
-import threading
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Iterable
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from announcer import clock, prose
-from announcer.compose.message import Composer, Outgoing
-from announcer.deliver.delivery import Deliverer, Pace, Resend, Summary
-from announcer.deliver.journal import Entry, Journal, delivery_key, history, journal_entries, received
-from announcer.deliver.signing import Signer, dkim_signer
-from announcer.deliver.transports import TransportName
-from announcer.deliver.transports.base import Transport
-from announcer.deliver.transports.dryrun import DryRunTransport
-from announcer.deliver.transports.smtp import SMTPServer, SMTPTransport
-from announcer.errors import AnnouncerError, InputError, Problem, RecipientsError, SettingsError
+from announcer.compose.message import Composer
+from announcer.deliver.journal import Entry, history, journal_entries, received
+from announcer.errors import AnnouncerError, InputError, Problem
+from announcer.kinds import KINDS, Kind, journal_key
 from announcer.languages import SOURCE, source_messages
 from announcer.lifecycle import (
     Edition,
@@ -36,26 +31,33 @@ from announcer.lifecycle import (
     next_edition,
     reminder_due,
     sent_sequence,
-    snapshot_of,
 )
 from announcer.load.events import event_files, load_events, load_named, raw_html_warnings
 from announcer.load.files import display_path
-from announcer.load.recipients import DELIMITER_NAMES, Checked, RecipientList, open_recipients
+from announcer.load.recipients import DELIMITER_NAMES, RecipientList, open_recipients
 from announcer.load.replies import read_replies
-from announcer.load.secrets import (
-    SMTP_PASSWORD_VARIABLE,
-    dkim_key,
-    secret_problems,
-    smtp_password,
-    unsubscribe_secret,
-)
+from announcer.load.secrets import secret_problems, unsubscribe_secret
 from announcer.load.series import SERIES_FOLDER, load_series
 from announcer.model.event import EventDefaults, NamedEvent
 from announcer.model.recipient import Recipient
 from announcer.model.series import lead_time
 from announcer.model.settings import Settings
-from announcer.model.text import check_address
 from announcer.model.window import Window, in_window
+from announcer.pipeline import (
+    DRY_RUN,
+    SILENT,
+    Audience,
+    Readers,
+    Run,
+    audiences,
+    branded,
+    list_of,
+    run,
+    told_before,
+)
+from announcer.pipeline import Hooks as Hooks  # the verbs' own types, for their callers
+from announcer.pipeline import SendOptions as SendOptions
+from announcer.pipeline import SendReport as SendReport
 from announcer.preflight import (
     Inspection,
     Room,
@@ -72,42 +74,6 @@ from announcer.render.site_links import site_key
 from announcer.render.theme import template_messages
 from announcer.render.wording import counted
 from announcer.replies import Tally, tally
-
-
-@dataclass(frozen=True)
-class SendOptions:
-    """How to send: through which transport, how fast, and whom to send to again."""
-
-    transport: TransportName = TransportName.DRY_RUN
-    outbox: Path = Path("outbox")
-    resend: Resend = Resend.NOBODY
-    per_minute: float | None = None
-    test_to: str | None = None
-
-    @property
-    def journaled(self) -> bool:
-        """Only a real send to the list is journaled: not a dry run, not a test send."""
-        return self.transport is TransportName.SMTP and self.test_to is None
-
-
-@dataclass(frozen=True)
-class SendReport:
-    """What a send did."""
-
-    slug: str
-    key: str
-    recipients: int
-    summary: Summary
-    warnings: tuple[Problem, ...] = field(default_factory=tuple)
-
-
-@dataclass(frozen=True)
-class Hooks:
-    """How a send talks to its user: notices, and the progress of the run."""
-
-    announce: Callable[[str], None] = lambda text: None
-    start: Callable[[int], None] = lambda total: None
-    advance: Callable[[], None] = lambda: None
 
 
 def render_invitation(
@@ -142,8 +108,8 @@ def send_invitation(
     event_path: Path,
     to: str | None,
     settings: Settings,
-    options: SendOptions = SendOptions(),
-    hooks: Hooks = Hooks(),
+    options: SendOptions = DRY_RUN,
+    hooks: Hooks = SILENT,
     *,
     rsvp: bool = False,
 ) -> SendReport:
@@ -155,111 +121,49 @@ def send_invitation(
     With `rsvp` (or after a real send with it) each reader is an ATTENDEE asked to answer.
     """
     named = load_named(event_path, settings.defaults)
-    settings = _branded(named, settings)
+    settings = branded(named, settings)
     secret = unsubscribe_secret(settings)
-    [audience] = _audiences([_list_of(named, to, settings, event_path)])
+    [audience] = audiences([list_of(named, to, settings, event_path)])
     if is_over(named.event):
         hooks.announce(str(_past(event_path, named)))
-    with _sequences(settings, options) as (sequences, journal):
-        edition = next_edition(named, settings, sequences, rsvp=rsvp)
+    with run(settings, options, hooks, secret) as sending:
+        edition = next_edition(named, settings, sending.sequences, rsvp=rsvp)
         if edition.rsvp and not rsvp:
             hooks.announce("asking for replies (--rsvp), as an earlier real send of this event did")
         renderer = Renderer(settings)
 
-        def make(language: str, told: bool) -> Composer:
-            shown = edition if told else replace(edition, previous={})
-            return Composer(renderer.render_event(named, shown, language), settings, secret)
+        def render(language: str, told: bool) -> RenderedContent:
+            # Those who had the old version are told what changed; new readers are invited.
+            return renderer.render_event(named, edition if told else replace(edition, previous={}), language)
 
-        # Those who had the old version are told what changed; new readers are invited.
-        earlier = frozenset(received(settings.workspace, edition.uid)) if edition.previous else frozenset()
-        composer = _ByReader(settings, make, named.event.language, earlier)
-        if journal is not None:
-            _settle(journal, named, edition)
-        key = delivery_key(edition.kind, edition.uid, edition.sequence)
-        return _deliver(composer, key, audience, options, journal, hooks)
-
-
-def _settle(journal: Journal, named: NamedEvent, edition: Edition) -> None:
-    """Record the edition a real send carries, and what it tells of the event."""
-    journal.settle_sequence(
-        edition.uid,
-        edition.sequence,
-        edition.fingerprint,
-        snapshot_of(named.event),
-        edition.previous,
-        rsvp=edition.rsvp,
-    )
-
-
-class _ByReader:
-    """Each reader's message in their own language (their `language` column, else `language`) and,
-    for an update, the update to those who had an earlier version and an invitation to the others.
-    Each kind is rendered the first time a reader needs it, and once."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        make: Callable[[str, bool], Composer],
-        language: str,
-        earlier: frozenset[str] = frozenset(),
-    ) -> None:
-        self.settings = settings
-        self._make = make
-        self._language = language
-        self._earlier = earlier  # the addresses (lowercase) the journal says had the event
-        self._made: dict[tuple[str, bool], Composer] = {}
-        self._making = threading.Lock()  # several connections compose at once
-
-    def composer(self, language: str, told: bool) -> Composer:
-        """The composer of the messages in `language`, for readers told of the event before or not."""
-        made = self._made.get((language, told))
-        if made is not None:  # every reader but the first of each kind: no lock to take
-            return made
-        with self._making:
-            if (language, told) not in self._made:
-                self._made[language, told] = self._make(language, told)
-            return self._made[language, told]
-
-    @property
-    def content(self) -> RenderedContent:
-        """The content most readers get: in the event's language (an update, if it is one)."""
-        return self.composer(self._language, bool(self._earlier)).content
-
-    def compose(self, recipient: Recipient, *, deliver_to: str | None = None) -> Outgoing:
-        language = recipient.fields.get("language") or self._language
-        told = recipient.email.lower() in self._earlier
-        return self.composer(language, told).compose(recipient, deliver_to=deliver_to)
+        readers = sending.readers(render, named.event.language, earlier=told_before(settings, edition))
+        sending.settle(named, edition)
+        return sending.deliver(readers, journal_key(edition.kind, edition.uid, edition.sequence), audience)
 
 
 def send_cancellation(
     event_path: Path,
     to: str | None,
     settings: Settings,
-    options: SendOptions = SendOptions(),
-    hooks: Hooks = Hooks(),
+    options: SendOptions = DRY_RUN,
+    hooks: Hooks = SILENT,
 ) -> SendReport:
     """The cancellation of an event: METHOD:CANCEL, its UID, SEQUENCE raised.
 
     By default to everyone the journal says received (or may have received) the event.
     """
     named = load_named(event_path, settings.defaults)
-    settings = _branded(named, settings)
+    settings = branded(named, settings)
     secret = unsubscribe_secret(settings)
-    with _sequences(settings, options) as (sequences, journal):
-        edition = cancellation(named, settings, sequences)
-        audience = _Audience.of(to) if to else _Audience.from_journal(settings, edition.uid, event_path)
+    with run(settings, options, hooks, secret) as sending:
+        edition = cancellation(named, settings, sending.sequences)
+        audience = Audience.of(to) if to else Audience.from_journal(settings, edition.uid, event_path)
         renderer = Renderer(settings)
-        composer = _ByReader(
-            settings,
-            lambda language, told: Composer(
-                renderer.render_event(named, edition, language), settings, secret
-            ),
-            named.event.language,
+        readers = sending.readers(
+            lambda language, _told: renderer.render_event(named, edition, language), named.event.language
         )
-        if journal is not None:
-            _settle(journal, named, edition)
-        key = delivery_key(edition.kind, edition.uid, edition.sequence)
-        return _deliver(composer, key, audience, options, journal, hooks)
+        sending.settle(named, edition)
+        return sending.deliver(readers, journal_key(edition.kind, edition.uid, edition.sequence), audience)
 
 
 def send_digest(
@@ -267,8 +171,8 @@ def send_digest(
     window: Window,
     to: str,
     settings: Settings,
-    options: SendOptions = SendOptions(),
-    hooks: Hooks = Hooks(),
+    options: SendOptions = DRY_RUN,
+    hooks: Hooks = SILENT,
     *,
     allow_empty: bool = False,
 ) -> SendReport | None:
@@ -281,18 +185,14 @@ def send_digest(
     events = load_events(events_dir, settings.defaults)
     if not in_window(events, window) and not allow_empty:
         return None
-    audience = _Audience.of(to)
-    with _sequences(settings, options) as (sequences, journal):
+    audience = Audience.of(to)
+    with run(settings, options, hooks, secret) as sending:
         renderer = Renderer(settings)
-        composer = _ByReader(
-            settings,
-            lambda language, told: Composer(
-                render_window(renderer, window, events, sequences, language), settings, secret
-            ),
+        readers = sending.readers(
+            lambda language, _told: render_window(renderer, window, events, sending.sequences, language),
             settings.defaults.language,
         )
-        key = delivery_key("digest", composer.content.uid, 0)
-        return _deliver(composer, key, audience, options, journal, hooks)
+        return sending.deliver(readers, journal_key(Kind.DIGEST, readers.content.uid), audience)
 
 
 def send_reminders(
@@ -300,8 +200,8 @@ def send_reminders(
     within: timedelta,
     to: str | None,
     settings: Settings,
-    options: SendOptions = SendOptions(),
-    hooks: Hooks = Hooks(),
+    options: SendOptions = DRY_RUN,
+    hooks: Hooks = SILENT,
 ) -> list[SendReport]:
     """A short reminder of each event that has one due (see `reminder_due`): of the events whose
     series asks for reminders, to the series' list, or of every event, to `to`. Journaled like
@@ -312,56 +212,28 @@ def send_reminders(
     events = load_events(events_dir, settings.defaults)
     asked = [named for named in events if to or (named.series and named.series.reminders)]
     due = [(named, lead) for named in asked if (lead := reminder_due(named, now, within))]
-    reports = []
-    with _sequences(settings, options) as (sequences, journal):
-        editions = [(named, lead, current_edition(named, settings, sequences)) for named, lead in due]
-        editions = [item for item in editions if item[2].kind != "cancellation"]
-        audiences = _audiences([_list_of(named, to, settings, events_dir) for named, _, _ in editions])
-        for (named, lead, edition), audience in zip(editions, audiences, strict=True):
-            renderer = Renderer(_branded(named, settings))
-            composer = _ByReader(
-                renderer.settings,
-                _reminder(renderer, named, edition, lead, now, secret),
-                named.event.language,
-            )
-            key = delivery_key(f"reminder-{lead}", edition.uid, 0)  # once per kind, whatever moves
-            reports.append(_deliver(composer, key, audience, options, journal, hooks))
+    reports: list[SendReport] = []
+    with run(settings, options, hooks, secret) as sending:
+        editions = [(named, lead, current_edition(named, settings, sending.sequences)) for named, lead in due]
+        editions = [item for item in editions if KINDS[item[2].kind].has_event]
+        lists = audiences([list_of(named, to, settings, events_dir) for named, _, _ in editions])
+        for (named, lead, edition), audience in zip(editions, lists, strict=True):
+            readers = _reminder(sending, named, edition, lead, now)
+            key = journal_key(Kind.REMINDER, edition.uid, lead=lead)  # once per lead, whatever moves
+            reports.append(sending.deliver(readers, key, audience))
             if reports[-1].summary.journal_error is not None:  # the next cannot be journaled either
                 break
     return reports
 
 
-def _reminder(
-    renderer: Renderer, named: NamedEvent, edition: Edition, lead: str, now: datetime, secret: str | None
-) -> Callable[[str, bool], Composer]:
-    """How a reminder's composer is made in a language, worded as of `now`."""
-    return lambda language, _told: Composer(
-        renderer.render_reminder(named, edition, lead, now, language), renderer.settings, secret
+def _reminder(sending: Run, named: NamedEvent, edition: Edition, lead: str, now: datetime) -> Readers:
+    """A reminder's readers, each in their language, worded as of `now`, in the series' brand."""
+    renderer = Renderer(branded(named, sending.settings))
+    return sending.readers(
+        lambda language, _told: renderer.render_reminder(named, edition, lead, now, language),
+        named.event.language,
+        settings=renderer.settings,
     )
-
-
-def _branded(named: NamedEvent, settings: Settings) -> Settings:
-    """The settings an event's emails are made with: its series' brand over the workspace's."""
-    return named.series.branded(settings) if named.series else settings
-
-
-def _list_of(named: NamedEvent, to: str | None, settings: Settings, where: Path) -> str | Problem:
-    """Whom an event's messages go to: `to` if given, else its series' list."""
-    if to:
-        return to
-    if named.series and named.series.to:
-        written = named.series.to
-        return written if "@" in written else str(settings.workspace / written)
-    message = f"{named.slug}: no one to send it to: give its series a `to:` list, or name one with --to"
-    return Problem(display_path(where), message)
-
-
-def _audiences(lists: list[str | Problem]) -> list[_Audience]:
-    """Each list read in full, or every problem at once: a bad list sends nothing at all."""
-    problems = [item for item in lists if isinstance(item, Problem)]
-    if problems:
-        raise RecipientsError(problems)
-    return [_Audience.of(item) for item in lists if isinstance(item, str)]
 
 
 def build_site(events_dir: Path, out: Path, settings: Settings) -> list[Path]:
@@ -388,7 +260,7 @@ def build_site(events_dir: Path, out: Path, settings: Settings) -> list[Path]:
             (series.language if series else None) or settings.defaults.language,
             sorted(members, key=lambda member: member.named.event.starts_at),
         )
-        for file in Site(Renderer(_branded(named, settings)), now, base).files(pages):
+        for file in Site(Renderer(branded(named, settings)), now, base).files(pages):
             written.append(_replace_file(out / file.path, file.data))
     return written
 
@@ -405,7 +277,7 @@ def _replace_file(path: Path, data: bytes) -> Path:
 def render_files(event_path: Path, settings: Settings, output: Path) -> list[Path]:
     """The event's HTML, text and calendar of its next real send, for nobody in particular."""
     named = load_named(event_path, settings.defaults)
-    settings = _branded(named, settings)
+    settings = branded(named, settings)
     with history(settings.workspace) as sequences:
         content = render_invitation(Renderer(settings), named, sequences)
     html, text = Composer(content, settings, None).personalised(None)
@@ -540,132 +412,6 @@ def _past(path: Path, named: NamedEvent) -> Problem:
     )
 
 
-@dataclass(frozen=True)
-class _Audience:
-    """The recipients of `--to`: read in full once, so that a bad list sends nothing, then streamed."""
-
-    recipients: Iterable[Recipient]
-    checked: Checked
-
-    @classmethod
-    def of(cls, to: str) -> _Audience:
-        recipients = open_recipients(to)
-        return cls(recipients, recipients.check())
-
-    @classmethod
-    def from_journal(cls, settings: Settings, uid: str, event_path: Path) -> _Audience:
-        """Everyone who has (or may have) the event, as the journal says."""
-        addresses = received(settings.workspace, uid)
-        if not addresses:
-            message = "nobody has received it yet (dry runs are not journaled): name whom to tell with --to"
-            raise RecipientsError([Problem(display_path(event_path), message)])
-        return cls([Recipient(address) for address in addresses], Checked(len(addresses), ()))
-
-
-@contextmanager
-def _sequences(settings: Settings, options: SendOptions) -> Iterator[tuple[Sequences, Journal | None]]:
-    """Where SEQUENCEs are read, and the journal to record in: the journal, locked, for a real
-    send; for dry and test runs the journal read as it is, and nothing recorded."""
-    if options.journaled:
-        with Journal(settings.workspace) as journal:
-            yield journal, journal
-    else:
-        with history(settings.workspace) as sequences:
-            yield sequences, None
-
-
-def _deliver(
-    composer: _ByReader,
-    key: str,
-    audience: _Audience,
-    options: SendOptions,
-    journal: Journal | None,
-    hooks: Hooks,
-) -> SendReport:
-    """Stream one message per recipient (only the first, for a test send) into the transport."""
-    settings, content = composer.settings, composer.content
-    test_to = _test_address(options.test_to)
-    transport = _transport(settings, options, f"{content.slug}-test" if test_to else content.slug)
-    smtp = settings.smtp
-    pace = (
-        Pace(smtp.retries, smtp.retry_delay_seconds, options.per_minute, smtp.give_up_after)
-        if smtp
-        else Pace(per_minute=options.per_minute)
-    )
-    total = 1 if test_to else audience.checked.count
-    deliverer = Deliverer(
-        transport,
-        lambda recipient: composer.compose(recipient, deliver_to=test_to),
-        journal=journal,
-        key=key,
-        pace=pace,
-        resend=options.resend,
-        processes=_processes(total, options, settings),
-    )
-    hooks.start(total)
-    summary = deliverer.deliver_all(
-        itertools.islice(audience.recipients, total), announce=hooks.announce, advance=hooks.advance
-    )
-    return SendReport(content.slug, key, total, summary, audience.checked.warnings)
-
-
-FORK_FROM = 500  # recipients from which a dry run uses every core (the benchmark shows it pays)
-
-
-def _processes(total: int, options: SendOptions, settings: Settings) -> int:
-    """How many processes send: for a dry run one per core for a long list; over SMTP one per
-    connection (threads instead when a pace is kept: it is shared); else one."""
-    if options.per_minute or total < 2:
-        return 1
-    if options.transport is TransportName.DRY_RUN:
-        return min(os.cpu_count() or 1, 8) if total >= FORK_FROM else 1
-    return min(settings.smtp.connections, total) if settings.smtp else 1
-
-
-def _transport(settings: Settings, options: SendOptions, folder: str) -> Transport:
-    """The transport the options name, with its secrets read from the environment."""
-    if options.transport is TransportName.DRY_RUN:
-        return DryRunTransport(options.outbox, folder)
-    smtp = settings.smtp
-    if smtp is None:
-        raise SettingsError([Problem("announcer.toml", "add an [smtp] table to send with --transport smtp")])
-    server = SMTPServer(
-        host=smtp.host,
-        port=smtp.port,
-        security=smtp.security,
-        username=smtp.username,
-        password=smtp_password(settings),
-        password_variable=SMTP_PASSWORD_VARIABLE,
-        ca_file=settings.workspace / smtp.ca_file if smtp.ca_file else None,
-        timeout_seconds=smtp.timeout_seconds,
-        deadline_seconds=smtp.deadline_seconds,
-    )
-    return SMTPTransport(
-        server, envelope_sender=settings.sender.email, signer=_signer(settings), connections=smtp.connections
-    )
-
-
-def _signer(settings: Settings) -> Signer | None:
-    """DKIM signing as `[dkim]` sets it up, or None."""
-    key = dkim_key(settings)
-    if settings.dkim is None or key is None:
-        return None
-    try:
-        return dkim_signer(settings.dkim.domain, settings.dkim.selector, key)
-    except ValueError as exc:
-        raise SettingsError([Problem("announcer.toml", str(exc), field="[dkim]")]) from None
-
-
-def _test_address(address: str | None) -> str | None:
-    """`--test-to`, checked like any recipient."""
-    if address is None:
-        return None
-    try:
-        return check_address(address)
-    except ValueError as exc:
-        raise RecipientsError([Problem("--test-to", str(exc))]) from None
-
-
 SAMPLE_READER = Recipient("reader@example.org", "A. Reader")
 
 
@@ -711,44 +457,46 @@ def preflight(
             named = load_named(path, settings.defaults)
             languages.add(named.event.language)
             where = display_path(path)
-            branded = _branded(named, settings)
-            if branded.brand.accent not in accents:
-                accents.add(branded.brand.accent)
+            own_settings = branded(named, settings)
+            if own_settings.brand.accent not in accents:
+                accents.add(own_settings.brand.accent)
                 colours = f"the colours of series/{named.series_id}.yaml (brand accent)"
-                inspections.append(Inspection(colours, inspect_palette(branded)))
-            own = Renderer(branded) if branded is not settings else renderer
-            room, sources = event_room(named, where), event_sources(named, where, branded)
-            kinds = [("the next send", next_edition(named, settings, sequences))]
-            if not kinds[0][1].rsvp:
+                inspections.append(Inspection(colours, inspect_palette(own_settings)))
+            own = Renderer(own_settings) if own_settings is not settings else renderer
+            room, sources = event_room(named, where), event_sources(named, where, own_settings)
+            following = next_edition(named, settings, sequences)
+            kinds = [(KINDS[following.kind].label, following)]
+            if not following.rsvp:
                 kinds.append(("with --rsvp", next_edition(named, settings, sequences, rsvp=True)))
-            kinds.append(("announcer cancel", cancellation(named, settings, sequences)))
+            kinds.append((KINDS[Kind.CANCELLATION].label, cancellation(named, settings, sequences)))
             for number, (label, edition) in enumerate(kinds):
                 subject = f"{where}, {label}: {edition.kind} (SEQUENCE {edition.sequence})"
                 content = own.render_event(named, edition)
-                inspect(subject, content, where, room, sources, first=number == 0, made_with=branded)
+                inspect(subject, content, where, room, sources, first=number == 0, made_with=own_settings)
             for lead in named.series.reminders if named.series else []:
                 moment = named.event.starts_at - lead_time(lead)
-                content = own.render_reminder(named, kinds[0][1], lead, moment)
+                content = own.render_reminder(named, following, lead, moment)
                 inspect(
-                    f"{where}, announcer remind: {lead} before",
+                    f"{where}, {KINDS[Kind.REMINDER].label}: {lead} before",
                     content,
                     where,
                     room,
                     sources,
                     first=False,
-                    made_with=branded,
+                    made_with=own_settings,
                 )
             for language in sorted(languages - {named.event.language}):
-                content = own.render_event(named, kinds[0][1], language)
-                subject = f"{where}, the next send in {language}"
-                inspect(subject, content, where, room, sources, first=False, made_with=branded)
+                content = own.render_event(named, following, language)
+                subject = f"{where}, {KINDS[following.kind].label} in {language}"
+                inspect(subject, content, where, room, sources, first=False, made_with=own_settings)
         if window is not None:
             for folder in (path for path in events if path.is_dir()):
                 listed = load_events(folder, settings.defaults)
                 if in_window(listed, window):
                     content = render_window(renderer, window, listed, sequences)
                     where = display_path(folder)
-                    inspect(f"{where}: the digest of {window.first}", content, where, [], {}, first=True)
+                    subject = f"{where}: {KINDS[Kind.DIGEST].label} of {window.first}"
+                    inspect(subject, content, where, [], {}, first=True)
     messages = source_messages() | template_messages(settings.workspace)
     for language in sorted(languages - {SOURCE}):
         inspections.append(Inspection(f"the wording in {language}", inspect_wording(language, messages)))
@@ -757,9 +505,4 @@ def preflight(
 
 def _languages_of(lists: Iterable[str]) -> set[str]:
     """The languages the readers of `lists` ask for in their `language` column."""
-    return {
-        language
-        for to in lists
-        for recipient in open_recipients(to)
-        if (language := recipient.fields.get("language"))
-    }
+    return {language for to in lists for recipient in open_recipients(to) if (language := recipient.language)}

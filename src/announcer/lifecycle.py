@@ -9,10 +9,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal, Protocol
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from announcer import clock
+from announcer.kinds import Kind
 from announcer.languages import translations
 from announcer.model.event import Event, NamedEvent
 from announcer.model.series import lead_time
@@ -20,7 +21,6 @@ from announcer.model.settings import Settings
 from announcer.model.window import Window
 from announcer.render.wording import Schedule
 
-Kind = Literal["invitation", "update", "cancellation"]
 CANCELLED = "cancelled"  # the fingerprint a cancellation leaves in the journal
 
 
@@ -66,15 +66,8 @@ class Edition:
     def kind(self) -> Kind:
         """A first announcement, an update of one that changed time or place, or its cancellation."""
         if self.fingerprint == CANCELLED:
-            return "cancellation"
-        return "invitation" if self.sequence == 0 else "update"
-
-    @property
-    def method(self) -> str:
-        """The iTIP method its calendar carries (RFC 5546): CANCEL, REQUEST (RSVP) or PUBLISH."""
-        if self.kind == "cancellation":
-            return "CANCEL"
-        return "REQUEST" if self.rsvp else "PUBLISH"
+            return Kind.CANCELLATION
+        return Kind.INVITATION if self.sequence == 0 else Kind.UPDATE
 
 
 def event_uid(slug: str, settings: Settings) -> str:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from announcer.model.recipient import Recipient
+from announcer.reader import reader_zone
 from announcer.render.wording import reader_clock
 
 _SLOT = re.compile(r"\[\[announcer-([0-9a-f]{32}):(name|field|unsubscribe|time):([0-9a-f]*):([0-9a-f]*)\]\]")
@@ -100,7 +101,7 @@ class Personaliser:
         if slot.kind == "unsubscribe":
             text = self.unsubscribe_url(recipient)
         elif slot.kind == "time":
-            zone = recipient.fields.get("timezone") if recipient else None
+            zone = reader_zone(recipient)
             instant, language = slot.key.split(" ")
             shown = slot.default.split(",")
             text = reader_clock(datetime.fromisoformat(instant), zone, shown, language) if zone else ""

@@ -169,18 +169,20 @@ class RecipientList:
         for column, value in (("name", name or ""), *values.items()):
             if problem := line_problem(value):
                 return Problem(self.source, problem, line=line, field=column)
+        timezone: ZoneInfo | None = None
         if zone := values.get("timezone"):
             try:
-                ZoneInfo(zone)
+                timezone = ZoneInfo(zone)
             except (ZoneInfoNotFoundError, ValueError):
                 message = f"unknown time zone {excerpt(zone)} (use an IANA name such as America/New_York)"
                 return Problem(self.source, message, line=line, field="timezone")
-        if language := values.get("language"):
+        language: str | None = None
+        if written := values.get("language"):
             try:
-                language_tag(language)
+                language = language_tag(written)
             except ValueError as exc:
                 return Problem(self.source, str(exc), line=line, field="language")
-        return Recipient(email=email, name=name, fields=values)
+        return Recipient(email=email, name=name, fields=values, language=language, timezone=timezone)
 
 
 class SingleAddress:

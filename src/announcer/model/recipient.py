@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 
 @dataclass(frozen=True)
 class Recipient:
-    """One person (or one list address) a message goes to, with any extra CSV columns."""
+    """One person (or one list address) a message goes to, with any extra CSV columns.
+
+    `language` (a tag checked where the list is read) and `timezone` are the reader's own
+    settings, typed; `fields` keeps every extra column as written, for templates.
+    """
 
     email: str
     name: str | None = None
     fields: Mapping[str, str] = field(default_factory=dict)
+    language: str | None = None
+    timezone: ZoneInfo | None = None

@@ -33,7 +33,9 @@ from announcer.load.settings import load_settings
 from announcer.model.recipient import Recipient
 from announcer.model.settings import Settings
 from announcer.model.window import Window, in_window
+from announcer.pipeline import branded
 from announcer.preview.connections import DEFAULT_LIMITS, Answer, EventServer, Limits, Stream
+from announcer.reader import reader_language
 from announcer.render.content import RenderedContent, Renderer
 from announcer.render.theme import theme_folder
 
@@ -110,18 +112,19 @@ def build_items(target: Target) -> dict[str, Item]:
     items: dict[str, Item] = {}
     with history(settings.workspace) as sequences:
         for named in events:
-            branded = named.series.branded(settings) if named.series else settings
-            own = Renderer(branded) if branded is not settings else renderer
-            content = render_current(own, named, sequences, reader.fields.get("language"))
+            own_settings = branded(named, settings)
+            own = Renderer(own_settings) if own_settings is not settings else renderer
+            content = render_current(own, named, sequences, reader_language(reader, named.event.language))
             items[named.slug] = _item(
-                named.slug, named.event.title, Composer(content, branded, secret), reader
+                named.slug, named.event.title, Composer(content, own_settings, secret), reader
             )
         if not target.single:
             window = Window(target.first_day or settings.today(), target.days)
             label = (
                 f"Digest, {window.first:%d %b} + {window.days} days ({len(in_window(events, window))} events)"
             )
-            content = render_window(renderer, window, events, sequences, reader.fields.get("language"))
+            language = reader_language(reader, settings.defaults.language)
+            content = render_window(renderer, window, events, sequences, language)
             items["digest"] = _item("digest", label, Composer(content, settings, secret), reader)
     return items
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from announcer import clock
+from announcer.kinds import KINDS, Kind, Method, method_of, slug_of
 from announcer.lifecycle import Edition, changes, organizer_of, update_headline
 from announcer.model.event import Event, NamedEvent
 from announcer.model.settings import Settings
@@ -23,11 +24,12 @@ ICS_FILENAME = "invite.ics"
 
 @dataclass(frozen=True)
 class CalendarFile:
-    """A calendar attached to a message, with the iTIP method it carries (RFC 5546)."""
+    """A calendar attached to a message, with the iTIP method it carries (RFC 5546): the one its
+    kind of message says (see `kinds.method_of`), never a default."""
 
     filename: str
     data: bytes
-    method: str = "PUBLISH"
+    method: Method
     attendee: bool = False  # each reader is named as its ATTENDEE (RSVP sends and their cancellations)
 
 
@@ -78,11 +80,13 @@ class Renderer:
     def render_event(
         self, named: NamedEvent, edition: Edition, language: str | None = None
     ) -> RenderedContent:
-        """The subject, HTML, text and ICS of one event's invitation, update or cancellation, in
-        `language` (the event's own unless given)."""
+        """The subject, HTML, text and ICS of one event's invitation, update or cancellation (its
+        edition's kind), in `language` (the event's own unless given)."""
         language = language or named.event.language
-        calendar = self.event_calendar(named.event, edition, language)
-        found = changes(edition, named.event, language) if edition.kind == "update" else []
+        kind = edition.kind
+        method = method_of(kind, rsvp=edition.rsvp)
+        calendar = self.event_calendar(named.event, edition, language, method)
+        found = changes(edition, named.event, language) if KINDS[kind].tells_changes else []
         context = self.context(
             language,
             event=named.event,
@@ -94,11 +98,8 @@ class Renderer:
             organizer=organizer_of(named.event, self.settings),
             **self.on_site(named),
         )
-        cancelled = edition.kind == "cancellation"
-        name = "cancellation" if cancelled else "invitation"
-        slug = f"{named.slug}-cancellation" if cancelled else named.slug
-        attached = CalendarFile(ICS_FILENAME, calendar.ics, edition.method, attendee=edition.rsvp)
-        return self.content(name, context, slug, edition.uid, (attached,))
+        attached = CalendarFile(ICS_FILENAME, calendar.ics, method, attendee=edition.rsvp)
+        return self.content(kind, context, slug_of(kind, named.slug), edition.uid, (attached,))
 
     def on_site(self, named: NamedEvent) -> dict[str, Any]:
         """With `[site] url`: the event's page ("page") and ways to subscribe to its series."""
@@ -117,7 +118,8 @@ class Renderer:
         """A short reminder of the event, sent `lead` before it ("1d"), worded as of `now`; its
         calendar is the event's, as the digest attaches it (PUBLISH, nobody asked to answer)."""
         language = language or named.event.language
-        calendar = self.event_calendar(named.event, replace(edition, rsvp=False), language)
+        method = method_of(Kind.REMINDER)
+        calendar = self.event_calendar(named.event, edition, language, method)
         schedule = Schedule.of(named.event, language)
         day, when = reminder_when(schedule, named.event.starts_at, now, language)
         context = self.context(
@@ -127,11 +129,15 @@ class Renderer:
             day=day,
             when=when,
         )
-        calendars = (CalendarFile(ICS_FILENAME, calendar.ics),)
-        return self.content("reminder", context, f"{named.slug}-reminder-{lead}", edition.uid, calendars)
+        calendars = (CalendarFile(ICS_FILENAME, calendar.ics, method),)
+        slug = slug_of(Kind.REMINDER, named.slug, lead=lead)
+        return self.content(Kind.REMINDER, context, slug, edition.uid, calendars)
 
-    def event_calendar(self, event: Event, edition: Edition, language: str) -> EventCalendar:
-        """The event's own calendar (its stable UID and SEQUENCE) and "Add to calendar" links."""
+    def event_calendar(
+        self, event: Event, edition: Edition, language: str, method: Method | None = None
+    ) -> EventCalendar:
+        """The event's own calendar (its stable UID and SEQUENCE) and "Add to calendar" links,
+        carrying the iTIP `method` of the message it goes in (by default its edition's own)."""
         description = self.theme(language).render("description.txt.j2", self.context(language, event=event))
         ics = build_calendar(
             event,
@@ -140,15 +146,16 @@ class Renderer:
             description=description,
             stamp=clock.utc_now(),
             sequence=edition.sequence,
-            method=edition.method,
+            method=method or method_of(edition.kind, rsvp=edition.rsvp),
         )
         return EventCalendar(calendar_links(event, language), ics)
 
     def content(
-        self, name: str, context: dict[str, Any], slug: str, uid: str, calendars: tuple[CalendarFile, ...]
+        self, kind: Kind, context: dict[str, Any], slug: str, uid: str, calendars: tuple[CalendarFile, ...]
     ) -> RenderedContent:
-        """Subject, text and HTML from the `name.*` templates, around the given calendars."""
+        """Subject, text and HTML from the kind's templates, around the given calendars."""
         theme = self.theme(context["language"])
+        name = KINDS[kind].template
         subject = " ".join(theme.render(f"{name}.subject.j2", context).split())
         text = theme.render(f"{name}.txt.j2", context)
         html = theme.render_html(f"{name}.mjml.j2", context)

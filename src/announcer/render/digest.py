@@ -7,6 +7,7 @@ from itertools import groupby
 from zoneinfo import ZoneInfo
 
 from announcer import prose
+from announcer.kinds import Kind, method_of
 from announcer.lifecycle import Edition, digest_uid
 from announcer.model.event import Event, NamedEvent
 from announcer.model.window import Window
@@ -76,7 +77,9 @@ def _digest(renderer: Renderer, window: Window, entries: list[DigestEntry], lang
     ]
     # A cancelled talk is shown as such, with no calendar to add it from.
     calendars = tuple(
-        CalendarFile(entry.calendar_filename, entry.ics) for entry in entries if not entry.cancelled
+        CalendarFile(entry.calendar_filename, entry.ics, method_of(Kind.DIGEST))
+        for entry in entries
+        if not entry.cancelled
     )
     first, last = (
         (entries[0].event.start.date(), entries[-1].event.start.date())
@@ -92,13 +95,13 @@ def _digest(renderer: Renderer, window: Window, entries: list[DigestEntry], lang
         window_range=date_range(window.first, window.last, language),
     )
     slug = f"digest-{window.first:%Y-%m-%d}"
-    return renderer.content("digest", context, slug, digest_uid(window, renderer.settings), calendars)
+    return renderer.content(Kind.DIGEST, context, slug, digest_uid(window, renderer.settings), calendars)
 
 
 def _entry(renderer: Renderer, named: NamedEvent, edition: Edition, language: str) -> DigestEntry:
     event = named.event
-    # A digest never asks for replies.
-    calendar = renderer.event_calendar(event, replace(edition, rsvp=False), language)
+    # A digest never asks for replies; a cancelled event's calendar is not attached.
+    calendar = renderer.event_calendar(event, edition, language, method_of(Kind.DIGEST))
     source = event.abstract or event.intro or ""
     whole = prose.to_text(source, width=_UNWRAPPED).strip()
     teaser = trim(whole.split("\n\n")[0].strip(), TEASER_LIMIT)
@@ -112,7 +115,7 @@ def _entry(renderer: Renderer, named: NamedEvent, edition: Edition, language: st
         read_more=event.url or (f"#{named.slug}" if event.abstract and not complete else None),
         calendar_links=calendar.links,
         complete=complete,
-        cancelled=edition.kind == "cancellation",
+        cancelled=edition.kind is Kind.CANCELLATION,
         calendar_filename=f"{named.slug}.ics",
         ics=calendar.ics,
     )

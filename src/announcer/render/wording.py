@@ -120,9 +120,9 @@ def reader_time(event: Event, reader_zone: ZoneInfo, language: str = "en") -> st
     }
 
 
-def reader_clock(instant: datetime, reader_zone: str, shown: list[str], language: str = "en") -> str:
+def reader_clock(instant: datetime, reader_zone: ZoneInfo, shown: list[str], language: str = "en") -> str:
     """ " · Fri 06:00 your time (EST)": the instant on the reader's clock, if no zone shown has it."""
-    reader = instant.astimezone(ZoneInfo(reader_zone))
+    reader = instant.astimezone(reader_zone)
     first = instant.astimezone(ZoneInfo(shown[0])) if shown else reader
     if any(instant.astimezone(ZoneInfo(zone)).utcoffset() == reader.utcoffset() for zone in shown):
         return ""

@@ -1,0 +1,104 @@
+"""The kinds of message announcer sends, in one table: what each is made from and how it is kept.
+
+A new kind of message is a row here, its templates (`<template>.subject.j2`, `.txt.j2`,
+`.mjml.j2`) and their words; the renderer, the send pipeline, the preview and the pre-flight
+read the row, never the kind's name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Literal
+
+
+class Kind(StrEnum):
+    """A kind of message; its value is the word the journal's keys begin with."""
+
+    INVITATION = "invitation"
+    UPDATE = "update"
+    CANCELLATION = "cancellation"
+    REMINDER = "reminder"
+    DIGEST = "digest"
+
+
+Method = Literal["PUBLISH", "REQUEST", "CANCEL"]
+
+
+@dataclass(frozen=True)
+class Row:
+    """What a kind of message is: its templates, its journal key, its calendar and its subject."""
+
+    template: str  # the stem of its templates
+    journal: str  # the journal key's first part: the kind's name, "-{lead}" for a reminder ("1d")
+    per_sequence: bool  # keyed by the SEQUENCE it carries (a new one is news), else sent once
+    method: Method | None  # its calendar's iTIP method (RFC 5546); None: REQUEST if asking, else PUBLISH
+    has_event: bool  # a reader who got it has the event in their calendar (cancel and update reach them)
+    tells_changes: bool  # says what changed, and its subject opens with it ("New time:")
+    slug: str  # its outbox folder and files; "{slug}" is the event's (or digest's), "{lead}" as above
+    label: str  # what the pre-flight calls it: the verb that sends it
+
+
+KINDS: Mapping[Kind, Row] = MappingProxyType(
+    {
+        Kind.INVITATION: Row("invitation", "invitation", True, None, True, False, "{slug}", "the next send"),
+        Kind.UPDATE: Row("invitation", "update", True, None, True, True, "{slug}", "the next send"),
+        Kind.CANCELLATION: Row(
+            "cancellation",
+            "cancellation",
+            True,
+            "CANCEL",
+            False,
+            False,
+            "{slug}-cancellation",
+            "announcer cancel",
+        ),
+        # A reminder carries the event's calendar, so its reader has the event (the journal
+        # counts them among those a cancellation reaches).
+        Kind.REMINDER: Row(
+            "reminder",
+            "reminder-{lead}",
+            False,
+            "PUBLISH",
+            True,
+            False,
+            "{slug}-reminder-{lead}",
+            "announcer remind",
+        ),
+        # Keyed by the digest's own UID, never an event's: it counts for no event.
+        Kind.DIGEST: Row("digest", "digest", False, "PUBLISH", False, False, "{slug}", "the digest"),
+    }
+)
+
+
+def journal_key(kind: Kind, uid: str, sequence: int = 0, *, lead: str = "") -> str:
+    """What a delivery is keyed by, as the journal has always written it: `update:UID:2`,
+    `reminder-1d:UID:0`. A kind sent once per reader is keyed at SEQUENCE 0, whatever moves."""
+    row = KINDS[kind]
+    return f"{row.journal.format(lead=lead)}:{uid}:{sequence if row.per_sequence else 0}"
+
+
+def method_of(kind: Kind, *, rsvp: bool = False) -> Method:
+    """The iTIP method a message of this kind carries: CANCEL, REQUEST when readers are asked
+    to answer (`send --rsvp`), else PUBLISH."""
+    method = KINDS[kind].method
+    if method is not None:
+        return method
+    return "REQUEST" if rsvp else "PUBLISH"
+
+
+def slug_of(kind: Kind, slug: str, *, lead: str = "") -> str:
+    """A message's slug (its outbox folder): the event's, marked with the kind where it is not news."""
+    return KINDS[kind].slug.format(slug=slug, lead=lead)
+
+
+def has_event(journal_kind: str) -> bool:
+    """Whether a journal key's first part (`Entry.kind`: "update", "reminder-1d") is of a kind
+    whose readers have the event; an unknown word (a journal of a later version) counts not."""
+    try:
+        kind = Kind(journal_kind.partition("-")[0])
+    except ValueError:
+        return False
+    return KINDS[kind].has_event

@@ -1,0 +1,258 @@
+"""The send pipeline every sending verb runs: readers → composers → transport, journaled.
+
+A verb loads what it sends and says which kind of message it is; from there one path serves
+them all: the settings branded for the event, the SEQUENCEs (and the journal, for a real send),
+each reader's message in their language, the edition settled, the delivery key, the transport
+the registry builds, and the run.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from announcer.compose.message import Composer, Outgoing
+from announcer.deliver.delivery import Deliverer, Pace, Resend, Summary
+from announcer.deliver.journal import Journal, history, received
+from announcer.deliver.transports import TRANSPORTS, TransportName
+from announcer.errors import Problem, RecipientsError
+from announcer.lifecycle import Edition, Sequences, snapshot_of
+from announcer.load.files import display_path
+from announcer.load.recipients import Checked, open_recipients
+from announcer.model.event import NamedEvent
+from announcer.model.recipient import Recipient
+from announcer.model.settings import Settings
+from announcer.model.text import check_address
+from announcer.reader import reader_language
+from announcer.render.content import RenderedContent
+
+
+@dataclass(frozen=True)
+class SendOptions:
+    """How to send: through which transport, how fast, and whom to send to again."""
+
+    transport: TransportName = TransportName.DRY_RUN
+    outbox: Path = Path("outbox")
+    resend: Resend = Resend.NOBODY
+    per_minute: float | None = None
+    test_to: str | None = None
+
+    @property
+    def journaled(self) -> bool:
+        """Only a send that reaches the list is journaled: not a dry run, not a test send."""
+        return TRANSPORTS[self.transport].reaches_people and self.test_to is None
+
+
+@dataclass(frozen=True)
+class SendReport:
+    """What a send did."""
+
+    slug: str
+    key: str
+    recipients: int
+    summary: Summary
+    warnings: tuple[Problem, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """How a send talks to its user: notices, and the progress of the run."""
+
+    announce: Callable[[str], None] = lambda text: None
+    start: Callable[[int], None] = lambda total: None
+    advance: Callable[[], None] = lambda: None
+
+
+DRY_RUN = SendOptions()  # the safe default of every sending verb: a dry run, at full speed
+SILENT = Hooks()  # no notices, no progress
+
+
+def branded(named: NamedEvent, settings: Settings) -> Settings:
+    """The settings an event's emails are made with: its series' brand over the workspace's."""
+    return named.series.branded(settings) if named.series else settings
+
+
+@dataclass(frozen=True)
+class Run:
+    """One sending verb's run: its settings, the SEQUENCEs it reads and, for a real send, the
+    journal it records in (locked, so two sends cannot overlap)."""
+
+    settings: Settings
+    options: SendOptions
+    hooks: Hooks
+    sequences: Sequences
+    journal: Journal | None
+    secret: str | None
+
+    def settle(self, named: NamedEvent, edition: Edition) -> None:
+        """Record the edition a real send carries, and what it tells of the event."""
+        if self.journal is None:
+            return
+        self.journal.settle_sequence(
+            edition.uid,
+            edition.sequence,
+            edition.fingerprint,
+            snapshot_of(named.event),
+            edition.previous,
+            rsvp=edition.rsvp,
+        )
+
+    def readers(
+        self,
+        render: Callable[[str, bool], RenderedContent],
+        language: str,
+        *,
+        settings: Settings | None = None,
+        earlier: frozenset[str] = frozenset(),
+    ) -> Readers:
+        """Each reader's composer: `render(language, told)` made once for each that a reader needs."""
+        made_with, secret = settings or self.settings, self.secret
+
+        def make(language: str, told: bool) -> Composer:
+            return Composer(render(language, told), made_with, secret)
+
+        return Readers(made_with, make, language, earlier)
+
+    def deliver(self, readers: Readers, key: str, audience: Audience) -> SendReport:
+        """Stream one message per recipient (only the first, for a test send) into the transport."""
+        options, hooks = self.options, self.hooks
+        settings, content = readers.settings, readers.content
+        test_to = _test_address(options.test_to)
+        total = 1 if test_to else audience.checked.count
+        transport = TRANSPORTS[options.transport]
+        folder = f"{content.slug}-test" if test_to else content.slug
+        deliverer = Deliverer(
+            transport.build(settings, options.outbox, folder),
+            lambda recipient: readers.compose(recipient, deliver_to=test_to),
+            journal=self.journal,
+            key=key,
+            pace=_pace(settings, options.per_minute),
+            resend=options.resend,
+            processes=1 if options.per_minute or total < 2 else transport.processes(settings, total),
+        )
+        hooks.start(total)
+        summary = deliverer.deliver_all(
+            itertools.islice(audience.recipients, total), announce=hooks.announce, advance=hooks.advance
+        )
+        return SendReport(content.slug, key, total, summary, audience.checked.warnings)
+
+
+@contextmanager
+def run(settings: Settings, options: SendOptions, hooks: Hooks, secret: str | None) -> Iterator[Run]:
+    """A run's SEQUENCEs and journal: the journal, locked, for a real send; for dry and test runs
+    the journal read as it is, and nothing recorded. `secret` is read by the verb before
+    anything else (see `load.secrets.unsubscribe_secret`), so a missing one stops it first."""
+    if options.journaled:
+        with Journal(settings.workspace) as journal:
+            yield Run(settings, options, hooks, journal, journal, secret)
+    else:
+        with history(settings.workspace) as sequences:
+            yield Run(settings, options, hooks, sequences, None, secret)
+
+
+def _pace(settings: Settings, per_minute: float | None) -> Pace:
+    """How hard to try and how fast: `[smtp]`'s retries, with the rate asked for."""
+    smtp = settings.smtp
+    if smtp is None:
+        return Pace(per_minute=per_minute)
+    return Pace(smtp.retries, smtp.retry_delay_seconds, per_minute, smtp.give_up_after)
+
+
+class Readers:
+    """Each reader's message in the language they see (see `reader_language`) and, for an
+    update, the update to those who had an earlier version and an invitation to the others.
+    Each is rendered the first time a reader needs it, and once."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        make: Callable[[str, bool], Composer],
+        language: str,
+        earlier: frozenset[str] = frozenset(),
+    ) -> None:
+        self.settings = settings
+        self._make = make
+        self._language = language
+        self._earlier = earlier  # the addresses (lowercase) the journal says had the event
+        self._made: dict[tuple[str, bool], Composer] = {}
+        self._making = threading.Lock()  # several connections compose at once
+
+    def composer(self, language: str, told: bool) -> Composer:
+        """The composer of the messages in `language`, for readers told of the event before or not."""
+        made = self._made.get((language, told))
+        if made is not None:  # every reader but the first of each kind: no lock to take
+            return made
+        with self._making:
+            if (language, told) not in self._made:
+                self._made[language, told] = self._make(language, told)
+            return self._made[language, told]
+
+    @property
+    def content(self) -> RenderedContent:
+        """The content most readers get: in the default language (an update, if it is one)."""
+        return self.composer(self._language, bool(self._earlier)).content
+
+    def compose(self, recipient: Recipient, *, deliver_to: str | None = None) -> Outgoing:
+        told = recipient.email.lower() in self._earlier
+        language = reader_language(recipient, self._language)
+        return self.composer(language, told).compose(recipient, deliver_to=deliver_to)
+
+
+def told_before(settings: Settings, edition: Edition) -> frozenset[str]:
+    """Those who had an earlier version of an update (lowercase addresses), to be told what changed."""
+    return frozenset(received(settings.workspace, edition.uid)) if edition.previous else frozenset()
+
+
+@dataclass(frozen=True)
+class Audience:
+    """The recipients of `--to`: read in full once, so that a bad list sends nothing, then streamed."""
+
+    recipients: Iterable[Recipient]
+    checked: Checked
+
+    @classmethod
+    def of(cls, to: str) -> Audience:
+        recipients = open_recipients(to)
+        return cls(recipients, recipients.check())
+
+    @classmethod
+    def from_journal(cls, settings: Settings, uid: str, event_path: Path) -> Audience:
+        """Everyone who has (or may have) the event, as the journal says."""
+        addresses = received(settings.workspace, uid)
+        if not addresses:
+            message = "nobody has received it yet (dry runs are not journaled): name whom to tell with --to"
+            raise RecipientsError([Problem(display_path(event_path), message)])
+        return cls([Recipient(address) for address in addresses], Checked(len(addresses), ()))
+
+
+def list_of(named: NamedEvent, to: str | None, settings: Settings, where: Path) -> str | Problem:
+    """Whom an event's messages go to: `to` if given, else its series' list."""
+    if to:
+        return to
+    if named.series and named.series.to:
+        written = named.series.to
+        return written if "@" in written else str(settings.workspace / written)
+    message = f"{named.slug}: no one to send it to: give its series a `to:` list, or name one with --to"
+    return Problem(display_path(where), message)
+
+
+def audiences(lists: list[str | Problem]) -> list[Audience]:
+    """Each list read in full, or every problem at once: a bad list sends nothing at all."""
+    problems = [item for item in lists if isinstance(item, Problem)]
+    if problems:
+        raise RecipientsError(problems)
+    return [Audience.of(item) for item in lists if isinstance(item, str)]
+
+
+def _test_address(address: str | None) -> str | None:
+    """`--test-to`, checked like any recipient."""
+    if address is None:
+        return None
+    try:
+        return check_address(address)
+    except ValueError as exc:
+        raise RecipientsError([Problem("--test-to", str(exc))]) from None
