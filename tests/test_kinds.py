@@ -9,13 +9,13 @@ import pytest
 from icalendar import Calendar
 
 from announcer.deliver.journal import history
-from announcer.jobs import render_window
 from announcer.kinds import KINDS, Kind, has_event, journal_key, method_of, slug_of
 from announcer.lifecycle import cancellation, next_edition
 from announcer.load.events import load_named
 from announcer.model.settings import Settings
 from announcer.model.window import Window
 from announcer.render.content import RenderedContent, Renderer
+from announcer.render.digest import render_digest
 from announcer.render.theme import theme_folder
 from tests.helpers import EXAMPLE_EVENT
 
@@ -100,7 +100,8 @@ def test_every_calendar_part_carries_its_kinds_method_and_the_calendar_agrees(se
         reminder = renderer.render_reminder(
             named, asked, "1d", datetime(2026, 3, 5, 12, tzinfo=named.event.zone)
         )
-        digest = render_window(renderer, Window(named.event.start.date(), 7), [named], sequences)
+        # Listed at an edition that asks for replies, the digest still only shows.
+        digest = render_digest(renderer, Window(named.event.start.date(), 7), [(named, asked)])
     assert _methods(invitation) == [("REQUEST", "REQUEST")]
     assert invitation.calendars[0].attendee
     assert _methods(cancelled) == [("CANCEL", "CANCEL")]
