@@ -250,7 +250,7 @@ def test_forged_duplicate_foreign_and_broken_replies_are_reported_never_counted_
     )
     assert (
         "note: replies.mbox, message 4: answers for chen.wei@example.org but was sent by "
-        "pa@example.org: not counted" in out
+        "pa@example.org, whom only the reply itself names as their delegate (SENT-BY): not counted" in out
     )
     assert "note: 1 earlier answer replaced by a later one" in out
     assert "note: 1 reply for other events" in out
