@@ -17,6 +17,7 @@ from typing import Self
 
 from announcer import clock
 from announcer.errors import JournalError
+from announcer.kinds import has_event
 
 JOURNAL_PATH = Path(".announcer") / "journal.sqlite"
 
@@ -104,11 +105,6 @@ class Entry:
     @property
     def sequence(self) -> int:
         return int(self.key.rsplit(":", 1)[1])
-
-
-def delivery_key(kind: str, uid: str, sequence: int) -> str:
-    """What a delivery is keyed by: the kind, the event's UID and its SEQUENCE."""
-    return f"{kind}:{uid}:{sequence}"
 
 
 class Journal:
@@ -418,6 +414,6 @@ def received(workspace: Path, uid: str) -> list[str]:
     """Everyone the journal says has (or may have) a message of this event, in the order first sent."""
     seen: dict[str, None] = {}
     for entry in journal_entries(workspace, uid):
-        if entry.outcome is not Outcome.FAILED and entry.kind != "cancellation":
+        if entry.outcome is not Outcome.FAILED and has_event(entry.kind):
             seen.setdefault(entry.recipient, None)
     return list(seen)
