@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import stat
@@ -15,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from announcer.errors import EXCERPT, EventError, InputError, Problem, excerpt
+from announcer.model.event import did_you_mean
 from announcer.model.text import shown_safely
 
 MAX_FILE_BYTES = 2**20  # an input file of more than a MiB is not one a person wrote
@@ -102,6 +102,10 @@ def read_text(path: Path, error: type[InputError] = EventError, *, limit: int | 
         raise error([Problem(source, message, line=line)]) from None
 
 
+# A line indented (or listed, `-\t`) with a tab: YAML forbids tabs there, and each parser says so
+# in its own words ("found character '\t' that cannot start any token", "violates indentation").
+_TAB_INDENT = re.compile(r"[ -]*\t")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # as YAML counts lines
 _YAML = "tag:yaml.org,2002:"
 _PLAIN_KINDS = ("null", "bool", "int", "float", "merge")  # what a plain value may be read as; else text
 _STR, _MERGE, _MAP, _SEQ = (_YAML + name for name in ("str", "merge", "map", "seq"))
@@ -141,7 +145,10 @@ def read_yaml(path: Path) -> tuple[Any, LineOf]:
         if exc.problem and "maximum nesting depth" in exc.problem:  # libyaml's own bound
             raise EventError([Problem(source, "nested too deeply to be an event", line=line)]) from None
         message = f"not valid YAML: {exc.problem or exc}"
-        if exc.problem and "mapping values are not allowed" in exc.problem:  # said alike by both parsers
+        written = _LINE_BREAK.split(text)[line - 1] if line else ""
+        if _TAB_INDENT.match(written):
+            message = "a tab: YAML indents with spaces, replace the tab with spaces"
+        elif exc.problem and "mapping values are not allowed" in exc.problem:  # said alike by both parsers
             message = (
                 "not valid YAML: mapping values are not allowed here "
                 '(a value that holds ": " needs quotes: title: "CAR T: From A to B")'
@@ -158,7 +165,7 @@ def read_yaml(path: Path) -> tuple[Any, LineOf]:
         raise EventError([Problem(source, f"not valid YAML: {exc}")]) from None
     finally:
         loader.dispose()
-    return data, _nearest_line(builder.lines)
+    return data, nearest_line(builder.lines)
 
 
 class _Builder:
@@ -298,7 +305,9 @@ _SCALARS: dict[str, Callable[[str], Any]] = {
 }
 
 
-def _nearest_line(lines: dict[Loc, int]) -> LineOf:
+def nearest_line(lines: dict[Loc, int]) -> LineOf:
+    """The line of a key path: its own, else its block's (a value inside a value names no key)."""
+
     def line_of(loc: Loc) -> int | None:
         while loc not in lines and loc:
             loc = loc[:-1]
@@ -388,8 +397,7 @@ def _suggestion(loc: Loc, model: type[BaseModel]) -> str:
     fields = _fields_at(model, loc[:-1])
     if not loc or not isinstance(loc[-1], str) or not fields:
         return ""
-    close = difflib.get_close_matches(loc[-1], fields, n=1)
-    return f" (did you mean {close[0]!r}?)" if close else f" (known keys: {', '.join(fields)})"
+    return did_you_mean(loc[-1], fields) or f" (known keys: {', '.join(fields)})"
 
 
 def _fields_at(model: type[BaseModel], loc: Loc) -> list[str]:

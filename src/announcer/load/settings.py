@@ -9,8 +9,18 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from announcer.errors import Problem, SettingsError
-from announcer.load.files import MAX_DEPTH, MAX_DIGITS, Loc, display_path, read_text, validation_problems
+from announcer.load.files import (
+    MAX_DEPTH,
+    MAX_DIGITS,
+    LineOf,
+    Loc,
+    display_path,
+    nearest_line,
+    read_text,
+    validation_problems,
+)
 from announcer.model.settings import Settings
+from announcer.model.text import EXCERPT, shown_safely
 
 
 def load_settings(path: Path) -> Settings:
@@ -31,15 +41,50 @@ def load_settings(path: Path) -> Settings:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"\(at line (\d+)", str(exc))
-        line = int(match.group(1)) if match else len(text.splitlines()) or 1  # "at end of document"
-        raise SettingsError([Problem(source, f"not valid TOML: {exc}", line=line)]) from None
+        raise SettingsError([_toml_problem(exc, text, source)]) from None
     data["workspace"] = path.resolve().parent
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        problems = validation_problems(exc, source, lambda loc: _toml_line(text, loc), Settings)
+        problems = validation_problems(exc, source, _toml_lines(text), Settings)
         raise SettingsError([_as_table(problem) for problem in problems]) from None
+
+
+_ASSIGNED = re.compile(r"\s*(?P<key>[A-Za-z0-9_.-]+|\"[^\"]*\")\s*=\s*(?P<value>.*)")
+_YES_OR_NO = {"yes", "no", "on", "off", "y", "n", "true", "false"}
+
+
+def _toml_problem(error: tomllib.TOMLDecodeError, text: str, source: str) -> Problem:
+    """tomllib's error at its line, with the help a person needs for the usual mistakes: text
+    without quotes, a date, a colour (whose # starts a comment), a missing `=`, as YAML's errors
+    have it. tomllib's message is kept: it is the parser's own account of what it read."""
+    said = str(error)
+    match = re.search(r"\(at line (\d+)", said)
+    line = int(match.group(1)) if match else len(text.splitlines()) or 1  # "at end of document"
+    written = text.splitlines()[line - 1] if line <= len(text.splitlines()) else ""
+    message = f"not valid TOML: {said}"
+    assigned = _ASSIGNED.match(written)
+    key, value = (assigned["key"], assigned["value"].strip()) if assigned else ("", "")
+    if said.startswith("Expected '=' after a key"):
+        colon = " (not `key: value`, as YAML writes it)" if ":" in written else ""
+        message += f": a setting is written `key = value`{colon}"
+    elif said.startswith("Unterminated string") or said.startswith("Illegal character '\\n'"):
+        message += ": the closing quote is missing"
+    elif assigned and said.startswith(("Invalid value", "Expected newline or end of document")):
+        comment = value.find(" #")
+        value = (value[:comment] if comment > 0 else value).strip()
+        if value == "" or value.startswith("#"):
+            message += f': {key} has no value (a # starts a comment: write a colour in quotes, "#1f4e79")'
+        elif value.lower() in _YES_OR_NO:
+            message += ": yes or no is written true or false, without quotes"
+        elif value.startswith(('"', "'")):
+            message += ": keep the whole value inside the quotes"
+        elif re.match(r"[0-9]{1,4}[-:/.][0-9]", value):
+            message += f': a date or time is text here: quote it, {key} = "{shown_safely(value, EXCERPT)}"'
+        else:
+            message += f': text needs quotes: {key} = "{shown_safely(value, EXCERPT)}"'
+    start = sum(len(written) for written in text.splitlines(keepends=True)[: line - 1])
+    return _at(text, start, source, message, key_above=False)
 
 
 # The pieces tomllib reads TOML text in: a comment, a string of each kind (a multi-line one may end
@@ -78,8 +123,9 @@ def _shape_problem(text: str, source: str) -> Problem | None:
     return None
 
 
-def _at(text: str, offset: int, source: str, message: str) -> Problem:
-    """`message` at the line of `offset`, naming the key written there (or above it, for a list)."""
+def _at(text: str, offset: int, source: str, message: str, *, key_above: bool = True) -> Problem:
+    """`message` at the line of `offset`, naming the key written there (or above it, for a list,
+    unless `key_above` is false: a line that is no `key = value` then names its table alone)."""
     line = text.count("\n", 0, offset) + 1
     table, key = "", ""
     for written in text.splitlines()[:line]:
@@ -87,6 +133,8 @@ def _at(text: str, offset: int, source: str, message: str) -> Problem:
             table, key = header[1], ""
         elif assigned := re.match(r"\s*([A-Za-z0-9_.-]+)\s*=", written):
             key = assigned[1]
+        elif not key_above:
+            key = ""
     field = ".".join(part for part in (table, key) if part)
     return _as_table(Problem(source, message, line=line, field=field or None))
 
@@ -101,17 +149,33 @@ def _as_table(problem: Problem) -> Problem:
     return problem
 
 
-def _toml_line(text: str, loc: Loc) -> int | None:
-    """The line of `[table]` or of `key =` inside it (tomllib keeps no positions)."""
-    if not loc:
-        return None
-    table, key = str(loc[0]), (str(loc[1]) if len(loc) > 1 else None)
-    in_table, table_line = False, None
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if stripped.startswith("["):
-            in_table = stripped.strip("[] ") == table
-            table_line = number if in_table else table_line
-        elif in_table and key and re.match(rf"{re.escape(key)}\s*=", stripped):
-            return number
-    return table_line
+def _toml_lines(text: str) -> LineOf:
+    """The line of each table and key written in `text`, as a key path (tomllib keeps no
+    positions): `[defaults]  # a comment`, `[sender.x]`, `defaults.timezone = ...` all found,
+    and nothing inside a multi-line string taken for a key."""
+    inside_strings: set[int] = set()
+    for piece in _PIECES.finditer(text):
+        if piece[0].startswith(('"""', "'''")):
+            first = text.count("\n", 0, piece.start()) + 1
+            inside_strings.update(range(first + 1, first + piece[0].count("\n") + 1))
+    lines: dict[Loc, int] = {}
+    table: Loc = ()
+    for number, written in enumerate(text.splitlines(), start=1):
+        if number in inside_strings:
+            continue
+        if header := _HEADER.match(written):
+            table = _key_path(header["name"])
+            lines.setdefault(table, number)
+        elif assigned := _ASSIGNED.match(written):
+            path = (*table, *_key_path(assigned["key"]))
+            for end in range(len(table) + 1, len(path) + 1):
+                lines.setdefault(path[:end], number)
+    return nearest_line(lines)
+
+
+_HEADER = re.compile(r"\s*\[\[?(?P<name>[^\]\n#]*)\]\]?\s*(?:#.*)?$")
+
+
+def _key_path(written: str) -> Loc:
+    """`a.b`, `"a b".c` as the key path ("a", "b")."""
+    return tuple(part.strip().strip("\"'") for part in written.split("."))

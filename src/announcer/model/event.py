@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import calendar
+import difflib
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
+from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any, Self
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, model_validator
 
@@ -129,12 +132,98 @@ class Link(Strict):
     url: WebURL
 
 
-def _zone(name: str) -> ZoneInfo:
-    try:
+def did_you_mean(word: str, known: Iterable[str] | Mapping[str, str]) -> str:
+    """` (did you mean 'title'?)` when `word` looks like one of `known` (case aside: `Title` is
+    'title'), else nothing: the one way a misspelt key, zone or template field gets its hint.
+    `known` may map what a word is compared with to what is suggested (a city to its zone)."""
+    pairs = known.items() if isinstance(known, Mapping) else ((name, name) for name in known)
+    by_case = {compared.casefold(): meant for compared, meant in pairs}
+    close = difflib.get_close_matches(word.casefold(), by_case, n=1)
+    return f" (did you mean {by_case[close[0]]!r}?)" if close else ""
+
+
+UNIVERSAL = ("UTC", "Etc/UTC")  # the one zone without a place that an event may keep: no summer time
+# What an abbreviation (or a zone named after one, EST5EDT) usually means, as the places whose clock
+# it is: such a name says nothing of summer time (EST in June is an hour off New York's clock), and
+# zoneinfo's CET is Brussels' rules, which another country's may not be.
+_MEANT = {
+    ("CET", "CEST", "MET", "MEST"): "Europe/Berlin, Europe/Paris, Europe/Stockholm",
+    ("EET", "EEST"): "Europe/Helsinki, Europe/Athens, Europe/Bucharest",
+    ("WET", "WEST"): "Europe/Lisbon, Atlantic/Canary",
+    (
+        "GMT",
+        "GMT0",
+        "GMT+0",
+        "GMT-0",
+        "BST",
+        "GB",
+        "UT",
+        "UCT",
+        "GREENWICH",
+        "UNIVERSAL",
+        "ZULU",
+    ): "Europe/London, or UTC",
+    ("IST",): "Asia/Kolkata, Europe/Dublin, Asia/Jerusalem",
+    ("EST", "EDT", "ET", "EST5EDT"): "America/New_York, America/Toronto",
+    ("CST", "CDT", "CT", "CST6CDT"): "America/Chicago, America/Mexico_City, Asia/Shanghai",
+    ("MST", "MDT", "MT", "MST7MDT"): "America/Denver, America/Phoenix",
+    ("PST", "PDT", "PT", "PST8PDT"): "America/Los_Angeles, America/Vancouver",
+    ("AKST", "AKDT"): "America/Anchorage",
+    ("HST",): "Pacific/Honolulu",
+    ("JST",): "Asia/Tokyo",
+    ("KST",): "Asia/Seoul",
+    ("AEST", "AEDT"): "Australia/Sydney, Australia/Melbourne, Australia/Brisbane",
+    ("NZST", "NZDT", "NZ"): "Pacific/Auckland",
+}
+MEANT = {abbreviation: places for names, places in _MEANT.items() for abbreviation in names}
+# GMT+1, UTC-05:00, Etc/GMT-2: a fixed offset, which no place keeps all year round.
+_OFFSET = re.compile(r"(?:Etc/)?(?:GMT|UTC|UT)?\s*[-+]\s*\d{1,2}(?::?\d{2})?", re.IGNORECASE)
+
+
+@cache
+def _places() -> frozenset[str]:
+    """The IANA names of places (Area/City), read once: a name must be one of them exactly, also
+    where the file system would find `europe/stockholm` (macOS, Windows)."""
+    return frozenset(name for name in available_timezones() if "/" in name and not name.startswith("Etc/"))
+
+
+def zone_named(name: str) -> ZoneInfo:
+    """The time zone an organiser names: a place's IANA name (Europe/Stockholm), or UTC.
+
+    zoneinfo also reads names without a place: abbreviations (CET, EST), POSIX rules (EST5EDT),
+    fixed offsets (Etc/GMT-2, whose sign is the reverse of what it looks like) and old aliases
+    (Japan, localtime). Each is refused, with the places it usually means: an event happens where
+    a clock keeps summer time or not, and calendars show that place's name.
+    """
+    if name in UNIVERSAL:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        message = f"unknown time zone {excerpt(name)} (use an IANA name such as Europe/Stockholm)"
-        raise ValueError(message) from None
+    if name in _places():
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):  # listed, but its file is unreadable
+            pass
+    shown = excerpt(name)
+    if places := MEANT.get(name.strip().upper().removeprefix("ETC/")):
+        raise ValueError(
+            f"{shown} names no place: give the place whose clock the event keeps"
+            f" (summer time included), such as {places}"
+        )
+    if _OFFSET.fullmatch(name.strip()):
+        reversed_sign = " (and Etc/GMT-2 is UTC+2: those names reverse the sign)" if "/" in name else ""
+        raise ValueError(
+            f"{shown} is a fixed offset, which ignores summer time{reversed_sign}:"
+            " give the place whose clock the event keeps, such as Europe/Berlin"
+        )
+    if name in available_timezones():  # Japan, Poland, localtime: old aliases, or no place at all
+        hint = " (not a place's IANA name: write it as Area/City, such as Asia/Tokyo or Europe/Warsaw)"
+    else:
+        hint = did_you_mean(name, [*_places(), *UNIVERSAL]) or did_you_mean(
+            name.replace(" ", "_"), {place.rpartition("/")[2]: place for place in _places()}
+        )
+    raise ValueError(
+        f"unknown time zone {shown}"
+        + (hint or " (use an IANA name such as Europe/Stockholm, America/New_York or UTC)")
+    )
 
 
 # A date, and a time after it with its offset: YAML 1.1's timestamp (2026-3-6 12:00:00), which
@@ -203,7 +292,7 @@ def _in_range(value: datetime) -> datetime:
 
 
 def _timezone_name(name: str) -> str:
-    _zone(name)
+    zone_named(name)
     return name
 
 
@@ -273,7 +362,7 @@ class Event(Strict):
 
     @property
     def zone(self) -> ZoneInfo:
-        return _zone(self.timezone or "UTC")
+        return zone_named(self.timezone or "UTC")
 
     @property
     def starts_at(self) -> datetime:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -12,11 +13,13 @@ from typing import Any, Literal, get_args
 import jinja2
 from mjml import mjml2html
 from premailer import Premailer
+from pydantic import BaseModel
 
 from announcer import prose
 from announcer.errors import TemplateError
 from announcer.languages import SOURCE, translations
 from announcer.load.files import display_path
+from announcer.model.event import did_you_mean
 from announcer.render import filters
 
 Part = Literal["email", "site"]
@@ -88,6 +91,78 @@ def _searched(template: str) -> str:
     return "the theme" if packaged else f"templates/{part}/ or the theme"
 
 
+MAX_LISTED = 40  # names an error lists: an event has about 30 fields and properties
+
+
+class MissingName(jinja2.UndefinedError):
+    """Raised when a template uses a name that does not exist: a field of a value (`event.titel`)
+    or a variable (`evnt`), worded with the names that do exist, for a template's author."""
+
+    def __init__(self, name: str, owner: object, _jinja_message: str = "") -> None:
+        self.name, self.owner = name, owner  # owner: `jinja2.utils.missing` for a variable
+        if owner is jinja2.utils.missing:
+            super().__init__(f"the template has no variable {name!r}")
+        else:
+            super().__init__(f"{_noun(owner)} has no field {name!r}")
+
+    def worded(self, variables: list[str]) -> str:
+        """`event has no field 'titel' (did you mean 'title'?); its fields: ...` (`variables`:
+        what the template was given, for a variable that is not there)."""
+        variable = self.owner is jinja2.utils.missing
+        known = variables if variable else _names_of(self.owner)
+        listed = ", ".join(known[:MAX_LISTED]) + (", ..." if len(known) > MAX_LISTED else "")
+        what = "the variables" if variable else "its fields"
+        return f"{self}{did_you_mean(self.name, known)}; {what}: {listed or 'none'}"
+
+
+class _StrictUndefined(jinja2.StrictUndefined):
+    """Jinja's strict undefined, failing with the name asked for and the names there are, not
+    with the Python class that lacks it ('announcer.model.event.Event object'). (Its failing
+    method is bound to every operator by Jinja's own class: the exception raised is what changes.)"""
+
+    __slots__ = ()
+
+    def __init__(
+        self,
+        hint: str | None = None,
+        obj: Any = jinja2.utils.missing,
+        name: str | None = None,
+        exc: type[jinja2.TemplateRuntimeError] = jinja2.UndefinedError,
+    ) -> None:
+        super().__init__(hint, obj, name, exc)
+        if hint is None and isinstance(name, str) and exc is jinja2.UndefinedError:
+            # Jinja calls it with its message alone: the name and its owner are bound here
+            self._undefined_exception = functools.partial(MissingName, name, obj)  # type: ignore[assignment]
+
+
+_BUILTIN_NOUNS = {str: "text", int: "a number", float: "a number", bool: "yes or no", list: "a list"}
+
+
+def _noun(value: object) -> str:
+    """What a template author calls a value: `event`, `venue`, `speaker`, `text`, `this mapping`."""
+    if isinstance(value, Mapping):
+        return "this mapping"
+    return _BUILTIN_NOUNS.get(type(value), type(value).__name__.lower())
+
+
+def _names_of(value: object) -> list[str]:
+    """The names a template may read of `value`: a model's fields and properties, a mapping's keys."""
+    if isinstance(value, Mapping):
+        return [key for key in value if isinstance(key, str)]
+    if isinstance(value, BaseModel):
+        kind = type(value)
+        fields = [name for name, info in kind.model_fields.items() if not info.exclude]
+        properties = [
+            name
+            for name in dir(kind)
+            if not name.startswith(("_", "model_")) and isinstance(getattr(kind, name, None), property)
+        ]
+        return fields + properties
+    if type(value).__module__ == "builtins":  # text, a number: their methods are no fields
+        return []
+    return [name for name in dir(value) if not name.startswith("_")]
+
+
 def environment(workspace: Path, language: str = SOURCE) -> jinja2.Environment:
     """Templates from the workspace's `templates/email/` and `templates/site/` first, then the
     packaged theme's (see `ThemeLoader`), their words in `language` (`_("…")` and
@@ -98,7 +173,7 @@ def environment(workspace: Path, language: str = SOURCE) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=ThemeLoader(workspace),
         autoescape=jinja2.select_autoescape(enabled_extensions=("mjml.j2", "html.j2"), default=False),
-        undefined=jinja2.StrictUndefined,
+        undefined=_StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
@@ -146,6 +221,9 @@ class Theme:
         except jinja2.TemplateNotFound as exc:
             missing = exc.name if isinstance(exc.name, str) else name
             raise TemplateError(f"template {exc.name} not found in {_searched(missing)}") from None
+        except MissingName as exc:
+            variables = sorted(key for key in context if not key.startswith("_"))
+            raise TemplateError(f"{_template_position(exc, name)}: {exc.worded(variables)}") from None
         except jinja2.TemplateError as exc:
             raise TemplateError(f"{_template_position(exc, name)}: {exc.message}") from None
         except RecursionError as exc:  # an override that extends its own name, not the packaged one

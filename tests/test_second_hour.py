@@ -1,0 +1,317 @@
+"""An organiser's second hour: zones by their place, TOML and YAML mistakes worded, a series
+from scratch, the zone `init` chose, and a template's misspelt field named in its own words."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from zoneinfo import available_timezones
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from announcer.model.event import MEANT, zone_named
+from announcer.starter import start_workspace
+from tests.helpers import CLI, EXAMPLE_EVENT, write
+
+TALK = 'title: "A talk"\nstart: 2099-06-10 15:00\n'
+EXAMPLES = 2000 if os.environ.get("CI") else 150
+
+
+# 1. A time zone is a place (or UTC)
+
+
+@pytest.mark.parametrize(
+    ("zone", "expected"),
+    [
+        ("CET", "events/talk.yaml:3: timezone: 'CET' names no place: give the place whose clock the event"),
+        ("CET", "such as Europe/Berlin, Europe/Paris, Europe/Stockholm"),
+        ("EST", "such as America/New_York"),
+        ("PST", "such as America/Los_Angeles"),
+        ("EST5EDT", "'EST5EDT' names no place"),
+        ("GMT+1", "'GMT+1' is a fixed offset, which ignores summer time"),
+        ("Etc/GMT-2", "(and Etc/GMT-2 is UTC+2: those names reverse the sign)"),
+        (
+            "America/New_Yrok",
+            "timezone: unknown time zone 'America/New_Yrok' (did you mean 'America/New_York'?)",
+        ),
+        ("europe/stockholm", "unknown time zone 'europe/stockholm' (did you mean 'Europe/Stockholm'?)"),
+        ("Stockholm", "(did you mean 'Europe/Stockholm'?)"),
+        ("Japan", "not a place's IANA name: write it as Area/City"),
+        ("localtime", "not a place's IANA name"),
+    ],
+)
+def test_a_zone_that_names_no_place_is_refused_with_the_places_it_means(
+    cli: CLI, zone: str, expected: str
+) -> None:
+    write(Path("events/talk.yaml"), TALK + f"timezone: {zone}\n")
+    code, _, err = cli("check", "events/talk.yaml")
+    assert code == 1
+    assert expected in err
+
+
+def test_utc_and_a_place_are_accepted(cli: CLI) -> None:
+    for zone in ("UTC", "Etc/UTC", "America/New_York", "US/Eastern"):
+        write(Path("events/talk.yaml"), TALK + f"timezone: {zone}\n")
+        code, out, err = cli("check", "events/talk.yaml")
+        assert code == 0, out + err
+
+
+def test_a_series_and_the_defaults_are_held_to_places_too(cli: CLI) -> None:
+    series = Path("series/onkpat.yaml")
+    series.write_text(series.read_text().replace("timezone: Europe/Stockholm", "timezone: CET"))
+    code, _, err = cli("check", "events/2026-03-13-tumour-microenvironment.yaml")
+    assert code == 1
+    assert "series/onkpat.yaml:11: timezone: 'CET' names no place" in err
+
+    settings_file = Path("announcer.toml")
+    settings_file.write_text(settings_file.read_text().replace('"Europe/Stockholm"', '"PST"'))
+    code, _, err = cli("check", EXAMPLE_EVENT)
+    assert code == 1
+    assert "announcer.toml:18: [defaults].timezone: 'PST' names no place" in err
+    assert "America/Los_Angeles" in err
+
+
+def test_every_place_an_abbreviation_suggests_is_accepted() -> None:
+    for abbreviation, places in MEANT.items():
+        for place in re.findall(r"[A-Z][A-Za-z_]+/[A-Za-z_]+|\bUTC\b", places):
+            assert zone_named(place).key == place, abbreviation
+
+
+_ALL_ZONES = sorted(available_timezones())
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.one_of(
+        st.sampled_from(_ALL_ZONES),
+        st.sampled_from(_ALL_ZONES).map(str.lower),
+        st.sampled_from(_ALL_ZONES).map(lambda name: name[:-1]),
+        st.sampled_from([*MEANT, "UTC+2", "GMT-5", "Etc/GMT+3", "utc"]),
+        st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_/+-0123456789 ", max_size=30),
+    )
+)
+def test_a_zone_is_a_place_or_utc_and_every_suggestion_is_one(name: str) -> None:
+    """What zoneinfo reads, and near misses of it: accepted only as a place (Area/City) or UTC;
+    refused with the name quoted, and every name suggested is itself accepted."""
+    try:
+        zone = zone_named(name)
+    except ValueError as exc:
+        message = str(exc)
+        assert repr(name.strip())[:20] in message or "…" in message
+        suggested = re.findall(r"did you mean '([^']+)'", message)
+        if "such as" in message:
+            suggested += re.findall(r"[A-Z][A-Za-z_]+/[A-Za-z_]+", message.split("such as", 1)[1])
+        for place in suggested:
+            zone_named(place)
+        return
+    assert zone.key == name
+    assert name in ("UTC", "Etc/UTC") or ("/" in name and not name.startswith("Etc/"))
+
+
+# 2. TOML errors with the help YAML's have
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        (
+            'name = "OnkPat Friday Seminar"',
+            "name = OnkPat",
+            "announcer.toml:4: [sender].name: not valid TOML: Invalid value (at line 4, column 8):"
+            ' text needs quotes: name = "OnkPat"',
+        ),
+        (
+            'accent = "#7a1f52"',
+            "accent = #7a1f52",
+            "announcer.toml:14: [brand].accent: not valid TOML: Invalid value (at line 14, column 10):"
+            ' accent has no value (a # starts a comment: write a colour in quotes, "#1f4e79")',
+        ),
+        (
+            'timezone = "Europe/Stockholm"',
+            "timezone = 2026-03-06 12:00",
+            "announcer.toml:18: [defaults].timezone: not valid TOML:"
+            " Expected newline or end of document after a statement (at line 18, column 23):"
+            ' a date or time is text here: quote it, timezone = "2026-03-06 12:00"',
+        ),
+        (
+            'email = "onkpat-seminars@example.org"',
+            'email: "onkpat-seminars@example.org"',
+            "announcer.toml:5: [sender]: not valid TOML: Expected '=' after a key in a key/value pair"
+            " (at line 5, column 6): a setting is written `key = value`"
+            " (not `key: value`, as YAML writes it)",
+        ),
+        (
+            'name = "OnkPat Friday Seminar"',
+            'name = "OnkPat Friday Seminar',
+            "announcer.toml:4: [sender].name: not valid TOML: Illegal character '\\n' (at line 4, column 30):"
+            " the closing quote is missing",
+        ),
+        (
+            "[defaults]",
+            "[default]                  # what an event file may leave out",
+            "announcer.toml:17: [default]: unknown key (did you mean 'defaults'?)",
+        ),
+        (
+            "[brand]",
+            "[brand.colours]\nx = 1\n[brand]",
+            "announcer.toml:13: [brand].colours: unknown key"
+            " (known keys: accent, logo_url, logo_alt, footer)",
+        ),
+    ],
+)
+def test_a_toml_mistake_is_located_and_says_what_to_write(
+    cli: CLI, before: str, after: str, expected: str
+) -> None:
+    settings_file = Path("announcer.toml")
+    text = settings_file.read_text()
+    assert before in text
+    settings_file.write_text(text.replace(before, after, 1))
+    code, _, err = cli("check", EXAMPLE_EVENT)
+    assert code == 1
+    assert f"error: {expected}\n" in err
+
+
+# 3. A tab in YAML's indentation
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        TALK + "\tvenue: Hall 1\n",
+        TALK + "venue:\n\tname: Hall 1\n",
+        TALK + "speakers:\n-\tname: Ada\n",
+        TALK + "venue:\n  name: Hall 1\n  \tbuilding: Main\n",
+    ],
+)
+def test_a_tab_in_yaml_indentation_is_named_as_such(cli: CLI, written: str) -> None:
+    write(Path("events/talk.yaml"), written)
+    code, _, err = cli("check", "events/talk.yaml")
+    assert code == 1
+    line = written.count("\n", 0, written.index("\t")) + 1
+    assert (
+        f"error: events/talk.yaml:{line}: a tab: YAML indents with spaces, replace the tab with spaces\n"
+        in err
+    )
+
+
+def test_a_tab_inside_a_text_is_text(cli: CLI) -> None:
+    write(Path("events/talk.yaml"), TALK + "abstract: |\n  a table:\tone\tcolumn\n")
+    code, out, err = cli("check", "events/talk.yaml")
+    assert code == 0, out + err
+
+
+# 4 and 5. A series from scratch; the zone `init` chose
+
+
+def test_new_without_a_series_says_how_to_write_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(Path("events/.keep"), "")
+    code, _, err = CLI()("new", "onkpat", "--date", "2099-04-10")
+    assert code == 1
+    assert (
+        "error: series: no series/onkpat.yaml: write it, a few lines such as `name: Our Seminar Series`"
+        in err
+    )
+    assert 'README.md, "A series, week after week"' in err
+
+
+def test_new_with_a_misspelt_series_names_the_one_there_is(cli: CLI) -> None:
+    code, _, err = cli("new", "onkpatt", "--date", "2099-04-10")
+    assert code == 1
+    assert "error: series: no series/onkpatt.yaml (did you mean 'onkpat'?)" in err
+
+
+def test_init_writes_a_series_that_new_uses_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    cli = CLI()
+    code, out, err = cli("init", "mine", "--timezone", "Europe/Berlin")
+    assert code == 0, out + err
+    monkeypatch.chdir(tmp_path / "mine")
+    series = Path("series/seminar.yaml").read_text()
+    assert "announcer new seminar --date" in series, "the series file says how to use it"
+    code, out, err = cli("new", "seminar", "--date", "2099-04-10", "--title", "Second Talk")
+    assert code == 0, out + err
+    written = Path("events/2099-04-10-second-talk.yaml").read_text()
+    assert "series: seminar\n" in written
+    assert "start: 2099-04-10 12:00\n" in written
+    code, out, err = cli("check", "events")
+    assert code == 1, "the new talk's TODOs are still to write"
+    assert "series/seminar.yaml" not in err, "the series itself is valid"
+
+
+def test_init_says_which_zone_it_chose_and_how_to_change_it(tmp_path: Path) -> None:
+    asked = start_workspace(tmp_path / "asked", "Europe/Berlin")
+    assert asked.notes == [
+        "time zone: Europe/Berlin, as asked. To change it: `timezone` in announcer.toml's [defaults]"
+        " and in the example event (or init again with --timezone Europe/Stockholm)"
+    ]
+    machine = start_workspace(tmp_path / "machine")
+    (note,) = machine.notes
+    zone = re.search(r'^timezone = "([^"]+)"', (tmp_path / "machine/announcer.toml").read_text(), re.M)
+    assert zone is not None
+    assert note.startswith(f"time zone: {zone[1]} (") or note.startswith(
+        f"time zone: {zone[1]}, this machine's."
+    )
+    assert "--timezone" in note
+    assert machine.event == tmp_path / "machine" / "events" / machine.event.name
+
+
+def test_init_refuses_a_zone_that_names_no_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = CLI()("init", "mine", "--timezone", "CET")
+    assert code == 1
+    assert "error: --timezone: 'CET' names no place" in err
+    assert not Path("mine").exists()
+
+
+# 6. A template's misspelt name, in a template author's words
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        (
+            "{{ event.titel }}",
+            "templates/email/invitation.txt.j2:3: event has no field 'titel' (did you mean 'title'?);"
+            " its fields: series, category, title, start, end, timezone, venue,",
+        ),
+        (
+            "{{ event.venue.nam }}",
+            "templates/email/invitation.txt.j2:3: venue has no field 'nam' (did you mean 'name'?)",
+        ),
+        (
+            "{{ evnt.title }}",
+            "templates/email/invitation.txt.j2:3: the template has no variable 'evnt'"
+            " (did you mean 'event'?);"
+            " the variables: ",
+        ),
+        (
+            "{{ event.title.size }}",
+            "templates/email/invitation.txt.j2:3: text has no field 'size'; its fields: none",
+        ),
+    ],
+)
+def test_a_misspelt_field_in_an_override_is_named_with_the_fields_there_are(
+    cli: CLI, written: str, expected: str
+) -> None:
+    write(
+        Path("templates/email/invitation.txt.j2"),
+        '{% extends "theme:invitation.txt.j2" %}\n{% block abstract %}\n' + written + "\n{% endblock %}\n",
+    )
+    code, _, err = cli("render", EXAMPLE_EVENT, "-o", "rendered")
+    assert code == 1
+    assert f"error: {expected}" in err
+    assert "announcer." not in err, "no Python class is named"
+
+
+def test_a_field_tested_or_defaulted_is_no_error(cli: CLI) -> None:
+    write(
+        Path("templates/email/invitation.txt.j2"),
+        '{% extends "theme:invitation.txt.j2" %}\n{% block abstract %}\n'
+        '{% if event.titel is defined %}x{% endif %}{{ event.titel | default("none") }}\n{% endblock %}\n',
+    )
+    code, out, err = cli("render", EXAMPLE_EVENT, "-o", "rendered")
+    assert code == 0, out + err
