@@ -229,6 +229,7 @@ def test_init_writes_a_series_that_new_uses_at_once(tmp_path: Path, monkeypatch:
     cli = CLI()
     code, out, err = cli("init", "mine", "--timezone", "Europe/Berlin")
     assert code == 0, out + err
+    assert "\ntime zone: Europe/Berlin, as asked. To change it:" in out, "the CLI prints the starter's notes"
     monkeypatch.chdir(tmp_path / "mine")
     series = Path("series/seminar.yaml").read_text()
     assert "announcer new seminar --date" in series, "the series file says how to use it"
@@ -315,3 +316,11 @@ def test_a_field_tested_or_defaulted_is_no_error(cli: CLI) -> None:
     )
     code, out, err = cli("render", EXAMPLE_EVENT, "-o", "rendered")
     assert code == 0, out + err
+
+
+def test_a_reader_s_zone_is_held_to_places_as_an_event_s_is(cli: CLI) -> None:
+    write(Path("recipients/zones.csv"), "email,timezone\na@example.org,Europe/Oslo\nb@example.org,EST\n")
+    code, _, err = cli("send", EXAMPLE_EVENT, "--to", "recipients/zones.csv")
+    assert code == 1
+    assert "error: recipients/zones.csv:3: timezone: 'EST' names no place" in err
+    assert "America/New_York" in err

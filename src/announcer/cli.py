@@ -57,7 +57,7 @@ from announcer.model.window import Window
 from announcer.preflight import Inspection, Level
 from announcer.render.wording import Schedule, counted, date_range
 from announcer.replies import Tally
-from announcer.starter import create_workspace, new_event
+from announcer.starter import new_event, start_workspace
 
 EXIT_BAD_INPUT = 1
 EXIT_DELIVERY_FAILED = 3
@@ -236,9 +236,11 @@ def init(
 ) -> None:
     """Start a workspace of your own: commented settings, an example event, a recipients file."""
     with _exit_codes():
-        written = create_workspace(folder, timezone)
-        typer.echo(f"wrote {', '.join(display_path(path) for path in written)}")
-        event = written[1].relative_to(folder)
+        workspace = start_workspace(folder, timezone)
+        typer.echo(f"wrote {', '.join(display_path(path) for path in workspace.written)}")
+        for note in workspace.notes:
+            typer.echo(note)
+        event = workspace.event.relative_to(folder)
         typer.echo(
             "next: "
             + (f"cd {display_path(folder)} && " if folder != Path(".") else "")

@@ -11,11 +11,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from announcer.errors import Problem, RecipientsError, excerpt
+from announcer.errors import Problem, RecipientsError
 from announcer.languages import language_tag
 from announcer.load.files import display_path, open_file, read_text
+from announcer.model.event import zone_named
 from announcer.model.recipient import Recipient
 from announcer.model.text import check_address, line_problem
 
@@ -172,10 +173,9 @@ class RecipientList:
         timezone: ZoneInfo | None = None
         if zone := values.get("timezone"):
             try:
-                timezone = ZoneInfo(zone)
-            except (ZoneInfoNotFoundError, ValueError):
-                message = f"unknown time zone {excerpt(zone)} (use an IANA name such as America/New_York)"
-                return Problem(self.source, message, line=line, field="timezone")
+                timezone = zone_named(zone)  # a place, as in the event: CET or EST is refused with its places
+            except ValueError as exc:
+                return Problem(self.source, str(exc), line=line, field="timezone")
         language: str | None = None
         if written := values.get("language"):
             try:

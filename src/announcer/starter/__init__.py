@@ -36,11 +36,6 @@ class Workspace:
         return self.written[1]
 
 
-def create_workspace(folder: Path, zone: str | None = None) -> list[Path]:
-    """The files `start_workspace` writes (what the CLI printed before it printed the notes too)."""
-    return start_workspace(folder, zone).written
-
-
 def start_workspace(folder: Path, zone: str | None = None) -> Workspace:
     """A new workspace in `folder`: commented settings, an example event and series, a recipients
     file, in `zone` (else this machine's), and a note saying which zone and how to change it.
