@@ -537,7 +537,7 @@ MUTANTS = [
     Mutant(
         "the pre-flight passes a header decoded out of the text",
         "preflight.py",
-        "if name.lower() not in _OUR_HEADERS",
+        "if name.lower() not in HEADERS_WRITTEN",
         "if False",
     ),
     Mutant(

@@ -27,6 +27,7 @@ from icalendar import Calendar, Timezone
 from icalendar import Event as CalendarEvent
 
 from announcer import prose
+from announcer.compose.headers import HEADERS_WRITTEN
 from announcer.languages import CATALOGS, untranslated
 from announcer.load.files import display_path
 from announcer.model.event import NamedEvent
@@ -352,28 +353,6 @@ def _described_offset(zone: Timezone, wall: datetime) -> timedelta | None:
     return latest[1] if latest else None
 
 
-# Every header the composer writes (DKIM-Signature when it signs): a reader that finds another
-# has decoded one out of the text, which `compose/headers` exists to prevent.
-_OUR_HEADERS = frozenset(
-    name.lower()
-    for name in (
-        "From",
-        "To",
-        "Subject",
-        "Date",
-        "Message-ID",
-        "Reply-To",
-        "Content-Language",
-        "List-Id",
-        "List-Unsubscribe",
-        "List-Unsubscribe-Post",
-        "MIME-Version",
-        "Content-Type",
-        "DKIM-Signature",
-    )
-)
-
-
 def inspect_headers(message: EmailMessage, settings: Settings, *, list_mail: bool) -> list[Finding]:
     """The headers mailbox providers ask of list mail (RFC 2369, RFC 8058), Reply-To, and DKIM
     for a workspace that sends for real (Gmail's and Yahoo's bulk sender rules)."""
@@ -382,7 +361,7 @@ def inspect_headers(message: EmailMessage, settings: Settings, *, list_mail: boo
         for name in ("From", "To", "Subject", "Date", "Message-ID")
         if (count := len(message.get_all(name) or [])) != 1
     ]
-    if stray := sorted({name for name in message if name.lower() not in _OUR_HEADERS}):
+    if stray := sorted({name for name in message if name.lower() not in HEADERS_WRITTEN}):
         findings.append(
             Finding(
                 Level.ERROR,

@@ -21,6 +21,14 @@ WIRE = policy.SMTP.clone(max_line_length=76, refold_source="none")
 CRLF = b"\r\n"
 LINE = 76  # characters an encoded header keeps within, as the bodies' encoded lines do
 FOLDED = 78  # characters RFC 5322 asks a header line to keep within
+# Every header a message of ours carries (DKIM-Signature when it is signed), in lower case: a
+# reader that finds another has decoded one out of the text, which this module exists to prevent.
+HEADERS_WRITTEN = frozenset(
+    (
+        "from", "to", "subject", "date", "message-id", "reply-to", "content-language", "list-id",
+        "list-unsubscribe", "list-unsubscribe-post", "mime-version", "content-type", "dkim-signature",
+    )
+)  # fmt: skip
 # A display name written as it is: letters, digits, spaces and RFC 5322's atext punctuation.
 _ATOM_TEXT = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?: [A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 
