@@ -6,7 +6,6 @@ import collections
 import csv
 import itertools
 import json
-import re
 import signal
 import sys
 import threading
@@ -24,7 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from announcer import __version__
 from announcer.deliver.delivery import Resend, per_minute
-from announcer.deliver.journal import Outcome
+from announcer.deliver.ledger import Outcome
 from announcer.deliver.transports import TransportName
 from announcer.errors import AnnouncerError, DeliveryError, InputError, Problem, excerpt
 from announcer.hosts import is_loopback
@@ -50,7 +49,7 @@ from announcer.load.recipients import open_recipients
 from announcer.load.settings import load_settings
 from announcer.model.event import FIRST_YEAR, LAST_YEAR, NamedEvent
 from announcer.model.reply import Answer
-from announcer.model.series import lead_time, lead_value
+from announcer.model.series import clock_time, lead_time, lead_value
 from announcer.model.settings import Settings
 from announcer.model.text import shown_safely
 from announcer.model.window import Window
@@ -215,8 +214,11 @@ def new(
     ] = Path("events"),
 ) -> None:
     """Write a new event file of a series: its usual slot filled in, the rest for you to write."""
-    if at is not None and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", at):
-        raise typer.BadParameter(f"{at!r}: give a time like 12:00", param_hint="--time")
+    if at is not None:
+        try:
+            at = clock_time(at)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--time") from None
     when = _day(day, "--date")
     assert when is not None
     with _exit_codes():

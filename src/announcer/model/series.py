@@ -30,13 +30,18 @@ _MINUTES = {"d": 24 * 60, "h": 60, "min": 1, "m": 1}
 LONGEST_LEAD = timedelta(days=7)  # a reminder, or `remind --within`: from a minute to a week before
 
 
+def clock_time(value: str) -> str:
+    """A time of day as written, "12:00" (a series' usual time, `new --time`)."""
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value.strip()):
+        raise ValueError(f"{excerpt(value)} is not a time of day like 12:00")
+    return value.strip()
+
+
 def _clock(value: Any) -> Any:
     """ "12:00" as written; YAML 1.1 reads an unquoted 12:00 as the number 720 (base 60)."""
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
         return f"{value // 60:02d}:{value % 60:02d}"
-    if isinstance(value, str) and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value.strip()):
-        raise ValueError(f"{excerpt(value)} is not a time of day like 12:00")
-    return value.strip() if isinstance(value, str) else value
+    return clock_time(value) if isinstance(value, str) else value
 
 
 def lead_value(value: Any) -> Any:
