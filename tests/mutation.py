@@ -685,6 +685,18 @@ MUTANTS = [
         "            if self._error is not None:\n                continue  # a lane failed",
         "            if False:\n                continue  # a lane failed",
     ),
+    Mutant(
+        "a reminder keyed by SEQUENCE (sent again after every update)",
+        "kinds.py",
+        '            journal="reminder-{lead}",\n            per_sequence=False,',
+        '            journal="reminder-{lead}",\n            per_sequence=True,',
+    ),
+    Mutant(
+        "a cancellation counted as having the event (a second cancel tells them again)",
+        "kinds.py",
+        '            method="CANCEL",\n            has_event=False,',
+        '            method="CANCEL",\n            has_event=True,',
+    ),
 ]
 
 

@@ -27,7 +27,7 @@ class Kind(StrEnum):
 Method = Literal["PUBLISH", "REQUEST", "CANCEL"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Row:
     """What a kind of message is: its templates, its journal key, its calendar and its subject."""
 
@@ -43,32 +43,59 @@ class Row:
 
 KINDS: Mapping[Kind, Row] = MappingProxyType(
     {
-        Kind.INVITATION: Row("invitation", "invitation", True, None, True, False, "{slug}", "the next send"),
-        Kind.UPDATE: Row("invitation", "update", True, None, True, True, "{slug}", "the next send"),
+        Kind.INVITATION: Row(
+            template="invitation",
+            journal="invitation",
+            per_sequence=True,
+            method=None,
+            has_event=True,
+            tells_changes=False,
+            slug="{slug}",
+            label="the next send",
+        ),
+        Kind.UPDATE: Row(
+            template="invitation",
+            journal="update",
+            per_sequence=True,
+            method=None,
+            has_event=True,
+            tells_changes=True,
+            slug="{slug}",
+            label="the next send",
+        ),
         Kind.CANCELLATION: Row(
-            "cancellation",
-            "cancellation",
-            True,
-            "CANCEL",
-            False,
-            False,
-            "{slug}-cancellation",
-            "announcer cancel",
+            template="cancellation",
+            journal="cancellation",
+            per_sequence=True,
+            method="CANCEL",
+            has_event=False,
+            tells_changes=False,
+            slug="{slug}-cancellation",
+            label="announcer cancel",
         ),
         # A reminder carries the event's calendar, so its reader has the event (the journal
         # counts them among those a cancellation reaches).
         Kind.REMINDER: Row(
-            "reminder",
-            "reminder-{lead}",
-            False,
-            "PUBLISH",
-            True,
-            False,
-            "{slug}-reminder-{lead}",
-            "announcer remind",
+            template="reminder",
+            journal="reminder-{lead}",
+            per_sequence=False,
+            method="PUBLISH",
+            has_event=True,
+            tells_changes=False,
+            slug="{slug}-reminder-{lead}",
+            label="announcer remind",
         ),
         # Keyed by the digest's own UID, never an event's: it counts for no event.
-        Kind.DIGEST: Row("digest", "digest", False, "PUBLISH", False, False, "{slug}", "the digest"),
+        Kind.DIGEST: Row(
+            template="digest",
+            journal="digest",
+            per_sequence=False,
+            method="PUBLISH",
+            has_event=False,
+            tells_changes=False,
+            slug="{slug}",
+            label="the digest",
+        ),
     }
 )
 
