@@ -154,10 +154,12 @@ def _toml_lines(text: str) -> LineOf:
     positions): `[defaults]  # a comment`, `[sender.x]`, `defaults.timezone = ...` all found,
     and nothing inside a multi-line string taken for a key."""
     inside_strings: set[int] = set()
+    line, counted_to = 1, 0  # the line at `counted_to`, counted on as the pieces come (linear)
     for piece in _PIECES.finditer(text):
         if piece[0].startswith(('"""', "'''")):
-            first = text.count("\n", 0, piece.start()) + 1
-            inside_strings.update(range(first + 1, first + piece[0].count("\n") + 1))
+            line += text.count("\n", counted_to, piece.start())
+            counted_to = piece.start()
+            inside_strings.update(range(line + 1, line + piece[0].count("\n") + 1))
     lines: dict[Loc, int] = {}
     table: Loc = ()
     for number, written in enumerate(text.splitlines(), start=1):
