@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from announcer.cli import app
 from announcer.compose.headers import WIRE
 from announcer.compose.message import Composer, Outgoing
-from announcer.deliver.journal import history
+from announcer.history import history
 from announcer.jobs import render_invitation, render_window
 from announcer.load.events import load_events, load_named
 from announcer.model.settings import Settings

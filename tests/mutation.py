@@ -165,14 +165,14 @@ MUTANTS = [
     ),
     Mutant(
         "a closed journal drops the line that waits",
-        "deliver/journal.py",
+        "deliver/ledger.py",
         "        with suppress(JournalError):\n            self.flush()\n",
         "",
     ),
     Mutant(
         "a durable commit drops the lines that wait",
-        "deliver/journal.py",
-        "                self._db.executemany(_UPSERT_DELIVERY, self._waiting)\n",
+        "deliver/ledger.py",
+        "            db.executemany(_UPSERT_DELIVERY, self._waiting)\n",
         "",
     ),
     Mutant("a lane's failures dropped", "deliver/delivery.py", "self.summary.failed += lane.failed", "pass"),
@@ -206,14 +206,14 @@ MUTANTS = [
     Mutant("no deadline per message", "deliver/transports/smtp.py", "if deadline <= now:", "if False:"),
     Mutant(
         "a machine that went down leaves no doubt",
-        "deliver/journal.py",
+        "deliver/ledger.py",
         '"LEFT JOIN deliveries USING (key, recipient) WHERE boot != :boot AND NOT "',
         '"LEFT JOIN deliveries USING (key, recipient) WHERE 0 AND NOT "',
     ),
     Mutant(
         "a run never releases its reservations",
-        "deliver/journal.py",
-        'self._db.execute("DELETE FROM reservations WHERE key = ? AND boot = ?", (key, self._boot))',
+        "deliver/ledger.py",
+        'db.execute("DELETE FROM reservations WHERE key = ? AND boot = ?", (key, self._boot))',
         "pass",
     ),
     Mutant(
@@ -237,7 +237,7 @@ MUTANTS = [
     ),
     Mutant(
         "an empty journal taken as new",
-        "deliver/journal.py",
+        "journal_file.py",
         "if self.path.exists() and self.path.stat().st_size == 0:",
         "if False:",
     ),
@@ -256,15 +256,15 @@ MUTANTS = [
     # Calendar lifecycle
     Mutant(
         "SEQUENCE never rises",
-        "deliver/journal.py",
-        "return last if last_fingerprint == fingerprint else last + 1",
-        "return last",
+        "lifecycle.py",
+        "return last.sequence if last.fingerprint == fingerprint else last.sequence + 1",
+        "return last.sequence",
     ),
     Mutant(
         "SEQUENCE not remembered",
         "pipeline.py",
-        "        if self.journal is None:\n            return\n        self.journal.settle_sequence(",
-        "        return\n        self.journal.settle_sequence(",
+        "        if self.calendar is None:\n            return\n        self.calendar.settle(",
+        "        return\n        self.calendar.settle(",
     ),
     Mutant(
         "calendar SEQUENCE always 0",
@@ -566,8 +566,8 @@ MUTANTS = [
     ),
     Mutant(
         "a full disk's cause hidden behind a failed ROLLBACK",
-        "deliver/journal.py",
-        "        if self._db.in_transaction:",
+        "journal_file.py",
+        "        if self.db.in_transaction:",
         "        if True:",
     ),
     Mutant(
@@ -663,14 +663,14 @@ MUTANTS = [
     ),
     Mutant(
         "an address journaled as written, looked up in lower case (sent again on every rerun)",
-        "deliver/journal.py",
-        "row = (key, recipient.lower(), message_id, outcome.value",
-        "row = (key, recipient, message_id, outcome.value",
+        "deliver/ledger.py",
+        "            reader.email.lower(),\n            message_id,",
+        "            reader.email,\n            message_id,",
     ),
     Mutant(
         "a batch's reservation left in the disk's cache (a power cut sends it twice)",
-        "deliver/journal.py",
-        '            self._db.execute("PRAGMA synchronous=FULL")',
+        "journal_file.py",
+        '            self.db.execute("PRAGMA synchronous=FULL")',
         "            pass",
     ),
     Mutant(

@@ -25,7 +25,7 @@ from announcer.deliver.delivery import (
     per_minute,
     stop_between_messages,
 )
-from announcer.deliver.journal import JOURNAL_PATH, Journal, Outcome
+from announcer.deliver.ledger import Ledger, Outcome
 from announcer.deliver.transports.base import Transport
 from announcer.deliver.transports.dryrun import DryRunTransport
 from announcer.errors import (
@@ -36,6 +36,7 @@ from announcer.errors import (
     RecipientsError,
     TemporaryFailure,
 )
+from announcer.journal_file import JOURNAL_PATH
 from announcer.model.recipient import Recipient
 
 
@@ -71,12 +72,12 @@ def _deliver(deliverer: Deliverer, *addresses: str) -> None:
 
 
 @pytest.fixture
-def journal(tmp_path: Path) -> Iterator[Journal]:
-    with Journal(tmp_path) as opened:
+def journal(tmp_path: Path) -> Iterator[Ledger]:
+    with Ledger(tmp_path) as opened:
         yield opened
 
 
-def test_retries_back_off_doubling(journal: Journal) -> None:
+def test_retries_back_off_doubling(journal: Ledger) -> None:
     waits: list[float] = []
     transport = ScriptedTransport(TemporaryFailure("451 later"), TemporaryFailure("451 later"))
     deliverer = Deliverer(
@@ -90,7 +91,7 @@ def test_retries_back_off_doubling(journal: Journal) -> None:
     assert entry.outcome is Outcome.DELIVERED
 
 
-def test_in_doubt_is_reported_and_not_resent_unless_asked(journal: Journal) -> None:
+def test_in_doubt_is_reported_and_not_resent_unless_asked(journal: Ledger) -> None:
     first = Deliverer(ScriptedTransport(InDoubt("lost after data")), _compose, journal=journal, key="k")
     _deliver(first, "a@example.org")
     assert first.summary.in_doubt == [("a@example.org", "lost after data")]
@@ -107,7 +108,7 @@ def test_in_doubt_is_reported_and_not_resent_unless_asked(journal: Journal) -> N
     assert asked.sent == ["a@example.org"]
 
 
-def test_a_transport_that_cannot_go_on_leaves_no_false_doubt(journal: Journal) -> None:
+def test_a_transport_that_cannot_go_on_leaves_no_false_doubt(journal: Ledger) -> None:
     deliverer = Deliverer(
         ScriptedTransport(DeliveryError("certificate not trusted")), _compose, journal=journal, key="k"
     )
@@ -118,7 +119,7 @@ def test_a_transport_that_cannot_go_on_leaves_no_false_doubt(journal: Journal) -
     assert entry.outcome is Outcome.FAILED
 
 
-def test_pace_spaces_message_starts(journal: Journal) -> None:
+def test_pace_spaces_message_starts(journal: Ledger) -> None:
     now = [0.0]
     waits: list[float] = []
 
@@ -150,7 +151,7 @@ def test_a_delivery_is_committed_with_the_next_messages_in_flight_one_commit_a_m
                 seen_as_b_goes.append(_outcomes_on_disk(tmp_path))
             return super().send(message, committing)
 
-    with Journal(tmp_path) as journal:
+    with Ledger(tmp_path) as journal:
         statements: list[str] = []
         journal._db.set_trace_callback(statements.append)
         Deliverer(Watched(), _compose, journal=journal, key="k").deliver_all(
@@ -188,7 +189,7 @@ def test_a_run_stopped_by_ctrl_c_reports_the_delivery_its_journal_could_not_writ
     """b is delivered, then the journal's file system goes read-only and Ctrl-C is pressed: the
     run stops, its last write fails, and b is named as having the message (the journal, which
     holds it in flight, shows it in doubt)."""
-    with Journal(tmp_path) as journal:
+    with Ledger(tmp_path) as journal:
 
         class GoneReadOnly(ScriptedTransport):
             def send(self, message: Outgoing, committing: Callable[[], None] = lambda: None) -> str:
@@ -224,7 +225,7 @@ def test_a_paced_run_writes_the_last_delivery_before_it_waits(tmp_path: Path) ->
         at_each_wait.append(_outcomes_on_disk(tmp_path))
         now[0] += seconds
 
-    with Journal(tmp_path) as journal:
+    with Ledger(tmp_path) as journal:
         pace = Pace(per_minute=60)
         deliverer = Deliverer(ScriptedTransport(), _compose, journal=journal, key="k", pace=pace, sleep=sleep)
         deliverer.clock = lambda: now[0]
@@ -232,7 +233,7 @@ def test_a_paced_run_writes_the_last_delivery_before_it_waits(tmp_path: Path) ->
     assert at_each_wait == [{"a@example.org": "delivered"}], "never left in flight while the run waits"
 
 
-def test_failure_reply_is_kept(journal: Journal) -> None:
+def test_failure_reply_is_kept(journal: Ledger) -> None:
     failure: DeliveryFailure = TemporaryFailure("452 full")
     deliverer = Deliverer(
         ScriptedTransport(failure), _compose, journal=journal, key="k", pace=Pace(retries=0)
@@ -347,7 +348,7 @@ def _people(count: int) -> list[Recipient]:
     return [Recipient(f"person{number:03d}@example.org") for number in range(count)]
 
 
-def test_several_connections_deliver_everyone_once_and_journal_each(journal: Journal) -> None:
+def test_several_connections_deliver_everyone_once_and_journal_each(journal: Ledger) -> None:
     transport = _Lanes(4)
     advanced: list[None] = []
     summary = Deliverer(transport, _compose, journal=journal, key="k").deliver_all(
@@ -363,7 +364,7 @@ def test_several_connections_deliver_everyone_once_and_journal_each(journal: Jou
 
 
 def test_a_connection_that_cannot_go_on_stops_every_lane_and_nothing_is_left_reserved(
-    journal: Journal,
+    journal: Ledger,
 ) -> None:
     transport = _Lanes(4, *["250 OK"] * 30, DeliveryError("certificate not trusted"))
     deliverer = Deliverer(transport, _compose, journal=journal, key="k")
@@ -381,13 +382,13 @@ def test_a_connection_that_cannot_go_on_stops_every_lane_and_nothing_is_left_res
 
 
 def test_a_batch_reserved_when_the_machine_went_down_is_in_doubt_never_sent_again(tmp_path: Path) -> None:
-    with Journal(tmp_path) as journal:
+    with Ledger(tmp_path) as journal:
         journal.record("k", "a@example.org", "<a@x>", Outcome.DELIVERED, "250 OK")
         journal.reserve("k", ["b@example.org", "c@example.org"])  # then the power went
         journal.record("k", "b@example.org", "<b@x>", Outcome.DELIVERED, "250 OK")
     with sqlite3.connect(tmp_path / JOURNAL_PATH) as db:  # as it reads after a reboot
         db.execute("UPDATE reservations SET boot = 'the boot before'")
-    with Journal(tmp_path) as journal:
+    with Ledger(tmp_path) as journal:
         transport = ScriptedTransport()
         deliverer = Deliverer(transport, _compose, journal=journal, key="k")
         summary = deliverer.deliver_all([Recipient(f"{name}@example.org") for name in "abcd"])
@@ -398,10 +399,10 @@ def test_a_batch_reserved_when_the_machine_went_down_is_in_doubt_never_sent_agai
 
 
 def test_a_batch_reserved_by_a_killed_run_on_this_boot_is_simply_sent(tmp_path: Path) -> None:
-    with Journal(tmp_path) as journal:
+    with Ledger(tmp_path) as journal:
         journal.reserve("k", ["b@example.org", "c@example.org"])  # killed before it began
         journal.record("k", "b@example.org", "<b@x>", Outcome.DELIVERED, "250 OK")
-    with Journal(tmp_path) as journal:
+    with Ledger(tmp_path) as journal:
         transport = ScriptedTransport()
         summary = Deliverer(transport, _compose, journal=journal, key="k").deliver_all(
             [Recipient("b@example.org"), Recipient("c@example.org")]
@@ -415,16 +416,16 @@ def test_a_batch_reserved_by_a_killed_run_on_this_boot_is_simply_sent(tmp_path: 
 
 
 def test_a_journal_written_before_reservations_is_read_and_upgraded(tmp_path: Path) -> None:
-    with Journal(tmp_path) as journal:
+    with Ledger(tmp_path) as journal:
         journal.record("k", "a@example.org", "<a@x>", Outcome.DELIVERED, "250 OK")
     with sqlite3.connect(tmp_path / JOURNAL_PATH) as db:
         db.execute("DROP TABLE reservations")
         db.execute("UPDATE meta SET value = '1' WHERE key = 'schema'")
-    with Journal(tmp_path) as journal:
+    with Ledger(tmp_path) as journal:
         assert journal.entry("k", "a@example.org").outcome is Outcome.DELIVERED  # type: ignore[union-attr]
         journal.reserve("k", ["b@example.org"])
     with sqlite3.connect(tmp_path / JOURNAL_PATH) as db:
-        assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("2",)
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("3",)
 
 
 def _people_in_order(count: int) -> list[Recipient]:
@@ -526,7 +527,7 @@ class _InterruptedLanes(_Lanes):
         self.dropped_busy = self.busy > 0
 
 
-def test_ctrl_c_on_several_connections_finishes_every_message_in_hand(journal: Journal) -> None:
+def test_ctrl_c_on_several_connections_finishes_every_message_in_hand(journal: Ledger) -> None:
     transport = _InterruptedLanes()
     summary = Deliverer(transport, _compose, journal=journal, key="k").deliver_all(
         _people(250), announce=lambda text: transport.heard.set()

@@ -10,20 +10,20 @@ from pathlib import Path
 import pytest
 
 from announcer.deliver.delivery import Deliverer, Pace
-from announcer.deliver.journal import Journal
+from announcer.deliver.ledger import Ledger
 from announcer.errors import TemporaryFailure
 from announcer.model.recipient import Recipient
 from tests.test_delivery import ScriptedTransport, _compose
 
 
 @pytest.fixture
-def journal(tmp_path: Path) -> Iterator[Journal]:
-    with Journal(tmp_path) as opened:
+def journal(tmp_path: Path) -> Iterator[Ledger]:
+    with Ledger(tmp_path) as opened:
         yield opened
 
 
 @pytest.mark.parametrize("written", ["Anna.Berg@Example.org", "ANNA.BERG@EXAMPLE.ORG"])
-def test_an_address_in_another_case_is_the_same_reader_on_every_rerun(journal: Journal, written: str) -> None:
+def test_an_address_in_another_case_is_the_same_reader_on_every_rerun(journal: Ledger, written: str) -> None:
     first = ScriptedTransport()
     Deliverer(first, _compose, journal=journal, key="invitation:x:0").deliver_all([Recipient(written)])
     assert first.sent == [written]
@@ -39,7 +39,7 @@ def test_an_address_in_another_case_is_the_same_reader_on_every_rerun(journal: J
 def test_a_batch_is_reserved_on_the_disk_itself_before_it_goes_out(tmp_path: Path) -> None:
     """A power cut after the batch went must find it reserved: the reservation is synced
     (synchronous=FULL), not left in the disk's cache as ordinary lines are."""
-    with Journal(tmp_path) as journal:
+    with Ledger(tmp_path) as journal:
         statements: list[str] = []
         journal._db.set_trace_callback(statements.append)
         journal.reserve("invitation:x:0", ["a@example.org", "b@example.org"])
@@ -57,7 +57,7 @@ def test_a_batch_is_reserved_on_the_disk_itself_before_it_goes_out(tmp_path: Pat
         assert reader.execute("SELECT count(*) FROM reservations").fetchone() == (2,)
 
 
-def test_scattered_temporary_failures_never_stop_a_healthy_run(journal: Journal) -> None:
+def test_scattered_temporary_failures_never_stop_a_healthy_run(journal: Ledger) -> None:
     """give_up_after counts failures in a row: one success between them starts the count again."""
     failure = TemporaryFailure("451 4.3.0 try again later")
     outcomes: list[str | TemporaryFailure] = []

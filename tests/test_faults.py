@@ -19,8 +19,9 @@ import pytest
 
 from announcer.compose.message import Outgoing
 from announcer.deliver.delivery import Deliverer
-from announcer.deliver.journal import JOURNAL_PATH, Journal, Outcome
+from announcer.deliver.ledger import Ledger, Outcome
 from announcer.deliver.transports.base import Transport
+from announcer.journal_file import JOURNAL_PATH
 from announcer.model.recipient import Recipient
 from tests.helpers import CLI, EXAMPLE_EVENT, EXAMPLE_RECIPIENTS, write
 from tests.scripted_smtp import Fault, Hold, Script, scripted_smtp
@@ -40,7 +41,7 @@ def _send(cli: CLI) -> tuple[int, str, str, float]:
 
 
 def _journal_outcomes() -> dict[str, Outcome]:
-    with Journal(Path.cwd(), lock=False) as journal:
+    with Ledger(Path.cwd(), lock=False) as journal:
         return {entry.recipient: entry.outcome for entry in journal.entries("")}
 
 
@@ -139,7 +140,7 @@ def test_only_a_message_past_its_final_dot_is_in_doubt(
     def compose(recipient: Recipient) -> Outgoing:
         return Outgoing(recipient.email, "<m@example.org>", b"")
 
-    with Journal(tmp_path) as journal:
+    with Ledger(tmp_path) as journal:
         deliverer = Deliverer(_KilledAt(after_commit), compose, journal=journal, key="k")
         with pytest.raises(SystemExit):
             deliverer.deliver(Recipient("a@example.org"))
@@ -167,12 +168,12 @@ def test_a_journal_that_is_not_one_is_refused(cli: CLI) -> None:
 
 
 def test_a_journal_of_a_newer_version_is_refused(cli: CLI) -> None:
-    Journal(Path.cwd(), lock=False).close()
+    Ledger(Path.cwd(), lock=False).close()
     with sqlite3.connect(JOURNAL_PATH) as db:
         db.execute("UPDATE meta SET value = '7' WHERE key = 'schema'")
     code, _, err, _ = _send(cli)
     assert code == 1
-    assert "written by another version of announcer (journal schema 7, this one reads 2)" in err
+    assert "written by another version of announcer (journal schema 7, this one reads 3)" in err
 
 
 def test_a_journal_of_announcer_0_1_is_read_and_kept(cli: CLI, tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from icalendar import Calendar
 
-from announcer.deliver.journal import history
+from announcer.history import history
 from announcer.kinds import KINDS, Kind, has_event, journal_key, method_of, slug_of
 from announcer.lifecycle import cancellation, next_edition
 from announcer.load.events import load_named

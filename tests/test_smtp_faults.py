@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from announcer.deliver.journal import Journal, Outcome
+from announcer.deliver.ledger import Ledger, Outcome
 from announcer.deliver.transports.smtp import _Shown
 from tests.helpers import CLI, EXAMPLE_EVENT, EXAMPLE_RECIPIENTS
 from tests.scripted_smtp import Fault, Script, scripted_smtp
@@ -86,7 +86,7 @@ def _send(cli: CLI) -> tuple[int, str, str]:
 def _standing(cli: CLI) -> dict[str, str]:
     """Each recipient as the journal has them (untried if absent), checked against `status`."""
     words = {Outcome.DELIVERED: "delivered", Outcome.FAILED: "failed", Outcome.IN_FLIGHT: "in doubt"}
-    with Journal(Path.cwd(), lock=False) as journal:
+    with Ledger(Path.cwd(), lock=False) as journal:
         standing = {entry.recipient: words[entry.outcome] for entry in journal.entries("")}
     code, out, err = cli("status", EXAMPLE_EVENT)
     assert code == 0, out + err

@@ -17,8 +17,9 @@ from pathlib import Path
 
 from announcer import clock, prose
 from announcer.compose.message import Composer
-from announcer.deliver.journal import Entry, history, journal_entries, received
+from announcer.deliver.ledger import Entry, journal_entries, received
 from announcer.errors import AnnouncerError, InputError, Problem
+from announcer.history import history
 from announcer.kinds import KINDS, Kind, journal_key
 from announcer.languages import SOURCE, source_messages
 from announcer.lifecycle import (
@@ -136,7 +137,7 @@ def send_invitation(
             # Those who had the old version are told what changed; new readers are invited.
             return renderer.render_event(named, edition if told else replace(edition, previous={}), language)
 
-        readers = sending.readers(render, named.event.language, earlier=told_before(settings, edition))
+        readers = sending.readers(render, named.event.language, earlier=told_before(sending, edition))
         sending.settle(named, edition)
         return sending.deliver(readers, journal_key(edition.kind, edition.uid, edition.sequence), audience)
 
@@ -157,7 +158,7 @@ def send_cancellation(
     secret = unsubscribe_secret(settings)
     with run(settings, options, hooks, secret) as sending:
         edition = cancellation(named, settings, sending.sequences)
-        audience = Audience.of(to) if to else Audience.from_journal(settings, edition.uid, event_path)
+        audience = Audience.of(to) if to else Audience.from_journal(sending, edition.uid, event_path)
         renderer = Renderer(settings)
         readers = sending.readers(
             lambda language, _told: renderer.render_event(named, edition, language), named.event.language
@@ -381,7 +382,7 @@ def count_replies(event_path: Path, mailbox: Path, settings: Settings) -> tuple[
     uid = event_uid(named.slug, settings)
     with history(settings.workspace) as sequences:
         sequence = sent_sequence(uid, sequences)
-    invited = received(settings.workspace, uid) or None
+    invited = [reader.email for reader in received(settings.workspace, uid)] or None
     return named, tally(read_replies(mailbox), uid, sequence, invited)
 
 

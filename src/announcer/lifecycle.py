@@ -13,6 +13,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from announcer import clock
+from announcer.history import Sent
 from announcer.kinds import Kind
 from announcer.languages import translations
 from announcer.model.event import Event, NamedEvent
@@ -25,14 +26,10 @@ CANCELLED = "cancelled"  # the fingerprint a cancellation leaves in the journal
 
 
 class Sequences(Protocol):
-    """Where the SEQUENCE of past real sends is kept (the journal)."""
+    """Where past real sends are kept (the calendar history): read here, never decided there."""
 
-    def sequence(self, uid: str, fingerprint: str) -> int:
-        """The SEQUENCE a send of this schedule carries: one more than last time if it changed."""
-        ...
-
-    def fingerprint(self, uid: str) -> str | None:
-        """What the last real send of this UID settled (CANCELLED after a cancellation), if any."""
+    def last(self, uid: str) -> Sent | None:
+        """The SEQUENCE and fingerprint the last real send of this UID carried, if any."""
         ...
 
     def told(self, uid: str) -> tuple[dict[str, str], dict[str, str]]:
@@ -42,6 +39,15 @@ class Sequences(Protocol):
     def asks_replies(self, uid: str) -> bool:
         """Whether a real send of this UID invited its readers as attendees (`send --rsvp`)."""
         ...
+
+
+def next_sequence(last: Sent | None, fingerprint: str) -> int:
+    """The SEQUENCE a send of this fingerprint carries: 0 for the first, the last one again for
+    the same schedule (a re-run reaching those not reached yet), one more once it changed
+    (RFC 5546 §2.1.4), a cancellation included."""
+    if last is None:
+        return 0
+    return last.sequence if last.fingerprint == fingerprint else last.sequence + 1
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,11 @@ class Edition:
     fingerprint: str
     previous: dict[str, str] = field(default_factory=dict)  # what an update's readers were told before
     rsvp: bool = False  # each reader is an ATTENDEE asked to answer (iTIP REQUEST)
+
+    @property
+    def sent(self) -> Sent:
+        """What the calendar history keeps of this edition once a real send carries it."""
+        return Sent(self.sequence, self.fingerprint)
 
     @property
     def kind(self) -> Kind:
@@ -138,35 +149,37 @@ def next_edition(
     """
     uid = event_uid(named.slug, settings)
     fingerprint = schedule_fingerprint(named.event)
-    sequence = sequences.sequence(uid, fingerprint)
-    last = sequences.fingerprint(uid)
+    last = sequences.last(uid)
+    sequence = next_sequence(last, fingerprint)
     rsvp = rsvp or sequences.asks_replies(uid)
     said, before = sequences.told(uid)
-    if sequence == 0 or last in (None, CANCELLED):
+    if sequence == 0 or last is None or last.fingerprint == CANCELLED:
         return Edition(uid, sequence, fingerprint, rsvp=rsvp)
     # A change since the last real send is told against what it said; a re-run of the same
     # update (someone was not reached yet) against what that update's readers had before.
-    return Edition(uid, sequence, fingerprint, said if last != fingerprint else before, rsvp=rsvp)
+    return Edition(uid, sequence, fingerprint, said if last.fingerprint != fingerprint else before, rsvp=rsvp)
 
 
 def cancellation(named: NamedEvent, settings: Settings, sequences: Sequences) -> Edition:
     """The edition that cancels the event: its UID, SEQUENCE raised (RFC 5546 §3.2.5), and its
     readers named as attendees if they were invited as such."""
     uid = event_uid(named.slug, settings)
-    return Edition(uid, sequences.sequence(uid, CANCELLED), CANCELLED, rsvp=sequences.asks_replies(uid))
+    sequence = next_sequence(sequences.last(uid), CANCELLED)
+    return Edition(uid, sequence, CANCELLED, rsvp=sequences.asks_replies(uid))
 
 
 def sent_sequence(uid: str, sequences: Sequences) -> int:
     """The SEQUENCE of the last real send of this UID (0 before any)."""
-    last = sequences.fingerprint(uid)
-    return sequences.sequence(uid, last) if last is not None else 0
+    last = sequences.last(uid)
+    return last.sequence if last is not None else 0
 
 
 def current_edition(named: NamedEvent, settings: Settings, sequences: Sequences) -> Edition:
     """What people have now: the cancellation, if the last real send cancelled the event, else
     the next send's edition (the digest and the preview show this)."""
     uid = event_uid(named.slug, settings)
-    if sequences.fingerprint(uid) == CANCELLED:
+    last = sequences.last(uid)
+    if last is not None and last.fingerprint == CANCELLED:
         return cancellation(named, settings, sequences)
     return next_edition(named, settings, sequences)
 

@@ -17,9 +17,10 @@ from pathlib import Path
 
 from announcer.compose.message import Composer, Outgoing
 from announcer.deliver.delivery import Deliverer, Pace, Resend, Summary
-from announcer.deliver.journal import Journal, history, received
+from announcer.deliver.ledger import Ledger, received
 from announcer.deliver.transports import TRANSPORTS, TransportName
 from announcer.errors import Problem, RecipientsError
+from announcer.history import CalendarHistory, history
 from announcer.lifecycle import Edition, Sequences, snapshot_of
 from announcer.load.files import display_path
 from announcer.load.recipients import Checked, open_recipients
@@ -78,28 +79,29 @@ def branded(named: NamedEvent, settings: Settings) -> Settings:
 
 @dataclass(frozen=True)
 class Run:
-    """One sending verb's run: its settings, the SEQUENCEs it reads and, for a real send, the
-    journal it records in (locked, so two sends cannot overlap)."""
+    """One sending verb's run: its settings, the past sends it reads and, for a real send, the
+    delivery ledger it records in (locked, so two sends cannot overlap) and the calendar history
+    it settles its edition in."""
 
     settings: Settings
     options: SendOptions
     hooks: Hooks
     sequences: Sequences
-    journal: Journal | None
+    ledger: Ledger | None
+    calendar: CalendarHistory | None  # written by a real send only
     secret: str | None
 
     def settle(self, named: NamedEvent, edition: Edition) -> None:
         """Record the edition a real send carries, and what it tells of the event."""
-        if self.journal is None:
+        if self.calendar is None:
             return
-        self.journal.settle_sequence(
-            edition.uid,
-            edition.sequence,
-            edition.fingerprint,
-            snapshot_of(named.event),
-            edition.previous,
-            rsvp=edition.rsvp,
+        self.calendar.settle(
+            edition.uid, edition.sent, snapshot_of(named.event), edition.previous, rsvp=edition.rsvp
         )
+
+    def received(self, uid: str) -> list[Recipient]:
+        """Everyone who has (or may have) the event, as they were written to (see `Ledger.received`)."""
+        return self.ledger.received(uid) if self.ledger else received(self.settings.workspace, uid)
 
     def readers(
         self,
@@ -128,7 +130,7 @@ class Run:
         deliverer = Deliverer(
             transport.build(settings, options.outbox, folder),
             lambda recipient: readers.compose(recipient, deliver_to=test_to),
-            journal=self.journal,
+            journal=self.ledger,
             key=key,
             pace=_pace(settings, options.per_minute),
             resend=options.resend,
@@ -143,15 +145,17 @@ class Run:
 
 @contextmanager
 def run(settings: Settings, options: SendOptions, hooks: Hooks, secret: str | None) -> Iterator[Run]:
-    """A run's SEQUENCEs and journal: the journal, locked, for a real send; for dry and test runs
-    the journal read as it is, and nothing recorded. `secret` is read by the verb before
-    anything else (see `load.secrets.unsubscribe_secret`), so a missing one stops it first."""
+    """A run's past sends and ledger: for a real send the ledger, locked, and the calendar history
+    in the same file; for dry and test runs the history read as it is, and nothing recorded.
+    `secret` is read by the verb before anything else (see `load.secrets.unsubscribe_secret`),
+    so a missing one stops it first."""
     if options.journaled:
-        with Journal(settings.workspace) as journal:
-            yield Run(settings, options, hooks, journal, journal, secret)
+        with Ledger(settings.workspace) as ledger:
+            calendar = CalendarHistory(ledger.file)
+            yield Run(settings, options, hooks, calendar, ledger, calendar, secret)
     else:
         with history(settings.workspace) as sequences:
-            yield Run(settings, options, hooks, sequences, None, secret)
+            yield Run(settings, options, hooks, sequences, None, None, secret)
 
 
 def _pace(settings: Settings, per_minute: float | None) -> Pace:
@@ -202,9 +206,11 @@ class Readers:
         return self.composer(language, told).compose(recipient, deliver_to=deliver_to)
 
 
-def told_before(settings: Settings, edition: Edition) -> frozenset[str]:
+def told_before(sending: Run, edition: Edition) -> frozenset[str]:
     """Those who had an earlier version of an update (lowercase addresses), to be told what changed."""
-    return frozenset(received(settings.workspace, edition.uid)) if edition.previous else frozenset()
+    if not edition.previous:
+        return frozenset()
+    return frozenset(reader.email for reader in sending.received(edition.uid))
 
 
 @dataclass(frozen=True)
@@ -220,13 +226,14 @@ class Audience:
         return cls(recipients, recipients.check())
 
     @classmethod
-    def from_journal(cls, settings: Settings, uid: str, event_path: Path) -> Audience:
-        """Everyone who has (or may have) the event, as the journal says."""
-        addresses = received(settings.workspace, uid)
-        if not addresses:
+    def from_journal(cls, sending: Run, uid: str, event_path: Path) -> Audience:
+        """Everyone who has (or may have) the event, as the ledger says: each with the name,
+        language and zone their message had, so that this one greets them the same way."""
+        readers = sending.received(uid)
+        if not readers:
             message = "nobody has received it yet (dry runs are not journaled): name whom to tell with --to"
             raise RecipientsError([Problem(display_path(event_path), message)])
-        return cls([Recipient(address) for address in addresses], Checked(len(addresses), ()))
+        return cls(readers, Checked(len(readers), ()))
 
 
 def list_of(named: NamedEvent, to: str | None, settings: Settings, where: Path) -> str | Problem:

@@ -22,8 +22,8 @@ import watchfiles
 from icalendar import Calendar
 
 from announcer.compose.message import Composer
-from announcer.deliver.journal import history
 from announcer.errors import AnnouncerError, InputError, TemplateError
+from announcer.history import history
 from announcer.hosts import is_loopback
 from announcer.jobs import render_current, render_window
 from announcer.load.events import load_events, load_named

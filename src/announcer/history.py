@@ -1,0 +1,107 @@
+"""The calendar history: for each event's UID, what its last real send carried.
+
+Its last SEQUENCE and schedule fingerprint, what it said of the event (and what an update's
+readers had before), and whether it asked its readers to reply; only stored and returned here
+(`lifecycle` decides the next SEQUENCE from them). Read by render, preview and dry runs, written
+by a real send; kept in the journal file (`journal_file`) beside the delivery ledger.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import NamedTuple
+
+from announcer.journal_file import JOURNAL_PATH, JournalFile
+
+_UPSERT = (
+    "INSERT INTO sequences (uid, sequence, fingerprint, snapshot) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (uid) DO UPDATE SET sequence = excluded.sequence, fingerprint = excluded.fingerprint, "
+    "snapshot = excluded.snapshot"
+)
+
+
+class Sent(NamedTuple):
+    """What the last real send of a UID carried: its SEQUENCE and schedule fingerprint."""
+
+    sequence: int
+    fingerprint: str
+
+
+class CalendarHistory:
+    """The calendar history in an open journal file (its own, or a send's, shared with the ledger)."""
+
+    def __init__(self, file: JournalFile) -> None:
+        self.file = file
+
+    def last(self, uid: str) -> Sent | None:
+        """What the last real send of this UID carried, if there was one."""
+        with self.file.lock:
+            row = self.file.db.execute(
+                "SELECT sequence, fingerprint FROM sequences WHERE uid = ?", (uid,)
+            ).fetchone()
+        return Sent(int(row[0]), str(row[1])) if row else None
+
+    def settle(
+        self,
+        uid: str,
+        sent: Sent,
+        said: dict[str, str],
+        before: dict[str, str],
+        *,
+        rsvp: bool = False,
+    ) -> None:
+        """Remember a real send (dry runs never call this): its SEQUENCE and fingerprint, what it
+        said of the event, for an update what its readers had been told before, and whether it
+        asked them to reply. Synced to the disk itself before the send's first message goes."""
+        told = json.dumps({"said": said, "before": before, "rsvp": rsvp})
+        with self.file.lock, self.file.durably() as db:
+            db.execute(_UPSERT, (uid, sent.sequence, sent.fingerprint, told))
+
+    def told(self, uid: str) -> tuple[dict[str, str], dict[str, str]]:
+        """What the last real send of this UID said, and what an update's readers had before."""
+        told = self._snapshot(uid)
+        return _words(told.get("said")), _words(told.get("before"))
+
+    def asks_replies(self, uid: str) -> bool:
+        """Whether a real send of this UID asked its readers to reply (`send --rsvp`)."""
+        return self._snapshot(uid).get("rsvp") is True
+
+    def _snapshot(self, uid: str) -> dict[str, object]:
+        with self.file.lock:
+            row = self.file.db.execute("SELECT snapshot FROM sequences WHERE uid = ?", (uid,)).fetchone()
+        told = json.loads(row[0]) if row else {}
+        return told if isinstance(told, dict) else {}
+
+
+class NoHistory:
+    """A workspace that has never sent for real: no event has a last send."""
+
+    def last(self, uid: str) -> Sent | None:
+        return None
+
+    def told(self, uid: str) -> tuple[dict[str, str], dict[str, str]]:
+        return {}, {}
+
+    def asks_replies(self, uid: str) -> bool:
+        return False
+
+
+@contextmanager
+def history(workspace: Path) -> Iterator[CalendarHistory | NoHistory]:
+    """The calendar history read on its own (render, preview, dry runs: no send lock), or none
+    if the workspace has no journal yet (none is created for reading)."""
+    if not (workspace / JOURNAL_PATH).exists():
+        yield NoHistory()
+        return
+    file = JournalFile(workspace)
+    try:
+        yield CalendarHistory(file)
+    finally:
+        file.close()
+
+
+def _words(told: object) -> dict[str, str]:
+    return {str(k): str(v) for k, v in told.items()} if isinstance(told, dict) else {}
