@@ -9,12 +9,12 @@ chosen point until the test lets it go (so that a test makes the overlap it need
 from __future__ import annotations
 
 import base64
+import socket
 import socketserver
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -290,12 +290,33 @@ def _decoded(token: bytes) -> bytes:
 
 
 class _Server(socketserver.ThreadingTCPServer):
-    daemon_threads = True
+    daemon_threads = False
+    block_on_close = True  # server_close() joins every conversation's thread
     allow_reuse_address = True
 
     def __init__(self, script: Script) -> None:
         self.script = script
+        self.open: set[socket.socket] = set()
+        self.open_lock = threading.Lock()
         super().__init__(("127.0.0.1", 0), _Handler)
+
+    def process_request(self, request: socket.socket, client_address: object) -> None:  # type: ignore[override]
+        with self.open_lock:
+            self.open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: socket.socket) -> None:  # type: ignore[override]
+        with self.open_lock:
+            self.open.discard(request)
+        super().shutdown_request(request)
+
+    def end_conversations(self) -> None:
+        """Wake every conversation waiting on its client (a read then sees the end), so that
+        each thread ends and can be joined, not hoped to have ended."""
+        with self.open_lock:
+            for request in self.open:
+                with suppress(OSError):
+                    request.shutdown(socket.SHUT_RDWR)
 
 
 @contextmanager
@@ -309,5 +330,5 @@ def scripted_smtp(script: Script) -> Iterator[int]:
     finally:
         script.stop.set()
         server.shutdown()
+        server.end_conversations()
         server.server_close()
-        time.sleep(0.05)
