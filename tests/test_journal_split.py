@@ -86,10 +86,6 @@ def _attendees(message: EmailMessage) -> list[tuple[str, str | None]]:
 # End to end: a real send to readers written by name, in their languages, then `cancel` -----------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="deliver/delivery.py still hands the ledger `recipient.email`, not the reader (see the report)",
-)
 def test_a_cancellation_to_those_who_have_it_greets_each_as_their_invitation_did(
     cli: CLI, plain_server: Server
 ) -> None:
@@ -115,10 +111,6 @@ def test_a_cancellation_to_those_who_have_it_greets_each_as_their_invitation_did
         assert {cn for _, cn in _attendees(cancelled)} == {cn for _, cn in _attendees(invited)} != {None}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="deliver/delivery.py still hands the ledger `recipient.email`, not the reader (see the report)",
-)
 def test_a_real_send_keeps_each_reader_s_name_language_and_zone(cli: CLI, plain_server: Server) -> None:
     write(
         Path("recipients/zoned.csv"),

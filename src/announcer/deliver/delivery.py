@@ -22,8 +22,8 @@ from types import FrameType
 from typing import TypeVar, cast
 
 from announcer.compose.message import Outgoing
-from announcer.deliver.journal import Entry, Journal, Outcome
 from announcer.deliver.lanes import Lanes
+from announcer.deliver.ledger import Entry, Ledger, Outcome
 from announcer.deliver.transports.base import Transport
 from announcer.errors import DeliveryError, InDoubt, JournalError, PermanentFailure, TemporaryFailure, excerpt
 from announcer.model.recipient import Recipient
@@ -100,7 +100,7 @@ class Deliverer:
 
     The journal is written before a message goes out (in flight) and after (delivered or
     failed); a crash between the two leaves that one recipient in doubt, never re-sent unasked.
-    Recipients go in batches, each reserved in the journal first (see `Journal.reserve`), and
+    Recipients go in batches, each reserved in the journal first (see `Ledger.reserve`), and
     over as many connections as the transport keeps, each message composed by the thread that
     sends it, once the journal says it is wanted.
     """
@@ -110,7 +110,7 @@ class Deliverer:
         transport: Transport,
         compose: Callable[[Recipient], Outgoing],
         *,
-        journal: Journal | None = None,
+        journal: Ledger | None = None,
         key: str = "",
         pace: Pace = Pace(),
         resend: Resend = Resend.NOBODY,
@@ -417,7 +417,7 @@ class Deliverer:
             except DeliveryError as error:  # the transport cannot go on (a reconnect refused)
                 self._write(recipient, message_id, Outcome.FAILED, str(error))
                 raise
-            else:  # written with the next line: one commit a message (see `Journal.record`)
+            else:  # written with the next line: one commit a message (see `Ledger.record`)
                 with self._lock:
                     self.summary.delivered += 1
                     self._failures_in_a_row = 0
@@ -427,7 +427,7 @@ class Deliverer:
     def _in_flight(self, recipient: Recipient, message_id: str) -> None:
         """The line written just before the final dot; if it cannot be, the dot never goes."""
         if self.journal is not None:
-            self.journal.record(self.key, recipient.email, message_id, Outcome.IN_FLIGHT, "")
+            self.journal.record(self.key, recipient, message_id, Outcome.IN_FLIGHT, "")
 
     def _count_failure(self, recipient: Recipient, reply: str, listed: list[tuple[str, str]]) -> None:
         """A recipient left failed for now or in doubt; after `give_up_after` in a row, the run stops."""
@@ -465,14 +465,14 @@ class Deliverer:
         if self.journal is None:
             return
         try:
-            self.journal.record(self.key, recipient.email, message_id, outcome, reply, later=later)
+            self.journal.record(self.key, recipient, message_id, outcome, reply, later=later)
         except JournalError:
-            self.journal.record(self.key, recipient.email, message_id, outcome, reply, later=True)
+            self.journal.record(self.key, recipient, message_id, outcome, reply, later=True)
             raise
 
     def _wait(self, seconds: float) -> None:
         """Sleep, with the journal's line that waits for the next one written first: no one is
-        left in flight while the run waits (see `Journal.record`)."""
+        left in flight while the run waits (see `Ledger.record`)."""
         if self.journal is not None:
             self.journal.flush()
         self.sleep(seconds)
