@@ -324,3 +324,12 @@ def test_a_reader_s_zone_is_held_to_places_as_an_event_s_is(cli: CLI) -> None:
     assert code == 1
     assert "error: recipients/zones.csv:3: timezone: 'EST' names no place" in err
     assert "America/New_York" in err
+
+
+@pytest.mark.parametrize("quote", ['"', "'"])
+def test_a_quote_never_closed_is_named_where_it_opens_not_at_the_end(cli: CLI, quote: str) -> None:
+    event = f"series: onkpat\ntitle: {quote}CAR T Cell Therapy\nstart: 2026-03-06 12:00\nabstract: A talk.\n"
+    write(Path("events/open-quote.yaml"), event)
+    code, _, err = cli("check", "events/open-quote.yaml")
+    assert code == 1
+    assert "error: events/open-quote.yaml:2: a quote that opens here is never closed" in err

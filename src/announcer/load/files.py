@@ -141,10 +141,13 @@ def read_yaml(path: Path) -> tuple[Any, LineOf]:
         raise EventError([Problem(source, "nested too deeply to be an event")]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        message = f"not valid YAML: {exc.problem or exc}"
+        if exc.context_mark is not None and "quoted scalar" in (exc.context or ""):
+            mark = exc.context_mark  # found missing at the file's end: say where the quote opened
+            message = "a quote that opens here is never closed: add the closing quote"
         line = mark.line + 1 if mark else None
         if exc.problem and "maximum nesting depth" in exc.problem:  # libyaml's own bound
             raise EventError([Problem(source, "nested too deeply to be an event", line=line)]) from None
-        message = f"not valid YAML: {exc.problem or exc}"
         written = _LINE_BREAK.split(text)[line - 1] if line else ""
         if _TAB_INDENT.match(written):
             message = "a tab: YAML indents with spaces, replace the tab with spaces"
