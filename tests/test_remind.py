@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from announcer import clock
+from announcer.deliver.ledger import Ledger
+from announcer.errors import JournalError
 from announcer.lifecycle import SOON, reminder_due
 from announcer.load.events import load_named
 from announcer.model.settings import Settings
@@ -200,3 +202,28 @@ def test_killed_mid_run_then_rerun_nobody_is_reminded_twice(workspace: Path, ser
     assert again.stdout in ("", f"sent 0 of {COUNT} by SMTP; {COUNT - 1} had it already\n"), (
         "quiet unless in doubt"
     )
+
+
+def test_a_journal_that_fails_at_the_second_event_reports_the_first_and_exits_3(
+    cli: CLI, server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first event's reminders went and are journaled; the second's journal cannot be written
+    (a full disk): the run says what went and stops as a partial send, never "nothing was sent"."""
+    real_reserve = Ledger.reserve
+    keys: list[str] = []
+
+    def reserve(ledger: Ledger, key: str, recipients: list[str]) -> None:
+        keys.append(key)
+        if len(set(keys)) > 1:  # the second event's first batch
+            raise JournalError(f"{ledger.path}: cannot write: database or disk is full")
+        real_reserve(ledger, key, recipients)
+
+    monkeypatch.setattr(Ledger, "reserve", reserve)
+    with _at(datetime(2026, 3, 4, 9, tzinfo=STOCKHOLM)):  # two talks within two days
+        code, out, err = cli(
+            "remind", "--to", "recipients/example.csv", "--within", "2d", "--transport", "smtp"
+        )
+    assert code == 3, out + err
+    assert out.startswith("sent 5 of 5 by SMTP\nsent 0 of 5 by SMTP"), out
+    assert "database or disk is full" in err
+    assert len(server.handler.received) == 5, "the first talk's reminders, once each"

@@ -399,9 +399,11 @@ def remind(
         settings = load_settings(config)
         with _progress() as (start, advance):
             reports = send_reminders(events_dir, window, to, settings, options, Hooks(_warn, start, advance))
-        for report in reports:
-            if report.summary.delivered or not report.summary.complete:  # a run that finds all done is quiet
-                _print_summary(report, options)
+        told = [report for report in reports if report.summary.delivered or not report.summary.complete]
+        for report in told:  # every event's summary first (a run that finds all done is quiet)
+            _print_summary(report, options, stop=False)
+        if not all(report.summary.complete for report in told):
+            raise typer.Exit(EXIT_DELIVERY_FAILED)
 
 
 @app.command()
@@ -504,8 +506,9 @@ def _progress() -> Iterator[tuple[Callable[[int], None], Callable[[], None]]]:
         yield (lambda total: bar.update(task, total=total)), (lambda: bar.advance(task))
 
 
-def _print_summary(report: SendReport, options: SendOptions) -> None:
-    """What happened, naming every recipient who did not get the message; exit 3 if any."""
+def _print_summary(report: SendReport, options: SendOptions, *, stop: bool = True) -> None:
+    """What happened, naming every recipient who did not get the message; exit 3 if any (unless
+    told not to `stop`: the caller has more to say first)."""
     for warning in report.warnings:
         _warn(warning)
     summary = report.summary
@@ -534,7 +537,7 @@ def _print_summary(report: SendReport, options: SendOptions) -> None:
         _warn(f"the server keeps failing ({summary.gave_up}): stopped; nothing was sent twice")
     if summary.interrupted:
         _warn("stopped before the end: run the same command again to send the rest")
-    if not summary.complete:
+    if stop and not summary.complete:
         raise typer.Exit(EXIT_DELIVERY_FAILED)
 
 

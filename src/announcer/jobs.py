@@ -17,10 +17,11 @@ from pathlib import Path
 
 from announcer import clock, prose
 from announcer.compose.message import Composer
+from announcer.deliver.delivery import Summary, stopped_by_journal
 from announcer.deliver.ledger import Entry, journal_entries, received
-from announcer.errors import AnnouncerError, InputError, Problem
+from announcer.errors import AnnouncerError, InputError, JournalError, Problem
 from announcer.history import history
-from announcer.kinds import KINDS, Kind, journal_key
+from announcer.kinds import KINDS, Kind, journal_key, slug_of
 from announcer.languages import SOURCE, source_messages
 from announcer.lifecycle import (
     Edition,
@@ -221,7 +222,15 @@ def send_reminders(
         for (named, lead, edition), audience in zip(editions, lists, strict=True):
             readers = _reminder(sending, named, edition, lead, now)
             key = journal_key(Kind.REMINDER, edition.uid, lead=lead)  # once per lead, whatever moves
-            reports.append(sending.deliver(readers, key, audience))
+            try:
+                reports.append(sending.deliver(readers, key, audience))
+            except JournalError as error:  # nothing of this event went; its journal cannot be written
+                if not reports:
+                    raise  # nothing went at all: as any send whose journal cannot be written
+                hooks.announce(stopped_by_journal(str(error)))
+                stopped = Summary(interrupted=True, journal_error=str(error))
+                slug = slug_of(Kind.REMINDER, named.slug, lead=lead)
+                reports.append(SendReport(slug, key, audience.checked.count, stopped))
             if reports[-1].summary.journal_error is not None:  # the next cannot be journaled either
                 break
     return reports

@@ -91,6 +91,14 @@ class Summary:
         return bool(self.delivered or self.failed or self.in_doubt or self.unrecorded)
 
 
+def stopped_by_journal(error: str) -> str:
+    """What a run says when its journal cannot be written after something went."""
+    return (
+        f"{error}: the send stopped there, as nothing goes out that the journal cannot record; "
+        "once it can be written, run the same command again to send the rest"
+    )
+
+
 class _Stopped(Exception):
     """Raised inside the transport's context when the user asked to stop, or the server keeps failing."""
 
@@ -207,10 +215,7 @@ class Deliverer:
         summary = self.summary
         if not summary.anything_went:
             raise error or JournalError(str(summary.journal_error))  # nothing was sent: as it is
-        announce(
-            f"{summary.journal_error}: the send stopped there, as nothing goes out that the journal "
-            "cannot record; once it can be written, run the same command again to send the rest"
-        )
+        announce(stopped_by_journal(str(summary.journal_error)))
         for address, said in summary.unrecorded:
             announce(f"not in the journal: {address} {said}")
 
