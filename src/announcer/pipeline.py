@@ -18,12 +18,13 @@ from pathlib import Path
 from announcer.compose.message import Composer, Outgoing
 from announcer.deliver.delivery import Deliverer, Pace, Resend, Summary
 from announcer.deliver.ledger import Ledger, received
-from announcer.deliver.transports import TRANSPORTS, TransportName
+from announcer.deliver.transports import TRANSPORTS, Secrets, TransportName
 from announcer.errors import Problem, RecipientsError
 from announcer.history import CalendarHistory, history
 from announcer.lifecycle import Edition, Sequences, snapshot_of
 from announcer.load.files import display_path
 from announcer.load.recipients import Checked, open_recipients
+from announcer.load.secrets import SMTP_PASSWORD_VARIABLE, dkim_key, smtp_password
 from announcer.model.event import NamedEvent
 from announcer.model.recipient import Recipient
 from announcer.model.settings import Settings
@@ -128,7 +129,7 @@ class Run:
         transport = TRANSPORTS[options.transport]
         folder = f"{content.slug}-test" if test_to else content.slug
         deliverer = Deliverer(
-            transport.build(settings, options.outbox, folder),
+            transport.build(settings, _secrets(settings), options.outbox, folder),
             lambda recipient: readers.compose(recipient, deliver_to=test_to),
             journal=self.ledger,
             key=key,
@@ -253,6 +254,15 @@ def audiences(lists: list[str | Problem]) -> list[Audience]:
     if problems:
         raise RecipientsError(problems)
     return [Audience.of(item) for item in lists if isinstance(item, str)]
+
+
+def _secrets(settings: Settings) -> Secrets:
+    """The environment's secrets of this workspace, read when a transport asks for them."""
+    return Secrets(
+        smtp_password=lambda: smtp_password(settings),
+        password_variable=SMTP_PASSWORD_VARIABLE,
+        dkim_key=lambda: dkim_key(settings),
+    )
 
 
 def _test_address(address: str | None) -> str | None:

@@ -19,7 +19,6 @@ from announcer.deliver.transports.base import Transport
 from announcer.deliver.transports.dryrun import DryRunTransport
 from announcer.deliver.transports.smtp import SMTPServer, SMTPTransport
 from announcer.errors import Problem, SettingsError
-from announcer.load.secrets import SMTP_PASSWORD_VARIABLE, dkim_key, smtp_password
 from announcer.model.settings import Settings
 
 
@@ -31,11 +30,21 @@ class TransportName(StrEnum):
 
 
 @dataclass(frozen=True)
+class Secrets:
+    """What a transport may need from the environment, read only when it asks (the send
+    pipeline hands it `load.secrets`' readers: deliver/ reads no environment itself)."""
+
+    smtp_password: Callable[[], str | None]
+    password_variable: str  # where the password comes from, for the error that names it
+    dkim_key: Callable[[], bytes | None]
+
+
+@dataclass(frozen=True)
 class TransportKind:
     """What a transport can do, and how it is made for one run."""
 
     reaches_people: bool  # its messages reach their readers: a run through it is journaled
-    build: Callable[[Settings, Path, str], Transport]  # settings, outbox, the run's folder
+    build: Callable[[Settings, Secrets, Path, str], Transport]  # with the outbox and the run's folder
     processes: Callable[[Settings, int], int]  # how many processes share a run of so many messages
 
 
@@ -52,12 +61,12 @@ def _smtp_processes(settings: Settings, total: int) -> int:
     return min(settings.smtp.connections, total) if settings.smtp else 1
 
 
-def _dry_run(settings: Settings, outbox: Path, folder: str) -> Transport:
+def _dry_run(settings: Settings, secrets: Secrets, outbox: Path, folder: str) -> Transport:
     return DryRunTransport(outbox, folder)
 
 
-def _smtp(settings: Settings, outbox: Path, folder: str) -> Transport:
-    """The SMTP transport of `[smtp]`, its password and DKIM key read from the environment."""
+def _smtp(settings: Settings, secrets: Secrets, outbox: Path, folder: str) -> Transport:
+    """The SMTP transport of `[smtp]`, its password and DKIM key from the environment."""
     smtp = settings.smtp
     if smtp is None:
         raise SettingsError([Problem("announcer.toml", "add an [smtp] table to send with --transport smtp")])
@@ -66,20 +75,23 @@ def _smtp(settings: Settings, outbox: Path, folder: str) -> Transport:
         port=smtp.port,
         security=smtp.security,
         username=smtp.username,
-        password=smtp_password(settings),
-        password_variable=SMTP_PASSWORD_VARIABLE,
+        password=secrets.smtp_password(),
+        password_variable=secrets.password_variable,
         ca_file=settings.workspace / smtp.ca_file if smtp.ca_file else None,
         timeout_seconds=smtp.timeout_seconds,
         deadline_seconds=smtp.deadline_seconds,
     )
     return SMTPTransport(
-        server, envelope_sender=settings.sender.email, signer=_signer(settings), connections=smtp.connections
+        server,
+        envelope_sender=settings.sender.email,
+        signer=_signer(settings, secrets),
+        connections=smtp.connections,
     )
 
 
-def _signer(settings: Settings) -> Signer | None:
+def _signer(settings: Settings, secrets: Secrets) -> Signer | None:
     """DKIM signing as `[dkim]` sets it up, or None."""
-    key = dkim_key(settings)
+    key = secrets.dkim_key()
     if settings.dkim is None or key is None:
         return None
     try:
