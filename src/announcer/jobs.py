@@ -49,7 +49,7 @@ from announcer.pipeline import (
     DRY_RUN,
     SILENT,
     Audience,
-    Readers,
+    Composers,
     Run,
     audiences,
     branded,
@@ -138,9 +138,9 @@ def send_invitation(
             # Those who had the old version are told what changed; new readers are invited.
             return renderer.render_event(named, edition if told else replace(edition, previous={}), language)
 
-        readers = sending.readers(render, named.event.language, earlier=told_before(sending, edition))
+        composers = sending.composers(render, named.event.language, earlier=told_before(sending, edition))
         sending.settle(named, edition)
-        return sending.deliver(readers, journal_key(edition.kind, edition.uid, edition.sequence), audience)
+        return sending.deliver(composers, journal_key(edition.kind, edition.uid, edition.sequence), audience)
 
 
 def send_cancellation(
@@ -161,11 +161,11 @@ def send_cancellation(
         edition = cancellation(named, settings, sending.sequences)
         audience = Audience.of(to) if to else Audience.from_journal(sending, edition.uid, event_path)
         renderer = Renderer(settings)
-        readers = sending.readers(
+        composers = sending.composers(
             lambda language, _told: renderer.render_event(named, edition, language), named.event.language
         )
         sending.settle(named, edition)
-        return sending.deliver(readers, journal_key(edition.kind, edition.uid, edition.sequence), audience)
+        return sending.deliver(composers, journal_key(edition.kind, edition.uid, edition.sequence), audience)
 
 
 def send_digest(
@@ -190,11 +190,11 @@ def send_digest(
     audience = Audience.of(to)
     with run(settings, options, hooks, secret) as sending:
         renderer = Renderer(settings)
-        readers = sending.readers(
+        composers = sending.composers(
             lambda language, _told: render_window(renderer, window, events, sending.sequences, language),
             settings.defaults.language,
         )
-        return sending.deliver(readers, journal_key(Kind.DIGEST, readers.content.uid), audience)
+        return sending.deliver(composers, journal_key(Kind.DIGEST, composers.content.uid), audience)
 
 
 def send_reminders(
@@ -220,10 +220,10 @@ def send_reminders(
         editions = [item for item in editions if KINDS[item[2].kind].has_event]
         lists = audiences([list_of(named, to, settings, events_dir) for named, _, _ in editions])
         for (named, lead, edition), audience in zip(editions, lists, strict=True):
-            readers = _reminder(sending, named, edition, lead, now)
+            composers = _reminder(sending, named, edition, lead, now)
             key = journal_key(Kind.REMINDER, edition.uid, lead=lead)  # once per lead, whatever moves
             try:
-                reports.append(sending.deliver(readers, key, audience))
+                reports.append(sending.deliver(composers, key, audience))
             except JournalError as error:  # nothing of this event went; its journal cannot be written
                 if not reports:
                     raise  # nothing went at all: as any send whose journal cannot be written
@@ -236,10 +236,10 @@ def send_reminders(
     return reports
 
 
-def _reminder(sending: Run, named: NamedEvent, edition: Edition, lead: str, now: datetime) -> Readers:
-    """A reminder's readers, each in their language, worded as of `now`, in the series' brand."""
+def _reminder(sending: Run, named: NamedEvent, edition: Edition, lead: str, now: datetime) -> Composers:
+    """A reminder's composers, each reader's in their language, worded as of `now`, in the series' brand."""
     renderer = Renderer(branded(named, sending.settings))
-    return sending.readers(
+    return sending.composers(
         lambda language, _told: renderer.render_reminder(named, edition, lead, now, language),
         named.event.language,
         settings=renderer.settings,

@@ -104,33 +104,33 @@ class Run:
         """Everyone who has (or may have) the event, as they were written to (see `Ledger.received`)."""
         return self.ledger.received(uid) if self.ledger else received(self.settings.workspace, uid)
 
-    def readers(
+    def composers(
         self,
         render: Callable[[str, bool], RenderedContent],
         language: str,
         *,
         settings: Settings | None = None,
         earlier: frozenset[str] = frozenset(),
-    ) -> Readers:
+    ) -> Composers:
         """Each reader's composer: `render(language, told)` made once for each that a reader needs."""
         made_with, secret = settings or self.settings, self.secret
 
         def make(language: str, told: bool) -> Composer:
             return Composer(render(language, told), made_with, secret)
 
-        return Readers(made_with, make, language, earlier)
+        return Composers(made_with, make, language, earlier)
 
-    def deliver(self, readers: Readers, key: str, audience: Audience) -> SendReport:
+    def deliver(self, composers: Composers, key: str, audience: Audience) -> SendReport:
         """Stream one message per recipient (only the first, for a test send) into the transport."""
         options, hooks = self.options, self.hooks
-        settings, content = readers.settings, readers.content
+        settings, content = composers.settings, composers.content
         test_to = _test_address(options.test_to)
         total = 1 if test_to else audience.checked.count
         transport = TRANSPORTS[options.transport]
         folder = f"{content.slug}-test" if test_to else content.slug
         deliverer = Deliverer(
             transport.build(settings, _secrets(settings), options.outbox, folder),
-            lambda recipient: readers.compose(recipient, deliver_to=test_to),
+            lambda recipient: composers.compose(recipient, deliver_to=test_to),
             journal=self.ledger,
             key=key,
             pace=_pace(settings, options.per_minute),
@@ -167,7 +167,7 @@ def _pace(settings: Settings, per_minute: float | None) -> Pace:
     return Pace(smtp.retries, smtp.retry_delay_seconds, per_minute, smtp.give_up_after)
 
 
-class Readers:
+class Composers:
     """Each reader's message in the language they see (see `reader_language`) and, for an
     update, the update to those who had an earlier version and an invitation to the others.
     Each is rendered the first time a reader needs it, and once."""
