@@ -295,7 +295,7 @@ MUTANTS = [
         "digest asks for replies",
         "render/digest.py",
         "calendar = renderer.event_calendar(event, edition, language, method_of(Kind.DIGEST))",
-        "calendar = renderer.event_calendar(event, edition, language)",
+        "calendar = renderer.event_calendar(event, edition, language, method_of(edition.kind, rsvp=True))",
     ),
     Mutant(
         "forged replies counted",
@@ -488,7 +488,7 @@ MUTANTS = [
     Mutant(
         "a cancelled event reminded",
         "jobs.py",
-        "editions = [item for item in editions if KINDS[item[2].kind].has_event]",
+        "editions = [item for item in editions if item[2].kind is not Kind.CANCELLATION]",
         "pass",
     ),
     Mutant(

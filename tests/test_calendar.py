@@ -47,6 +47,7 @@ def _calendar_for(zone: str, start: str = "2026-03-06 12:00") -> str:
         organizer=Organizer("Org", "org@example.org"),
         description="About it",
         stamp=PINNED_NOW,
+        method="PUBLISH",
     ).decode()
 
 
@@ -204,6 +205,7 @@ def test_the_repeated_hour_is_written_as_one_instant_for_every_reader(
         organizer=Organizer("O", "o@example.org"),
         description="",
         stamp=PINNED_NOW,
+        method="PUBLISH",
     ).decode()
     assert f"DTSTART:{utc_start:%Y%m%dT%H%M%SZ}" in ics, "in UTC: no reader can take the other 02:30"
     read = vobject.readOne(ics).vevent
@@ -243,7 +245,7 @@ def test_a_cancellation_carries_no_alarm(settings: Settings) -> None:
     )
     organizer = Organizer("O", "o@example.org")
     common = {"uid": "x@example.org", "organizer": organizer, "description": "", "stamp": PINNED_NOW}
-    assert b"BEGIN:VALARM" in build_calendar(event, **common)  # type: ignore[arg-type]
+    assert b"BEGIN:VALARM" in build_calendar(event, **common, method="PUBLISH")  # type: ignore[arg-type]
     cancel = build_calendar(event, **common, method="CANCEL")  # type: ignore[arg-type]
     assert b"BEGIN:VALARM" not in cancel, "RFC 5546 §3.2.5: no VALARM in a CANCEL"
 

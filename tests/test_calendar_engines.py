@@ -187,6 +187,7 @@ def test_awkward_zones_and_daylight_saving_days_land_at_the_right_instant(
             organizer=Organizer("O", "o@example.org"),
             description="",
             stamp=PINNED_NOW,
+            method="PUBLISH",
         )
         for event in events
     ]

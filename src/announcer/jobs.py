@@ -217,7 +217,7 @@ def send_reminders(
     reports: list[SendReport] = []
     with run(settings, options, hooks, secret) as sending:
         editions = [(named, lead, current_edition(named, settings, sending.sequences)) for named, lead in due]
-        editions = [item for item in editions if KINDS[item[2].kind].has_event]
+        editions = [item for item in editions if item[2].kind is not Kind.CANCELLATION]
         lists = audiences([list_of(named, to, settings, events_dir) for named, _, _ in editions])
         for (named, lead, edition), audience in zip(editions, lists, strict=True):
             composers = _reminder(sending, named, edition, lead, now)

@@ -34,7 +34,7 @@ def build_calendar(
     description: str,
     stamp: datetime,
     sequence: int = 0,
-    method: str = "PUBLISH",
+    method: str,
 ) -> bytes:
     """One VCALENDAR with one VEVENT, serialised with CRLF and folded lines."""
     calendar = Calendar()

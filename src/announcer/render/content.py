@@ -133,11 +133,9 @@ class Renderer:
         slug = slug_of(Kind.REMINDER, named.slug, lead=lead)
         return self.content(Kind.REMINDER, context, slug, edition.uid, calendars)
 
-    def event_calendar(
-        self, event: Event, edition: Edition, language: str, method: Method | None = None
-    ) -> EventCalendar:
+    def event_calendar(self, event: Event, edition: Edition, language: str, method: Method) -> EventCalendar:
         """The event's own calendar (its stable UID and SEQUENCE) and "Add to calendar" links,
-        carrying the iTIP `method` of the message it goes in (by default its edition's own)."""
+        carrying the iTIP `method` of the message (or page) it goes in (see `kinds.method_of`)."""
         description = self.theme(language).render("description.txt.j2", self.context(language, event=event))
         ics = build_calendar(
             event,
@@ -146,7 +144,7 @@ class Renderer:
             description=description,
             stamp=clock.utc_now(),
             sequence=edition.sequence,
-            method=method or method_of(edition.kind, rsvp=edition.rsvp),
+            method=method,
         )
         return EventCalendar(calendar_links(event, language), ics)
 

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from announcer import prose
+from announcer.kinds import method_of
 from announcer.lifecycle import Edition
 from announcer.model.event import NamedEvent
 from announcer.render.calendar import calendar_feed
@@ -83,7 +84,8 @@ class Site:
     def _event_files(self, series: SeriesPages, listed: Listed) -> tuple[SiteFile, SiteFile]:
         named, edition = listed.named, listed.edition
         event, language = named.event, named.event.language
-        calendar = self.renderer.event_calendar(event, replace(edition, rsvp=False), language)
+        published = replace(edition, rsvp=False)  # a page asks nobody to answer
+        calendar = self.renderer.event_calendar(event, published, language, method_of(published.kind))
         cancelled = edition.kind == "cancellation"
         context = self.renderer.context(
             language,
