@@ -47,7 +47,8 @@ from announcer.jobs import (
 from announcer.load.files import display_path
 from announcer.load.recipients import open_recipients
 from announcer.load.settings import load_settings
-from announcer.model.event import FIRST_YEAR, LAST_YEAR, NamedEvent
+from announcer.model.event import FIRST_YEAR, LAST_YEAR
+from announcer.model.named import NamedEvent
 from announcer.model.reply import Answer
 from announcer.model.series import clock_time, lead_time, lead_value
 from announcer.model.settings import Settings

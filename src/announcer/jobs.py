@@ -40,7 +40,8 @@ from announcer.load.recipients import DELIMITER_NAMES, RecipientList, open_recip
 from announcer.load.replies import read_replies
 from announcer.load.secrets import secret_problems, unsubscribe_secret
 from announcer.load.series import SERIES_FOLDER, load_series
-from announcer.model.event import EventDefaults, NamedEvent
+from announcer.model.event import EventDefaults
+from announcer.model.named import NamedEvent
 from announcer.model.recipient import Recipient
 from announcer.model.series import lead_time
 from announcer.model.settings import Settings
@@ -52,7 +53,6 @@ from announcer.pipeline import (
     Composers,
     Run,
     audiences,
-    branded,
     list_of,
     run,
     told_before,
@@ -123,7 +123,7 @@ def send_invitation(
     With `rsvp` (or after a real send with it) each reader is an ATTENDEE asked to answer.
     """
     named = load_named(event_path, settings.defaults)
-    settings = branded(named, settings)
+    settings = named.branded(settings)
     secret = unsubscribe_secret(settings)
     [audience] = audiences([list_of(named, to, settings, event_path)])
     if is_over(named.event):
@@ -155,7 +155,7 @@ def send_cancellation(
     By default to everyone the journal says received (or may have received) the event.
     """
     named = load_named(event_path, settings.defaults)
-    settings = branded(named, settings)
+    settings = named.branded(settings)
     secret = unsubscribe_secret(settings)
     with run(settings, options, hooks, secret) as sending:
         edition = cancellation(named, settings, sending.sequences)
@@ -238,7 +238,7 @@ def send_reminders(
 
 def _reminder(sending: Run, named: NamedEvent, edition: Edition, lead: str, now: datetime) -> Composers:
     """A reminder's composers, each reader's in their language, worded as of `now`, in the series' brand."""
-    renderer = Renderer(branded(named, sending.settings))
+    renderer = Renderer(named.branded(sending.settings))
     return sending.composers(
         lambda language, _told: renderer.render_reminder(named, edition, lead, now, language),
         named.event.language,
@@ -270,7 +270,7 @@ def build_site(events_dir: Path, out: Path, settings: Settings) -> list[Path]:
             (series.language if series else None) or settings.defaults.language,
             sorted(members, key=lambda member: member.named.event.starts_at),
         )
-        for file in Site(Renderer(branded(named, settings)), now, base).files(pages):
+        for file in Site(Renderer(named.branded(settings)), now, base).files(pages):
             written.append(_replace_file(out / file.path, file.data))
     return written
 
@@ -287,7 +287,7 @@ def _replace_file(path: Path, data: bytes) -> Path:
 def render_files(event_path: Path, settings: Settings, output: Path) -> list[Path]:
     """The event's HTML, text and calendar of its next real send, for nobody in particular."""
     named = load_named(event_path, settings.defaults)
-    settings = branded(named, settings)
+    settings = named.branded(settings)
     with history(settings.workspace) as sequences:
         content = render_invitation(Renderer(settings), named, sequences)
     html, text = Composer(content, settings, None).personalised(None)
@@ -467,7 +467,7 @@ def preflight(
             named = load_named(path, settings.defaults)
             languages.add(named.event.language)
             where = display_path(path)
-            own_settings = branded(named, settings)
+            own_settings = named.branded(settings)
             if own_settings.brand.accent not in accents:
                 accents.add(own_settings.brand.accent)
                 colours = f"the colours of series/{named.series_id}.yaml (brand accent)"

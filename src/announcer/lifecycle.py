@@ -16,7 +16,8 @@ from announcer import clock
 from announcer.history import Sent
 from announcer.kinds import Kind
 from announcer.languages import translations
-from announcer.model.event import Event, NamedEvent
+from announcer.model.event import Event
+from announcer.model.named import NamedEvent
 from announcer.model.series import lead_time
 from announcer.model.settings import Settings
 from announcer.model.window import Window

@@ -25,7 +25,7 @@ from announcer.lifecycle import Edition, Sequences, snapshot_of
 from announcer.load.files import display_path
 from announcer.load.recipients import Checked, open_recipients
 from announcer.load.secrets import SMTP_PASSWORD_VARIABLE, dkim_key, smtp_password
-from announcer.model.event import NamedEvent
+from announcer.model.named import NamedEvent
 from announcer.model.recipient import Recipient
 from announcer.model.settings import Settings
 from announcer.model.text import check_address
@@ -71,11 +71,6 @@ class Hooks:
 
 DRY_RUN = SendOptions()  # the safe default of every sending verb: a dry run, at full speed
 SILENT = Hooks()  # no notices, no progress
-
-
-def branded(named: NamedEvent, settings: Settings) -> Settings:
-    """The settings an event's emails are made with: its series' brand over the workspace's."""
-    return named.series.branded(settings) if named.series else settings
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from announcer import prose
 from announcer.compose.headers import HEADERS_WRITTEN
 from announcer.languages import CATALOGS, untranslated
 from announcer.load.files import display_path
-from announcer.model.event import NamedEvent
+from announcer.model.named import NamedEvent
 from announcer.model.settings import Settings
 from announcer.render.palette import MIN_CONTRAST, WHITE, Palette, contrast, palette_for
 from announcer.render.wording import counted

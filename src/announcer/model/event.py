@@ -6,10 +6,9 @@ import calendar
 import difflib
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from functools import cache
-from typing import TYPE_CHECKING, Annotated, Any, Self
+from typing import Annotated, Any, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, model_validator
@@ -17,9 +16,6 @@ from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, mod
 from announcer.errors import excerpt
 from announcer.languages import SOURCE, language_tag
 from announcer.model.text import Address, Line, Markdown, Strict, WebURL, single_line
-
-if TYPE_CHECKING:  # a series holds event values: the model imports this module
-    from announcer.model.series import Series
 
 MAX_ITEMS = 100  # speakers, publications or links in one event: a real one has a handful
 FIRST_YEAR, LAST_YEAR = 1900, 2200
@@ -433,13 +429,3 @@ def _wall_time_problem(value: datetime, zone: ZoneInfo) -> str | None:
             f"{second[:3]}:{second[3:]} for the second"
         )
     return None
-
-
-@dataclass(frozen=True)
-class NamedEvent:
-    """An event with its slug: the name its outbox folder, calendar UID and digest anchor use."""
-
-    slug: str
-    event: Event
-    series: Series | None = None  # the series file it belongs to, if any
-    series_id: str | None = None  # that file's name: series/<id>.yaml

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from announcer.model.event import Event, NamedEvent
+from announcer.model.event import Event
+from announcer.model.named import NamedEvent
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,6 @@ from announcer.load.settings import load_settings
 from announcer.model.recipient import Recipient
 from announcer.model.settings import Settings
 from announcer.model.window import Window, in_window
-from announcer.pipeline import branded
 from announcer.preview.connections import DEFAULT_LIMITS, Answer, EventServer, Limits, Stream
 from announcer.reader import reader_language
 from announcer.render.content import RenderedContent, Renderer
@@ -112,7 +111,7 @@ def build_items(target: Target) -> dict[str, Item]:
     items: dict[str, Item] = {}
     with history(settings.workspace) as sequences:
         for named in events:
-            own_settings = branded(named, settings)
+            own_settings = named.branded(settings)
             own = Renderer(own_settings) if own_settings is not settings else renderer
             content = render_current(own, named, sequences, reader_language(reader, named.event.language))
             items[named.slug] = _item(

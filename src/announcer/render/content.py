@@ -9,7 +9,8 @@ from typing import Any
 from announcer import clock
 from announcer.kinds import KINDS, Kind, Method, method_of, slug_of
 from announcer.lifecycle import Edition, changes, organizer_of, update_headline
-from announcer.model.event import Event, NamedEvent
+from announcer.model.event import Event
+from announcer.model.named import NamedEvent
 from announcer.model.settings import Settings
 from announcer.personalisation import RecipientSlots, new_slot_key
 from announcer.render.calendar import build_calendar

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 from announcer import prose
 from announcer.kinds import Kind, method_of
 from announcer.lifecycle import Edition, digest_uid
-from announcer.model.event import Event, NamedEvent
+from announcer.model.event import Event
+from announcer.model.named import NamedEvent
 from announcer.model.window import Window
 from announcer.render.calendar_links import CalendarLink
 from announcer.render.content import CalendarFile, RenderedContent, Renderer

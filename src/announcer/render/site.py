@@ -14,7 +14,7 @@ from typing import Any
 from announcer import prose
 from announcer.kinds import method_of
 from announcer.lifecycle import Edition
-from announcer.model.event import NamedEvent
+from announcer.model.named import NamedEvent
 from announcer.render.calendar import calendar_feed
 from announcer.render.calendar_links import CalendarLink
 from announcer.render.content import Renderer

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlencode
 
-from announcer.model.event import NamedEvent
+from announcer.model.named import NamedEvent
 from announcer.render.calendar_links import CalendarLink
 from announcer.slugs import slug_of
 
