@@ -25,7 +25,7 @@ from announcer import __version__
 from announcer.deliver.delivery import Resend, per_minute
 from announcer.deliver.ledger import Outcome
 from announcer.deliver.transports import TransportName
-from announcer.errors import AnnouncerError, DeliveryError, InputError, Problem, excerpt
+from announcer.errors import AnnouncerError, DeliveryError, InputError, Problem
 from announcer.hosts import is_loopback
 from announcer.jobs import (
     SAMPLE_READER,
@@ -52,7 +52,7 @@ from announcer.model.named import NamedEvent
 from announcer.model.reply import Answer
 from announcer.model.series import clock_time, lead_time, lead_value
 from announcer.model.settings import Settings
-from announcer.model.text import shown_safely
+from announcer.model.text import excerpt, shown_safely
 from announcer.model.window import Window
 from announcer.preflight import Inspection, Level
 from announcer.render.wording import Schedule, counted, date_range

@@ -5,10 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from announcer.model.text import EXCERPT, excerpt
-
-__all__ = ["EXCERPT", "excerpt"]  # with the errors below: where every error's quoting comes from
-
 
 @dataclass(frozen=True)
 class Problem:

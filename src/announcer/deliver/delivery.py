@@ -25,8 +25,9 @@ from announcer.compose.message import Outgoing
 from announcer.deliver.lanes import Lanes
 from announcer.deliver.ledger import Entry, Ledger, Outcome
 from announcer.deliver.transports.base import Transport
-from announcer.errors import DeliveryError, InDoubt, JournalError, PermanentFailure, TemporaryFailure, excerpt
+from announcer.errors import DeliveryError, InDoubt, JournalError, PermanentFailure, TemporaryFailure
 from announcer.model.recipient import Recipient
+from announcer.model.text import excerpt
 
 _RATE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(?:/\s*(s|sec|min|h|hour))?\s*")
 _PER_MINUTE = {"s": 60.0, "sec": 60.0, "min": 1.0, "h": 1 / 60, "hour": 1 / 60}

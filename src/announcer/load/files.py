@@ -13,9 +13,9 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from announcer.errors import EXCERPT, EventError, InputError, Problem, excerpt
+from announcer.errors import EventError, InputError, Problem
 from announcer.model.event import did_you_mean
-from announcer.model.text import shown_safely
+from announcer.model.text import EXCERPT, excerpt, shown_safely
 
 MAX_FILE_BYTES = 2**20  # an input file of more than a MiB is not one a person wrote
 MAX_VALUES = 20_000  # values in one YAML file, keys and aliases expanded: the seed event has 245

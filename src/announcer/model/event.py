@@ -13,9 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, model_validator
 
-from announcer.errors import excerpt
 from announcer.languages import SOURCE, language_tag
-from announcer.model.text import Address, Line, Markdown, Strict, WebURL, single_line
+from announcer.model.text import Address, Line, Markdown, Strict, WebURL, excerpt, single_line
 
 MAX_ITEMS = 100  # speakers, publications or links in one event: a real one has a handful
 FIRST_YEAR, LAST_YEAR = 1900, 2200

@@ -8,7 +8,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
-from announcer.errors import excerpt
 from announcer.model.event import (
     MAX_ITEMS,
     EventDefaults,
@@ -20,7 +19,7 @@ from announcer.model.event import (
     venue_value,
 )
 from announcer.model.settings import Brand, Settings
-from announcer.model.text import Line, Markdown, Strict, WebURL
+from announcer.model.text import Line, Markdown, Strict, WebURL, excerpt
 
 # What an event of the series inherits, merged key by key (a new room keeps the building).
 INHERITED = ("category", "venue", "host", "links")

@@ -11,9 +11,8 @@ from zoneinfo import ZoneInfo
 from pydantic import AfterValidator, Field, field_validator
 
 from announcer import clock
-from announcer.errors import excerpt
 from announcer.model.event import EventDefaults
-from announcer.model.text import Address, FileName, Line, Markdown, Strict, WebURL
+from announcer.model.text import Address, FileName, Line, Markdown, Strict, WebURL, excerpt
 
 
 def _colour(value: str) -> str:
