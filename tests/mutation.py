@@ -768,7 +768,7 @@ def _covering(copy: Path) -> Covering:
     data = coverage.CoverageData(str(copy / ".coverage"))
     data.read()
     covering: Covering = {}
-    root = str(copy / SRC)
+    root = str(copy / SRC) + "/"  # measured paths are absolute; the list names them below src/announcer/
     for measured in data.measured_files():
         if not measured.startswith(root):
             continue
