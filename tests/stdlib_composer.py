@@ -12,9 +12,9 @@ from email.utils import format_datetime
 
 from announcer import clock
 from announcer.compose.headers import WIRE, unstructured
+from announcer.compose.personalise import Personaliser
 from announcer.model.recipient import Recipient
 from announcer.model.settings import Settings
-from announcer.personalisation import Personaliser
 from announcer.render.calendar import with_attendee
 from announcer.render.content import RenderedContent
 

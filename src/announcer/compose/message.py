@@ -18,11 +18,12 @@ from email.utils import format_datetime
 from announcer import clock
 from announcer.compose import headers
 from announcer.compose.headers import CRLF, WIRE
+from announcer.compose.personalise import Personaliser
 from announcer.model.recipient import Recipient
 from announcer.model.settings import Settings
-from announcer.personalisation import Personaliser, split
 from announcer.render.calendar import with_attendee
 from announcer.render.content import CalendarFile, RenderedContent
+from announcer.render.slots import split
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,11 @@ from announcer.lifecycle import Edition, changes, organizer_of, update_headline
 from announcer.model.event import Event
 from announcer.model.named import NamedEvent
 from announcer.model.settings import Settings
-from announcer.personalisation import RecipientSlots, new_slot_key
 from announcer.render.calendar import build_calendar
 from announcer.render.calendar_links import CalendarLink, calendar_links
 from announcer.render.palette import palette_for
 from announcer.render.site_links import page_url, site_key, subscribe_links
+from announcer.render.slots import RecipientSlots, new_slot_key
 from announcer.render.theme import Theme
 from announcer.render.wording import Schedule, reminder_when
 
@@ -46,7 +46,7 @@ class EventCalendar:
 class RenderedContent:
     """Everything a message needs, the same for every recipient but for its placeholders.
 
-    `slot_key` marks this render's placeholders (see `personalisation`).
+    `slot_key` marks this render's placeholders (see `render.slots`).
     """
 
     slug: str
