@@ -450,7 +450,7 @@ MUTANTS = [
     ),
     Mutant(
         "the update's earlier time worded in English for everyone",
-        "lifecycle.py",
+        "render/changes.py",
         "was = _in_words(key, before, language)",
         'was = _in_words(key, before, "en")',
     ),

@@ -10,18 +10,15 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
 from announcer import clock
 from announcer.history import Sent
 from announcer.kinds import Kind
-from announcer.languages import translations
 from announcer.model.event import Event
 from announcer.model.named import NamedEvent
 from announcer.model.series import lead_time
 from announcer.model.settings import Settings
 from announcer.model.window import Window
-from announcer.render.wording import Schedule
 
 CANCELLED = "cancelled"  # the fingerprint a cancellation leaves in the journal
 
@@ -185,16 +182,6 @@ def current_edition(named: NamedEvent, settings: Settings, sequences: Sequences)
     return next_edition(named, settings, sequences)
 
 
-@dataclass(frozen=True)
-class Change:
-    """One thing an update changed, in the reader's language: "Time: was …, now …"."""
-
-    key: str  # Time, Place, Title or Speakers
-    label: str
-    was: str
-    now: str
-
-
 def snapshot_of(event: Event) -> dict[str, str]:
     """What an announcement tells of the event, to say later what changed: the time as its
     instants and zone (worded in each reader's language when shown), the rest as written."""
@@ -204,43 +191,3 @@ def snapshot_of(event: Event) -> dict[str, str]:
         "Title": event.title,
         "Speakers": ", ".join(speaker.name for speaker in event.speakers),
     }
-
-
-def changes(edition: Edition, event: Event, language: str) -> list[Change]:
-    """What differs from what an update's readers were told before (nothing for anyone else)."""
-    _ = translations(language).gettext
-    labels = {"Time": _("Time"), "Place": _("Place"), "Title": _("Title"), "Speakers": _("Speakers")}
-    now = snapshot_of(event)
-    found = []
-    for key, value in now.items():
-        before = edition.previous.get(key, value)
-        was = _in_words(key, before, language)
-        if before != value and was is not None:
-            found.append(Change(key, labels[key], was, _in_words(key, value, language) or value))
-    return found
-
-
-def _in_words(key: str, value: str, language: str) -> str | None:
-    """A snapshot's value as the reader reads it, the time in their language's words (None for
-    a time a journal of 0.2 kept only in English words: what changed there is not known)."""
-    if key != "Time":
-        return value
-    try:
-        start, end, zone = value.split("/", 2)
-        schedule = Schedule.at(
-            datetime.fromisoformat(start), datetime.fromisoformat(end), ZoneInfo(zone), language
-        )
-    except (ValueError, LookupError):
-        return None
-    return f"{schedule.date}, {schedule.times} {schedule.zone}"
-
-
-def update_headline(found: list[Change], language: str) -> str:
-    """The subject's first word for an update: "New time:", "Moved:", or "Updated:"."""
-    _ = translations(language).gettext
-    keys = {change.key for change in found}
-    if keys == {"Time"}:
-        return _("New time:")
-    if keys == {"Place"}:
-        return _("Moved:")
-    return _("Updated:")

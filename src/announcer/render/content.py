@@ -8,12 +8,13 @@ from typing import Any
 
 from announcer import clock
 from announcer.kinds import KINDS, Kind, Method, method_of, slug_of
-from announcer.lifecycle import Edition, changes, organizer_of, update_headline
+from announcer.lifecycle import Edition, organizer_of
 from announcer.model.event import Event
 from announcer.model.named import NamedEvent
 from announcer.model.settings import Settings
 from announcer.render.calendar import build_calendar
 from announcer.render.calendar_links import CalendarLink, calendar_links
+from announcer.render.changes import changes, update_headline
 from announcer.render.palette import palette_for
 from announcer.render.site_links import page_url, site_key, subscribe_links
 from announcer.render.slots import RecipientSlots, new_slot_key
