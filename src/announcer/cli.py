@@ -44,7 +44,6 @@ from announcer.jobs import (
     send_invitation,
     send_reminders,
 )
-from announcer.load.files import display_path
 from announcer.load.recipients import open_recipients
 from announcer.load.settings import load_settings
 from announcer.model.event import FIRST_YEAR, LAST_YEAR
@@ -54,6 +53,7 @@ from announcer.model.series import clock_time, lead_time, lead_value
 from announcer.model.settings import Settings
 from announcer.model.text import excerpt, shown_safely
 from announcer.model.window import Window
+from announcer.paths import display_path
 from announcer.preflight import Inspection, Level
 from announcer.render.wording import Schedule, counted, date_range
 from announcer.replies import Tally

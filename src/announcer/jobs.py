@@ -35,7 +35,6 @@ from announcer.lifecycle import (
     sent_sequence,
 )
 from announcer.load.events import event_files, load_events, load_named, raw_html_warnings
-from announcer.load.files import display_path
 from announcer.load.recipients import DELIMITER_NAMES, RecipientList, open_recipients
 from announcer.load.replies import read_replies
 from announcer.load.secrets import secret_problems, unsubscribe_secret
@@ -46,6 +45,7 @@ from announcer.model.recipient import Recipient
 from announcer.model.series import lead_time
 from announcer.model.settings import Settings
 from announcer.model.window import Window, in_window
+from announcer.paths import display_path
 from announcer.pipeline import (
     DRY_RUN,
     SILENT,

@@ -22,13 +22,13 @@ from announcer.deliver.transports import TRANSPORTS, Secrets, TransportName
 from announcer.errors import Problem, RecipientsError
 from announcer.history import CalendarHistory, history
 from announcer.lifecycle import Edition, Sequences, snapshot_of
-from announcer.load.files import display_path
 from announcer.load.recipients import Checked, open_recipients
 from announcer.load.secrets import SMTP_PASSWORD_VARIABLE, dkim_key, smtp_password
 from announcer.model.named import NamedEvent
 from announcer.model.recipient import Recipient
 from announcer.model.settings import Settings
 from announcer.model.text import check_address
+from announcer.paths import display_path
 from announcer.reader import reader_language
 from announcer.render.content import RenderedContent
 

@@ -29,9 +29,9 @@ from icalendar import Event as CalendarEvent
 from announcer import prose
 from announcer.compose.headers import HEADERS_WRITTEN
 from announcer.languages import CATALOGS, untranslated
-from announcer.load.files import display_path
 from announcer.model.named import NamedEvent
 from announcer.model.settings import Settings
+from announcer.paths import display_path
 from announcer.render.palette import MIN_CONTRAST, WHITE, Palette, contrast, palette_for
 from announcer.render.wording import counted
 

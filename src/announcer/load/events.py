@@ -9,11 +9,12 @@ from pydantic import ValidationError
 
 from announcer import prose
 from announcer.errors import EventError, InputError, Problem
-from announcer.load.files import LineOf, Loc, display_path, dotted, read_text, read_yaml, validation_problems
+from announcer.load.files import LineOf, Loc, dotted, read_text, read_yaml, validation_problems
 from announcer.load.series import SeriesFile, known_series, layered, load_series, locator, series_path
 from announcer.model.event import Event, EventDefaults
 from announcer.model.named import NamedEvent
 from announcer.model.text import EXCERPT, shown_safely
+from announcer.paths import display_path
 
 EVENT_SUFFIXES = (".yaml", ".yml")
 PLACEHOLDER = re.compile(r"#\s*TODO\s+([a-z_]+):")  # what `announcer new` leaves for the organiser

@@ -16,6 +16,7 @@ from pydantic.fields import FieldInfo
 from announcer.errors import EventError, InputError, Problem
 from announcer.model.event import did_you_mean
 from announcer.model.text import EXCERPT, excerpt, shown_safely
+from announcer.paths import display_path
 
 MAX_FILE_BYTES = 2**20  # an input file of more than a MiB is not one a person wrote
 MAX_VALUES = 20_000  # values in one YAML file, keys and aliases expanded: the seed event has 245
@@ -35,16 +36,6 @@ PLAIN_WORDS = {
 
 Loc = tuple[str | int, ...]
 LineOf = Callable[[Loc], int | None]
-
-
-def display_path(path: Path) -> str:
-    """The path as the user would type it: relative to the current folder when inside it."""
-    if not path.is_absolute():
-        return str(path)
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
 
 
 def open_file(path: Path, error: type[InputError] = EventError) -> BinaryIO:

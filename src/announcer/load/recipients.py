@@ -15,10 +15,11 @@ from zoneinfo import ZoneInfo
 
 from announcer.errors import Problem, RecipientsError
 from announcer.languages import language_tag
-from announcer.load.files import display_path, open_file, read_text
+from announcer.load.files import open_file, read_text
 from announcer.model.event import zone_named
 from announcer.model.recipient import Recipient
 from announcer.model.text import check_address, line_problem
+from announcer.paths import display_path
 
 MOST_PROBLEMS_SHOWN = 50
 DELIMITERS = (",", ";", "\t")

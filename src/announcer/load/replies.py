@@ -41,9 +41,9 @@ from icalendar import Calendar, Component
 
 from announcer.clock import utc_now
 from announcer.errors import MailboxError, Problem
-from announcer.load.files import display_path
 from announcer.model.reply import Answer, Reply
 from announcer.model.text import check_address, shown_safely
+from announcer.paths import display_path
 
 MAX_MESSAGE_BYTES = 5_000_000  # a reply is a few KB; one quoting an invitation with pictures fits
 MAX_MESSAGE_LINES = 100_000  # the MIME parser's work grows with lines; 5 MB of base64 is 66,000

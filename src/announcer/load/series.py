@@ -18,8 +18,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from announcer.errors import EventError, Problem
-from announcer.load.files import LineOf, Loc, display_path, read_yaml, validation_problems
+from announcer.load.files import LineOf, Loc, read_yaml, validation_problems
 from announcer.model.series import INHERITED, Series
+from announcer.paths import display_path
 
 SERIES_FOLDER = "series"
 _ID = re.compile(r"[a-z0-9][a-z0-9-]*")

@@ -14,13 +14,13 @@ from announcer.load.files import (
     MAX_DIGITS,
     LineOf,
     Loc,
-    display_path,
     nearest_line,
     read_text,
     validation_problems,
 )
 from announcer.model.settings import Settings
 from announcer.model.text import EXCERPT, shown_safely
+from announcer.paths import display_path
 
 
 def load_settings(path: Path) -> Settings:

@@ -13,9 +13,9 @@ import jinja2
 
 from announcer import clock
 from announcer.errors import InputError, Problem
-from announcer.load.files import display_path
 from announcer.load.series import SERIES_FOLDER, known_series, load_series, series_path
 from announcer.model.event import UNIVERSAL, did_you_mean, zone_named
+from announcer.paths import display_path
 from announcer.slugs import slug_of
 
 EXAMPLE_SERIES = "seminar"  # series/seminar.yaml: `announcer new seminar` works in a new workspace
