@@ -28,6 +28,7 @@ from announcer.preflight import (
     inspect_links,
     read,
 )
+from announcer.render.clients import GMAIL_CLIP
 from announcer.render.palette import Palette, palette_for
 from tests.helpers import CLI, EXAMPLE_EVENT, EXAMPLE_RECIPIENTS, composer, read_message, render_event, write
 
@@ -189,7 +190,7 @@ def test_links_are_judged_by_scheme_form_and_honesty(href: str, text: str, found
 )
 def test_the_html_is_judged_against_gmail_s_clip_with_a_margin(share: float, level: Level) -> None:
     room = [preflight.Room("the abstract", "events/x.yaml: abstract", 50_000)]
-    [finding] = preflight.inspect_size("x" * int(preflight.GMAIL_CLIP * share), room)
+    [finding] = preflight.inspect_size("x" * int(GMAIL_CLIP * share), room)
     assert finding.level is level
     if level is not Level.PASSED:
         assert finding.fix == "events/x.yaml: abstract"

@@ -32,11 +32,11 @@ from announcer.languages import CATALOGS, untranslated
 from announcer.model.named import NamedEvent
 from announcer.model.settings import Settings
 from announcer.paths import display_path
+from announcer.render.clients import GMAIL_CLIP
 from announcer.render.palette import MIN_CONTRAST, WHITE, Palette, contrast, palette_for
 from announcer.render.wording import counted
 
 THEME_STYLES = "templates/email/layout.mjml.j2"
-GMAIL_CLIP = 102_000  # Gmail shows this much of the HTML and hides the rest ("View entire message")
 SIZE_MARGIN = 0.9  # past this share of the clip, a warning: servers and forwards add to it
 SPAM_TIMEOUT_SECONDS = 120
 LINK_TIMEOUT_SECONDS = 10

@@ -35,10 +35,10 @@ from announcer.model.settings import Settings
 from announcer.model.window import Window, in_window
 from announcer.preview.connections import DEFAULT_LIMITS, Answer, EventServer, Limits, Stream
 from announcer.reader import reader_language
+from announcer.render.clients import GMAIL_CLIP
 from announcer.render.content import RenderedContent, Renderer
 from announcer.render.theme import theme_folder
 
-GMAIL_CLIP_BYTES = 102_000
 _INPUT_SUFFIXES = {".yaml", ".yml", ".toml", ".csv", ".j2"}
 _SINGLE_ROUTES = {
     "/": "page",
@@ -352,7 +352,7 @@ class _Handler(BaseHTTPRequestHandler):
         page = self.site.pages.get_template(template).render(
             **context,
             single=self.site.preview.target.single,
-            clip=GMAIL_CLIP_BYTES,
+            clip=GMAIL_CLIP,
             calendars=readable_calendar,
         )
         self._send(HTTPStatus.OK, "text/html; charset=utf-8", page.encode())

@@ -13,11 +13,12 @@ from announcer.model.event import Event
 from announcer.model.named import NamedEvent
 from announcer.model.window import Window
 from announcer.render.calendar_links import CalendarLink
+from announcer.render.clients import GMAIL_CLIP
 from announcer.render.content import CalendarFile, RenderedContent, Renderer
 from announcer.render.filters import trim
 from announcer.render.wording import Schedule, date_range, day_label, reader_time
 
-HTML_BUDGET = 90_000  # Gmail clips HTML at about 102 KB; leave room for what servers add
+HTML_BUDGET = GMAIL_CLIP - 12_000  # room for what servers and forwards add
 TEASER_LIMIT = 180  # two or three lines of the abstract
 _UNWRAPPED = 10**6  # a width no paragraph reaches
 
