@@ -9,7 +9,7 @@ from icalendar import Event as VEvent
 
 from announcer import __version__
 from announcer.lifecycle import Organizer
-from announcer.model.event import Event, happens_twice
+from announcer.model.event import UNIVERSAL, Event, happens_twice
 from announcer.render.timezones import vtimezone
 
 PRODID = f"-//announcer//announcer {__version__}//EN"
@@ -46,7 +46,7 @@ def build_calendar(
     # A time the clocks show twice would be read as the first (RFC 5545 §3.3.5), and readers
     # differ even on that: such an event is written in UTC, one instant for every reader.
     repeated = any(happens_twice(moment.replace(tzinfo=None), event.zone) for moment in (start, end))
-    zone = None if repeated or event.zone.key in ("UTC", "Etc/UTC") else vtimezone(event.zone, start.year)
+    zone = None if repeated or event.zone.key in UNIVERSAL else vtimezone(event.zone, start.year)
     if zone is None:
         start, end = start.astimezone(UTC), end.astimezone(UTC)
     else:

@@ -16,7 +16,7 @@ from babel import Locale
 from babel.dates import format_date, format_interval, format_skeleton, format_time, get_timezone_location
 
 from announcer.languages import locale_name, translations
-from announcer.model.event import Event
+from announcer.model.event import UNIVERSAL, Event
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class Schedule:
         abbreviation = start.tzname() or ""
         named = (
             abbreviation
-            if zone.key in ("UTC", "Etc/UTC") or city == abbreviation
+            if zone.key in UNIVERSAL or city == abbreviation
             else _("%(city)s time (%(abbreviation)s)") % {"city": city, "abbreviation": abbreviation}
         )
         if end.tzname() != abbreviation and end.date() == start.date():  # the clocks change meanwhile
