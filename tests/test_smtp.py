@@ -489,3 +489,19 @@ def test_several_connections_deliver_everyone_once(cli: CLI, workspace: Path) ->
         assert server.handler.counts() == dict.fromkeys([a for a in many if a != "person007@example.org"], 1)
         code, out, err = cli("send", EXAMPLE_EVENT, "--to", "recipients/many.csv", "--transport", "smtp")
         assert "sent 1 of 80 by SMTP; 79 had it already" in out, out + err
+
+
+def test_several_connections_at_a_pace_each_carry_their_own_conversation(cli: CLI, workspace: Path) -> None:
+    """With --rate the connections are threads of one process, each its own line to the server:
+    two threads on one line would interleave their commands."""
+    many = [f"person{number:03d}@example.org" for number in range(40)]
+    write(Path("recipients/many.csv"), "email\n" + "\n".join(many) + "\n")
+    with smtp_server(pipelining=True) as server:
+        configure_smtp(server, connections=4)
+        code, out, err = cli(
+            "send", EXAMPLE_EVENT, "--to", "recipients/many.csv", "--transport", "smtp", "--rate", "1000/s"
+        )
+        assert code == 0, out + err
+        assert "sent 40 of 40 by SMTP" in out
+        assert server.handler.connections == 4
+        assert server.handler.counts() == dict.fromkeys(many, 1)
