@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from announcer.model.event import MEANT, zone_named
 from announcer.starter import start_workspace
-from tests.helpers import CLI, EXAMPLE_EVENT, write
+from tests.helpers import CLI, EXAMPLE_EVENT, EXAMPLE_RECIPIENTS, write
 
 TALK = 'title: "A talk"\nstart: 2099-06-10 15:00\n'
 EXAMPLES = 2000 if os.environ.get("CI") else 150
@@ -333,3 +333,30 @@ def test_a_quote_never_closed_is_named_where_it_opens_not_at_the_end(cli: CLI, q
     code, _, err = cli("check", "events/open-quote.yaml")
     assert code == 1
     assert "error: events/open-quote.yaml:2: a quote that opens here is never closed" in err
+
+
+def test_a_workspace_named_with_config_keeps_its_folders_wherever_announcer_runs(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    monkeypatch.chdir(outside)
+    config = ("--config", str(workspace / "announcer.toml"))
+    cli = CLI()
+    code, out, err = cli(
+        "digest", "--to", str(workspace / EXAMPLE_RECIPIENTS), "--from", "2026-03-02", *config
+    )
+    assert code == 0, out + err
+    assert list((workspace / "outbox").glob("digest-*/*.eml")), "the digest read the workspace's events"
+    code, out, err = cli("send", str(workspace / EXAMPLE_EVENT), "--to", "a@example.org", *config)
+    assert code == 0, out + err
+    assert list((workspace / "outbox").glob("2026-03-06-*/*.eml"))
+    code, out, err = cli("site", *config)
+    assert code == 0, out + err
+    assert (workspace / "site" / "onkpat.ics").exists()
+    assert list(outside.iterdir()) == [], "nothing written where announcer happened to run"
+    code, out, err = cli(
+        "send", str(workspace / EXAMPLE_EVENT), "--to", "a@example.org", "--outbox", "here", *config
+    )
+    assert code == 0, out + err
+    assert (outside / "here").is_dir(), "a folder typed is as typed"

@@ -12,6 +12,7 @@ import threading
 import webbrowser
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from types import FrameType
@@ -318,6 +319,18 @@ def _options(
     )
 
 
+def _of_workspace(path: Path, default: str, settings: Settings) -> Path:
+    """A folder left at its default is the workspace's: with `--config elsewhere/announcer.toml`
+    the events are read from, and the outbox and site written into, elsewhere/. One typed is as
+    typed."""
+    return settings.workspace / path if path == Path(default) else path
+
+
+def _sending_from(settings: Settings, options: SendOptions) -> SendOptions:
+    """The options with their outbox in the workspace, unless one was given."""
+    return replace(options, outbox=_of_workspace(options.outbox, "outbox", settings))
+
+
 @app.command()
 def send(
     event: EventArgument,
@@ -341,6 +354,7 @@ def send(
     options = _options(transport, outbox, resend, resend_in_doubt, rate, test_to)
     with _exit_codes():
         settings = load_settings(config)
+        options = _sending_from(settings, options)
         with _progress() as (start, advance):
             report = send_invitation(event, to, settings, options, Hooks(_warn, start, advance), rsvp=rsvp)
         _print_summary(report, options)
@@ -367,6 +381,7 @@ def cancel(
     options = _options(transport, outbox, resend, resend_in_doubt, rate, test_to)
     with _exit_codes():
         settings = load_settings(config)
+        options = _sending_from(settings, options)
         with _progress() as (start, advance):
             report = send_cancellation(event, to, settings, options, Hooks(_warn, start, advance))
         _print_summary(report, options)
@@ -398,6 +413,8 @@ def remind(
         raise typer.BadParameter(str(exc), param_hint="--within") from None
     with _exit_codes():
         settings = load_settings(config)
+        options = _sending_from(settings, options)
+        events_dir = _of_workspace(events_dir, "events", settings)
         with _progress() as (start, advance):
             reports = send_reminders(events_dir, window, to, settings, options, Hooks(_warn, start, advance))
         told = [report for report in reports if report.summary.delivered or not report.summary.complete]
@@ -419,6 +436,8 @@ def site(
     """Write a static site: a page per event; a page, a calendar and an Atom feed per series."""
     with _exit_codes():
         settings = load_settings(config)
+        events_dir = _of_workspace(events_dir, "events", settings)
+        out = _of_workspace(out, "site", settings)
         written = build_site(events_dir, out, settings)
     pages = sum(path.suffix == ".html" for path in written)
     feeds = sum(path.parent == out for path in written)
@@ -454,6 +473,8 @@ def digest(
     first = _day(from_)
     with _exit_codes():
         settings = load_settings(config)
+        options = _sending_from(settings, options)
+        events_dir = _of_workspace(events_dir, "events", settings)
         window = Window(first or settings.today(), days)
         with _progress() as (start, advance):
             report = send_digest(
