@@ -105,8 +105,9 @@ def test_config_names_a_workspace_elsewhere(cli: CLI, tmp_path: Path) -> None:
     write(Path("templates/email/invitation.subject.j2"), "From here: {{ event.title }}\n")
     config = str(elsewhere / "announcer.toml")
     assert cli("send", EXAMPLE_EVENT, "--to", "a@example.org", "--config", config)[0] == 0
-    eml = next(Path("outbox/2026-03-06-car-t-cell-therapy").glob("*.eml")).read_text()
+    eml = next((elsewhere / "outbox/2026-03-06-car-t-cell-therapy").glob("*.eml")).read_text()
     assert "Subject: From elsewhere: CAR T Cell Therapy" in eml, "the workspace is the settings' folder"
+    assert not Path("outbox").exists(), "its outbox too"
 
 
 def test_workspace_template_overrides_the_theme(cli: CLI) -> None:
