@@ -360,3 +360,13 @@ def test_a_workspace_named_with_config_keeps_its_folders_wherever_announcer_runs
     )
     assert code == 0, out + err
     assert (outside / "here").is_dir(), "a folder typed is as typed"
+
+
+def test_status_after_a_real_send_that_never_reached_the_server_says_why_nothing_is_there(cli: CLI) -> None:
+    with Path("announcer.toml").open("a") as settings:
+        settings.write('\n[smtp]\nhost = "127.0.0.1"\nport = 9\nsecurity = "none"\nretries = 0\n')
+    code, _, err = cli("send", EXAMPLE_EVENT, "--to", "a@example.org", "--transport", "smtp")
+    assert code == 3, err
+    code, out, _ = cli("status", EXAMPLE_EVENT)
+    assert code == 0
+    assert "a real send that stopped before its first message" in out

@@ -572,7 +572,11 @@ def status(
     with _exit_codes():
         entries = event_history(event, load_settings(config))
         if not entries:
-            typer.echo(f"{display_path(event)}: nothing sent yet (dry runs are not journaled)")
+            typer.echo(
+                f"{display_path(event)}: no message of it in the journal: dry runs and test sends are not "
+                "journaled, and a real send that stopped before its first message (a wrong password, a "
+                "server that could not be reached) sent nothing"
+            )
             return
         for _key, rows in itertools.groupby(entries, key=lambda entry: entry.key):
             listed = list(rows)
