@@ -370,3 +370,24 @@ def test_status_after_a_real_send_that_never_reached_the_server_says_why_nothing
     code, out, _ = cli("status", EXAMPLE_EVENT)
     assert code == 0
     assert "a real send that stopped before its first message" in out
+
+
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [
+        (
+            "E-mail,name\na@example.org,A\n",
+            "recipients/x.csv:1: the header row has no `email` column: rename 'E-mail'",
+        ),
+        (
+            "email\nÅsa Lindqvist <asa@example.org>\n",
+            "recipients/x.csv:2: email: write the address alone here",
+        ),
+    ],
+)
+def test_a_list_as_people_write_it_gets_words_for_what_to_change(cli: CLI, written: str, said: str) -> None:
+    write(Path("recipients/x.csv"), written)
+    code, _, err = cli("send", EXAMPLE_EVENT, "--to", "recipients/x.csv")
+    assert code == 1
+    assert f"error: {said}" in err
+    assert "when not quoted" not in err, "not the library's words"

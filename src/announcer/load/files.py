@@ -14,8 +14,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from announcer.errors import EventError, InputError, Problem
-from announcer.model.event import did_you_mean
-from announcer.model.text import EXCERPT, excerpt, shown_safely
+from announcer.model.text import EXCERPT, did_you_mean, excerpt, shown_safely
 from announcer.paths import display_path
 
 MAX_FILE_BYTES = 2**20  # an input file of more than a MiB is not one a person wrote

@@ -18,7 +18,7 @@ from announcer.languages import language_tag
 from announcer.load.files import open_file, read_text
 from announcer.model.event import zone_named
 from announcer.model.recipient import Recipient
-from announcer.model.text import check_address, line_problem
+from announcer.model.text import check_address, did_you_mean, excerpt, line_problem
 from announcer.paths import display_path
 
 MOST_PROBLEMS_SHOWN = 50
@@ -148,7 +148,13 @@ class RecipientList:
             )
         columns = [name.strip().lower() for name in header]
         if "email" not in columns:
-            message = "the header row has no `email` column (columns are separated by , or ; or a tab)"
+            near = [name.strip() for name in header if did_you_mean(name.strip(), ["email"])]
+            how = (
+                f": rename {excerpt(near[0])} to email"
+                if near
+                else " (columns are separated by , or ; or a tab)"
+            )
+            message = f"the header row has no `email` column{how}"
             raise RecipientsError([Problem(self.source, message, line=1)])
         repeated = sorted({name for name in columns if columns.count(name) > 1})
         if repeated:
@@ -163,6 +169,9 @@ class RecipientList:
         values = {column: cell.strip() for column, cell in zip(columns, row, strict=True)}
         if problem := line_problem(values["email"]):  # before the address is quoted in an error
             return Problem(self.source, problem, line=line, field="email")
+        if "<" in values["email"]:  # "Åsa Lindqvist <asa@example.org>", as a mail program copies it
+            message = "write the address alone here, and the name in a `name` column"
+            return Problem(self.source, message, line=line, field="email")
         try:
             email = check_address(values.pop("email"))
         except ValueError as exc:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import calendar
-import difflib
 import re
-from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta, timezone
 from functools import cache
 from typing import Annotated, Any, Self
@@ -14,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, model_validator
 
 from announcer.languages import SOURCE, language_tag
-from announcer.model.text import Address, Line, Markdown, Strict, WebURL, excerpt, single_line
+from announcer.model.text import Address, Line, Markdown, Strict, WebURL, did_you_mean, excerpt, single_line
 
 MAX_ITEMS = 100  # speakers, publications or links in one event: a real one has a handful
 FIRST_YEAR, LAST_YEAR = 1900, 2200
@@ -125,16 +123,6 @@ class Publication(Strict):
 class Link(Strict):
     label: Line
     url: WebURL
-
-
-def did_you_mean(word: str, known: Iterable[str] | Mapping[str, str]) -> str:
-    """` (did you mean 'title'?)` when `word` looks like one of `known` (case aside: `Title` is
-    'title'), else nothing: the one way a misspelt key, zone or template field gets its hint.
-    `known` may map what a word is compared with to what is suggested (a city to its zone)."""
-    pairs = known.items() if isinstance(known, Mapping) else ((name, name) for name in known)
-    by_case = {compared.casefold(): meant for compared, meant in pairs}
-    close = difflib.get_close_matches(word.casefold(), by_case, n=1)
-    return f" (did you mean {by_case[close[0]]!r}?)" if close else ""
 
 
 UNIVERSAL = ("UTC", "Etc/UTC")  # the one zone without a place that an event may keep: no summer time

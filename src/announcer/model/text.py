@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -91,6 +93,16 @@ def excerpt(value: str) -> str:
     """`value` as an error quotes it: on one line, at most EXCERPT characters, quoted as Python
     would (`'next Friday'`), control and invisible characters shown as U+FFFD."""
     return repr(shown_safely(value, EXCERPT))
+
+
+def did_you_mean(word: str, known: Iterable[str] | Mapping[str, str]) -> str:
+    """` (did you mean 'title'?)` when `word` looks like one of `known` (case aside: `Title` is
+    'title'), else nothing: the one way a misspelt key, zone or template field gets its hint.
+    `known` may map what a word is compared with to what is suggested (a city to its zone)."""
+    pairs = known.items() if isinstance(known, Mapping) else ((name, name) for name in known)
+    by_case = {compared.casefold(): meant for compared, meant in pairs}
+    close = difflib.get_close_matches(word.casefold(), by_case, n=1)
+    return f" (did you mean {by_case[close[0]]!r}?)" if close else ""
 
 
 def single_line(value: str) -> str:

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from announcer import prose
 from announcer.errors import TemplateError
 from announcer.languages import SOURCE, translations
-from announcer.model.event import did_you_mean
+from announcer.model.text import did_you_mean
 from announcer.paths import display_path
 from announcer.render import filters
 

@@ -14,7 +14,8 @@ import jinja2
 from announcer import clock
 from announcer.errors import InputError, Problem
 from announcer.load.series import SERIES_FOLDER, known_series, load_series, series_path
-from announcer.model.event import UNIVERSAL, did_you_mean, zone_named
+from announcer.model.event import UNIVERSAL, zone_named
+from announcer.model.text import did_you_mean
 from announcer.paths import display_path
 from announcer.slugs import slug_of
 
