@@ -391,3 +391,13 @@ def test_a_list_as_people_write_it_gets_words_for_what_to_change(cli: CLI, writt
     assert code == 1
     assert f"error: {said}" in err
     assert "when not quoted" not in err, "not the library's words"
+
+
+def test_the_pre_flight_s_last_line_counts_the_warnings_printed_above_it(
+    cli: CLI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("announcer.preflight.SPAMASSASSIN", None)  # seconds a message; not the point here
+    code, out, err = cli("check", EXAMPLE_EVENT)  # the example is over: a warning on the input
+    assert code == 0, out + err
+    assert "warning: events/2026-03-06-car-t-cell-therapy.yaml: the event is over" in err
+    assert out.rstrip().endswith("(and 1 warning on the inputs, above)"), out[-200:]

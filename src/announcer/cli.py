@@ -174,7 +174,12 @@ def _print_check(report: CheckReport, problems: list[Problem | str], inspections
     if inspections:
         errors = sum(inspection.errors for inspection in inspections)
         warnings = sum(f.level is Level.WARNING for inspection in inspections for f in inspection.findings)
-        typer.echo(f"\npre-flight: {counted(errors, 'error')}, {counted(warnings, 'warning')}")
+        inputs = (
+            f" (and {counted(len(report.warnings), 'warning')} on the inputs, above)"
+            if report.warnings
+            else ""
+        )
+        typer.echo(f"\npre-flight: {counted(errors, 'error')}, {counted(warnings, 'warning')}{inputs}")
 
 
 def _check_json(
