@@ -113,10 +113,13 @@ def _exit_codes() -> Iterator[None]:
         raise typer.Exit(EXIT_DELIVERY_FAILED) from None
 
 
-@app.command()
+@app.command(short_help="Validate the inputs, then inspect every kind of message.")
 def check(
     events: Annotated[
-        list[Path], typer.Argument(help="Event files, or folders of them, to check.", metavar="EVENT...")
+        list[Path],
+        typer.Argument(
+            help="Event files, or folders of them, to check.", metavar="EVENT", show_default=False
+        ),
     ],
     to: Annotated[
         list[str] | None,
@@ -205,7 +208,7 @@ def _check_json(
     }
 
 
-@app.command()
+@app.command(short_help="Write a new event file of a series.")
 def new(
     series: Annotated[
         str, typer.Argument(help="The series' id: its file is series/<id>.yaml.", metavar="SERIES")
@@ -236,7 +239,7 @@ def new(
     typer.echo(f"wrote {shown}: write the speakers and the abstract, then announcer check {shown}")
 
 
-@app.command()
+@app.command(short_help="Start a workspace of your own.")
 def init(
     folder: Annotated[Path, typer.Argument(help="The new workspace's folder.", metavar="DIR")] = Path("."),
     timezone: Annotated[
@@ -257,7 +260,7 @@ def init(
         )
 
 
-@app.command()
+@app.command(short_help="Write an event's HTML, text and calendar as files.")
 def render(
     event: EventArgument,
     output: Annotated[
@@ -336,7 +339,7 @@ def _sending_from(settings: Settings, options: SendOptions) -> SendOptions:
     return replace(options, outbox=_of_workspace(options.outbox, "outbox", settings))
 
 
-@app.command()
+@app.command(short_help="Send an invitation to each recipient (a dry run by default).")
 def send(
     event: EventArgument,
     to: SeriesToOption = None,
@@ -365,7 +368,7 @@ def send(
         _print_summary(report, options)
 
 
-@app.command()
+@app.command(short_help="Cancel an event: tell everyone who has it.")
 def cancel(
     event: EventArgument,
     to: Annotated[
@@ -392,7 +395,7 @@ def cancel(
         _print_summary(report, options)
 
 
-@app.command()
+@app.command(short_help="Send the reminders that are due (made for cron).")
 def remind(
     events_dir: EventsDirArgument = Path("events"),
     within: Annotated[
@@ -429,7 +432,7 @@ def remind(
             raise typer.Exit(EXIT_DELIVERY_FAILED)
 
 
-@app.command()
+@app.command(short_help="Write a static site, with calendar and Atom feeds.")
 def site(
     events_dir: EventsDirArgument = Path("events"),
     out: Annotated[
@@ -449,7 +452,7 @@ def site(
     typer.echo(f"wrote {counted(pages, 'page')} and {counted(feeds, 'feed')} to {display_path(out)}")
 
 
-@app.command()
+@app.command(short_help="Send one digest of the coming days' events.")
 def digest(
     to: ToOption,
     events_dir: EventsDirArgument = Path("events"),
@@ -568,7 +571,7 @@ def _print_summary(report: SendReport, options: SendOptions, *, stop: bool = Tru
         raise typer.Exit(EXIT_DELIVERY_FAILED)
 
 
-@app.command()
+@app.command(short_help="Show what the journal says was sent to whom.")
 def status(
     event: EventArgument,
     config: ConfigOption = Path("announcer.toml"),
@@ -596,7 +599,7 @@ def status(
                     typer.echo(f"  {label}: {entry.recipient} ({entry.at}): {shown_safely(entry.reply, 300)}")
 
 
-@app.command()
+@app.command(short_help="Count the answers to an --rsvp invitation.")
 def rsvps(
     event: EventArgument,
     mailbox: Annotated[
@@ -666,7 +669,7 @@ def _cell(value: object) -> str:
     return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-@app.command()
+@app.command(short_help="Show the emails in a browser while you edit.")
 def preview(
     target: Annotated[
         Path,
