@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from zoneinfo import available_timezones
 
@@ -401,3 +403,14 @@ def test_the_pre_flight_s_last_line_counts_the_warnings_printed_above_it(
     assert code == 0, out + err
     assert "warning: events/2026-03-06-car-t-cell-therapy.yaml: the event is over" in err
     assert out.rstrip().endswith("(and 1 warning on the inputs, above)"), out[-200:]
+
+
+def test_the_verbs_list_says_each_verb_in_a_whole_line() -> None:
+    shown = subprocess.run(
+        [sys.executable, "-m", "announcer", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    verbs = shown.split("Commands:")[1].strip().splitlines()
+    assert len(verbs) == 12
+    for line in verbs:
+        assert line.rstrip().endswith("."), f"cut off: {line}"
+        assert "…" not in line
