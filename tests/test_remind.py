@@ -147,11 +147,14 @@ def test_twice_in_a_row_and_after_a_cancellation_nobody_gets_one_again(cli: CLI,
     with _at(START - timedelta(hours=20)):
         code, out, err = cli("remind", "--transport", "smtp")
         assert code == 0, err
-        assert out == "sent 5 of 5 by SMTP\n"
+        assert out == "2026-03-06-car-t-cell-therapy-reminder-1d: sent 5 of 5 by SMTP\n", (
+            "names the talk and kind"
+        )
         assert cli("remind", "--transport", "smtp") == (0, "", ""), "the second run is quiet"
     assert len(server.handler.received) == 5
     with _at(START - timedelta(minutes=50)):
-        assert cli("remind", "--transport", "smtp")[1] == "sent 5 of 5 by SMTP\n", "the hour-before kind"
+        reminded = "2026-03-06-car-t-cell-therapy-reminder-1h: sent 5 of 5 by SMTP\n"
+        assert cli("remind", "--transport", "smtp")[1] == reminded, "the hour-before kind"
         assert cli("remind", "--transport", "smtp") == (0, "", "")
     assert max(server.handler.counts().values()) == 2
     later = "events/2026-03-13-tumour-microenvironment.yaml"
@@ -199,9 +202,10 @@ def test_killed_mid_run_then_rerun_nobody_is_reminded_twice(workspace: Path, ser
     assert set(missing) <= set(in_doubt), "only the message in flight may be missing, and it is reported"
     again = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
     assert server.handler.counts() == counts, "a third run sends nothing"
-    assert again.stdout in ("", f"sent 0 of {COUNT} by SMTP; {COUNT - 1} had it already\n"), (
-        "quiet unless in doubt"
-    )
+    assert again.stdout in (
+        "",
+        f"soon-reminder-1d: sent 0 of {COUNT} by SMTP; {COUNT - 1} had it already\n",
+    ), "quiet unless in doubt"
 
 
 def test_a_journal_that_fails_at_the_second_event_reports_the_first_and_exits_3(
@@ -224,6 +228,9 @@ def test_a_journal_that_fails_at_the_second_event_reports_the_first_and_exits_3(
             "remind", "--to", "recipients/example.csv", "--within", "2d", "--transport", "smtp"
         )
     assert code == 3, out + err
-    assert out.startswith("sent 5 of 5 by SMTP\nsent 0 of 5 by SMTP"), out
+    assert out.startswith(
+        "2026-03-04-engineered-tregs-online-reminder-soon: sent 5 of 5 by SMTP\n"
+        "2026-03-05-computational-pathology-reminder-soon: sent 0 of 5 by SMTP"
+    ), out
     assert "database or disk is full" in err
     assert len(server.handler.received) == 5, "the first talk's reminders, once each"

@@ -25,7 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from announcer import __version__
 from announcer.deliver.delivery import Resend, per_minute
 from announcer.deliver.ledger import Outcome
-from announcer.deliver.transports import TransportName
+from announcer.deliver.transports import TRANSPORTS, TransportName
 from announcer.errors import AnnouncerError, DeliveryError, InputError, Problem
 from announcer.hosts import is_loopback
 from announcer.jobs import (
@@ -427,7 +427,7 @@ def remind(
             reports = send_reminders(events_dir, window, to, settings, options, Hooks(_warn, start, advance))
         told = [report for report in reports if report.summary.delivered or not report.summary.complete]
         for report in told:  # every event's summary first (a run that finds all done is quiet)
-            _print_summary(report, options, stop=False)
+            _print_summary(report, options, stop=False, named=True)
         if not all(report.summary.complete for report in told):
             raise typer.Exit(EXIT_DELIVERY_FAILED)
 
@@ -536,13 +536,16 @@ def _progress() -> Iterator[tuple[Callable[[int], None], Callable[[], None]]]:
         yield (lambda total: bar.update(task, total=total)), (lambda: bar.advance(task))
 
 
-def _print_summary(report: SendReport, options: SendOptions, *, stop: bool = True) -> None:
+def _print_summary(
+    report: SendReport, options: SendOptions, *, stop: bool = True, named: bool = False
+) -> None:
     """What happened, naming every recipient who did not get the message; exit 3 if any (unless
-    told not to `stop`: the caller has more to say first)."""
+    told not to `stop`: the caller has more to say first). `named`: the line says which message
+    it was (a run of several, such as remind's)."""
     for warning in report.warnings:
         _warn(warning)
     summary = report.summary
-    if options.transport is TransportName.DRY_RUN:
+    if not TRANSPORTS[options.transport].reaches_people:
         done = (
             f"wrote {counted(summary.delivered, 'message')} to {display_path(options.outbox / report.slug)}"
         )
@@ -550,7 +553,8 @@ def _print_summary(report: SendReport, options: SendOptions, *, stop: bool = Tru
             done += f" (of {report.recipients})"
         done += "; a dry run: nothing was sent"
     else:
-        done = f"sent {summary.delivered} of {report.recipients} by SMTP"
+        done = f"sent {summary.delivered} of {report.recipients} by {options.transport.value.upper()}"
+        done = f"{report.slug}: {done}" if named else done
     if options.test_to:
         done += f"; a test: recipient #1's message, for {options.test_to}, not journaled"
     parts = [done]
