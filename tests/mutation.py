@@ -305,8 +305,8 @@ MUTANTS = [
     Mutant(
         "forged replies counted",
         "model/reply.py",
-        "return not self.doubt and bool(self.sender) and self.sender == self.attendee",
-        "return True",
+        "genuine = not self.doubt and bool(self.sender) and self.sender == self.attendee",
+        "genuine = True",
     ),
     Mutant(
         "the last reply in the mailbox wins",

@@ -444,3 +444,24 @@ def test_any_reply_counts_only_for_its_sender_and_prints_safely(cli: CLI, sent: 
             listed = answers(out) if not options else out.splitlines()[1:]
             people = [re.findall(r"[\w.]+@example\.\w+", line)[-1] for line in listed]
             assert len(people) == len(set(people)) == len(counted.answers), "one answer per attendee"
+
+
+def test_two_addresses_that_show_alike_are_not_taken_for_one() -> None:
+    """Whether a reply is the attendee's own is decided on the addresses as they came: showing
+    them replaces what cannot be printed, and two different senders must not become one there."""
+    stamp = datetime(2026, 3, 3, tzinfo=UTC)
+    forged = Reply(
+        uid="x",
+        attendee="zoe\x01@example.net",
+        name="",
+        answer=Answer.ACCEPTED,
+        stamp=stamp,
+        arrived=stamp,
+        sequence=0,
+        sender="zoe\x02@example.net",
+        comment="",
+        source="test",
+    )
+    assert forged.attendee == forged.sender, "shown alike"
+    assert not forged.genuine
+    assert forged.doubt.startswith("answers for zoe\ufffd@example.net but was sent by")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -47,18 +47,19 @@ class Reply:
     comment: str  # COMMENT, if the attendee wrote one
     source: str  # the file (and message) it was read from
     doubt: str = ""  # why it is not the attendee's own answer ("" when it is)
+    genuine: bool = field(init=False, default=False)  # see `__post_init__`
 
     def __post_init__(self) -> None:
-        for name, limit in _SHOWN.items():
-            object.__setattr__(self, name, shown_safely(getattr(self, name), limit))
-        if not self.doubt and not self.genuine:
-            sent_by = self.sender or "no one named"
-            object.__setattr__(self, "doubt", f"answers for {self.attendee} but was sent by {sent_by}")
-
-    @property
-    def genuine(self) -> bool:
-        """Whether the message came from the attendee: its one From address is theirs.
+        """Whether the message came from the attendee (its one From address is theirs) is decided
+        on the addresses as they came, before they are made fit to show: two addresses that differ
+        only in what showing replaces must not pass for one.
 
         SENT-BY does not make another sender genuine: it is what the message says about itself,
         so whoever can send mail could name themselves the attendee's delegate."""
-        return not self.doubt and bool(self.sender) and self.sender == self.attendee
+        genuine = not self.doubt and bool(self.sender) and self.sender == self.attendee
+        object.__setattr__(self, "genuine", genuine)
+        for name, limit in _SHOWN.items():
+            object.__setattr__(self, name, shown_safely(getattr(self, name), limit))
+        if not genuine and not self.doubt:
+            sent_by = self.sender or "no one named"
+            object.__setattr__(self, "doubt", f"answers for {self.attendee} but was sent by {sent_by}")
