@@ -524,7 +524,8 @@ MUTANTS = [
     Mutant(
         "a control character carried into a header's encoded word",
         "compose/headers.py",
-        'return "".join("\\ufffd" if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)',
+        'return "".join("\\ufffd" if unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") else c '
+        "for c in text)",
         "return text",
     ),
     Mutant(

@@ -210,3 +210,9 @@ def test_lenient_encoded_words_in_every_field_reach_each_message_as_literal_text
         str(message["Subject"]) for message in _messages(Path("sent")) + _messages(Path("reminded"))
     ]
     assert all(subject.count(hostile) == 2 for subject in speaker_and_venue), speaker_and_venue
+
+
+def test_a_lone_surrogate_reaches_a_header_as_a_replacement_character() -> None:
+    """YAML's escapes can make one ("\\ud800"); the model refuses it, and the header holds anyway."""
+    message = _parsed(headers.unstructured("Subject", "Talk \ud800 =?") + b"\r\n")
+    assert str(message["Subject"]) == "Talk \ufffd =?"

@@ -362,6 +362,11 @@ def test_a_workspace_named_with_config_keeps_its_folders_wherever_announcer_runs
     )
     assert code == 0, out + err
     assert (outside / "here").is_dir(), "a folder typed is as typed"
+    code, out, err = cli(
+        "send", str(workspace / EXAMPLE_EVENT), "--to", "a@example.org", "--outbox", "outbox", *config
+    )
+    assert code == 0, out + err
+    assert (outside / "outbox").is_dir(), "even when it is named as the default is"
 
 
 def test_status_after_a_real_send_that_never_reached_the_server_says_why_nothing_is_there(cli: CLI) -> None:

@@ -80,7 +80,13 @@ ConfigOption = Annotated[
 ]
 EventArgument = Annotated[Path, typer.Argument(help="An event file (YAML).", dir_okay=False, metavar="EVENT")]
 EventsDirArgument = Annotated[
-    Path, typer.Argument(help="The folder of event files.", file_okay=False, metavar="EVENTS_DIR")
+    Path | None,
+    typer.Argument(
+        help="The folder of event files (default: the workspace's events/).",
+        file_okay=False,
+        metavar="EVENTS_DIR",
+        show_default=False,
+    ),
 ]
 
 
@@ -294,7 +300,12 @@ SeriesToOption = Annotated[
     ),
 ]
 TransportOption = Annotated[TransportName, typer.Option(help="How to deliver.")]
-OutboxOption = Annotated[Path, typer.Option(help="Where a dry run writes.", file_okay=False, metavar="DIR")]
+OutboxOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="Where a dry run writes (default: the workspace's outbox/).", file_okay=False, metavar="DIR"
+    ),
+]
 ResendOption = Annotated[
     bool, typer.Option("--resend", help="Send again to everyone, even those who have it.")
 ]
@@ -312,7 +323,7 @@ TestToOption = Annotated[
 
 def _options(
     transport: TransportName,
-    outbox: Path,
+    outbox: Path | None,
     resend: bool,
     resend_in_doubt: bool,
     rate: str | None,
@@ -320,23 +331,22 @@ def _options(
 ) -> SendOptions:
     return SendOptions(
         transport=transport,
-        outbox=outbox,
+        outbox=outbox or SendOptions().outbox,
         resend=Resend.EVERYONE if resend else Resend.IN_DOUBT if resend_in_doubt else Resend.NOBODY,
         per_minute=_rate(rate),
         test_to=test_to,
     )
 
 
-def _of_workspace(path: Path, default: str, settings: Settings) -> Path:
-    """A folder left at its default is the workspace's: with `--config elsewhere/announcer.toml`
-    the events are read from, and the outbox and site written into, elsewhere/. One typed is as
-    typed."""
-    return settings.workspace / path if path == Path(default) else path
+def _of_workspace(given: Path | None, folder: str, settings: Settings) -> Path:
+    """The folder given, as typed; else the workspace's own: with `--config elsewhere/announcer.toml`
+    the events are read from, and the outbox and site written into, elsewhere/."""
+    return given if given is not None else settings.workspace / folder
 
 
-def _sending_from(settings: Settings, options: SendOptions) -> SendOptions:
-    """The options with their outbox in the workspace, unless one was given."""
-    return replace(options, outbox=_of_workspace(options.outbox, "outbox", settings))
+def _sending_from(settings: Settings, options: SendOptions, outbox: Path | None) -> SendOptions:
+    """The options with their outbox: the one given, else the workspace's."""
+    return replace(options, outbox=_of_workspace(outbox, "outbox", settings))
 
 
 @app.command(short_help="Send an invitation to each recipient (a dry run by default).")
@@ -344,7 +354,7 @@ def send(
     event: EventArgument,
     to: SeriesToOption = None,
     transport: TransportOption = TransportName.DRY_RUN,
-    outbox: OutboxOption = Path("outbox"),
+    outbox: OutboxOption = None,
     resend: ResendOption = False,
     resend_in_doubt: ResendInDoubtOption = False,
     rate: RateOption = None,
@@ -362,7 +372,7 @@ def send(
     options = _options(transport, outbox, resend, resend_in_doubt, rate, test_to)
     with _exit_codes():
         settings = load_settings(config)
-        options = _sending_from(settings, options)
+        options = _sending_from(settings, options, outbox)
         with _progress() as (start, advance):
             report = send_invitation(event, to, settings, options, Hooks(_warn, start, advance), rsvp=rsvp)
         _print_summary(report, options)
@@ -378,7 +388,7 @@ def cancel(
         ),
     ] = None,
     transport: TransportOption = TransportName.DRY_RUN,
-    outbox: OutboxOption = Path("outbox"),
+    outbox: OutboxOption = None,
     resend: ResendOption = False,
     resend_in_doubt: ResendInDoubtOption = False,
     rate: RateOption = None,
@@ -389,7 +399,7 @@ def cancel(
     options = _options(transport, outbox, resend, resend_in_doubt, rate, test_to)
     with _exit_codes():
         settings = load_settings(config)
-        options = _sending_from(settings, options)
+        options = _sending_from(settings, options, outbox)
         with _progress() as (start, advance):
             report = send_cancellation(event, to, settings, options, Hooks(_warn, start, advance))
         _print_summary(report, options)
@@ -397,7 +407,7 @@ def cancel(
 
 @app.command(short_help="Send the reminders that are due (made for cron).")
 def remind(
-    events_dir: EventsDirArgument = Path("events"),
+    events_dir: EventsDirArgument = None,
     within: Annotated[
         str,
         typer.Option(
@@ -407,7 +417,7 @@ def remind(
     ] = "26h",
     to: SeriesToOption = None,
     transport: TransportOption = TransportName.DRY_RUN,
-    outbox: OutboxOption = Path("outbox"),
+    outbox: OutboxOption = None,
     rate: RateOption = None,
     config: ConfigOption = Path("announcer.toml"),
 ) -> None:
@@ -421,10 +431,10 @@ def remind(
         raise typer.BadParameter(str(exc), param_hint="--within") from None
     with _exit_codes():
         settings = load_settings(config)
-        options = _sending_from(settings, options)
-        events_dir = _of_workspace(events_dir, "events", settings)
+        options = _sending_from(settings, options, outbox)
+        events = _of_workspace(events_dir, "events", settings)
         with _progress() as (start, advance):
-            reports = send_reminders(events_dir, window, to, settings, options, Hooks(_warn, start, advance))
+            reports = send_reminders(events, window, to, settings, options, Hooks(_warn, start, advance))
         told = [report for report in reports if report.summary.delivered or not report.summary.complete]
         for report in told:  # every event's summary first (a run that finds all done is quiet)
             _print_summary(report, options, stop=False, named=True)
@@ -434,28 +444,33 @@ def remind(
 
 @app.command(short_help="Write a static site, with calendar and Atom feeds.")
 def site(
-    events_dir: EventsDirArgument = Path("events"),
+    events_dir: EventsDirArgument = None,
     out: Annotated[
-        Path,
-        typer.Option("--out", help="The folder the site is written into.", file_okay=False, metavar="DIR"),
-    ] = Path("site"),
+        Path | None,
+        typer.Option(
+            "--out",
+            help="The folder the site is written into (default: the workspace's site/).",
+            file_okay=False,
+            metavar="DIR",
+        ),
+    ] = None,
     config: ConfigOption = Path("announcer.toml"),
 ) -> None:
     """Write a static site: a page per event; a page, a calendar and an Atom feed per series."""
     with _exit_codes():
         settings = load_settings(config)
-        events_dir = _of_workspace(events_dir, "events", settings)
-        out = _of_workspace(out, "site", settings)
-        written = build_site(events_dir, out, settings)
+        events = _of_workspace(events_dir, "events", settings)
+        into = _of_workspace(out, "site", settings)
+        written = build_site(events, into, settings)
     pages = sum(path.suffix == ".html" for path in written)
-    feeds = sum(path.parent == out for path in written)
-    typer.echo(f"wrote {counted(pages, 'page')} and {counted(feeds, 'feed')} to {display_path(out)}")
+    feeds = sum(path.parent == into for path in written)
+    typer.echo(f"wrote {counted(pages, 'page')} and {counted(feeds, 'feed')} to {display_path(into)}")
 
 
 @app.command(short_help="Send one digest of the coming days' events.")
 def digest(
     to: ToOption,
-    events_dir: EventsDirArgument = Path("events"),
+    events_dir: EventsDirArgument = None,
     from_: Annotated[
         str | None,
         typer.Option(
@@ -469,7 +484,7 @@ def digest(
         bool, typer.Option("--allow-empty", help="Send even when no event is due.")
     ] = False,
     transport: TransportOption = TransportName.DRY_RUN,
-    outbox: OutboxOption = Path("outbox"),
+    outbox: OutboxOption = None,
     resend: ResendOption = False,
     resend_in_doubt: ResendInDoubtOption = False,
     rate: RateOption = None,
@@ -481,12 +496,12 @@ def digest(
     first = _day(from_)
     with _exit_codes():
         settings = load_settings(config)
-        options = _sending_from(settings, options)
-        events_dir = _of_workspace(events_dir, "events", settings)
+        options = _sending_from(settings, options, outbox)
+        events = _of_workspace(events_dir, "events", settings)
         window = Window(first or settings.today(), days)
         with _progress() as (start, advance):
             report = send_digest(
-                events_dir,
+                events,
                 window,
                 to,
                 settings,
@@ -496,7 +511,7 @@ def digest(
             )
         if report is None:
             span = date_range(window.first, window.last)
-            folder = display_path(events_dir)
+            folder = display_path(events)
             typer.echo(f"no event in {folder}/ starts {span}: nothing sent (--allow-empty sends one anyway)")
             return
         _print_summary(report, options)

@@ -34,14 +34,14 @@ _ATOM_TEXT = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?: [A-Za-z0-9!#$%&'*+/
 
 
 def one_line(text: str) -> str:
-    """`text` with every control character and line or paragraph separator shown as U+FFFD.
+    """`text` with every control character, lone surrogate and line or paragraph separator shown as U+FFFD.
 
     The model refuses them in anything that reaches a header; this makes the header safe by
     itself, whatever reaches it.
     """
     if text.isascii() and text.isprintable():
         return text
-    return "".join("\ufffd" if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)
+    return "".join("\ufffd" if unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") else c for c in text)
 
 
 def literal(text: str) -> bool:
