@@ -704,6 +704,19 @@ MUTANTS = [
         '            method="CANCEL",\n            has_event=False,',
         '            method="CANCEL",\n            has_event=True,',
     ),
+    # An event's state (issue 27)
+    Mutant(
+        "one draft in the folder stops remind, digest and site",
+        "load/events.py",
+        "            skipped.extend(exc.problems)\n            continue",
+        "            raise",
+    ),
+    Mutant(
+        "a file left out of the folder's work exits 0 (cron never hears of it)",
+        "cli.py",
+        "        raise typer.Exit(EXIT_LEFT_OUT)",
+        "        return",
+    ),
 ]
 
 

@@ -142,12 +142,16 @@ def test_default_window_is_the_next_seven_days_in_the_settings_zone(cli: CLI, pi
     assert str(_read(path)["Subject"]) == "Seminars 23 February: Soon"
 
 
-def test_a_broken_event_file_stops_the_digest(cli: CLI) -> None:
+def test_a_broken_event_file_is_named_and_left_out_and_the_digest_goes_out(cli: CLI) -> None:
     write(Path("events/broken.yaml"), "title: x\nstart: someday\n")
-    code, _, err = cli("digest", "events", "--to", EXAMPLE_RECIPIENTS, "--from", "2026-03-02")
-    assert code == 1
-    assert "error: events/broken.yaml:2: start: 'someday' is not a date and time" in err
-    assert not Path("outbox").exists()
+    code, out, err = cli("digest", "events", "--to", EXAMPLE_RECIPIENTS, "--from", "2026-03-02")
+    assert code == 4, "done, but a file needs a look"
+    assert "skipped: events/broken.yaml:2: start: 'someday' is not a date and time" in err
+    assert "left out 1 event file that cannot be read (events/broken.yaml)" in err
+    assert out.startswith("wrote 5 messages to outbox/digest-2026-03-02")
+    code, out, err = cli("digest", "events", "--to", EXAMPLE_RECIPIENTS, "--from", "2031-01-06")
+    assert code == 4, "nothing in the window: still said"
+    assert "skipped: events/broken.yaml:2" in err
 
 
 def test_bad_from_is_a_usage_error(cli: CLI) -> None:

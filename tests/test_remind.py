@@ -234,3 +234,30 @@ def test_a_journal_that_fails_at_the_second_event_reports_the_first_and_exits_3(
     ), out
     assert "database or disk is full" in err
     assert len(server.handler.received) == 5, "the first talk's reminders, once each"
+
+
+def test_a_draft_and_a_broken_file_beside_a_talk_due_tomorrow_are_named_and_the_talk_reminded(
+    cli: CLI, server: Server
+) -> None:
+    """From cron: one unfinished event (`announcer new`) and one broken file never block the
+    reminders that are due; both are named with file and line, and the exit status says so."""
+    assert cli("new", "onkpat", "--date", "2026-03-27")[0] == 0
+    (draft,) = Path("events").glob("2026-03-27-*.yaml")
+    write(Path("events/broken.yaml"), "title: Broken\nstart: someday\n")
+    with _at(START - timedelta(hours=20)):
+        code, out, err = cli("remind", "--transport", "smtp")
+    assert code == 4, err
+    assert out == "2026-03-06-car-t-cell-therapy-reminder-1d: sent 5 of 5 by SMTP\n"
+    assert len(server.handler.received) == 5
+    assert f"skipped: events/{draft.name}:4: title: still to write" in err
+    assert f"skipped: events/{draft.name}:13: abstract: still to write" in err
+    assert "skipped: events/broken.yaml:2: start: 'someday' is not a date and time" in err
+    assert f"left out 2 event files that cannot be read (events/{draft.name}, events/broken.yaml)" in err
+    with _at(START - timedelta(hours=19)):  # the next run: nothing new is due, the two still named
+        code, out, err = cli("remind", "--transport", "smtp")
+    assert (code, out) == (4, "")
+    assert err.count("skipped: events/broken.yaml") == 1
+    assert len(server.handler.received) == 5
+    code, _, err = cli("send", "events/broken.yaml", "--to", "recipients/example.csv")
+    assert code == 1, "a file given by name still fails on its own problems"
+    assert "error: events/broken.yaml:2: start: 'someday' is not a date and time" in err

@@ -40,6 +40,16 @@ def _json_ld(page: Path) -> dict[str, object]:
     return data
 
 
+def test_a_draft_is_named_and_left_out_and_the_rest_published(cli: CLI) -> None:
+    assert cli("new", "onkpat", "--date", "2031-05-16")[0] == 0
+    code, out, err = cli("site", "--out", "public")
+    assert code == 4, err
+    assert "skipped: events/2031-05-16-onkpat.yaml:13: abstract: still to write" in err
+    assert out == "wrote 9 pages and 8 feeds to public\n"
+    assert Path("public", CAR_T).is_file()
+    assert not list(Path("public").rglob("2031-05-16*"))
+
+
 def test_the_series_feed_holds_each_event_as_its_emails_calendar_does(site: Path, settings: Settings) -> None:
     text = (site / "onkpat.ics").read_text()
     feed = Calendar.from_ical(text)

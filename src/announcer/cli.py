@@ -62,9 +62,15 @@ from announcer.starter import new_event, start_workspace
 
 EXIT_BAD_INPUT = 1
 EXIT_DELIVERY_FAILED = 3
+EXIT_LEFT_OUT = 4  # the work was done, but a file of the folder of events could not be read
 
 app = typer.Typer(
     help="Turn event announcements into emails people are glad to receive.",
+    epilog=(
+        "Exit status: 0 done; 1 bad input (nothing was sent); 2 wrong usage; 3 some deliveries "
+        "failed or are in doubt; 4 (remind, digest, site) done, but an event file of the folder "
+        "could not be read and was left out: each is named on stderr."
+    ),
     rich_markup_mode=None,
     no_args_is_help=True,
     add_completion=False,
@@ -92,6 +98,30 @@ EventsDirArgument = Annotated[
 
 def _warn(problem: Problem | str) -> None:
     typer.echo(f"warning: {problem}", err=True)
+
+
+class _LeftOut:
+    """The event files a verb working through a folder left out (a draft, a broken file): each
+    problem named on stderr as it is found, and exit status 4 once the work that was due is done,
+    so that cron tells someone to look."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def __call__(self, problem: Problem) -> None:
+        typer.echo(f"skipped: {problem}", err=True)
+        self.problems.append(problem)
+
+    def exit(self) -> None:
+        """Exit 4 if a file was left out (after the verb has said everything else)."""
+        if not self.problems:
+            return
+        files = list(dict.fromkeys(problem.source for problem in self.problems))
+        _warn(
+            f"left out {counted(len(files), 'event file')} that cannot be read ({', '.join(files)}); "
+            "the rest was done: finish or fix them (announcer check names each problem)"
+        )
+        raise typer.Exit(EXIT_LEFT_OUT)
 
 
 @contextmanager
@@ -423,7 +453,8 @@ def remind(
 ) -> None:
     """Send the reminders that are due, once per event and kind: of each talk whose series asks
     for them, to its list (or, with --to, of every event starting within --within). Made to run
-    every few minutes from cron or a systemd timer: quiet when nothing is due."""
+    every few minutes from cron or a systemd timer: quiet when nothing is due.
+    An event file that cannot be read (a draft, a broken file) is named and left out: exit 4."""
     options = _options(transport, outbox, False, False, rate, None)
     try:
         window = lead_time(lead_value(within))
@@ -433,13 +464,16 @@ def remind(
         settings = load_settings(config)
         options = _sending_from(settings, options, outbox)
         events = _of_workspace(events_dir, "events", settings)
+        left_out = _LeftOut()
         with _progress() as (start, advance):
-            reports = send_reminders(events, window, to, settings, options, Hooks(_warn, start, advance))
+            hooks = Hooks(_warn, start, advance, left_out)
+            reports = send_reminders(events, window, to, settings, options, hooks)
         told = [report for report in reports if report.summary.delivered or not report.summary.complete]
         for report in told:  # every event's summary first (a run that finds all done is quiet)
             _print_summary(report, options, stop=False, named=True)
         if not all(report.summary.complete for report in told):
             raise typer.Exit(EXIT_DELIVERY_FAILED)
+        left_out.exit()
 
 
 @app.command(short_help="Write a static site, with calendar and Atom feeds.")
@@ -456,15 +490,18 @@ def site(
     ] = None,
     config: ConfigOption = Path("announcer.toml"),
 ) -> None:
-    """Write a static site: a page per event; a page, a calendar and an Atom feed per series."""
+    """Write a static site: a page per event; a page, a calendar and an Atom feed per series.
+    An event file that cannot be read (a draft, a broken file) is named and left out: exit 4."""
     with _exit_codes():
         settings = load_settings(config)
         events = _of_workspace(events_dir, "events", settings)
         into = _of_workspace(out, "site", settings)
-        written = build_site(events, into, settings)
+        left_out = _LeftOut()
+        written = build_site(events, into, settings, Hooks(skip=left_out))
     pages = sum(path.suffix == ".html" for path in written)
     feeds = sum(path.parent == into for path in written)
     typer.echo(f"wrote {counted(pages, 'page')} and {counted(feeds, 'feed')} to {display_path(into)}")
+    left_out.exit()
 
 
 @app.command(short_help="Send one digest of the coming days' events.")
@@ -491,7 +528,8 @@ def digest(
     test_to: TestToOption = None,
     config: ConfigOption = Path("announcer.toml"),
 ) -> None:
-    """Send one digest of the events starting in the coming days (by default the next 7)."""
+    """Send one digest of the events starting in the coming days (by default the next 7).
+    An event file that cannot be read (a draft, a broken file) is named and left out: exit 4."""
     options = _options(transport, outbox, resend, resend_in_doubt, rate, test_to)
     first = _day(from_)
     with _exit_codes():
@@ -499,6 +537,7 @@ def digest(
         options = _sending_from(settings, options, outbox)
         events = _of_workspace(events_dir, "events", settings)
         window = Window(first or settings.today(), days)
+        left_out = _LeftOut()
         with _progress() as (start, advance):
             report = send_digest(
                 events,
@@ -506,15 +545,16 @@ def digest(
                 to,
                 settings,
                 options,
-                Hooks(_warn, start, advance),
+                Hooks(_warn, start, advance, left_out),
                 allow_empty=allow_empty,
             )
         if report is None:
             span = date_range(window.first, window.last)
             folder = display_path(events)
             typer.echo(f"no event in {folder}/ starts {span}: nothing sent (--allow-empty sends one anyway)")
-            return
-        _print_summary(report, options)
+        else:
+            _print_summary(report, options)
+        left_out.exit()
 
 
 def _day(value: str | None, option: str = "--from") -> date | None:

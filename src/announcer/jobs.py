@@ -34,7 +34,7 @@ from announcer.lifecycle import (
     reminder_due,
     sent_sequence,
 )
-from announcer.load.events import event_files, load_events, load_named, raw_html_warnings
+from announcer.load.events import Folder, event_files, load_events, load_named, raw_html_warnings, read_folder
 from announcer.load.recipients import DELIMITER_NAMES, RecipientList, open_recipients
 from announcer.load.replies import read_replies
 from announcer.load.secrets import secret_problems, unsubscribe_secret
@@ -184,7 +184,7 @@ def send_digest(
     the digest and from the invitation gives one calendar entry.
     """
     secret = unsubscribe_secret(settings)
-    events = load_events(events_dir, settings.defaults)
+    events = _readable(events_dir, settings, hooks).events
     if not in_window(events, window) and not allow_empty:
         return None
     audience = Audience.of(to)
@@ -211,7 +211,7 @@ def send_reminders(
     sent unless every due event has a sound list."""
     secret = unsubscribe_secret(settings)
     now = clock.utc_now()
-    events = load_events(events_dir, settings.defaults)
+    events = _readable(events_dir, settings, hooks).events
     asked = [named for named in events if to or (named.series and named.series.reminders)]
     due = [(named, lead) for named in asked if (lead := reminder_due(named, now, within))]
     reports: list[SendReport] = []
@@ -236,6 +236,14 @@ def send_reminders(
     return reports
 
 
+def _readable(events_dir: Path, settings: Settings, hooks: Hooks) -> Folder:
+    """The events of a folder that can be read; each problem of the others told to `hooks.skip`."""
+    found = read_folder(events_dir, settings.defaults)
+    for problem in found.skipped:
+        hooks.skip(problem)
+    return found
+
+
 def _reminder(sending: Run, named: NamedEvent, edition: Edition, lead: str, now: datetime) -> Composers:
     """A reminder's composers, each reader's in their language, worded as of `now`, in the series' brand."""
     renderer = Renderer(named.branded(sending.settings))
@@ -246,11 +254,12 @@ def _reminder(sending: Run, named: NamedEvent, edition: Edition, lead: str, now:
     )
 
 
-def build_site(events_dir: Path, out: Path, settings: Settings) -> list[Path]:
+def build_site(events_dir: Path, out: Path, settings: Settings, hooks: Hooks = SILENT) -> list[Path]:
     """The static site of a folder of events (see `render.site`), written into `out`: each file
-    replaced whole, so a reader never gets half a page."""
-    paths = event_files(events_dir)
-    events = load_events(events_dir, settings.defaults)
+    replaced whole, so a reader never gets half a page. A file that cannot be read is left out
+    (its page stays as it was) and named through `hooks`."""
+    found = _readable(events_dir, settings, hooks)
+    paths, events = found.paths, found.events
     now = clock.utc_now()
     groups: dict[str, list[Listed]] = {}
     with history(settings.workspace) as sequences:

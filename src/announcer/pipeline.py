@@ -67,6 +67,9 @@ class Hooks:
     announce: Callable[[str], None] = lambda text: None
     start: Callable[[int], None] = lambda total: None
     advance: Callable[[], None] = lambda: None
+    # A file of a folder of events left out (a draft, a broken file), for the verb to name and
+    # to say in its exit status; the work that is due goes on without it.
+    skip: Callable[[Problem], None] = lambda problem: None
 
 
 DRY_RUN = SendOptions()  # the safe default of every sending verb: a dry run, at full speed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -121,30 +122,61 @@ def event_files(folder: Path) -> list[Path]:
     Whatever is named like an event file is one, so that what cannot be read (a pipe, a link to
     nothing) is refused by its name rather than dropped without a word.
     """
+    paths, outside = _folder_files(folder)
+    if outside:
+        raise EventError(outside)
+    return paths
+
+
+def _folder_files(folder: Path) -> tuple[list[Path], list[Problem]]:
+    """The event files of a folder inside it, and a problem for each that leads out of it."""
     if not folder.is_dir():
         raise EventError([Problem(display_path(folder), "not a folder of event files")])
     inside = folder.resolve()
     paths = sorted(path for path in folder.iterdir() if path.suffix in EVENT_SUFFIXES and not path.is_dir())
-    outside = [path for path in paths if not path.resolve().is_relative_to(inside)]
-    if outside:
-        message = "is a link to a file outside the folder: replace it with the event file itself"
-        raise EventError([Problem(display_path(path), message) for path in outside])
-    return paths
+    message = "is a link to a file outside the folder: replace it with the event file itself"
+    outside = [
+        Problem(display_path(path), message) for path in paths if not path.resolve().is_relative_to(inside)
+    ]
+    return [path for path in paths if path.resolve().is_relative_to(inside)], outside
 
 
-def load_events(folder: Path, defaults: EventDefaults) -> list[NamedEvent]:
-    """Every event of a folder, in file-name order.
+@dataclass(frozen=True)
+class Folder:
+    """What a folder of events holds: each event that could be read, with its file, and the
+    problems of each file that could not (a draft of `announcer new`, a broken file)."""
 
-    Every file is read and all their problems reported together: a broken file must never
-    silently drop an event from a digest or a preview.
-    """
+    events: list[NamedEvent]
+    paths: list[Path]  # the file of each event, in the same order
+    skipped: list[Problem]
+
+    @property
+    def skipped_files(self) -> list[str]:
+        """The files left out, each once, in order."""
+        return list(dict.fromkeys(problem.source for problem in self.skipped))
+
+
+def read_folder(folder: Path, defaults: EventDefaults) -> Folder:
+    """Every event of a folder that can be read, in file-name order, and the problems of those
+    that cannot: the verbs that work through a folder (`remind`, `digest`, `site`) do the work
+    that is due and name what they left out, so one unfinished event never blocks the others."""
+    paths, skipped = _folder_files(folder)
     named: list[NamedEvent] = []
-    problems: list[Problem] = []
-    for path in event_files(folder):
+    read: list[Path] = []
+    for path in paths:
         try:
             named.append(load_named(path, defaults))
         except InputError as exc:
-            problems.extend(exc.problems)
-    if problems:
-        raise EventError(problems)
-    return named
+            skipped.extend(exc.problems)
+            continue
+        read.append(path)
+    return Folder(named, read, skipped)
+
+
+def load_events(folder: Path, defaults: EventDefaults) -> list[NamedEvent]:
+    """Every event of a folder, in file-name order, or every problem of its files at once (for
+    `check` and the preview, which show what is wrong rather than leave it out)."""
+    found = read_folder(folder, defaults)
+    if found.skipped:
+        raise EventError(found.skipped)
+    return found.events
