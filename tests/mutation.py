@@ -717,6 +717,24 @@ MUTANTS = [
         "        raise typer.Exit(EXIT_LEFT_OUT)",
         "        return",
     ),
+    Mutant(
+        "a cancelled event sent again without the organiser's word",
+        "jobs.py",
+        "    if stands is not None and not reinstate:",
+        "    if False:",
+    ),
+    Mutant(
+        "a re-run of a reinstatement sent again to everyone as an update",
+        "lifecycle.py",
+        "(rerun and last.kind == Kind.REINSTATEMENT.value)",
+        "False",
+    ),
+    Mutant(
+        "a reinstatement's subject without its headline",
+        "kinds.py",
+        '            headline=_("Back on:"),\n',
+        "",
+    ),
 ]
 
 

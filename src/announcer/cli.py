@@ -396,15 +396,24 @@ def send(
             help="Invite each reader as an attendee who answers Yes, Maybe or No (count them with rsvps).",
         ),
     ] = False,
+    reinstate: Annotated[
+        bool,
+        typer.Option(
+            "--reinstate",
+            help="The event was cancelled and is back on: tell everyone so (refused without it).",
+        ),
+    ] = False,
     config: ConfigOption = Path("announcer.toml"),
 ) -> None:
-    """Send one invitation per recipient (by default a dry run into OUTBOX/<slug>/)."""
+    """Send one invitation per recipient (by default a dry run into OUTBOX/<slug>/). A cancelled
+    event is sent again only with --reinstate."""
     options = _options(transport, outbox, resend, resend_in_doubt, rate, test_to)
     with _exit_codes():
         settings = load_settings(config)
         options = _sending_from(settings, options, outbox)
         with _progress() as (start, advance):
-            report = send_invitation(event, to, settings, options, Hooks(_warn, start, advance), rsvp=rsvp)
+            hooks = Hooks(_warn, start, advance)
+            report = send_invitation(event, to, settings, options, hooks, rsvp=rsvp, reinstate=reinstate)
         _print_summary(report, options)
 
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
 
+from announcer import clock
 from announcer.journal_file import JOURNAL_PATH, JournalFile
 
 _UPSERT = (
@@ -24,10 +26,12 @@ _UPSERT = (
 
 
 class Sent(NamedTuple):
-    """What the last real send of a UID carried: its SEQUENCE and schedule fingerprint."""
+    """What the last real send of a UID carried: its SEQUENCE, schedule fingerprint and kind
+    (the journal's word; "" where a journal of an earlier version did not keep it)."""
 
     sequence: int
     fingerprint: str
+    kind: str = ""
 
 
 class CalendarHistory:
@@ -42,7 +46,19 @@ class CalendarHistory:
             row = self.file.db.execute(
                 "SELECT sequence, fingerprint FROM sequences WHERE uid = ?", (uid,)
             ).fetchone()
-        return Sent(int(row[0]), str(row[1])) if row else None
+        if not row:
+            return None
+        kind = self._snapshot(uid).get("kind")
+        return Sent(int(row[0]), str(row[1]), kind if isinstance(kind, str) else "")
+
+    def when(self, uid: str) -> datetime | None:
+        """When the last real send of this UID was made (None if a journal of an earlier
+        version did not keep it)."""
+        at = self._snapshot(uid).get("at")
+        try:
+            return datetime.fromisoformat(at) if isinstance(at, str) else None
+        except ValueError:
+            return None
 
     def settle(
         self,
@@ -56,7 +72,8 @@ class CalendarHistory:
         """Remember a real send (dry runs never call this): its SEQUENCE and fingerprint, what it
         said of the event, for an update what its readers had been told before, and whether it
         asked them to reply. Synced to the disk itself before the send's first message goes."""
-        told = json.dumps({"said": said, "before": before, "rsvp": rsvp})
+        at = clock.utc_now().isoformat()
+        told = json.dumps({"said": said, "before": before, "rsvp": rsvp, "kind": sent.kind, "at": at})
         with self.file.lock, self.file.durably() as db:
             db.execute(_UPSERT, (uid, sent.sequence, sent.fingerprint, told))
 
@@ -87,6 +104,9 @@ class NoHistory:
 
     def asks_replies(self, uid: str) -> bool:
         return False
+
+    def when(self, uid: str) -> datetime | None:
+        return None
 
 
 @contextmanager

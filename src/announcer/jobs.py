@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from contextlib import ExitStack
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from announcer import clock, prose
 from announcer.compose.message import Composer
 from announcer.deliver.delivery import Summary, stopped_by_journal
 from announcer.deliver.ledger import Entry, journal_entries, received
-from announcer.errors import AnnouncerError, InputError, JournalError, Problem
+from announcer.errors import AnnouncerError, EventError, InputError, JournalError, Problem
 from announcer.history import history
 from announcer.kinds import KINDS, Kind, journal_key, slug_of
 from announcer.languages import SOURCE, source_messages
@@ -27,6 +27,7 @@ from announcer.lifecycle import (
     Edition,
     Sequences,
     cancellation,
+    cancelled,
     current_edition,
     event_uid,
     is_over,
@@ -114,6 +115,7 @@ def send_invitation(
     hooks: Hooks = SILENT,
     *,
     rsvp: bool = False,
+    reinstate: bool = False,
 ) -> SendReport:
     """One invitation per recipient of `to` (or its series' list); nothing is sent unless
     every input is sound.
@@ -121,6 +123,7 @@ def send_invitation(
     A real send (SMTP) is journaled: a re-run skips whoever already has the message, and a
     change of time or place since the last real send makes this one an update (SEQUENCE + 1).
     With `rsvp` (or after a real send with it) each reader is an ATTENDEE asked to answer.
+    A cancelled event is refused unless `reinstate`: then its readers are told it is back on.
     """
     named = load_named(event_path, settings.defaults)
     settings = named.branded(settings)
@@ -130,17 +133,34 @@ def send_invitation(
         hooks.announce(str(_past(event_path, named)))
     with run(settings, options, hooks, secret) as sending:
         edition = next_edition(named, settings, sending.sequences, rsvp=rsvp)
+        _refuse_unasked(event_path, edition, sending.sequences, reinstate, hooks)
         if edition.rsvp and not rsvp:
             hooks.announce("asking for replies (--rsvp), as an earlier real send of this event did")
         renderer = Renderer(settings)
 
         def render(language: str, told: bool) -> RenderedContent:
-            # Those who had the old version are told what changed; new readers are invited.
-            return renderer.render_event(named, edition if told else replace(edition, previous={}), language)
+            # Those who had the old version are told what changed (or that it is back on); new
+            # readers are invited.
+            return renderer.render_event(named, edition if told else edition.for_new_readers(), language)
 
         composers = sending.composers(render, named.event.language, earlier=told_before(sending, edition))
         sending.settle(named, edition)
         return sending.deliver(composers, journal_key(edition.kind, edition.uid, edition.sequence), audience)
+
+
+def _refuse_unasked(
+    event_path: Path, edition: Edition, sequences: Sequences, reinstate: bool, hooks: Hooks
+) -> None:
+    """A cancelled event is not sent again silently: only with the organiser's word (the kind's
+    `needs`) that it is back on."""
+    stands = cancelled(edition.uid, sequences)
+    needs = KINDS[edition.kind].needs
+    if stands is not None and not reinstate:
+        on = f" on {stands.on:%Y-%m-%d}" if stands.on else ""
+        message = f"was cancelled{on}: nothing was sent; if it is back on, say so with {needs}"
+        raise EventError([Problem(display_path(event_path), message)])
+    if stands is None and reinstate:
+        hooks.announce(f"{display_path(event_path)}: not cancelled, so there is nothing to reinstate")
 
 
 def send_cancellation(
@@ -484,12 +504,15 @@ def preflight(
             own = Renderer(own_settings) if own_settings is not settings else renderer
             room, sources = event_room(named, where), event_sources(named, where, own_settings)
             following = next_edition(named, settings, sequences)
+            needs = KINDS[following.kind].needs
             kinds = [(KINDS[following.kind].label, following)]
             if not following.rsvp:
                 kinds.append(("with --rsvp", next_edition(named, settings, sequences, rsvp=True)))
             kinds.append((KINDS[Kind.CANCELLATION].label, cancellation(named, settings, sequences)))
             for number, (label, edition) in enumerate(kinds):
                 subject = f"{where}, {label}: {edition.kind} (SEQUENCE {edition.sequence})"
+                if edition is following and needs:
+                    subject += f", needs {needs}"
                 content = own.render_event(named, edition)
                 inspect(subject, content, where, room, sources, first=number == 0, made_with=own_settings)
             for lead in named.series.reminders if named.series else []:

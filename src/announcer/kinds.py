@@ -20,11 +20,17 @@ class Kind(StrEnum):
     INVITATION = "invitation"
     UPDATE = "update"
     CANCELLATION = "cancellation"
+    REINSTATEMENT = "reinstatement"
     REMINDER = "reminder"
     DIGEST = "digest"
 
 
 Method = Literal["PUBLISH", "REQUEST", "CANCEL"]
+
+
+def _(message: str) -> str:
+    """Marks a kind's words for the catalogs (`pybabel extract`); translated where rendered."""
+    return message
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,6 +45,9 @@ class Row:
     tells_changes: bool  # says what changed, and its subject opens with it ("New time:")
     slug: str  # its outbox folder and files; "{slug}" is the event's (or digest's), "{lead}" as above
     label: str  # what the pre-flight calls it: the verb that sends it
+    headline: str | None = None  # its subject's first words, always ("Back on:"); else what changed says
+    notice: str | None = None  # what it says first, above what changed ("This event is back on")
+    needs: str | None = None  # the option without which its verb refuses to send it (said by `check`)
 
 
 KINDS: Mapping[Kind, Row] = MappingProxyType(
@@ -62,6 +71,21 @@ KINDS: Mapping[Kind, Row] = MappingProxyType(
             tells_changes=True,
             slug="{slug}",
             label="the next send",
+        ),
+        # A cancelled event that is back on: sent only when the organiser says so, to tell
+        # everyone it takes place after all (SEQUENCE raised, the entry CONFIRMED again).
+        Kind.REINSTATEMENT: Row(
+            template="invitation",
+            journal="reinstatement",
+            per_sequence=True,
+            method=None,
+            has_event=True,
+            tells_changes=True,
+            slug="{slug}",
+            label="the next send",
+            headline=_("Back on:"),
+            notice=_("This event is back on"),
+            needs="--reinstate",
         ),
         Kind.CANCELLATION: Row(
             template="cancellation",

@@ -7,7 +7,7 @@ One home for the rules every verb shares: `send`, `digest`, `render` and `previe
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -38,6 +38,10 @@ class Sequences(Protocol):
         """Whether a real send of this UID invited its readers as attendees (`send --rsvp`)."""
         ...
 
+    def when(self, uid: str) -> datetime | None:
+        """When the last real send of this UID was made, if known."""
+        ...
+
 
 def next_sequence(last: Sent | None, fingerprint: str) -> int:
     """The SEQUENCE a send of this fingerprint carries: 0 for the first, the last one again for
@@ -65,18 +69,27 @@ class Edition:
     fingerprint: str
     previous: dict[str, str] = field(default_factory=dict)  # what an update's readers were told before
     rsvp: bool = False  # each reader is an ATTENDEE asked to answer (iTIP REQUEST)
+    reinstates: bool = False  # the event was cancelled, and is back on
 
     @property
     def sent(self) -> Sent:
         """What the calendar history keeps of this edition once a real send carries it."""
-        return Sent(self.sequence, self.fingerprint)
+        return Sent(self.sequence, self.fingerprint, self.kind.value)
 
     @property
     def kind(self) -> Kind:
-        """A first announcement, an update of one that changed time or place, or its cancellation."""
+        """A first announcement, an update of one that changed time or place, its cancellation,
+        or the word that a cancelled event is back on."""
         if self.fingerprint == CANCELLED:
             return Kind.CANCELLATION
+        if self.reinstates:
+            return Kind.REINSTATEMENT
         return Kind.INVITATION if self.sequence == 0 else Kind.UPDATE
+
+    def for_new_readers(self) -> Edition:
+        """This edition as those who never had the event read it: a plain invitation at the same
+        SEQUENCE (nothing changed, or came back, for them)."""
+        return replace(self, previous={}, reinstates=False)
 
 
 def event_uid(slug: str, settings: Settings) -> str:
@@ -151,11 +164,32 @@ def next_edition(
     sequence = next_sequence(last, fingerprint)
     rsvp = rsvp or sequences.asks_replies(uid)
     said, before = sequences.told(uid)
-    if sequence == 0 or last is None or last.fingerprint == CANCELLED:
+    if sequence == 0 or last is None:
         return Edition(uid, sequence, fingerprint, rsvp=rsvp)
+    # After a cancellation the event is back on (told against what the cancellation said), and
+    # a re-run of that reinstatement (someone was not reached yet) is the same message again.
+    rerun = last.fingerprint == fingerprint
+    reinstates = last.fingerprint == CANCELLED or (rerun and last.kind == Kind.REINSTATEMENT.value)
     # A change since the last real send is told against what it said; a re-run of the same
-    # update (someone was not reached yet) against what that update's readers had before.
-    return Edition(uid, sequence, fingerprint, said if last.fingerprint != fingerprint else before, rsvp=rsvp)
+    # update against what that update's readers had before.
+    previous = before if rerun else said
+    return Edition(uid, sequence, fingerprint, previous, rsvp=rsvp, reinstates=reinstates)
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    """The last real send of an event cancelled it: when (None where the journal did not keep it)."""
+
+    on: datetime | None
+
+
+def cancelled(uid: str, sequences: Sequences) -> Cancelled | None:
+    """Whether the event stands cancelled: its next send then needs the organiser's word that it
+    is back on (the kind's `needs`), and is a reinstatement."""
+    last = sequences.last(uid)
+    if last is None or last.fingerprint != CANCELLED:
+        return None
+    return Cancelled(sequences.when(uid))
 
 
 def cancellation(named: NamedEvent, settings: Settings, sequences: Sequences) -> Edition:

@@ -8,6 +8,7 @@ from typing import Any
 
 from announcer import clock
 from announcer.kinds import KINDS, Kind, Method, method_of, slug_of
+from announcer.languages import translations
 from announcer.lifecycle import Edition, organizer_of
 from announcer.model.event import Event
 from announcer.model.named import NamedEvent
@@ -88,14 +89,18 @@ class Renderer:
         kind = edition.kind
         method = method_of(kind, rsvp=edition.rsvp)
         calendar = self.event_calendar(named.event, edition, language, method)
-        found = changes(edition, named.event, language) if KINDS[kind].tells_changes else []
+        row = KINDS[kind]
+        found = changes(edition, named.event, language) if row.tells_changes else []
+        words = translations(language).gettext
+        headline = words(row.headline) if row.headline else update_headline(found, language) if found else ""
         context = self.context(
             language,
             event=named.event,
             schedule=Schedule.of(named.event, language),
             calendar_links=calendar.links,
             changes=found,
-            headline=update_headline(found, language) if found else "",
+            headline=headline,
+            notice=words(row.notice) if row.notice else "",
             rsvp=edition.rsvp,
             organizer=organizer_of(named.event, self.settings),
             **self.on_site(named),
