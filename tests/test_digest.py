@@ -210,4 +210,4 @@ def test_a_digest_reader_sees_their_own_time_once(cli: CLI) -> None:
     )
     assert "10:00–11:00 New York time (EST) · 16:00 Stockholm time\r\n" in sthlm, "shown once, not twice"
     assert "your time" not in sthlm
-    assert "10:00–11:00 New York time (EST) · 16:00 Stockholm time · Thu 00:00 your time (JST)" in tokyo
+    assert "10:00–11:00 New York time (EST) · 16:00 Stockholm time\r\nThu 00:00 your time (JST)" in tokyo

@@ -40,7 +40,10 @@ READER = Recipient(
     {"timezone": "America/New_York"},
     timezone=ZoneInfo("America/New_York"),
 )
-GREETING = {"en": "Dear Åsa Lindqvist,", "sv": "Hej Åsa Lindqvist,", "de": "Hallo Åsa Lindqvist,"}
+GREETING = {"en": "Dear Åsa Lindqvist,", "sv": "Hej,", "de": "Guten Tag Åsa Lindqvist,"}
+# A greeting by the whole name is a form a language may not have: Swedish greets a colleague by
+# the given name or by none ("Hej,"), never "Hej Åsa Lindqvist,".
+MAY_LEAVE_OUT_THE_NAME = {"Dear %(name)s,"}
 
 
 def _message_ids(path: Path) -> set[str]:
@@ -70,7 +73,9 @@ def test_each_catalog_translates_every_message_with_the_same_placeholders(langua
         ids = [message.id] if isinstance(message.id, str) else list(message.id)
         strings = [message.string] if isinstance(message.string, str) else list(message.string or ())
         named = {name for text in ids for name in re.findall(r"%\((\w+)\)", text)}
-        assert all(set(re.findall(r"%\((\w+)\)", text)) == named for text in strings), message.id
+        for text in strings:
+            kept = set(re.findall(r"%\((\w+)\)", text))
+            assert kept == named or (message.id in MAY_LEAVE_OUT_THE_NAME and kept < named), message.id
         assert not message.fuzzy, message.id
 
 
@@ -177,7 +182,7 @@ def test_an_untranslated_message_falls_back_to_english_and_check_names_it(cli: C
     assert cli("send", EXAMPLE_EVENT, "--to", "recipients/sv.csv")[0] == 0
     sent = read_message(next(Path("outbox").rglob("*.eml")))
     text = str(sent.get_body(("plain",)).get_content())  # type: ignore[union-attr]
-    assert "Hej A," in text
+    assert "Hej," in text, "Swedish greets by the given name or by none"
     assert "Coffee from 11:45." in text
 
 
@@ -238,7 +243,7 @@ def test_the_workspace_s_language_is_every_event_s_unless_it_says_otherwise(cli:
     assert cli("send", EXAMPLE_EVENT, "--to", "a@example.org")[0] == 0
     message = read_message(next(Path("outbox").rglob("*.eml")))
     assert message["Content-Language"] == "sv"
-    assert "Hej kollega," in str(message.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+    assert "Hej," in str(message.get_body(("plain",)).get_content())  # type: ignore[union-attr]
 
 
 @pytest.fixture

@@ -192,8 +192,8 @@ def test_event_values_are_escaped_in_the_html(settings: Settings, pinned: None) 
 
 def test_placeholders_written_in_input_stay_text(settings: Settings, pinned: None) -> None:
     content = render_event(settings)
-    slot = re.search(r"\[\[announcer-[0-9a-f]{32}:name:[0-9a-f]*:[0-9a-f]*\]\]", content.text)
-    assert slot, "the rendered text holds the recipient's name as a placeholder"
+    slot = re.search(r"\[\[announcer-[0-9a-f]{32}:greeting:[0-9a-f]*:[0-9a-f]*\]\]", content.text)
+    assert slot, "the rendered text holds the greeting (with the recipient.s name) as a placeholder"
     event = Path(EXAMPLE_EVENT)
     made_up = "[[announcer-" + "0" * 32 + ":name::]]"
     event.write_text(event.read_text().replace("title: ", f'title: "{made_up} {slot[0]}" #', 1))
@@ -274,11 +274,12 @@ def test_each_reader_sees_the_time_on_their_own_clock_across_daylight_saving(cli
     messages = [_read(path) for path in sorted(Path("outbox/2026-03-06-car-t-cell-therapy").glob("*.eml"))]
     texts = [str(m.get_body(("plain",)).get_content()) for m in messages]  # type: ignore[union-attr]
     htmls = [str(m.get_body(("html",)).get_content()) for m in messages]  # type: ignore[union-attr]
-    assert "12:00–13:00 Stockholm time (CET) · 07:00 your time (EDT)" in texts[0], "5 hours, not 6: US DST"
+    own_line = "12:00–13:00 Stockholm time (CET)\r\n       07:00 your time (EDT)"
+    assert own_line in texts[0], "5 hours, not 6: US DST"
     assert "Stockholm time (CET) · 07:00 your time (EDT)" in htmls[0]
     for same in (1, 2):
         assert "your time" not in texts[same] + htmls[same]
-    assert "· 20:00 your time (JST)" in texts[3]
+    assert "\r\n       20:00 your time (JST)" in texts[3]
 
 
 def test_an_unknown_zone_in_the_list_is_refused_with_its_line(cli: CLI) -> None:

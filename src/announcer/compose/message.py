@@ -71,6 +71,7 @@ class _Body:
             _quoted_printable(piece) if isinstance(piece, str) else piece for piece in split(text, slot_key)
         ]
         self.personaliser = personaliser
+        self.slot_key = slot_key
         self.as_html = as_html
 
     def encoded(self, recipient: Recipient) -> bytes:
@@ -78,7 +79,7 @@ class _Body:
         return b"".join(
             piece
             if isinstance(piece, bytes)
-            else _quoted_printable(value(piece, recipient, as_html=self.as_html))
+            else _quoted_printable(value(piece, self.slot_key, recipient, as_html=self.as_html))
             for piece in self.pieces
         )
 

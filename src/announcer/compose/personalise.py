@@ -10,8 +10,8 @@ from base64 import urlsafe_b64encode
 from datetime import datetime
 
 from announcer.model.recipient import Recipient
-from announcer.reader import reader_zone
-from announcer.render.slots import Slot, split
+from announcer.reader import greeting_form, reader_zone
+from announcer.render.slots import GREETING_FORMS, Slot, split
 from announcer.render.wording import reader_clock
 
 
@@ -40,21 +40,28 @@ class Personaliser:
     def fill(self, content: str, slot_key: str, recipient: Recipient | None, *, as_html: bool) -> str:
         """`content` with every slot of this render replaced by the recipient's value (escaped for HTML)."""
         return "".join(
-            piece if isinstance(piece, str) else self.value(piece, recipient, as_html=as_html)
+            piece if isinstance(piece, str) else self.value(piece, slot_key, recipient, as_html=as_html)
             for piece in split(content, slot_key)
         )
 
-    def value(self, slot: Slot, recipient: Recipient | None, *, as_html: bool) -> str:
+    def value(self, slot: Slot, slot_key: str, recipient: Recipient | None, *, as_html: bool) -> str:
         """What one slot holds for this recipient (escaped for HTML)."""
-        if slot.kind == "unsubscribe":
+        if slot.kind == "greeting":
+            by_given_name, by_name, nameless = slot.key.split(GREETING_FORMS)
+            text, own = greeting_form(recipient, by_given_name, by_name, nameless)
+            if not own:  # a form the template wrote (escaped there), holding the names' slots
+                return self.fill(text, slot_key, recipient, as_html=as_html)
+        elif slot.kind == "unsubscribe":
             text = self.unsubscribe_url(recipient)
         elif slot.kind == "time":
             zone = reader_zone(recipient)
-            instant, language = slot.key.split(" ")
+            instant, language, lead = slot.key.split(" ", 2)
             shown = slot.default.split(",")
-            text = reader_clock(datetime.fromisoformat(instant), zone, shown, language) if zone else ""
+            text = reader_clock(datetime.fromisoformat(instant), zone, shown, language, lead) if zone else ""
         elif slot.kind == "name":
             text = (recipient.name if recipient else None) or slot.default
+        elif slot.kind == "given_name":
+            text = (recipient.given_name if recipient else None) or slot.default
         else:
             text = (recipient.fields.get(slot.key) if recipient else None) or slot.default
         return html.escape(text, quote=True) if as_html else text

@@ -40,7 +40,8 @@ class Checked:
 
 
 class RecipientList:
-    """A recipients CSV (a header row with `email`, optional `name`, any other columns)."""
+    """A recipients CSV (a header row with `email`; optional `name`, `given_name`, `greeting`,
+    `language`, `timezone`; any other columns)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -192,7 +193,15 @@ class RecipientList:
                 language = language_tag(written)
             except ValueError as exc:
                 return Problem(self.source, str(exc), line=line, field="language")
-        return Recipient(email=email, name=name, fields=values, language=language, timezone=timezone)
+        return Recipient(
+            email=email,
+            name=name,
+            fields=values,
+            language=language,
+            timezone=timezone,
+            given_name=values.get("given_name") or None,
+            greeting=values.get("greeting") or None,
+        )
 
 
 class SingleAddress:

@@ -101,9 +101,25 @@ class Publication(Strict):
     @property
     def details(self) -> str:
         """The citation after the journal's name: "2026 Jan;407(10527):489-491"."""
+        return self.details_with_month(self.month)
+
+    @property
+    def month_number(self) -> int | None:
+        """The month as a number (1 for Jan, January or 1), so a language can name it; None for
+        other words ("Winter", "Jan-Feb"), which stay as written."""
+        if not self.month:
+            return None
+        written = self.month.strip().rstrip(".").lower()
+        for number, name in enumerate(_MONTH_NAMES, start=1):
+            if written in (name.lower(), name[:3].lower()):
+                return number
+        return None
+
+    def details_with_month(self, month: str | None) -> str:
+        """The citation after the journal's name with the month named as given ("2026 jan.;…")."""
         text = str(self.year)
-        if self.month:
-            text += f" {self.month}"
+        if month:
+            text += f" {month}"
         if self.volume:
             text += f";{self.volume}"
             if self.issue:

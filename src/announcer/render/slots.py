@@ -12,7 +12,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-_SLOT = re.compile(r"\[\[announcer-([0-9a-f]{32}):(name|field|unsubscribe|time):([0-9a-f]*):([0-9a-f]*)\]\]")
+_KINDS = "name|given_name|greeting|field|unsubscribe|time"
+_SLOT = re.compile(rf"\[\[announcer-([0-9a-f]{{32}}):({_KINDS}):([0-9a-f]*):([0-9a-f]*)\]\]")
+
+
+GREETING_FORMS = "\x1f"  # between a greeting slot's forms (a unit separator: no template writes one)
 
 
 def new_slot_key() -> str:
@@ -45,16 +49,24 @@ class RecipientSlots:
         self._language = language
         self.fields = RecipientFields(slot_key)
         self.name = _slot(slot_key, "name")
+        self.given_name = _slot(slot_key, "given_name")
         self.unsubscribe_url = _slot(slot_key, "unsubscribe")
 
     def name_or(self, default: str) -> str:
         """The recipient's name, or `default` for a recipient without one ("colleague")."""
         return _slot(self._slot_key, "name", default=default)
 
-    def time_of(self, moment: datetime, *shown: str) -> str:
+    def greeting(self, by_given_name: str, by_name: str, nameless: str) -> str:
+        """The salutation, one of three forms the language writes (each rendered here, the names in
+        them slots too), or the reader's own `greeting` column; `reader.greeting_form` chooses."""
+        forms = (form.replace(GREETING_FORMS, "") for form in (by_given_name, by_name, nameless))
+        return _slot(self._slot_key, "greeting", GREETING_FORMS.join(forms))
+
+    def time_of(self, moment: datetime, *shown: str, lead: str = " · ") -> str:
         """ " · 06:00 your time (EDT)" for a reader whose `timezone` column differs from every zone
-        already `shown` (names like Europe/Stockholm); nothing for anyone else."""
-        key = f"{moment.astimezone(UTC).isoformat()} {self._language}"
+        already `shown` (names like Europe/Stockholm); nothing for anyone else. `lead` comes before
+        it (the plain text's is a line break and the indent of the line above)."""
+        key = f"{moment.astimezone(UTC).isoformat()} {self._language} {lead}"
         return _slot(self._slot_key, "time", key, ",".join(shown))
 
 

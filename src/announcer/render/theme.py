@@ -20,7 +20,7 @@ from announcer.errors import TemplateError
 from announcer.languages import SOURCE, translations
 from announcer.model.text import did_you_mean
 from announcer.paths import display_path
-from announcer.render import filters
+from announcer.render import filters, wording
 
 Part = Literal["email", "site"]
 PACKAGED = "theme:"  # `{% extends "theme:invitation.mjml.j2" %}`: the packaged template, not the override
@@ -188,6 +188,8 @@ def environment(workspace: Path, language: str = SOURCE) -> jinja2.Environment:
     env.filters["underline"] = filters.underline
     env.filters["authors"] = filters.authors_html
     env.filters["short_title"] = filters.short_title
+    env.filters["details"] = functools.partial(wording.publication_details, language=language)
+    env.filters["citation"] = functools.partial(wording.citation, language=language)
     return env
 
 

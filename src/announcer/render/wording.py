@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from babel.dates import format_date, format_interval, format_skeleton, format_time, get_timezone_location
 
-from announcer.languages import locale_name, translations
-from announcer.model.event import UNIVERSAL, Event
+from announcer.languages import SOURCE, locale_name, translations
+from announcer.model.event import UNIVERSAL, Event, Publication
 
 
 @dataclass(frozen=True)
@@ -120,8 +120,11 @@ def reader_time(event: Event, reader_zone: ZoneInfo, language: str = "en") -> st
     }
 
 
-def reader_clock(instant: datetime, reader_zone: ZoneInfo, shown: list[str], language: str = "en") -> str:
-    """ " · Fri 06:00 your time (EST)": the instant on the reader's clock, if no zone shown has it."""
+def reader_clock(
+    instant: datetime, reader_zone: ZoneInfo, shown: list[str], language: str = "en", lead: str = " · "
+) -> str:
+    """ " · Fri 06:00 your time (EST)": the instant on the reader's clock, if no zone shown has it
+    (after `lead`: the plain text puts it on a line of its own, so that no line grows past 78)."""
     reader = instant.astimezone(reader_zone)
     first = instant.astimezone(ZoneInfo(shown[0])) if shown else reader
     if any(instant.astimezone(ZoneInfo(zone)).utcoffset() == reader.utcoffset() for zone in shown):
@@ -131,7 +134,7 @@ def reader_clock(instant: datetime, reader_zone: ZoneInfo, shown: list[str], lan
         "time": _day_and_time(reader, first.date(), language),
         "abbreviation": reader.tzname(),
     }
-    return f" · {said}"
+    return f"{lead}{said}"
 
 
 def reminder_when(
@@ -151,6 +154,22 @@ def _day_and_time(moment: datetime, day: date, language: str) -> str:
     """ "06:00", or "Fri 06:00" when the moment falls on another day than `day`."""
     weekday = f"{format_skeleton('E', moment, locale=_locale(language))} " if moment.date() != day else ""
     return weekday + clock_time(moment, language)
+
+
+def publication_details(publication: Publication, language: str = "en") -> str:
+    """The citation after the journal's name with its month in the language: "2026 jan.;407…"
+    (CLDR's stand-alone abbreviation). English keeps the citation's own (NLM) "Sep", which
+    CLDR's British "Sept" departs from; a month written in other words stays as written."""
+    number = publication.month_number
+    if number is None or language.split("-")[0] == SOURCE:
+        return publication.details
+    month = format_date(date(publication.year, number, 1), "LLL", locale=_locale(language))
+    return publication.details_with_month(month)
+
+
+def citation(publication: Publication, language: str = "en") -> str:
+    """Where a publication appeared, its month in the language: "Lancet 2026 Jan;407(10527):489-491"."""
+    return f"{publication.journal} {publication_details(publication, language)}"
 
 
 def counted(number: int, noun: str, plural: str | None = None) -> str:
