@@ -36,7 +36,7 @@ from announcer.errors import (
     RecipientsError,
     TemporaryFailure,
 )
-from announcer.journal_file import JOURNAL_PATH
+from announcer.journal_file import JOURNAL_PATH, SCHEMA_VERSION
 from announcer.model.recipient import Recipient
 
 
@@ -425,7 +425,7 @@ def test_a_journal_written_before_reservations_is_read_and_upgraded(tmp_path: Pa
         assert journal.entry("k", "a@example.org").outcome is Outcome.DELIVERED  # type: ignore[union-attr]
         journal.reserve("k", ["b@example.org"])
     with sqlite3.connect(tmp_path / JOURNAL_PATH) as db:
-        assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("3",)
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == (str(SCHEMA_VERSION),)
 
 
 def _people_in_order(count: int) -> list[Recipient]:

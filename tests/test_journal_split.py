@@ -18,7 +18,7 @@ from icalendar import Calendar
 
 from announcer.deliver.ledger import Ledger, Outcome, received
 from announcer.history import CalendarHistory, NoHistory, Sent, history
-from announcer.journal_file import JOURNAL_PATH, JournalFile
+from announcer.journal_file import JOURNAL_PATH, SCHEMA_VERSION, JournalFile
 from announcer.lifecycle import CANCELLED, next_sequence
 from announcer.model.recipient import Recipient
 from tests.helpers import CLI, EXAMPLE_EVENT, configure_smtp, read_message, write
@@ -187,7 +187,7 @@ def test_a_journal_of_schema_2_is_upgraded_in_place_and_its_readers_are_still_re
         assert _greeting(message) == "Dear colleague,", "greeted as before: the journal knew no name"
         assert {event["SEQUENCE"] for event in _events(message)} == {1}, "one above the old journal's"
     with sqlite3.connect(JOURNAL_PATH) as db:
-        assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("3",)
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == (str(SCHEMA_VERSION),)
         columns = [row[1] for row in db.execute("PRAGMA table_info(deliveries)")]
         assert columns[-3:] == ["name", "language", "timezone"]
         assert db.execute("SELECT DISTINCT name, language, timezone FROM deliveries").fetchall() == [
@@ -200,10 +200,11 @@ def test_a_journal_of_schema_2_is_upgraded_in_place_and_its_readers_are_still_re
 def test_a_journal_of_a_newer_schema_is_refused_and_left_as_it_is(tmp_path: Path) -> None:
     JournalFile(tmp_path).close()
     with sqlite3.connect(tmp_path / JOURNAL_PATH) as db:
-        db.execute("UPDATE meta SET value = '4' WHERE key = 'schema'")
+        db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION + 1),))
         db.execute("ALTER TABLE deliveries DROP COLUMN timezone")  # as a later version might
     db.close()
-    with pytest.raises(Exception, match=r"journal schema 4, this one reads 3"), history(tmp_path):
+    newer = rf"journal schema {SCHEMA_VERSION + 1}, this one reads {SCHEMA_VERSION}"
+    with pytest.raises(Exception, match=newer), history(tmp_path):
         pass
     with sqlite3.connect(tmp_path / JOURNAL_PATH) as db:
         assert "timezone" not in [row[1] for row in db.execute("PRAGMA table_info(deliveries)")]

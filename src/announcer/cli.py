@@ -10,7 +10,7 @@ import signal
 import sys
 import threading
 import webbrowser
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
@@ -23,6 +23,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from announcer import __version__
+from announcer.audience.csvfile import export as export_audience
+from announcer.audience.csvfile import import_csv as import_audience
+from announcer.audience.ledger import Audience, AudienceLedger, How, Standing, State, left_out, list_id_of
 from announcer.deliver.delivery import Resend, per_minute
 from announcer.deliver.ledger import Outcome
 from announcer.deliver.transports import TRANSPORTS, TransportName
@@ -52,7 +55,7 @@ from announcer.model.named import NamedEvent
 from announcer.model.reply import Answer
 from announcer.model.series import clock_time, lead_time, lead_value
 from announcer.model.settings import Settings
-from announcer.model.text import excerpt, shown_safely
+from announcer.model.text import check_address, excerpt, shown_safely
 from announcer.model.window import Window
 from announcer.paths import display_path
 from announcer.preflight import Inspection, Level
@@ -624,6 +627,8 @@ def _print_summary(
     parts = [done]
     if summary.skipped:
         parts.append(f"{summary.skipped} had it already")
+    if report.left_out:
+        parts.append(f"left out {_left_out(report.left_out)} (announcer audience list)")
     typer.echo("; ".join(parts))
     for address, reply in summary.failed:
         typer.echo(f"failed: {address}: {reply}", err=True)
@@ -639,14 +644,25 @@ def _print_summary(
         raise typer.Exit(EXIT_DELIVERY_FAILED)
 
 
+def _left_out(counts: Mapping[State, int]) -> str:
+    """`3: 2 unsubscribed, 1 bouncing`: how many a send left out, and why."""
+    why = ", ".join(f"{counts[state]} {state.value}" for state in State if counts.get(state))
+    return f"{sum(counts.values())}: {why}"
+
+
 @app.command(short_help="Show what the journal says was sent to whom.")
 def status(
     event: EventArgument,
     config: ConfigOption = Path("announcer.toml"),
 ) -> None:
-    """Print the journal for an event: delivered, failed and in doubt, send by send."""
+    """Print the journal for an event: delivered, failed and in doubt, send by send, and whom
+    the list's sends leave out."""
     with _exit_codes():
-        entries = event_history(event, load_settings(config))
+        settings = load_settings(config)
+        entries = event_history(event, settings)
+        if left := left_out(settings.workspace, list_id_of(settings)):
+            states = collections.Counter(standing.state for standing in left.values())
+            typer.echo(f"the list: sends leave out {_left_out(states)} (announcer audience list)")
         if not entries:
             typer.echo(
                 f"{display_path(event)}: no message of it in the journal: dry runs and test sends are not "
@@ -827,6 +843,119 @@ def _stopped_by_signals(stop: Callable[[], None]) -> Iterator[None]:
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+
+
+audience_app = typer.Typer(
+    help="Who left the list, who bounces, who complained: look, and act by hand.",
+    rich_markup_mode=None,
+    no_args_is_help=True,
+)
+app.add_typer(audience_app, name="audience", short_help="Who left the list, bounces or complained.")
+AddressesArgument = Annotated[list[str], typer.Argument(help="Email addresses.", metavar="ADDRESS...")]
+ReasonOption = Annotated[str, typer.Option("--reason", help="Why, in your words (kept in the log).")]
+
+
+@audience_app.command("list", short_help="List whom sends leave out, and why.")
+def audience_list(
+    every: Annotated[bool, typer.Option("--all", help="Every address known, with bounce scores.")] = False,
+    config: ConfigOption = Path("announcer.toml"),
+) -> None:
+    """List the addresses that sends leave out: since when, how and why."""
+    with _exit_codes():
+        settings = load_settings(config)
+        with Audience(settings.workspace, list_id_of(settings)) as ledger:
+            standings = [s for s in ledger.standings() if every or s.left_out]
+        for standing in standings:
+            score = f"  bounce score {standing.score:g}" if standing.score else ""
+            why = f": {standing.reason}" if standing.reason else ""
+            typer.echo(
+                f"{standing.address}  {standing.state.value} since {standing.at} ({standing.how}{why}){score}"
+            )
+        counts = collections.Counter(standing.state for standing in standings if standing.left_out)
+        typer.echo(f"sends leave out {_left_out(counts)}" if counts else "sends leave out nobody")
+
+
+@audience_app.command("remove", short_help="Leave addresses out of every send.")
+def audience_remove(
+    addresses: AddressesArgument, reason: ReasonOption = "", config: ConfigOption = Path("announcer.toml")
+) -> None:
+    """Leave these addresses out of every send from now on (`restore` undoes it)."""
+    _change_audience(addresses, config, lambda ledger, address: ledger.remove(address, reason))
+
+
+@audience_app.command("restore", short_help="Send to addresses again.")
+def audience_restore(
+    addresses: AddressesArgument, reason: ReasonOption = "", config: ConfigOption = Path("announcer.toml")
+) -> None:
+    """Send to these addresses again, whatever left them out (an unsubscription too: only on
+    the reader's own word)."""
+    _change_audience(addresses, config, lambda ledger, address: ledger.restore(address, How.BY_HAND, reason))
+
+
+def _change_audience(
+    addresses: list[str], config: Path, change: Callable[[AudienceLedger, str], Standing]
+) -> None:
+    with _exit_codes():
+        checked = []
+        for address in addresses:
+            try:
+                checked.append(check_address(address))
+            except ValueError as exc:
+                raise InputError([Problem(excerpt(address), str(exc))]) from None
+        settings = load_settings(config)
+        with Audience(settings.workspace, list_id_of(settings)) as ledger:
+            for address in checked:
+                standing = change(ledger, address)
+                typer.echo(f"{standing.address}: {standing.state.value}")
+
+
+@audience_app.command("log", short_help="Show the changes as they came.")
+def audience_log(
+    address: Annotated[
+        str | None, typer.Argument(help="One address (default: all).", metavar="ADDRESS")
+    ] = None,
+    config: ConfigOption = Path("announcer.toml"),
+) -> None:
+    """Show every change of the list's audience as it came, oldest first: unsubscriptions,
+    bounces, complaints, and what was done by hand."""
+    with _exit_codes():
+        settings = load_settings(config)
+        with Audience(settings.workspace, list_id_of(settings)) as ledger:
+            lines = ledger.log(address)
+        for line in lines:
+            detail = f": {line.detail}" if line.detail else ""
+            typer.echo(f"{line.at}  {line.address}  {line.state.value} ({line.how}){detail}")
+
+
+@audience_app.command("export", short_help="Write the audience as CSV.")
+def audience_export(
+    every: Annotated[
+        bool, typer.Option("--all", help="Every address known, not only those left out.")
+    ] = False,
+    config: ConfigOption = Path("announcer.toml"),
+) -> None:
+    """Write the addresses sends leave out (with --all, every address known) as CSV on stdout."""
+    with _exit_codes():
+        settings = load_settings(config)
+        with Audience(settings.workspace, list_id_of(settings)) as ledger:
+            export_audience((s for s in ledger.standings() if every or s.left_out), sys.stdout)
+
+
+@audience_app.command("import", short_help="Read whom to leave out from a CSV.")
+def audience_import(
+    file: Annotated[
+        Path, typer.Argument(help="A CSV with `email` and `state` columns.", dir_okay=False, metavar="FILE")
+    ],
+    config: ConfigOption = Path("announcer.toml"),
+) -> None:
+    """Read standings from a CSV (as `export` writes it; `state` defaults to unsubscribed): every
+    row is checked first, so a bad file changes nothing."""
+    with _exit_codes():
+        settings = load_settings(config)
+        with Audience(settings.workspace, list_id_of(settings)) as ledger:
+            done = import_audience(file, ledger)
+        changed = ", ".join(f"{count} {state.value}" for state, count in done.changed.items())
+        typer.echo(f"read {counted(done.rows, 'row')}: {changed or 'nothing'}")
 
 
 def _version(asked: bool) -> None:

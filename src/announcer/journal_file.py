@@ -1,8 +1,9 @@
-"""The workspace's journal file: one SQLite file holding two stores, opened, checked and upgraded.
+"""The workspace's journal file: one SQLite file holding three stores, opened, checked and upgraded.
 
-The delivery ledger (`deliver.ledger`: who has which message, exactly once) and the calendar
-history (`history`: what each event's last real send carried) keep their tables here and share
-one connection when a send opens both; a kill at any instant leaves the file consistent.
+The delivery ledger (`deliver.ledger`: who has which message, exactly once), the calendar
+history (`history`: what each event's last real send carried) and the audience ledger
+(`audience.ledger`: who left the list, who bounces) keep their tables here and share one
+connection when a send opens them; a kill at any instant leaves the file consistent.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from announcer.errors import JournalError
 
 JOURNAL_PATH = Path(".announcer") / "journal.sqlite"
 
-# 1 had no reservations, 2 no reader's name, language and zone on a delivery: each upgraded in place.
-SCHEMA_VERSION = 3
+# 1 had no reservations, 2 no reader's name, language and zone on a delivery, 3 no audience
+# ledger: each upgraded in place.
+SCHEMA_VERSION = 4
 _TABLES = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     """CREATE TABLE IF NOT EXISTS deliveries (
@@ -46,6 +48,36 @@ _TABLES = (
     at TEXT NOT NULL,
     PRIMARY KEY (key, recipient)
 )""",
+    # the audience ledger's (`audience.ledger`), since schema 4
+    """CREATE TABLE IF NOT EXISTS standings (
+    list TEXT NOT NULL,
+    address TEXT NOT NULL,
+    state TEXT NOT NULL,
+    how TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    at TEXT NOT NULL,
+    score REAL NOT NULL DEFAULT 0,
+    scored_at TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (list, address)
+)""",
+    """CREATE TABLE IF NOT EXISTS audience_log (
+    id INTEGER PRIMARY KEY,
+    list TEXT NOT NULL,
+    address TEXT NOT NULL,
+    state TEXT NOT NULL,
+    how TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    at TEXT NOT NULL
+)""",
+    """CREATE TABLE IF NOT EXISTS tokens (
+    token TEXT PRIMARY KEY,
+    address TEXT NOT NULL
+)""",
+    """CREATE TABLE IF NOT EXISTS handled (
+    message TEXT PRIMARY KEY,
+    outcome TEXT NOT NULL,
+    at TEXT NOT NULL
+)""",
 )
 # Columns later versions added to a table an earlier one created: (table, column, its definition).
 _ADDED = (
@@ -54,7 +86,10 @@ _ADDED = (
     ("deliveries", "language", "TEXT NOT NULL DEFAULT ''"),
     ("deliveries", "timezone", "TEXT NOT NULL DEFAULT ''"),
 )
-_KNOWN_TABLES = {"meta", "deliveries", "sequences", "reservations"}
+_KNOWN_TABLES = {
+    *("meta", "deliveries", "sequences", "reservations"),
+    *("standings", "audience_log", "tokens", "handled"),  # the audience ledger's
+}
 
 
 class JournalFile:
@@ -97,7 +132,7 @@ class JournalFile:
         if foreign := sorted(tables - _KNOWN_TABLES):
             raise JournalError(f"{self.path}: not an announcer journal (it holds {', '.join(foreign)})")
         version = self._version() if "meta" in tables else None
-        if version not in (None, 1, 2, SCHEMA_VERSION):
+        if version not in (None, 1, 2, 3, SCHEMA_VERSION):
             raise JournalError(
                 f"{self.path}: written by another version of announcer (journal schema {version}, "
                 f"this one reads {SCHEMA_VERSION}); use that version, or move the journal away"

@@ -48,6 +48,9 @@ class Row:
     headline: str | None = None  # its subject's first words, always ("Back on:"); else what changed says
     notice: str | None = None  # what it says first, above what changed ("This event is back on")
     needs: str | None = None  # the option without which its verb refuses to send it (said by `check`)
+    # Goes to readers who unsubscribed too (never to those who bounce or complained): a
+    # cancellation removes an entry from their calendar, without which they come to no talk.
+    reaches_unsubscribed: bool = False
 
 
 KINDS: Mapping[Kind, Row] = MappingProxyType(
@@ -96,6 +99,7 @@ KINDS: Mapping[Kind, Row] = MappingProxyType(
             tells_changes=False,
             slug="{slug}-cancellation",
             label="announcer cancel",
+            reaches_unsubscribed=True,
         ),
         # A reminder carries the event's calendar, so its reader has the event (the journal
         # counts them among those a cancellation reaches).
@@ -145,11 +149,16 @@ def slug_of(kind: Kind, slug: str, *, lead: str = "") -> str:
     return KINDS[kind].slug.format(slug=slug, lead=lead)
 
 
+def kind_of_key(key: str) -> Kind | None:
+    """The kind of a journal key (`update:UID:2` → UPDATE); None for a word of a later version."""
+    try:
+        return Kind(key.split(":", 1)[0].partition("-")[0])
+    except ValueError:
+        return None
+
+
 def has_event(journal_kind: str) -> bool:
     """Whether a journal key's first part (`Entry.kind`: "update", "reminder-1d") is of a kind
     whose readers have the event; an unknown word (a journal of a later version) counts not."""
-    try:
-        kind = Kind(journal_kind.partition("-")[0])
-    except ValueError:
-        return False
-    return KINDS[kind].has_event
+    kind = kind_of_key(journal_kind)
+    return kind is not None and KINDS[kind].has_event

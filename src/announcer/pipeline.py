@@ -10,17 +10,22 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
+from announcer.audience.ledger import AudienceLedger, Standing, State, left_out, list_id_of
+from announcer.audience.tokens import unsubscribe_token, verp_token
 from announcer.compose.message import Composer, Outgoing
 from announcer.deliver.delivery import Deliverer, Pace, Resend, Summary
 from announcer.deliver.ledger import Ledger, received
 from announcer.deliver.transports import TRANSPORTS, Secrets, TransportName
 from announcer.errors import Problem, RecipientsError
 from announcer.history import CalendarHistory, history
+from announcer.kinds import KINDS, kind_of_key
 from announcer.lifecycle import Edition, Sequences, snapshot_of
 from announcer.load.recipients import Checked, open_recipients
 from announcer.load.secrets import SMTP_PASSWORD_VARIABLE, dkim_key, smtp_password
@@ -58,6 +63,7 @@ class SendReport:
     recipients: int
     summary: Summary
     warnings: tuple[Problem, ...] = field(default_factory=tuple)
+    left_out: Mapping[State, int] = field(default_factory=lambda: MappingProxyType({}))  # by standing
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,8 @@ class Run:
     ledger: Ledger | None
     calendar: CalendarHistory | None  # written by a real send only
     secret: str | None
+    left_out: Mapping[str, Standing]  # the list's addresses that sends leave out (see `audience`)
+    audience: AudienceLedger | None  # a real send records there the tokens its messages carry
 
     def settle(self, named: NamedEvent, edition: Edition) -> None:
         """Record the edition a real send carries, and what it tells of the event."""
@@ -119,11 +127,13 @@ class Run:
         return Composers(made_with, make, language, earlier)
 
     def deliver(self, composers: Composers, key: str, audience: Audience) -> SendReport:
-        """Stream one message per recipient (only the first, for a test send) into the transport."""
+        """Stream one message per recipient (only the first, for a test send) into the transport,
+        leaving out whom the audience ledger says to (see `leaves_out`)."""
         options, hooks = self.options, self.hooks
         settings, content = composers.settings, composers.content
         test_to = _test_address(options.test_to)
-        total = 1 if test_to else audience.checked.count
+        kept, left = (audience.recipients, Counter[State]()) if test_to else self._kept(key, audience)
+        total = 1 if test_to else audience.checked.count - left.total()
         transport = TRANSPORTS[options.transport]
         folder = f"{content.slug}-test" if test_to else content.slug
         deliverer = Deliverer(
@@ -137,9 +147,42 @@ class Run:
         )
         hooks.start(total)
         summary = deliverer.deliver_all(
-            itertools.islice(audience.recipients, total), announce=hooks.announce, advance=hooks.advance
+            self._learning(itertools.islice(kept, total)), announce=hooks.announce, advance=hooks.advance
         )
-        return SendReport(content.slug, key, total, summary, audience.checked.warnings)
+        return SendReport(
+            content.slug, key, total, summary, audience.checked.warnings, MappingProxyType(dict(left))
+        )
+
+    def _kept(self, key: str, audience: Audience) -> tuple[Iterable[Recipient], Counter[State]]:
+        """The recipients a message of this key goes to, and how many it leaves out, by standing."""
+        if not self.left_out:
+            return audience.recipients, Counter()
+        kind = kind_of_key(key)
+        to_unsubscribed = kind is not None and KINDS[kind].reaches_unsubscribed
+        left_out = self.left_out
+
+        def leaves_out(recipient: Recipient) -> bool:
+            standing = left_out.get(recipient.email.lower())
+            return standing is not None and not (to_unsubscribed and standing.state is State.UNSUBSCRIBED)
+
+        counted = Counter(left_out[r.email.lower()].state for r in audience.recipients if leaves_out(r))
+        return itertools.filterfalse(leaves_out, audience.recipients), counted
+
+    def _learning(self, recipients: Iterable[Recipient]) -> Iterator[Recipient]:
+        """The recipients, each batch's tokens recorded before any of its messages goes, so that
+        `serve` and `inbox` know whom every token that went out names, even after a kill."""
+        if self.audience is None or not self.secret:
+            yield from recipients
+            return
+        secret, audience = self.secret, self.audience
+        stream = iter(recipients)
+        for batch in iter(lambda: list(itertools.islice(stream, 500)), []):
+            audience.learn(
+                (token, reader.email)
+                for reader in batch
+                for token in (unsubscribe_token(reader.email, secret), verp_token(reader.email, secret))
+            )
+            yield from batch
 
 
 @contextmanager
@@ -148,13 +191,16 @@ def run(settings: Settings, options: SendOptions, hooks: Hooks, secret: str | No
     in the same file; for dry and test runs the history read as it is, and nothing recorded.
     `secret` is read by the verb before anything else (see `load.secrets.unsubscribe_secret`),
     so a missing one stops it first."""
+    list_id = list_id_of(settings)
     if options.journaled:
         with Ledger(settings.workspace) as ledger:
-            calendar = CalendarHistory(ledger.file)
-            yield Run(settings, options, hooks, calendar, ledger, calendar, secret)
+            calendar, audience = CalendarHistory(ledger.file), AudienceLedger(ledger.file, list_id)
+            left = audience.left_out()
+            yield Run(settings, options, hooks, calendar, ledger, calendar, secret, left, audience)
     else:
+        left = left_out(settings.workspace, list_id)
         with history(settings.workspace) as sequences:
-            yield Run(settings, options, hooks, sequences, None, None, secret)
+            yield Run(settings, options, hooks, sequences, None, None, secret, left, None)
 
 
 def _pace(settings: Settings, per_minute: float | None) -> Pace:

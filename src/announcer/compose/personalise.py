@@ -3,22 +3,14 @@ escaped for HTML; and the per-recipient unsubscribe URL, with its token."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import html
-from base64 import urlsafe_b64encode
 from datetime import datetime
 
+from announcer.audience.tokens import unsubscribe_token
 from announcer.model.recipient import Recipient
 from announcer.reader import greeting_form, reader_zone
 from announcer.render.slots import GREETING_FORMS, Slot, split
 from announcer.render.wording import reader_clock
-
-
-def unsubscribe_token(address: str, secret: str) -> str:
-    """An opaque per-address token: an HMAC under a secret, so no address appears in a URL."""
-    digest = hmac.new(secret.encode(), address.lower().encode(), hashlib.sha256).digest()
-    return urlsafe_b64encode(digest[:18]).decode()
 
 
 class Personaliser:
