@@ -414,8 +414,12 @@ def test_the_verbs_list_says_each_verb_in_a_whole_line() -> None:
     shown = subprocess.run(
         [sys.executable, "-m", "announcer", "--help"], capture_output=True, text=True, check=True
     ).stdout
-    verbs = shown.split("Commands:")[1].strip().splitlines()
+    commands, _, epilog = shown.split("Commands:")[1].strip().partition("\n\n")
+    verbs = commands.splitlines()
     assert len(verbs) == 12
+    assert "Exit status: 0 done;" in epilog and "4 (remind, digest, site) done, but" in " ".join(
+        epilog.split()
+    )
     for line in verbs:
         assert line.rstrip().endswith("."), f"cut off: {line}"
         assert "…" not in line
