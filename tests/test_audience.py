@@ -246,3 +246,11 @@ def test_a_journal_of_schema_3_gains_the_audience_in_place(workspace: Path) -> N
         ledger.unsubscribe(READERS[0], How.MAILTO)
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT value FROM meta").fetchone() == (str(SCHEMA_VERSION),)
+
+
+def test_check_says_whom_of_a_list_sends_leave_out(cli: CLI, workspace: Path) -> None:
+    with Audience(workspace, LIST) as ledger:
+        ledger.unsubscribe(READERS[1], How.MAILTO)
+        ledger.remove("someone.else@example.org", "not on this list")
+    _, out, _ = cli("check", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS)
+    assert f"{EXAMPLE_RECIPIENTS}: 5 recipients; sends leave out 1: 1 unsubscribed" in out

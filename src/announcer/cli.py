@@ -10,7 +10,7 @@ import signal
 import sys
 import threading
 import webbrowser
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
@@ -25,7 +25,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from announcer import __version__
 from announcer.audience.csvfile import export as export_audience
 from announcer.audience.csvfile import import_csv as import_audience
-from announcer.audience.ledger import Audience, AudienceLedger, How, Standing, State, left_out, list_id_of
+from announcer.audience.ledger import (
+    Audience,
+    AudienceLedger,
+    How,
+    Standing,
+    left_out,
+    left_out_words,
+    list_id_of,
+)
 from announcer.deliver.delivery import Resend, per_minute
 from announcer.deliver.ledger import Outcome
 from announcer.deliver.transports import TRANSPORTS, TransportName
@@ -628,7 +636,7 @@ def _print_summary(
     if summary.skipped:
         parts.append(f"{summary.skipped} had it already")
     if report.left_out:
-        parts.append(f"left out {_left_out(report.left_out)} (announcer audience list)")
+        parts.append(f"left out {left_out_words(report.left_out)} (announcer audience list)")
     typer.echo("; ".join(parts))
     for address, reply in summary.failed:
         typer.echo(f"failed: {address}: {reply}", err=True)
@@ -644,12 +652,6 @@ def _print_summary(
         raise typer.Exit(EXIT_DELIVERY_FAILED)
 
 
-def _left_out(counts: Mapping[State, int]) -> str:
-    """`3: 2 unsubscribed, 1 bouncing`: how many a send left out, and why."""
-    why = ", ".join(f"{counts[state]} {state.value}" for state in State if counts.get(state))
-    return f"{sum(counts.values())}: {why}"
-
-
 @app.command(short_help="Show what the journal says was sent to whom.")
 def status(
     event: EventArgument,
@@ -662,7 +664,7 @@ def status(
         entries = event_history(event, settings)
         if left := left_out(settings.workspace, list_id_of(settings)):
             states = collections.Counter(standing.state for standing in left.values())
-            typer.echo(f"the list: sends leave out {_left_out(states)} (announcer audience list)")
+            typer.echo(f"the list: sends leave out {left_out_words(states)} (announcer audience list)")
         if not entries:
             typer.echo(
                 f"{display_path(event)}: no message of it in the journal: dry runs and test sends are not "
@@ -872,7 +874,7 @@ def audience_list(
                 f"{standing.address}  {standing.state.value} since {standing.at} ({standing.how}{why}){score}"
             )
         counts = collections.Counter(standing.state for standing in standings if standing.left_out)
-        typer.echo(f"sends leave out {_left_out(counts)}" if counts else "sends leave out nobody")
+        typer.echo(f"sends leave out {left_out_words(counts)}" if counts else "sends leave out nobody")
 
 
 @audience_app.command("remove", short_help="Leave addresses out of every send.")

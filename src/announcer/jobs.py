@@ -9,13 +9,15 @@ once per event or digest.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from announcer import clock, prose
+from announcer.audience.ledger import Standing, left_out, left_out_words, list_id_of
 from announcer.compose.message import Composer
 from announcer.deliver.delivery import Summary, stopped_by_journal
 from announcer.deliver.ledger import Entry, journal_entries, received
@@ -358,7 +360,8 @@ def check_inputs(events: list[Path], lists: list[str], settings: Settings | None
         _check_events(events, defaults, renderer, sequences, report)
     if settings is not None:
         _check_series(settings.workspace / SERIES_FOLDER, report)
-    _check_lists(lists, report)
+    left = left_out(settings.workspace, list_id_of(settings)) if settings is not None else {}
+    _check_lists(lists, left, report)
     return report
 
 
@@ -398,8 +401,9 @@ def _check_events(
         report.fine.append(display_path(path))
 
 
-def _check_lists(lists: list[str], report: CheckReport) -> None:
-    """Each recipient list read in full; warnings and problems into `report`."""
+def _check_lists(lists: list[str], left: Mapping[str, Standing], report: CheckReport) -> None:
+    """Each recipient list read in full, and whom of it sends leave out (see `audience`);
+    warnings and problems into `report`."""
     for target in lists:
         try:
             recipients = open_recipients(target)
@@ -411,7 +415,11 @@ def _check_lists(lists: list[str], report: CheckReport) -> None:
         separated = ""
         if isinstance(recipients, RecipientList) and recipients.delimiter != ",":
             separated = f" ({DELIMITER_NAMES[recipients.delimiter]}-separated)"
-        report.fine.append(f"{target}: {counted(checked.count, 'recipient')}{separated}")
+        leaving = (
+            Counter(left[key].state for r in recipients if (key := r.email.lower()) in left) if left else None
+        )
+        out = f"; sends leave out {left_out_words(leaving)}" if leaving else ""
+        report.fine.append(f"{target}: {counted(checked.count, 'recipient')}{separated}{out}")
 
 
 def count_replies(event_path: Path, mailbox: Path, settings: Settings) -> tuple[NamedEvent, Tally]:

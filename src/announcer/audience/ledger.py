@@ -10,7 +10,7 @@ mail client, a DSN read again after a kill), so each is safe to repeat.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -350,6 +350,12 @@ class Audience:
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         self.file.close()
+
+
+def left_out_words(counts: Mapping[State, int]) -> str:
+    """`3: 2 unsubscribed, 1 bouncing`: how many a send leaves out, and why."""
+    why = ", ".join(f"{counts[state]} {state.value}" for state in State if counts.get(state))
+    return f"{sum(counts.values())}: {why}"
 
 
 def list_id_of(settings: Settings) -> str:
