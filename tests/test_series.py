@@ -134,7 +134,7 @@ def test_new_writes_the_series_slot_and_check_lists_what_is_still_to_write(cli: 
     assert "start: 2026-04-10 12:00\n" in text
     code, _, err = cli("check", str(path))
     assert code == 1
-    assert f"{path}:7: speakers: still to write (a placeholder of announcer new)" in err
+    assert f"{path}:7: speakers: still to write (a placeholder of announcer new or import)" in err
     assert "abstract: still to write" in err
     assert cli("send", str(path), "--to", "a@example.org")[0] == 1, "a placeholder is never sent"
     written = text.replace("# TODO speakers:", "speakers:").replace("#   - name: ", "  - name: Ada Lovelace")

@@ -39,6 +39,7 @@ from announcer.deliver.ledger import Outcome
 from announcer.deliver.transports import TRANSPORTS, TransportName
 from announcer.errors import AnnouncerError, DeliveryError, InputError, Problem
 from announcer.hosts import is_loopback
+from announcer.importer import import_announcement
 from announcer.jobs import (
     SAMPLE_READER,
     CheckReport,
@@ -58,7 +59,7 @@ from announcer.jobs import (
 )
 from announcer.load.recipients import open_recipients
 from announcer.load.settings import load_settings
-from announcer.model.event import FIRST_YEAR, LAST_YEAR
+from announcer.model.event import FIRST_YEAR, LAST_YEAR, EventDefaults, zone_named
 from announcer.model.named import NamedEvent
 from announcer.model.reply import Answer
 from announcer.model.series import clock_time, lead_time, lead_value
@@ -284,6 +285,79 @@ def new(
         _warn(warning)
     shown = display_path(path)
     typer.echo(f"wrote {shown}: write the speakers and the abstract, then announcer check {shown}")
+
+
+@app.command("import", short_help="Turn an announcement someone sent into an event file.")
+def import_(
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="The announcement: a text, .eml, .ics or .html file, - for what you paste,"
+            " or a web address (with --fetch).",
+            metavar="SOURCE",
+        ),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o",
+            "--output",
+            help="The event file to write (default: events/<date>-<slug>.yaml).",
+            dir_okay=False,
+            metavar="FILE",
+        ),
+    ] = None,
+    series: Annotated[
+        str | None, typer.Option(help="The series' id: series/<id>.yaml.", metavar="ID")
+    ] = None,
+    year: Annotated[
+        int | None,
+        typer.Option(
+            help="The year of a date written without one (default: its next occurrence).",
+            min=FIRST_YEAR,
+            max=LAST_YEAR,
+            metavar="YYYY",
+        ),
+    ] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            help="The time zone the times are in, unless the text names one (default: the workspace's).",
+            metavar="TZ",
+        ),
+    ] = None,
+    fetch: Annotated[bool, typer.Option("--fetch", help="Fetch SOURCE when it is a web address.")] = False,
+    config: ConfigOption = Path("announcer.toml"),
+) -> None:
+    """Turn an announcement (text, email, calendar or web page) into an event file: what it says
+    filled in, a # TODO with the candidate lines for each field it does not settle."""
+    if timezone is not None:
+        try:
+            zone_named(timezone)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--timezone") from None
+    with _exit_codes():
+        settings = load_settings(config) if config.exists() else None
+        imported = import_announcement(
+            source,
+            workspace=settings.workspace if settings else Path("."),
+            defaults=settings.defaults if settings else EventDefaults(),
+            output=output,
+            series_id=series,
+            year=year,
+            timezone=timezone,
+            fetch=fetch,
+            stdin=sys.stdin.buffer,
+        )
+    for warning in imported.warnings:
+        _warn(shown_safely(warning, 300))
+    shown = display_path(imported.path)
+    todo = (
+        f"write {', '.join(imported.todos)} (the # TODO lines), then "
+        if imported.todos
+        else "read it through, then "
+    )
+    typer.echo(f"wrote {shown}: {todo}announcer check {shown}")
 
 
 @app.command(short_help="Start a workspace of your own.")

@@ -49,6 +49,11 @@ class SettingsError(InputError):
     """Raised when `announcer.toml` or a secret it needs from the environment is wrong."""
 
 
+class AnnouncementError(InputError):
+    """Raised when an announcement given to `announcer import` cannot be read, or its event file
+    cannot be written."""
+
+
 class TemplateError(AnnouncerError):
     """Raised when a template is missing, does not compile, or fails while rendering."""
 

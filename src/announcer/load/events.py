@@ -18,7 +18,7 @@ from announcer.model.text import EXCERPT, shown_safely
 from announcer.paths import display_path
 
 EVENT_SUFFIXES = (".yaml", ".yml")
-PLACEHOLDER = re.compile(r"#\s*TODO\s+([a-z_]+):")  # what `announcer new` leaves for the organiser
+PLACEHOLDER = re.compile(r"#\s*TODO\s+([a-z_]+):")  # what `announcer new` and `import` leave to write
 
 
 def load_event(path: Path, defaults: EventDefaults) -> Event:
@@ -31,13 +31,15 @@ def _load(path: Path, defaults: EventDefaults) -> tuple[Event, SeriesFile | None
     data, line_of = read_yaml(path)
     if not isinstance(data, dict):
         raise EventError([Problem(source, "must be a block of `key: value` lines", line=1)])
+    unwritten = _placeholders(path)
     if "title" not in data and "start" not in data:
         # Say nothing of its keys: the file may be anything, and its content is not ours to print.
-        raise EventError([Problem(source, "is not an event file: it has neither `title` nor `start`")])
+        raise EventError(
+            unwritten or [Problem(source, "is not an event file: it has neither `title` nor `start`")]
+        )
     series = _series_of(path, data, line_of)
     layer = layered(series, data) if series else data
     locate = locator(series, source, line_of, data) if series else None
-    unwritten = _placeholders(path)
     try:
         event = Event.model_validate(
             layer, context={"defaults": series.series.defaults(defaults) if series else defaults}
@@ -50,10 +52,13 @@ def _load(path: Path, defaults: EventDefaults) -> tuple[Event, SeriesFile | None
 
 
 def _placeholders(path: Path) -> list[Problem]:
-    """The `# TODO field:` lines `announcer new` wrote and nobody has written yet."""
+    """The `# TODO field:` lines `announcer new` or `import` wrote and nobody has written yet."""
     return [
         Problem(
-            display_path(path), "still to write (a placeholder of announcer new)", line=number, field=match[1]
+            display_path(path),
+            "still to write (a placeholder of announcer new or import)",
+            line=number,
+            field=match[1],
         )
         for number, line in enumerate(read_text(path).splitlines(), 1)
         if (match := PLACEHOLDER.match(line))

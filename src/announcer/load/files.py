@@ -81,6 +81,11 @@ def read_text(path: Path, error: type[InputError] = EventError, *, limit: int | 
     if limit is not None and len(raw) > limit:
         message = f"is larger than {MAX_FILE_BYTES // 2**20} MiB: not a file announcer reads"
         raise error([Problem(source, message)])
+    return decoded_text(raw, source, error)
+
+
+def decoded_text(raw: bytes, source: str, error: type[InputError] = EventError) -> str:
+    """Bytes read from `source` as UTF-8 text, or an error naming the line with the first bad byte."""
     if (nul := raw.find(b"\x00")) >= 0:
         line = raw.count(b"\n", 0, nul) + 1
         raise error([Problem(source, "holds a NUL byte: it is not a text file", line=line)])
