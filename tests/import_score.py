@@ -17,7 +17,7 @@ from announcer.importer import import_announcement
 from announcer.load.events import PLACEHOLDER
 from announcer.load.files import read_yaml
 from announcer.model.event import EventDefaults
-from tests.import_cases import CASES, FIELDS, TODO, source_of
+from tests.import_cases import CASES, FIELDS, TODO, UNSEEN, source_of
 
 PINNED = datetime(2026, 2, 20, 9, 0, tzinfo=UTC)
 _KEYS = {"date": "start", "start": "start", "end": "end", "speakers": "speakers", "place": "venue",
@@ -75,11 +75,13 @@ def verdict(expected: object, data: dict[str, Any], todos: set[str], name: str) 
     return "right" if value == expected else "wrong"
 
 
-def score(folder: Path) -> tuple[Counter[str], dict[str, dict[str, str]]]:
-    """The verdicts over every case and field, and each case's own."""
+def score(
+    folder: Path, cases: dict[str, dict[str, object]]
+) -> tuple[Counter[str], dict[str, dict[str, str]]]:
+    """The verdicts over `cases` and every field, and each case's own."""
     totals: Counter[str] = Counter()
     each: dict[str, dict[str, str]] = {}
-    for case, expected in CASES.items():
+    for case, expected in cases.items():
         data, todos = imported(case, folder)
         each[case] = {name: verdict(expected[name], data, todos, name) for name in FIELDS}
         totals.update(each[case].values())
@@ -87,19 +89,19 @@ def score(folder: Path) -> tuple[Counter[str], dict[str, dict[str, str]]]:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        totals, each = score(Path(folder))
-    for case, verdicts in each.items():
-        off = {name: verdict for name, verdict in verdicts.items() if verdict != "right"}
-        print(f"{case:22} {off or 'all right'}")
-    count = sum(totals.values())
-    print(
-        f"\n{len(each)} announcements, {count} fields: "
-        + ", ".join(
-            f"{totals[kind] / count:.0%} {label}"
-            for kind, label in (("right", "filled right"), ("wrong", "filled wrong"), ("todo", "left TODO"))
+    for label, cases in (("written with the rules", CASES), ("written after them", UNSEEN)):
+        with tempfile.TemporaryDirectory() as folder:
+            totals, each = score(Path(folder), cases)
+        print(f"{label}:")
+        for case, verdicts in each.items():
+            off = {name: verdict for name, verdict in verdicts.items() if verdict != "right"}
+            print(f"  {case:28} {off or 'all right'}")
+        count = sum(totals.values())
+        shares = ", ".join(
+            f"{totals[kind] / count:.0%} {words}"
+            for kind, words in (("right", "filled right"), ("wrong", "filled wrong"), ("todo", "left TODO"))
         )
-    )
+        print(f"  {len(each)} announcements, {count} fields: {shares}\n")
 
 
 if __name__ == "__main__":

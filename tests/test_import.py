@@ -25,17 +25,21 @@ from announcer.load.events import PLACEHOLDER
 from announcer.load.files import read_yaml
 from announcer.model.event import EventDefaults
 from tests.helpers import CLI
-from tests.import_cases import CASES, FIELDS, SEED, TODO, source_of
+from tests.import_cases import ANNOUNCEMENTS, CASES, FIELDS, SEED, TODO, UNSEEN, source_of
 from tests.import_score import imported, verdict
 
 TODAY = date(2026, 2, 20)
 
 
-@pytest.mark.parametrize("case", list(CASES))
+ALL_CASES = {**CASES, **UNSEEN}
+
+
+@pytest.mark.parametrize("case", list(ALL_CASES))
 def test_each_announcement_is_read_right_or_left_as_todo(case: str, tmp_path: Path) -> None:
+    (tmp_path / "unseen").mkdir()
     data, todos = imported(case, tmp_path)
-    verdicts = {name: verdict(CASES[case][name], data, todos, name) for name in FIELDS}
-    expected = {name: "todo" if CASES[case][name] == TODO else "right" for name in FIELDS}
+    verdicts = {name: verdict(ALL_CASES[case][name], data, todos, name) for name in FIELDS}
+    expected = {name: "todo" if ALL_CASES[case][name] == TODO else "right" for name in FIELDS}
     assert verdicts == expected, data
 
 
@@ -138,6 +142,46 @@ def test_stdin_and_year(cli: CLI, workspace: Path) -> None:
     assert "# TODO start:" in text
     assert "2027-03-05" in text
     assert "weekday disagree" in text
+
+
+def test_a_pasted_email_is_read_as_one(cli: CLI, workspace: Path) -> None:
+    pasted = (ANNOUNCEMENTS / "forwarded.eml").read_bytes()
+    result = cli.runner.invoke(app, ["import", "-", "-o", "events/pasted.yaml"], input=pasted)
+    assert result.exit_code == 0, result.stderr
+    data, _ = read_yaml(workspace / "events" / "pasted.yaml")
+    assert data["title"] == "Microbes That Train Our Immune System"  # from its calendar
+    assert data["start"] == "2026-03-20 12:00"
+
+
+def test_summer_time_the_date_does_not_keep_is_a_warning_in_the_file_too(cli: CLI, workspace: Path) -> None:
+    (workspace / "cest.txt").write_text(
+        "Title: Winter talk\nSpeaker: Ann Bell, Lund University\nWhen: 6 March 2026, 16:00 CEST\n",
+        encoding="utf-8",
+    )
+    code, _, err = cli("import", "cest.txt", "-o", "events/cest.yaml")
+    assert code == 0, err
+    warning = (
+        "the text says CEST, but on 6 March 2026 Europe/Stockholm keeps CET: read as Europe/Stockholm's clock"
+    )
+    assert err.strip() == f"warning: {warning}"
+    text = (workspace / "events" / "cest.yaml").read_text(encoding="utf-8")
+    assert f"# Warning: {warning}" in text
+    assert "start: 2026-03-06 16:00" in text
+    assert "timezone:" not in text
+
+
+def test_a_page_s_time_in_another_offset_leaves_the_zone_to_the_organiser(tmp_path: Path) -> None:
+    page = tmp_path / "talk.html"
+    page.write_text(
+        '<script type="application/ld+json">{"@type": "Event", "name": "Far away",'
+        ' "startDate": "2026-03-06T09:30:00+05:30", "performer": {"name": "Ravi Rao"}}</script>',
+        encoding="utf-8",
+    )
+    code, _, err = CLI()("import", str(page), "-o", str(tmp_path / "far.yaml"))
+    assert code == 0, err
+    text = (tmp_path / "far.yaml").read_text(encoding="utf-8")
+    assert "start: 2026-03-06 09:30" in text
+    assert "# TODO timezone: the source gives the time in UTC+05:30" in text
 
 
 def test_a_weekday_settles_day_and_month_and_a_contradiction_is_a_warning() -> None:
@@ -267,10 +311,16 @@ def test_a_web_address_is_fetched_only_when_asked(cli: CLI, workspace: Path) -> 
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            if self.path == "/elsewhere":  # a redirect out of the web, to a local file
+                self.send_response(302)
+                self.send_header("Location", "file:///etc/hostname")
+                self.end_headers()
+                return
+            body = page if self.path == "/talk" else b"<p>" + b"x" * 3_000_000
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.end_headers()
-            self.wfile.write(page)
+            self.wfile.write(body)
 
         def log_message(self, format: str, *args: object) -> None:
             pass
@@ -286,6 +336,13 @@ def test_a_web_address_is_fetched_only_when_asked(cli: CLI, workspace: Path) -> 
         assert not (workspace / "events" / "fetched.yaml").exists()
         code, _, err = cli("import", url, "--fetch", "-o", "events/fetched.yaml")
         assert code == 0, err
+        code, _, err = cli("import", url.replace("/talk", "/elsewhere"), "--fetch", "-o", "events/file.yaml")
+        assert code == 1
+        assert "Redirection to url 'file:///etc/hostname' is not allowed" in err
+        code, _, err = cli("import", url.replace("/talk", "/huge"), "--fetch", "-o", "events/huge.yaml")
+        assert code == 1
+        assert "is larger than 2 MiB" in err
+        assert not list((workspace / "events").glob("[fh]*.yaml"))[1:]  # only fetched.yaml
     finally:
         server.shutdown()
         server.server_close()

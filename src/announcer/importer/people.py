@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from announcer.importer.places import names_a_place
+
 # Words that are a person's position, not their institution.
 _ROLES = re.compile(
     r"^(?:(?:assistant|associate|adjunct|full|visiting|guest|emeritus|senior|junior|research|"
@@ -28,8 +30,9 @@ _SPLIT_PEOPLE = re.compile(r"\s*;\s*|\s+(?:and|och|und|et|&)\s+(?=(?:prof|dr)?\.
 
 
 def is_name(text: str) -> bool:
-    """Whether `text` looks like a person's name: two to five capitalised words."""
-    return NAME.fullmatch(text.strip()) is not None and len(text) <= 80
+    """Whether `text` looks like a person's name: two to five capitalised words, none of them one
+    that rooms and buildings are called by."""
+    return NAME.fullmatch(text.strip()) is not None and len(text) <= 80 and not names_a_place(text)
 
 
 def person(text: str) -> dict[str, str] | None:

@@ -14,6 +14,18 @@ _ONLINE = re.compile(
 )
 
 
+_PLACE_WORDS = re.compile(
+    r"\b(?:hall|building|room|auditorium|aula|theatre|theater|lab|laboratory|centre|center|campus|"
+    r"sal|salen|lokal|huset|hus|rum|hörsaal|raum|gebäude|seminarraum|salle|amphi\w*|bâtiment)\b",
+    re.IGNORECASE,
+)
+
+
+def names_a_place(text: str) -> bool:
+    """Whether `text` holds a word that rooms and buildings are called by ("Lecture Hall K1")."""
+    return _PLACE_WORDS.search(text) is not None
+
+
 def venue_of(place: str) -> dict[str, str]:
     """The venue a place line names: the room, campus and address picked out by their words,
     the first other part its name, the second its building, the rest its address."""

@@ -12,7 +12,7 @@ from announcer.importer.draft import Draft, Undecided
 from announcer.importer.labels import BLOCKS, Field, labelled
 from announcer.importer.online import any_link, meeting_link
 from announcer.importer.people import people, person, welcomed
-from announcer.importer.places import venue_of
+from announcer.importer.places import names_a_place, venue_of
 from announcer.importer.publications import publications
 from announcer.importer.zones import zone_named
 
@@ -340,7 +340,9 @@ def _read_title(
     if not remaining:
         draft.title = Undecided("the announcement gives no title line")
         return
-    first = remaining[0]
+    if len(remaining) > 1 and (titles := [line for line in remaining if not names_a_place(line)]):
+        remaining = titles
+    first = remaining[0].strip().strip('"“”«»')
     if len(remaining) > 1:
         draft.title = Undecided("more than one line could be the title", tuple(remaining[:4]))
         return

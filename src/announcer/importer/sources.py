@@ -3,6 +3,9 @@ or with --fetch a web address; every read bounded in size (and a fetch in time).
 
 from __future__ import annotations
 
+import http.client
+import re
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -51,7 +54,12 @@ def _sniffed(data: bytes, fallback: str) -> str:
         return "ics"
     if head.startswith((b"<!doctype html", b"<html")) or b"<body" in head:
         return "html"
+    if _MAIL_HEADERS.match(head) and (b"\nmime-version:" in head or b"\ncontent-type:" in head):
+        return "eml"  # a whole message pasted, headers first
     return fallback
+
+
+_MAIL_HEADERS = re.compile(rb"(?:(?:return-path|received|from|to|subject|date|message-id|delivered-to):)")
 
 
 def read_source(given: str, *, fetch: bool, stdin: BinaryIO) -> Source:
@@ -84,18 +92,40 @@ def read_source(given: str, *, fetch: bool, stdin: BinaryIO) -> Source:
 
 
 def _fetched(url: str) -> Source:
-    """A web page or calendar fetched within FETCH_SECONDS and MAX_SOURCE_BYTES."""
+    """A web page or calendar fetched within FETCH_SECONDS in all and MAX_SOURCE_BYTES; only
+    http and https, also where a redirect leads (no file:, no ftp:)."""
     name = excerpt(url)
     request = urllib.request.Request(  # noqa: S310 (http and https only: checked by the caller)
         url, headers={"User-Agent": "announcer-import", "Accept": "text/html, text/calendar, text/plain"}
     )
+    opener = urllib.request.OpenerDirector()
+    for handler in (
+        urllib.request.HTTPHandler(),
+        urllib.request.HTTPSHandler(),
+        urllib.request.HTTPRedirectHandler(),
+        urllib.request.HTTPDefaultErrorHandler(),
+        urllib.request.HTTPErrorProcessor(),
+    ):
+        opener.add_handler(handler)
+    deadline = time.monotonic() + FETCH_SECONDS
     try:
-        with urllib.request.urlopen(request, timeout=FETCH_SECONDS) as response:  # noqa: S310
-            data = _bounded(response, name, MAX_SOURCE_BYTES)
+        with opener.open(request, timeout=FETCH_SECONDS) as response:
+            data = b""
+            while chunk := response.read(65_536):
+                data += chunk
+                if len(data) > MAX_SOURCE_BYTES:
+                    raise _refused(
+                        name, f"is larger than {MAX_SOURCE_BYTES // 2**20} MiB: not an announcement"
+                    )
+                if time.monotonic() > deadline:
+                    raise _refused(
+                        name, f"took longer than {FETCH_SECONDS} seconds: save the page and import the file"
+                    )
             kind_header = response.headers.get_content_type()
     except urllib.error.HTTPError as exc:
+        exc.close()  # its response, still open
         raise _refused(name, f"the server answered {exc.code} {exc.reason}") from None
-    except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
+    except (urllib.error.URLError, TimeoutError, OSError, ValueError, http.client.HTTPException) as exc:
         reason = getattr(exc, "reason", None) or exc
         raise _refused(name, f"cannot be fetched: {reason}") from None
     kind = {"text/html": "html", "application/xhtml+xml": "html", "text/calendar": "ics"}.get(

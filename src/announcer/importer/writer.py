@@ -85,6 +85,12 @@ def _values(draft: Draft, default_zone: str) -> tuple[dict[str, Any], dict[str, 
         values["timezone"] = when.zone
     elif isinstance(when.zone, Undecided):
         todos["timezone"] = when.zone
+    elif when.zone is None and when.offset_minutes is not None:
+        hours, minutes = divmod(abs(when.offset_minutes), 60)
+        offset = f"UTC{'-' if when.offset_minutes < 0 else '+'}{hours:02d}:{minutes:02d}"
+        todos["timezone"] = Undecided(
+            f"the source gives the time in {offset}, not {default_zone}'s clock: name the place it is"
+        )
     venue = dict(draft.venue)
     if isinstance(draft.online_url, str):
         venue["online_url"] = draft.online_url
@@ -192,6 +198,7 @@ def event_document(draft: Draft, *, source: str, default_zone: str, defaults: Ev
         "# then `announcer check` this file (it lists every TODO that is left).",
     ]
     lines += [f"# Note: {_comment(note)}" for note in draft.notes]
+    lines += [f"# Warning: {_comment(warning)}" for warning in draft.warnings]
     for key in ORDER:
         if key in values:
             if key in ("start", "end"):
