@@ -735,6 +735,68 @@ MUTANTS = [
         '            headline=_("Back on:"),\n',
         "",
     ),
+    # The audience: whom sends leave out
+    Mutant(
+        "an unsubscribed reader mailed again",
+        "pipeline.py",
+        "return standing is not None and not (to_unsubscribed and standing.state is State.UNSUBSCRIBED)",
+        "return False",
+    ),
+    Mutant(
+        "a cancellation sent to an address that bounces or complained",
+        "pipeline.py",
+        "not (to_unsubscribed and standing.state is State.UNSUBSCRIBED)",
+        "not to_unsubscribed",
+    ),
+    Mutant(
+        "a dry run shows readers the real send will leave out",
+        "pipeline.py",
+        "        left = left_out(settings.workspace, list_id)",
+        "        left = {}",
+    ),
+    Mutant(
+        "the tokens a send writes are never remembered (the page cannot name the reader)",
+        "pipeline.py",
+        "if self.audience is None or not self.secret:",
+        "if True:",
+    ),
+    Mutant(
+        "a link in an old message brings back an address that bounces",
+        "audience/ledger.py",
+        "(by_reader and current.state not in _READER_MAY_UNDO)",
+        "False",
+    ),
+    Mutant(
+        "an unsubscription overwrites a complaint",
+        "audience/ledger.py",
+        "unless={State.COMPLAINED}",
+        "unless=set()",
+    ),
+    Mutant(
+        "one send's bounces counted many times",
+        "audience/bounces.py",
+        "if since is not None and now - since < ONE_A_DAY:",
+        "if False:",
+    ),
+    Mutant(
+        "a mailbox that does not exist mailed for weeks",
+        "audience/bounces.py",
+        "    if status in _GONE:",
+        "    if False:",
+    ),
+    Mutant(
+        "Asa@ and asa@ two readers of the ledger",
+        "audience/ledger.py",
+        "    key = address.strip().lower()",
+        "    key = address.strip()",
+    ),
+    Mutant(
+        "a stranger's reason becomes a spreadsheet formula",
+        "audience/csvfile.py",
+        """    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\\t", "\\r") else text""",
+        "    return text",
+    ),
+
 ]
 
 

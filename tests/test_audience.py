@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import itertools
 import sqlite3
 from collections.abc import Iterator
@@ -254,3 +256,11 @@ def test_check_says_whom_of_a_list_sends_leave_out(cli: CLI, workspace: Path) ->
         ledger.remove("someone.else@example.org", "not on this list")
     _, out, _ = cli("check", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS)
     assert f"{EXAMPLE_RECIPIENTS}: 5 recipients; sends leave out 1: 1 unsubscribed" in out
+
+
+def test_an_export_never_hands_a_spreadsheet_a_formula(cli: CLI, workspace: Path) -> None:
+    with Audience(workspace, LIST) as ledger:
+        ledger.remove(READERS[0], '=HYPERLINK("https://evil.example","click")')
+    _, out, _ = cli("audience", "export")
+    [row] = list(csv.DictReader(io.StringIO(out)))
+    assert row["reason"].startswith("'=HYPERLINK(")
