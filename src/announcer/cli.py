@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import csv
 import itertools
 import json
@@ -13,16 +14,17 @@ import webbrowser
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime, time
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from announcer import __version__
+from announcer import __version__, clock
 from announcer.audience.csvfile import export as export_audience
 from announcer.audience.csvfile import import_csv as import_audience
 from announcer.audience.ledger import (
@@ -38,6 +40,7 @@ from announcer.deliver.delivery import Resend, per_minute
 from announcer.deliver.ledger import Outcome
 from announcer.deliver.transports import TRANSPORTS, TransportName
 from announcer.errors import AnnouncerError, DeliveryError, InputError, Problem
+from announcer.help_text import NamedArguments
 from announcer.hosts import is_loopback
 from announcer.importer import import_announcement
 from announcer.jobs import (
@@ -77,6 +80,7 @@ EXIT_DELIVERY_FAILED = 3
 EXIT_LEFT_OUT = 4  # the work was done, but a file of the folder of events could not be read
 
 app = typer.Typer(
+    cls=NamedArguments,
     help="Turn event announcements into emails people are glad to receive.",
     epilog=(
         "Exit status: 0 done; 1 bad input (nothing was sent); 2 wrong usage; 3 some deliveries "
@@ -185,6 +189,7 @@ def check(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the report as JSON, for scripts and CI.")
     ] = False,
+    today: TodayOption = None,
     config: ConfigOption = Path("announcer.toml"),
 ) -> None:
     """Validate events, recipients and settings, then inspect each kind of message before anyone
@@ -195,6 +200,20 @@ def check(
         settings = load_settings(config)
     except InputError as exc:
         settings_problems.extend(exc.problems)
+    with _as_if(today, settings) if settings else contextlib.nullcontext():
+        _check(events, to, from_, links, as_json, settings, settings_problems)
+
+
+def _check(
+    events: list[Path],
+    to: list[str] | None,
+    from_: str | None,
+    links: bool,
+    as_json: bool,
+    settings: Settings | None,
+    settings_problems: list[Problem],
+) -> None:
+    """`check` once the settings are read (or found wanting)."""
     report = check_inputs(events, to or [], settings)
     problems = [*settings_problems, *report.problems]
     inspections: list[Inspection] = []
@@ -434,6 +453,14 @@ TestToOption = Annotated[
     str | None,
     typer.Option("--test-to", help="Send only recipient #1's message, to this address.", metavar="ADDRESS"),
 ]
+TodayOption = Annotated[
+    str | None,
+    typer.Option(
+        "--today",
+        help="Act as if it were 09:00 on DATE (YYYY-MM-DD) in the settings' zone; dry runs only.",
+        metavar="DATE",
+    ),
+]
 
 
 def _options(
@@ -488,6 +515,7 @@ def send(
             help="The event was cancelled and is back on: tell everyone so (refused without it).",
         ),
     ] = False,
+    today: TodayOption = None,
     config: ConfigOption = Path("announcer.toml"),
 ) -> None:
     """Send one invitation per recipient (by default a dry run into OUTBOX/<slug>/). A cancelled
@@ -496,7 +524,7 @@ def send(
     with _exit_codes():
         settings = load_settings(config)
         options = _sending_from(settings, options, outbox)
-        with _progress() as (start, advance):
+        with _as_if(today, settings, options), _progress() as (start, advance):
             hooks = Hooks(_warn, start, advance)
             report = send_invitation(event, to, settings, options, hooks, rsvp=rsvp, reinstate=reinstate)
         _print_summary(report, options)
@@ -664,6 +692,21 @@ def _day(value: str | None, option: str = "--from") -> date | None:
         message = f"{excerpt(value)}: give a day in the years {FIRST_YEAR} to {LAST_YEAR}"
         raise typer.BadParameter(message, param_hint=option)
     return day
+
+
+@contextmanager
+def _as_if(today: str | None, settings: Settings, options: SendOptions | None = None) -> Iterator[None]:
+    """The clock at 09:00 on `--today` in the settings' zone, for the run; a message that reaches
+    people says when it really went, so only a dry run may pretend."""
+    day = _day(today, "--today")
+    if day is None:
+        yield
+        return
+    if options is not None and TRANSPORTS[options.transport].reaches_people:
+        message = "is for dry runs: a message sent for real says when it went"
+        raise typer.BadParameter(message, param_hint="--today")
+    with clock.as_if(datetime.combine(day, time(9), ZoneInfo(settings.defaults.timezone))):
+        yield
 
 
 @contextmanager

@@ -38,3 +38,16 @@ def pinned(now: datetime, tokens: Iterator[str]) -> Iterator[None]:
         yield
     finally:
         _now, _token = saved
+
+
+@contextmanager
+def as_if(now: datetime) -> Iterator[None]:
+    """The clock reads `now` while the tokens stay random: a dry run as if it were another day
+    (`--today`), so that the example, whose talks are in March 2026, shows an ordinary day."""
+    global _now
+    saved = _now
+    _now = lambda: now  # noqa: E731
+    try:
+        yield
+    finally:
+        _now = saved

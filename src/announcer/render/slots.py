@@ -31,6 +31,8 @@ def _slot(slot_key: str, kind: str, key: str = "", default: str = "") -> str:
 class RecipientFields:
     """`recipient.fields["team"]` in a template: any extra column of the recipients CSV."""
 
+    TEMPLATE_NOUN = "recipient.fields"  # what an error calls it (`theme._noun`)
+
     def __init__(self, slot_key: str) -> None:
         self._slot_key = slot_key
 
@@ -43,6 +45,8 @@ class RecipientFields:
 
 class RecipientSlots:
     """Stands in for the recipient in templates; the values are filled in per message."""
+
+    TEMPLATE_NOUN = "recipient"  # what an error calls it (`theme._noun`), not the class's name
 
     def __init__(self, slot_key: str, language: str) -> None:
         self._slot_key = slot_key

@@ -142,6 +142,8 @@ def _noun(value: object) -> str:
     """What a template author calls a value: `event`, `venue`, `speaker`, `text`, `this mapping`."""
     if isinstance(value, Mapping):
         return "this mapping"
+    if noun := getattr(type(value), "TEMPLATE_NOUN", None):  # a stand-in's own word (`recipient`)
+        return str(noun)
     return _BUILTIN_NOUNS.get(type(value), type(value).__name__.lower())
 
 
