@@ -965,13 +965,16 @@ def _stopped_by_signals(stop: Callable[[], None]) -> Iterator[None]:
 
 
 audience_app = typer.Typer(
+    cls=NamedArguments,
     help="Who left the list, who bounces, who complained: look, and act by hand.",
     rich_markup_mode=None,
     no_args_is_help=True,
 )
 app.add_typer(audience_app, name="audience", short_help="Who left the list, bounces or complained.")
-AddressesArgument = Annotated[list[str], typer.Argument(help="Email addresses.", metavar="ADDRESS...")]
-ReasonOption = Annotated[str, typer.Option("--reason", help="Why, in your words (kept in the log).")]
+AddressesArgument = Annotated[list[str], typer.Argument(help="Email addresses.", metavar="ADDRESS")]
+ReasonOption = Annotated[
+    str, typer.Option("--reason", help="Why, in your words (kept in the log).", metavar="TEXT")
+]
 
 
 @audience_app.command("list", short_help="List whom sends leave out, and why.")
