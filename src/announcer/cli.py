@@ -43,6 +43,8 @@ from announcer.errors import AnnouncerError, DeliveryError, InputError, Problem
 from announcer.help_text import NamedArguments
 from announcer.hosts import is_loopback
 from announcer.importer import import_announcement
+from announcer.inbox.run import Handled
+from announcer.inbox.sorter import Kind
 from announcer.jobs import (
     SAMPLE_READER,
     CheckReport,
@@ -54,6 +56,7 @@ from announcer.jobs import (
     count_replies,
     event_history,
     preflight,
+    read_inbox,
     render_files,
     send_cancellation,
     send_digest,
@@ -806,11 +809,14 @@ def status(
 def rsvps(
     event: EventArgument,
     mailbox: Annotated[
-        Path,
+        str,
         typer.Option(
             "--mailbox",
-            help="Where the replies are: a Maildir folder, an mbox file, or a folder of .eml files.",
-            metavar="PATH",
+            help=(
+                "Where the replies are: a Maildir folder, an mbox file, a folder of .eml files, or "
+                "imaps://user@host/FOLDER (the password from ANNOUNCER_IMAP_PASSWORD)."
+            ),
+            metavar="PATH|URL",
         ),
     ],
     as_csv: Annotated[bool, typer.Option("--csv", help="Print one line per answer, as CSV.")] = False,
@@ -870,6 +876,70 @@ def _cell(value: object) -> str:
     """A spreadsheet cell that a stranger's text cannot turn into a formula."""
     text = str(value)
     return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@app.command(short_help="Read bounces, complaints, unsubscriptions and answers (made for cron).")
+def inbox(
+    mailbox: Annotated[
+        str | None,
+        typer.Option(
+            "--mailbox",
+            help="A Maildir folder, an mbox file, a folder of .eml files, or an imaps:// URL.",
+            metavar="PATH|URL",
+        ),
+    ] = None,
+    imap: Annotated[
+        str | None,
+        typer.Option(
+            "--imap",
+            help="imaps://user@host[:port]/FOLDER (the password from ANNOUNCER_IMAP_PASSWORD).",
+            metavar="URL",
+        ),
+    ] = None,
+    move_to: Annotated[
+        str | None,
+        typer.Option(
+            "--move-to",
+            help="Move what was handled into this folder (of the Maildir, or of the IMAP account).",
+            metavar="FOLDER",
+        ),
+    ] = None,
+    config: ConfigOption = Path("announcer.toml"),
+) -> None:
+    """Read a mailbox once per message: bounces (DSNs) and complaints (ARF) count against the
+    reader, unsubscriptions mailed to [list] unsubscribe_mailto are applied, automatic replies
+    and RSVP answers are listed, anything else is left alone and listed. Nothing is deleted.
+
+    Exit status 4: done, but something needs a look (listed with "look:")."""
+    if (mailbox is None) == (imap is None):
+        typer.echo("error: give --mailbox PATH or --imap URL (one of them)", err=True)
+        raise typer.Exit(2)
+    if imap is not None and not imap.lower().startswith("imaps://"):
+        typer.echo("error: --imap takes imaps://user@host[:port]/FOLDER", err=True)
+        raise typer.Exit(2)
+    with _exit_codes():
+        settings = load_settings(config)
+
+        def say(handled: Handled) -> None:
+            label = "look" if handled.verdict.look else handled.verdict.kind.value
+            typer.echo(f"{label}: {handled.source}: {handled.verdict.kind.value}: {handled.verdict.detail}")
+
+        summary = read_inbox(settings, mailbox or imap or "", move_to, say)
+    found = ", ".join(
+        counted(summary.counts[kind], kind.value, _PLURALS.get(kind)) for kind in summary.counts
+    )
+    total = counted(sum(summary.counts.values()), "new message")
+    before = f"; {summary.before} handled before" if summary.before else ""
+    moved = f"; moved {summary.moved} to {move_to}" if summary.moved else ""
+    typer.echo(f"inbox: {total}{': ' + found if found else ''}{before}{moved}")
+    if looks := summary.needs_look:
+        _warn(
+            f"{counted(len(looks), 'message needs', 'messages need')} a look (the lines marked look: above)"
+        )
+        raise typer.Exit(EXIT_LEFT_OUT)
+
+
+_PLURALS = {Kind.AUTO_REPLY: "automatic replies", Kind.OTHER: "other", Kind.UNREADABLE: "unreadable"}
 
 
 @app.command(short_help="Show the emails in a browser while you edit.")

@@ -10,19 +10,26 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from announcer import clock, prose
+from announcer.audience.ledger import Audience as AudienceFile
 from announcer.audience.ledger import Standing, left_out, left_out_words, list_id_of
 from announcer.compose.message import Composer
 from announcer.deliver.delivery import Summary, stopped_by_journal
-from announcer.deliver.ledger import Entry, journal_entries, received
+from announcer.deliver.ledger import Entry, journal_entries, received, sent_to
 from announcer.errors import AnnouncerError, EventError, InputError, JournalError, Problem
 from announcer.history import history
+from announcer.inbox.naming import Naming
+from announcer.inbox.run import Handled
+from announcer.inbox.run import Summary as InboxSummary
+from announcer.inbox.run import read_inbox as handle_inbox
+from announcer.inbox.sorter import Context
+from announcer.inbox.sources import Mailbox, open_mailbox
 from announcer.kinds import KINDS, Kind, journal_key, slug_of
 from announcer.languages import SOURCE, source_messages
 from announcer.lifecycle import (
@@ -422,14 +429,60 @@ def _check_lists(lists: list[str], left: Mapping[str, Standing], report: CheckRe
         report.fine.append(f"{target}: {counted(checked.count, 'recipient')}{separated}{out}")
 
 
-def count_replies(event_path: Path, mailbox: Path, settings: Settings) -> tuple[NamedEvent, Tally]:
-    """The answers to an event's invitation found in a mailbox, against what the journal says was sent."""
+def count_replies(event_path: Path, mailbox: str, settings: Settings) -> tuple[NamedEvent, Tally]:
+    """The answers to an event's invitation found in a mailbox (a path or an imaps:// URL),
+    against what the journal says was sent."""
     named = load_named(event_path, settings.defaults)
     uid = event_uid(named.slug, settings)
     with history(settings.workspace) as sequences:
         sequence = sent_sequence(uid, sequences)
     invited = [reader.email for reader in received(settings.workspace, uid)] or None
-    return named, tally(read_replies(mailbox), uid, sequence, invited)
+    opened = open_mailbox_of(settings, mailbox)
+    try:
+        return named, tally(read_replies(opened), uid, sequence, invited)
+    finally:
+        opened.close()
+
+
+def open_mailbox_of(settings: Settings, mailbox: str) -> Mailbox:
+    """The mailbox a verb reads: a path (relative to the current folder, as typed), or an
+    imaps:// URL, trusted as `[inbox]` says."""
+    inbox = settings.inbox
+    ca_file = settings.workspace / inbox.ca_file if inbox and inbox.ca_file else None
+    return open_mailbox(mailbox, ca_file=ca_file, timeout=inbox.timeout_seconds if inbox else 60)
+
+
+def read_inbox(
+    settings: Settings, mailbox: str, move_to: str | None, each: Callable[[Handled], None]
+) -> InboxSummary:
+    """`announcer inbox`: every message of the mailbox not handled before, sorted and handled."""
+    opened = open_mailbox_of(settings, mailbox)
+    try:
+        if move_to is not None and (why := opened.can_move(move_to)):
+            raise InputError([Problem("--move-to", why)])
+        with AudienceFile(settings.workspace, list_id_of(settings)) as ledger:
+            sent: set[str] | None = None
+
+            def sent_to_once() -> set[str]:
+                nonlocal sent
+                sent = sent_to(settings.workspace) if sent is None else sent
+                return sent
+
+            listed = settings.list_
+            naming = Naming(
+                bounce_address=getattr(listed, "bounce_address", None),  # `[list] bounce_address`, once it is
+                unsubscribe_url=settings.unsubscribe_url,
+                address_of=ledger.address_of,
+                sent_to=sent_to_once,
+            )
+            context = Context(
+                naming,
+                listed.unsubscribe_mailto if listed else None,
+                settings.inbox.authserv_id if settings.inbox else None,
+            )
+            return handle_inbox(opened, ledger, context, move_to=move_to, each=each)
+    finally:
+        opened.close()
 
 
 def event_history(event_path: Path, settings: Settings) -> list[Entry]:

@@ -10,7 +10,8 @@ mail client, a DSN read again after a kill), so each is safe to repeat.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -119,6 +120,7 @@ class AudienceLedger:
         self.list_id = list_id
         self._db = file.db
         self._lock = file.lock
+        self._within: int | None = None  # the thread inside `claim`'s transaction
 
     def standing(self, address: str) -> Standing | None:
         """Where one address stands, or None if the ledger never heard of it (subscribed)."""
@@ -223,18 +225,36 @@ class AudienceLedger:
         rows = self._query("SELECT address FROM tokens WHERE token = ?", (token,))
         return str(rows[0][0]) if rows else None
 
-    def claim(self, message: str, outcome: str) -> bool:
+    def claim(
+        self, message: str, outcome: str, change: Callable[[AudienceLedger], object] | None = None
+    ) -> bool:
         """Record that a message (by a key of the caller's: its Message-ID, a digest) was
-        handled; False if it already was, so each is handled once however often `inbox` runs."""
+        handled; False if it already was, so each is handled once however often `inbox` runs.
+
+        `change` (a bounce, a complaint) is made in the same transaction as the record, so a
+        kill leaves the message handled with its change, or neither: never counted twice."""
         with self._writing() as db:
             cursor = db.execute(
                 "INSERT OR IGNORE INTO handled (message, outcome, at) VALUES (?, ?, ?)",
                 (message[:500], _detail(outcome), _now()),
             )
-            return cursor.rowcount == 1
+            if cursor.rowcount != 1:
+                return False
+            if change is not None:
+                self._within = threading.get_ident()
+                try:
+                    change(self)
+                finally:
+                    self._within = None
+            return True
 
     def was_handled(self, message: str) -> bool:
-        return bool(self._query("SELECT 1 FROM handled WHERE message = ?", (message[:500],)))
+        return self.handled_as(message) is not None
+
+    def handled_as(self, message: str) -> str | None:
+        """The outcome a message was handled with (see `claim`), or None if it was not."""
+        rows = self._query("SELECT outcome FROM handled WHERE message = ?", (message[:500],))
+        return str(rows[0][0]) if rows else None
 
     def mark(
         self,
@@ -287,6 +307,8 @@ class AudienceLedger:
         return _standing(row) if row else None
 
     def _query(self, query: str, parameters: tuple[object, ...]) -> list[tuple[Any, ...]]:
+        if self._within == threading.get_ident():  # inside `claim`'s transaction, which holds the lock
+            return list(self._db.execute(query, parameters))
         with self._lock:
             try:
                 return list(self._db.execute(query, parameters))
@@ -295,7 +317,11 @@ class AudienceLedger:
 
     @contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
-        """One transaction, committed before it returns (a kill after it loses nothing)."""
+        """One transaction, committed before it returns (a kill after it loses nothing); within
+        `claim`'s, a part of that one."""
+        if self._within == threading.get_ident():
+            yield self._db
+            return
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")

@@ -317,6 +317,16 @@ def journal_entries(workspace: Path, uid: str) -> list[Entry]:
         return [entry for entry in ledger.entries("") if entry.uid == uid]
 
 
+def sent_to(workspace: Path) -> set[str]:
+    """Every address (lower case) a real send handed a message to, or may have: what a bounce
+    or a complaint that names an address is checked against. Read once, without the send lock."""
+    if not (workspace / JOURNAL_PATH).exists():
+        return set()
+    with Ledger(workspace, lock=False) as ledger, ledger._lock:
+        rows = ledger._db.execute("SELECT DISTINCT recipient FROM deliveries WHERE outcome != 'failed'")
+        return {str(row[0]) for row in rows}
+
+
 def received(workspace: Path, uid: str) -> list[Recipient]:
     """Everyone the ledger says has (or may have) the event (see `Ledger.received`), read
     without the send lock; nobody if nothing was ever sent for real."""

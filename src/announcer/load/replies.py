@@ -22,8 +22,6 @@ as far as it cannot mislead:
 from __future__ import annotations
 
 import codecs
-import mailbox
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,22 +30,21 @@ from email.errors import MessageError, ObsoleteHeaderDefect
 from email.headerregistry import AddressHeader, HeaderRegistry
 from email.message import Message
 from email.parser import BytesParser
-from email.policy import Compat32
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from icalendar import Calendar, Component
 
-from announcer.clock import utc_now
-from announcer.errors import MailboxError, Problem
+from announcer.errors import Problem
+from announcer.inbox.reading import HeadersAsWritten, Refused, line_count
+from announcer.inbox.sources import FileMailbox, Mailbox, Stored, note
 from announcer.model.reply import Answer, Reply
 from announcer.model.text import check_address, shown_safely
-from announcer.paths import display_path
 
 MAX_MESSAGE_BYTES = 5_000_000  # a reply is a few KB; one quoting an invitation with pictures fits
 MAX_MESSAGE_LINES = 100_000  # the MIME parser's work grows with lines; 5 MB of base64 is 66,000
-MAX_HEADER_CHARS = 2_000  # of a header read: From with a long name has 300
+MAX_HEADER_CHARS = HeadersAsWritten.max_header_chars
 MAX_PARTS = 200  # MIME parts looked at in one message
 MAX_CALENDARS = 3  # calendar parts read in one message: Gmail sends the same one twice
 MAX_CALENDAR_BYTES = 256_000  # five times the longest description an invitation of ours carries
@@ -75,34 +72,8 @@ _CONTENT_LINE = re.compile(rb"(?:^|[\r\n])[^ \t\r\n]")  # a line, not one contin
 _ADDRESSES = HeaderRegistry()
 
 
-class _Refused(Exception):
-    """A message or reply that cannot be taken one way or the other; its text says why."""
-
-
-class _HeadersAsWritten(Compat32):
-    """compat32, with a header fetched as its text, unfolded, 8-bit bytes read as UTF-8 (RFC 6532).
-
-    Nothing is decoded or parsed that is not asked for (From, Date, Content-Type and
-    Content-Transfer-Encoding are), and none of those is longer than a header ever needs to be:
-    parsing some of them takes time that grows faster than their length."""
-
-    def header_fetch_parse(self, name: str, value: str) -> str:
-        if len(value) > MAX_HEADER_CHARS:
-            raise _Refused(f"its {name} header is over {MAX_HEADER_CHARS:,} characters long")
-        raw = value.encode("utf-8", "surrogateescape")  # the parser kept 8-bit bytes as surrogates
-        return re.sub(r"[\r\n]", "", raw.decode("utf-8", "replace"))
-
-
-_PARSER = BytesParser(policy=_HeadersAsWritten())
-
-
-@dataclass(frozen=True)
-class _Stored:
-    """A message as the mailbox holds it, and when the mailbox received it."""
-
-    source: str
-    data: bytes
-    arrived: datetime
+_Refused = Refused  # a message or reply that cannot be taken one way or the other; its text says why
+_PARSER = BytesParser(policy=HeadersAsWritten())
 
 
 @dataclass(frozen=True)
@@ -116,120 +87,51 @@ class _Envelope:
     arrived: datetime
 
 
-def read_replies(path: Path) -> Iterator[Reply | Problem]:
-    """Every answer in the mailbox at `path`, and a problem for each message or reply not read."""
-    for stored in _messages(path):
-        if len(stored.data) > MAX_MESSAGE_BYTES:
-            yield _note(
-                stored.source, f"skipped: over {MAX_MESSAGE_BYTES:,} bytes, too large for a calendar reply"
-            )
-            continue
-        if (lines := _line_count(stored.data)) > MAX_MESSAGE_LINES:
-            yield _note(stored.source, f"skipped: {lines:,} lines is too many for a calendar reply")
-            continue
-        try:
-            message = _PARSER.parsebytes(stored.data)
-            yield from _replies_in(message, stored)
-        except _Refused as exc:
-            yield _note(stored.source, f"skipped: {exc}")
-        except RecursionError:
-            yield _note(stored.source, "skipped: its parts are nested too deeply to read")
-        except (
-            ValueError,
-            TypeError,
-            IndexError,
-            AttributeError,
-            LookupError,
-            OverflowError,
-            MessageError,
-        ) as exc:
-            yield _note(stored.source, f"skipped: it cannot be read as an email ({type(exc).__name__})")
+def read_replies(mailbox: Path | Mailbox) -> Iterator[Reply | Problem]:
+    """Every answer in the mailbox (a path: see `FileMailbox`), and a problem for each message or
+    reply not read."""
+    opened = FileMailbox(mailbox) if isinstance(mailbox, Path) else mailbox
+    for stored in opened.messages(MAX_MESSAGE_BYTES):
+        yield from replies_in(stored)
 
 
-def _note(source: str, message: str) -> Problem:
-    """A problem with a message: the one way the loader makes one, so its text is fit to print."""
-    return Problem(shown_safely(source, 300), shown_safely(message, _NOTE_CHARS))
-
-
-def _line_count(data: bytes) -> int:
-    """Line breaks as the MIME parser counts them (CRLF, CR or LF)."""
-    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
-
-
-def _messages(path: Path) -> Iterator[_Stored]:
-    """Each message: Maildir (cur/ and new/), a folder of .eml, mbox, or one .eml."""
-    if path.is_dir():
-        folders = [path / "cur", path / "new"]
-        if not any(folder.is_dir() for folder in folders):  # not a Maildir: a folder of saved messages
-            folders = [path]
-        for folder in folders:
-            if not folder.is_dir():
-                continue
-            pattern = "*" if folder.name in ("cur", "new") else "*.eml"
-            for file in sorted(folder.glob(pattern)):
-                if file.is_file() and not file.name.startswith("."):
-                    yield _read(file)
+def replies_in(stored: Stored) -> Iterator[Reply | Problem]:
+    """The answers in one message, and a problem for each reply in it not read (or for the
+    message, if it is not read at all)."""
+    if stored.size > MAX_MESSAGE_BYTES:
+        yield _note(
+            stored.source, f"skipped: over {MAX_MESSAGE_BYTES:,} bytes, too large for a calendar reply"
+        )
         return
-    if not path.is_file():
-        message = "no such mailbox: give a Maildir folder, an mbox file or .eml files"
-        raise MailboxError([_note(display_path(path), message)])
-    with path.open("rb") as opened:
-        starts_as_mbox = opened.read(5) == b"From "
-    if not starts_as_mbox:
-        yield _read(path)
+    if (lines := _line_count(stored.data)) > MAX_MESSAGE_LINES:
+        yield _note(stored.source, f"skipped: {lines:,} lines is too many for a calendar reply")
         return
-    yield from _mbox(path)
-
-
-def _read(file: Path) -> _Stored:
     try:
-        with file.open("rb") as opened:
-            return _Stored(display_path(file), opened.read(MAX_MESSAGE_BYTES + 1), _modified(opened))
-    except OSError as exc:
-        raise MailboxError([_note(display_path(file), f"cannot be read: {exc.strerror}")]) from None
+        message = _PARSER.parsebytes(stored.data)
+        yield from _replies_in(message, stored)
+    except _Refused as exc:
+        yield _note(stored.source, f"skipped: {exc}")
+    except RecursionError:
+        yield _note(stored.source, "skipped: its parts are nested too deeply to read")
+    except (
+        ValueError,
+        TypeError,
+        IndexError,
+        AttributeError,
+        LookupError,
+        OverflowError,
+        MessageError,
+    ) as exc:
+        yield _note(stored.source, f"skipped: it cannot be read as an email ({type(exc).__name__})")
 
 
-def _mbox(path: Path) -> Iterator[_Stored]:
-    shown = display_path(path)
-    box = mailbox.mbox(path, create=False)
-    try:
-        with path.open("rb") as opened:
-            written = _modified(opened)  # no message in it arrived after the file was last written
-        for number, key in enumerate(box.iterkeys(), start=1):
-            with box.get_file(key, from_=True) as stored:
-                from_line = stored.readline(MAX_MESSAGE_BYTES)
-                data = stored.read(MAX_MESSAGE_BYTES + 1)
-            arrived = _from_line_time(from_line)
-            yield _Stored(f"{shown}, message {number}", data, min(arrived or written, written))
-    finally:
-        box.close()
+_note = note  # a problem with a message: the one way the loader makes one, so its text is fit to print
 
 
-def _modified(opened: BinaryIO) -> datetime:
-    """When the file was last written, and never after now (a copied file may carry any time)."""
-    now = utc_now()
-    try:
-        return min(datetime.fromtimestamp(os.fstat(opened.fileno()).st_mtime, UTC), now)
-    except (OverflowError, ValueError, OSError):
-        return now
+_line_count = line_count
 
 
-_ASCTIME = re.compile(rb" ([A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2} \d{4})")
-
-
-def _from_line_time(line: bytes) -> datetime | None:
-    """The time on an mbox From_ line (`From sender Mon Mar  2 09:45:01 2026`), written by the
-    receiving side; read as UTC (the writer's zone is not stated, and the file's time bounds it)."""
-    found = _ASCTIME.search(line)
-    if found is None:
-        return None
-    try:
-        return datetime.strptime(" ".join(found[1].decode().split()), "%b %d %H:%M:%S %Y").replace(tzinfo=UTC)
-    except ValueError:
-        return None
-
-
-def _replies_in(message: Message, stored: _Stored) -> Iterator[Reply | Problem]:
+def _replies_in(message: Message, stored: Stored) -> Iterator[Reply | Problem]:
     """The answers in one message's calendar parts; the same calendar inline and attached counts once."""
     sender, untrusted = _sender(message)
     envelope = _Envelope(stored.source, sender, untrusted, _dated(message), stored.arrived)

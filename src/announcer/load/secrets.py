@@ -11,6 +11,7 @@ from announcer.model.settings import Settings
 UNSUBSCRIBE_SECRET_VARIABLE = "ANNOUNCER_UNSUBSCRIBE_SECRET"  # noqa: S105 (a name, not a secret)
 SMTP_PASSWORD_VARIABLE = "ANNOUNCER_SMTP_PASSWORD"  # noqa: S105
 DKIM_KEY_VARIABLE = "ANNOUNCER_DKIM_PRIVATE_KEY"
+IMAP_PASSWORD_VARIABLE = "ANNOUNCER_IMAP_PASSWORD"  # noqa: S105
 
 
 def unsubscribe_secret(settings: Settings) -> str | None:
@@ -48,6 +49,14 @@ def smtp_password(settings: Settings) -> str | None:
     password = os.environ.get(SMTP_PASSWORD_VARIABLE)
     if not password:
         raise _settings_error("[smtp].username is set", f"set {SMTP_PASSWORD_VARIABLE} in the environment")
+    return password
+
+
+def imap_password() -> str:
+    """The password of the IMAP mailbox `inbox` and `rsvps` read, from the environment only."""
+    password = os.environ.get(IMAP_PASSWORD_VARIABLE)
+    if not password:
+        raise _settings_error("--mailbox imaps://…", f"set {IMAP_PASSWORD_VARIABLE} in the environment")
     return password
 
 

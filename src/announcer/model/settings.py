@@ -77,6 +77,15 @@ class DKIM(Strict):
     key_file: FileName | None = None
 
 
+class Inbox(Strict):
+    """What `announcer inbox` trusts: the receiving server whose Authentication-Results vouch
+    for a sender (its authserv-id), and the CA of a private IMAP server's certificate."""
+
+    authserv_id: Line | None = None
+    ca_file: FileName | None = None
+    timeout_seconds: float = Field(default=60, gt=0, le=600)
+
+
 class Brand(Strict):
     accent: Colour = "#1f4e79"
     logo_url: WebURL | None = None
@@ -98,6 +107,7 @@ class Settings(Strict):
     list_: MailingList | None = Field(default=None, alias="list")
     smtp: SMTP | None = None
     dkim: DKIM | None = None
+    inbox: Inbox | None = None
     site: Site | None = None
     brand: Brand = Brand()
     defaults: EventDefaults = EventDefaults()
