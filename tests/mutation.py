@@ -456,8 +456,8 @@ MUTANTS = [
     Mutant(
         "the update's earlier time worded in English for everyone",
         "render/changes.py",
-        "was = _in_words(key, before, language)",
-        'was = _in_words(key, before, "en")',
+        "was, is_now = _schedule(before, language), _schedule(value, language)",
+        'was, is_now = _schedule(before, "en"), _schedule(value, language)',
     ),
     Mutant(
         "Content-Language left out",

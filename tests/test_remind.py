@@ -128,7 +128,10 @@ def test_an_online_talk_s_reminder_puts_the_join_link_first(cli: CLI) -> None:
         == "Today 10:00, Online: Engineering Regulatory T Cells for Transplant Tolerance"
     )
     text = str(message.get_body(("plain",)).get_content()).replace("\r\n", "\n")  # type: ignore[union-attr]
-    join, when = "Join online: https://meet.example.org/iab-2026-03-04", "When:  Today, 10:00–11:00"
+    join, when = (
+        "Join online: https://meet.example.org/iab-2026-03-04",
+        "When:  Today (Wednesday, 4 March), 10:00–11:00",
+    )
     assert f"\n\n{join}\n\n{when}" in text, online
 
 

@@ -33,6 +33,16 @@ class Venue(Strict):
         parts = (self.room, self.name, self.building, self.campus, self.address)
         return ", ".join(part for part in parts if part)
 
+    @property
+    def in_person(self) -> bool:
+        """Whether people can come in person: a room, building, campus or address, or a name
+        that is not only "Online" (a hybrid talk has this and an online link)."""
+        named = self.name.strip().casefold() not in _ONLINE_NAMES
+        return bool(self.room or self.building or self.campus or self.address or named or not self.online_url)
+
+
+_ONLINE_NAMES = frozenset({"online", "virtual", "zoom", "teams", "webinar", "remote"})
+
 
 class Speaker(Strict):
     name: Line

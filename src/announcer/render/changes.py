@@ -31,24 +31,34 @@ def changes(edition: Edition, event: Event, language: str) -> list[Change]:
     found = []
     for key, value in now.items():
         before = edition.previous.get(key, value)
-        was = _in_words(key, before, language)
-        if before != value and was is not None:
-            found.append(Change(key, labels[key], was, _in_words(key, value, language) or value))
+        if before == value:
+            continue
+        if key != "Time":
+            found.append(Change(key, labels[key], before, value))
+            continue
+        was, is_now = _schedule(before, language), _schedule(value, language)
+        if was is None:  # a time a journal of 0.2 kept only in English words: what changed is not known
+            continue
+        now_words = _time_in_words(is_now) if is_now else value
+        # The same day, said again, would hide what moved: then "was" is the times alone.
+        same_day = is_now is not None and (was.date, was.zone) == (is_now.date, is_now.zone)
+        said_before = f"{was.times}" if same_day else _time_in_words(was)
+        found.append(Change(key, labels[key], said_before, now_words))
     return found
 
 
-def _in_words(key: str, value: str, language: str) -> str | None:
-    """A snapshot's value as the reader reads it, the time in their language's words (None for
-    a time a journal of 0.2 kept only in English words: what changed there is not known)."""
-    if key != "Time":
-        return value
+def _schedule(value: str, language: str) -> Schedule | None:
+    """A snapshot's time ("start/end/zone") as the reader's language says it; None if unreadable."""
     try:
         start, end, zone = value.split("/", 2)
-        schedule = Schedule.at(
+        return Schedule.at(
             datetime.fromisoformat(start), datetime.fromisoformat(end), ZoneInfo(zone), language
         )
     except (ValueError, LookupError):
         return None
+
+
+def _time_in_words(schedule: Schedule) -> str:
     return f"{schedule.date}, {schedule.times} {schedule.zone}"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from announcer import clock
 from announcer.kinds import KINDS, Kind, Method, method_of, slug_of
@@ -20,7 +21,7 @@ from announcer.render.palette import palette_for
 from announcer.render.site_links import page_url, site_key, subscribe_links
 from announcer.render.slots import RecipientSlots, new_slot_key
 from announcer.render.theme import Theme
-from announcer.render.wording import Schedule, reminder_when
+from announcer.render.wording import Schedule, reader_time, reminder_when
 
 ICS_FILENAME = "invite.ics"
 
@@ -128,13 +129,16 @@ class Renderer:
         method = method_of(Kind.REMINDER)
         calendar = self.event_calendar(named.event, edition, language, method)
         schedule = Schedule.of(named.event, language)
-        day, when = reminder_when(schedule, named.event.starts_at, now, language)
+        day = reminder_when(schedule, named.event.starts_at, now, language)
         context = self.context(
             language,
             event=named.event,
             schedule=schedule,
-            day=day,
-            when=when,
+            day_word=day.word,
+            day=day.day,
+            when=day.when,
+            # the start on the workspace's clock too, as the digest says it
+            reader_time=reader_time(named.event, ZoneInfo(self.settings.defaults.timezone), language),
         )
         calendars = (CalendarFile(ICS_FILENAME, calendar.ics, method),)
         slug = slug_of(Kind.REMINDER, named.slug, lead=lead)

@@ -31,13 +31,14 @@ class DigestEntry:
     event: Event
     schedule: Schedule
     reader_time: str | None  # the start on the reader's clock, when their zone differs
-    teaser: str
+    teaser: str  # nothing for a cancelled talk: there is nothing to come to
     read_more: str | None  # the event's page, or an anchor to its abstract further down
     calendar_links: list[CalendarLink]
     complete: bool  # the teaser is the whole abstract: nothing more to read
     cancelled: bool
     calendar_filename: str
     ics: bytes
+    whole: bool = False  # the abstract is shown in full in place of its teaser (a one-talk digest)
 
 
 @dataclass(frozen=True)
@@ -64,12 +65,20 @@ def render_digest(
         if entry.read_more == f"#{entry.slug}"
     )
     if appended <= HTML_BUDGET:
-        digest = _digest(renderer, window, entries, language)
+        digest = _digest(renderer, window, _whole_if_alone(entries), language)
         if len(digest.html.encode()) <= HTML_BUDGET:
             return digest
     return _digest(
         renderer, window, [replace(entry, read_more=entry.event.url) for entry in entries], language
     )
+
+
+def _whole_if_alone(entries: list[DigestEntry]) -> list[DigestEntry]:
+    """A talk the digest holds alone shows its abstract whole where its teaser would stand: a
+    teaser and then the same abstract from its start would say its opening twice."""
+    if len(entries) != 1 or not entries[0].read_more or not entries[0].read_more.startswith("#"):
+        return entries
+    return [replace(entries[0], teaser="", read_more=None, complete=True, whole=True)]
 
 
 def _digest(renderer: Renderer, window: Window, entries: list[DigestEntry], language: str) -> RenderedContent:
@@ -93,6 +102,7 @@ def _digest(renderer: Renderer, window: Window, entries: list[DigestEntry], lang
         window=window,
         days=days,
         entries=entries,
+        on=[entry for entry in entries if not entry.cancelled],
         date_range=date_range(first, last, language),
         window_range=date_range(window.first, window.last, language),
     )
@@ -104,7 +114,9 @@ def _entry(renderer: Renderer, named: NamedEvent, edition: Edition, language: st
     event = named.event
     # A digest never asks for replies; a cancelled event's calendar is not attached.
     calendar = renderer.event_calendar(event, edition, language, method_of(Kind.DIGEST))
-    source = event.abstract or event.intro or ""
+    cancelled = edition.kind is Kind.CANCELLATION
+    # A cancelled talk keeps its facts, not what invited people to it.
+    source = "" if cancelled else event.abstract or event.intro or ""
     whole = prose.to_text(source, width=_UNWRAPPED).strip()
     teaser = trim(whole.split("\n\n")[0].strip(), TEASER_LIMIT)
     complete = teaser == whole
@@ -114,10 +126,12 @@ def _entry(renderer: Renderer, named: NamedEvent, edition: Edition, language: st
         schedule=Schedule.of(event, language),
         reader_time=reader_time(event, ZoneInfo(renderer.settings.defaults.timezone), language),
         teaser=teaser,
-        read_more=event.url or (f"#{named.slug}" if event.abstract and not complete else None),
+        read_more=None
+        if cancelled
+        else event.url or (f"#{named.slug}" if event.abstract and not complete else None),
         calendar_links=calendar.links,
         complete=complete,
-        cancelled=edition.kind is Kind.CANCELLATION,
+        cancelled=cancelled,
         calendar_filename=f"{named.slug}.ics",
         ics=calendar.ics,
     )

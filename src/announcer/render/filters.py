@@ -11,9 +11,16 @@ from announcer.model.event import Speaker
 TEXT_WIDTH = 72
 
 
+_GLUE = "\ue000"  # binds a separator to the word after it while wrapping (textwrap never splits it)
+
+
 def wrap(text: str, width: int = TEXT_WIDTH, indent: str = "", hanging: str | None = None) -> str:
-    """`text` wrapped at `width` without breaking words or hyphenated names."""
-    return textwrap.fill(
+    """`text` wrapped at `width` without breaking words or hyphenated names; a " · " between
+    items goes to the start of the next line with the item after it, never left at a line's end."""
+    glued = _GLUE not in text
+    if glued:
+        text = text.replace(" · ", " ·" + _GLUE)
+    wrapped = textwrap.fill(
         text,
         width,
         initial_indent=indent,
@@ -21,6 +28,7 @@ def wrap(text: str, width: int = TEXT_WIDTH, indent: str = "", hanging: str | No
         break_long_words=False,
         break_on_hyphens=False,
     )
+    return wrapped.replace(_GLUE, " ") if glued else wrapped
 
 
 def wrap_list(items: list[str], width: int = TEXT_WIDTH, indent: str = "") -> str:

@@ -65,6 +65,10 @@ class Palette:
     dark_rule: str = "#333336"
     dark_accent_text: str = "#9cc3ff"
     dark_tint: str = "#26262a"
+    warn: str = "#b3261e"  # what is off: a cancelled talk's label (6.6:1 on white)
+    dark_warn: str = "#ff9e94"
+    notice: str = "#fbf1d5"  # what changed: an update's box, warm where the facts' tint is the accent's
+    dark_notice: str = "#3b321c"
 
 
 def palette_for(accent: str) -> Palette:

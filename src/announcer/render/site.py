@@ -135,7 +135,7 @@ class Site:
         event = listed.named.event
         venue = event.venue
         places: list[dict[str, Any]] = []
-        if venue and (venue.building or venue.address or not venue.online_url):
+        if venue and venue.in_person:
             address = ", ".join(
                 part for part in (venue.room, venue.building, venue.campus, venue.address) if part
             )
@@ -161,7 +161,7 @@ class Site:
             "location": places[0] if len(places) == 1 else places,
             "description": _teaser(listed.named),
             "inLanguage": event.language,
-            "organizer": {"@type": "Organization", "name": self.renderer.settings.sender.name},
+            "organizer": _organizer(listed.named, series.name),
             "performer": [
                 {
                     "@type": "Person",
@@ -230,6 +230,15 @@ class Site:
 
     def _url(self, relative: str) -> str:
         return f"{self.base_url}{relative}" if self.base_url else relative
+
+
+def _organizer(named: NamedEvent, series_name: str) -> dict[str, Any]:
+    """Who runs the talk, as schema.org's Event says it: its own series (with the series' page
+    if it has one), so that each series' talks name theirs, not the workspace's sender."""
+    organizer: dict[str, Any] = {"@type": "Organization", "name": series_name}
+    if named.series is not None and named.series.url:
+        organizer["url"] = named.series.url
+    return organizer
 
 
 def _feeds(key: str) -> dict[str, str]:

@@ -137,17 +137,27 @@ def reader_clock(
     return f"{lead}{said}"
 
 
-def reminder_when(
-    schedule: Schedule, start: datetime, now: datetime, language: str = "en"
-) -> tuple[str, str]:
-    """A reminder's day ("Today", "Tomorrow", else the schedule's date) and its subject's "when"
-    ("Today 12:00", else the schedule's short form), as the event's own clock reads them at `now`."""
+@dataclass(frozen=True)
+class ReminderDay:
+    """A reminder's day in words, as the event's own clock reads it when the reminder is made."""
+
+    word: str  # "Tomorrow", or the day in short ("Fri 6 Mar") when it is further off
+    day: str  # "Tomorrow (Friday, 6 March)": the word and the date it means, else the long date
+    when: str  # the subject's "Tomorrow 12:00", else the schedule's short form
+
+
+def reminder_when(schedule: Schedule, start: datetime, now: datetime, language: str = "en") -> ReminderDay:
+    """A reminder's day: "Today" and "Tomorrow" said with the date they mean, so that a message
+    read later, or forwarded, still says which day."""
     _ = translations(language).gettext
     days = (start.date() - now.astimezone(start.tzinfo).date()).days
     named = {0: _("Today"), 1: _("Tomorrow")}.get(days)
     if named is None:
-        return schedule.date, schedule.short
-    return named, _("%(day)s %(time)s") % {"day": named, "time": clock_time(start, language)}
+        short = format_skeleton("MMMEd", start, locale=_locale(language))
+        return ReminderDay(short, schedule.date, schedule.short)
+    day = _("%(day)s (%(date)s)") % {"day": named, "date": day_label(start.date(), language)}
+    when = _("%(day)s %(time)s") % {"day": named, "time": clock_time(start, language)}
+    return ReminderDay(named, day, when)
 
 
 def _day_and_time(moment: datetime, day: date, language: str) -> str:
