@@ -45,9 +45,12 @@ class CLI:
 
 
 def wire(message: EmailMessage) -> Outgoing:
-    """A message built with the stdlib, as a transport takes it."""
+    """A message built with the stdlib, as a transport takes it (bounces to its From)."""
     return Outgoing(
-        message["To"].addresses[0].addr_spec, str(message["Message-ID"]), message.as_bytes(policy=WIRE)
+        message["To"].addresses[0].addr_spec,
+        str(message["Message-ID"]),
+        message.as_bytes(policy=WIRE),
+        message["From"].addresses[0].addr_spec,
     )
 
 

@@ -63,7 +63,8 @@ class ScriptedTransport(Transport):
 
 
 def _compose(recipient: Recipient) -> Outgoing:
-    return Outgoing(recipient.email, f"<{recipient.email}>", b"To: " + recipient.email.encode() + b"\r\n\r\n")
+    data = b"To: " + recipient.email.encode() + b"\r\n\r\n"
+    return Outgoing(recipient.email, f"<{recipient.email}>", data, "sender@example.org")
 
 
 def _deliver(deliverer: Deliverer, *addresses: str) -> None:

@@ -138,7 +138,7 @@ def test_only_a_message_past_its_final_dot_is_in_doubt(
     tmp_path: Path, after_commit: bool, expected: Outcome | None
 ) -> None:
     def compose(recipient: Recipient) -> Outgoing:
-        return Outgoing(recipient.email, "<m@example.org>", b"")
+        return Outgoing(recipient.email, "<m@example.org>", b"", "s@example.org")
 
     with Ledger(tmp_path) as journal:
         deliverer = Deliverer(_KilledAt(after_commit), compose, journal=journal, key="k")

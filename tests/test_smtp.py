@@ -333,10 +333,10 @@ def test_the_password_is_never_sent_in_clear_to_another_machine() -> None:
     with pytest.raises(
         DeliveryError, match=re.escape("192.0.2.25:25: security = none would send the password in clear")
     ):
-        SMTPTransport(remote, envelope_sender="s@example.org")
+        SMTPTransport(remote)
     for host in ("127.0.0.1", "localhost", "::1"):
         local = SMTPServer(host=host, port=25, security="none", username="u", password="p")
-        SMTPTransport(local, envelope_sender="s@example.org")  # a local relay: allowed
+        SMTPTransport(local)  # a local relay: allowed
 
 
 def test_render_digest_and_preview_carry_the_sequence_the_journal_holds(
@@ -467,10 +467,13 @@ def test_commands_are_pipelined_where_the_server_offers_it(
     for pipelining, per_message in ((True, 3), (False, 5)):
         with smtp_server(pipelining=pipelining) as server:
             config = SMTPServer(host="127.0.0.1", port=server.port, security="none")
-            with SMTPTransport(config, envelope_sender="s@example.org") as transport:
+            with SMTPTransport(config) as transport:
                 writes.clear()
                 for address in ADDRESSES:
-                    transport.send(Outgoing(address, "<m@example.org>", b"Subject: hi\r\n\r\nHello\r\n"))
+                    message = Outgoing(
+                        address, "<m@example.org>", b"Subject: hi\r\n\r\nHello\r\n", "s@example.org"
+                    )
+                    transport.send(message)
                 assert len(writes) == per_message * len(ADDRESSES), writes[:6]
             assert sorted(server.handler.counts()) == sorted(ADDRESSES)
 

@@ -56,7 +56,7 @@ class SMTPHarness:
 
     def transport(self) -> Transport:
         config = SMTPServer(host="127.0.0.1", port=self.server.port, security="none")
-        return SMTPTransport(config, envelope_sender="sender@example.org")
+        return SMTPTransport(config)
 
     def delivered(self) -> list[EmailMessage]:
         return [_parse(received.data) for received in self.server.handler.received]

@@ -16,6 +16,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 from announcer import clock
+from announcer.audience.tokens import verp_address
 from announcer.compose import headers
 from announcer.compose.headers import CRLF, WIRE
 from announcer.compose.personalise import Personaliser
@@ -28,11 +29,13 @@ from announcer.render.slots import split
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One recipient's message: where it goes (the envelope), its Message-ID, its bytes."""
+    """One recipient's message: its envelope (whom it goes to, where a bounce goes back to), its
+    Message-ID, its bytes."""
 
     to: str
     message_id: str
     data: bytes
+    envelope_sender: str  # SMTP's MAIL FROM: the reader's VERP address, or the sender's own
 
     @property
     def message(self) -> EmailMessage:
@@ -121,6 +124,7 @@ class Composer:
         self.content = content
         self.settings = settings
         self.personaliser = Personaliser(settings.unsubscribe_url, unsubscribe_secret)
+        self._secret = unsubscribe_secret
         self._text = _Body(content.text, content.slot_key, self.personaliser, as_html=False)
         self._html = _Body(content.html, content.slot_key, self.personaliser, as_html=True)
         itip = [
@@ -199,7 +203,17 @@ class Composer:
         for calendar in self._attached:
             pieces += (self._mixed_start, calendar.part(recipient.name, to))
         pieces.append(self._mixed_end)
-        return Outgoing(to, message_id, b"".join(pieces))
+        return Outgoing(to, message_id, b"".join(pieces), self._envelope_sender(to))
+
+    def _envelope_sender(self, to: str) -> str:
+        """Where a bounce goes: with `[list] bounce_address` the reader's own VERP address, so
+        that it names them even when the server's report does not; else the sender."""
+        mailing = self.settings.list_
+        if mailing is None or mailing.bounce_address is None:
+            return self.settings.sender.email
+        if not self._secret:  # every verb that writes to someone reads the secret first
+            raise ValueError("a bounce address needs a secret")
+        return verp_address(mailing.bounce_address, to, self._secret)
 
     def _unsubscribe_header(self, recipient: Recipient) -> bytes:
         """List-Unsubscribe with this recipient's URL, and the list's mailto."""

@@ -15,14 +15,27 @@ IMAP_PASSWORD_VARIABLE = "ANNOUNCER_IMAP_PASSWORD"  # noqa: S105
 
 
 def unsubscribe_secret(settings: Settings) -> str | None:
-    """The secret behind `{token}` in the unsubscribe URL; None when the URL has no `{token}`."""
-    url = settings.unsubscribe_url
-    if url is None or "{token}" not in url:
+    """The secret behind each reader's tokens: `{token}` in the unsubscribe URL, the mailto's
+    subject and the VERP bounce address; None when the settings ask for no token."""
+    asking = _asking_for_tokens(settings)
+    if asking is None:
         return None
     secret = os.environ.get(UNSUBSCRIBE_SECRET_VARIABLE, "")
     if not secret:
-        raise SettingsError([_missing_unsubscribe_secret()])
+        raise SettingsError(
+            [Problem("announcer.toml", f"set {UNSUBSCRIBE_SECRET_VARIABLE} in the environment", field=asking)]
+        )
     return secret
+
+
+def _asking_for_tokens(settings: Settings) -> str | None:
+    """What in the settings makes a token for each reader (as an error names it), or None."""
+    url = settings.unsubscribe_url
+    if url is not None and "{token}" in url:
+        return "[list].unsubscribe_url holds {token}"
+    if settings.list_ is not None and settings.list_.bounce_address is not None:
+        return "[list].bounce_address is set (each reader's bounce address carries their token)"
+    return None
 
 
 def secret_problems(settings: Settings) -> list[Problem]:
@@ -32,14 +45,6 @@ def secret_problems(settings: Settings) -> list[Problem]:
     except SettingsError as exc:
         return list(exc.problems)
     return []
-
-
-def _missing_unsubscribe_secret() -> Problem:
-    return Problem(
-        "announcer.toml",
-        f"set {UNSUBSCRIBE_SECRET_VARIABLE} in the environment",
-        field="[list].unsubscribe_url holds {token}",
-    )
 
 
 def smtp_password(settings: Settings) -> str | None:

@@ -40,10 +40,35 @@ class Sender(Strict):
         return self.email.rpartition("@")[2]
 
 
+# A VERP address's local part is the bounce address's, "+" and a 24-character token, within
+# RFC 5321's 64 octets.
+LONGEST_BOUNCE_LOCAL = 64 - 25
+
+
+def _bounce_address(value: str | None) -> str | None:
+    """A bounce address each reader's VERP address can be made from: `local+token@domain`."""
+    if value is None:
+        return None
+    local = value.rpartition("@")[0]
+    if "+" in local or local.startswith('"'):
+        raise ValueError(
+            f"{excerpt(value)}: the part before @ may not hold '+' or quotes: announcer adds "
+            "+<token> to it for each reader (use e.g. bounces@lists.example.org)"
+        )
+    if len(local) > LONGEST_BOUNCE_LOCAL:
+        raise ValueError(
+            f"{excerpt(value)}: the part before @ is {len(local)} characters long; at most "
+            f"{LONGEST_BOUNCE_LOCAL}, so that it and a reader's +<token> keep within 64"
+        )
+    return value
+
+
 class MailingList(Strict):
     id: Annotated[str, AfterValidator(_list_id)]
     unsubscribe_url: WebURL | None = None
     unsubscribe_mailto: Address | None = None
+    # The envelope sender (where bounces go) becomes this address with each reader's token.
+    bounce_address: Annotated[Address | None, AfterValidator(_bounce_address)] = None
 
     @field_validator("unsubscribe_url")
     @classmethod

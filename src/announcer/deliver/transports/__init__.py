@@ -83,7 +83,6 @@ def _smtp(settings: Settings, secrets: Secrets, outbox: Path, folder: str) -> Tr
     )
     return SMTPTransport(
         server,
-        envelope_sender=settings.sender.email,
         signer=_signer(settings, secrets),
         connections=smtp.connections,
     )

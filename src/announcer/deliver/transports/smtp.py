@@ -68,7 +68,6 @@ class SMTPTransport(Transport):
         self,
         config: SMTPServer,
         *,
-        envelope_sender: str,
         signer: Signer | None = None,
         connections: int = 1,
     ) -> None:
@@ -78,7 +77,6 @@ class SMTPTransport(Transport):
                 "use starttls or tls"
             )
         self.config = config
-        self.envelope_sender = envelope_sender
         self.signer = signer
         self.connections = connections
         self._watchdog = _Watchdog()
@@ -90,10 +88,7 @@ class SMTPTransport(Transport):
     def split(self, count: int) -> list[Transport]:
         """A connection for each process; this one's, which checked the login, is closed."""
         self.close()
-        return [
-            SMTPTransport(self.config, envelope_sender=self.envelope_sender, signer=self.signer)
-            for _ in range(count)
-        ]
+        return [SMTPTransport(self.config, signer=self.signer) for _ in range(count)]
 
     def open(self) -> None:
         """Connect the first line now, so that a wrong password or certificate stops the run at once."""
@@ -103,7 +98,7 @@ class SMTPTransport(Transport):
         data = message.data if self.signer is None else self.signer(message.data)
         line = self._idle.get()
         try:
-            return line.send(self.envelope_sender, message.to, data, committing)
+            return line.send(message.envelope_sender, message.to, data, committing)
         finally:
             self._idle.put(line)
 
