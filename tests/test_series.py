@@ -6,6 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from announcer.errors import InputError
 from announcer.load.events import load_named
@@ -98,7 +101,7 @@ def test_a_series_id_without_its_file_is_refused_naming_the_series_there(setting
     with pytest.raises(InputError) as caught:
         load_named(path, settings.defaults)
     assert str(caught.value.problems[0]) == (
-        "events/2026-04-03-talk.yaml:1: series: no series/onkpatt.yaml (the series there: onkpat); "
+        "events/2026-04-03-talk.yaml:1: series: no series/onkpatt.yaml (did you mean 'onkpat'?); "
         "a series named in words needs capitals or spaces"
     )
     words = write(
@@ -192,3 +195,102 @@ def test_a_broken_series_is_reported_once_though_an_event_names_it(cli: CLI) -> 
     code, _, err = cli("check", EXAMPLE_EVENT)
     assert code == 1
     assert err.count("series/onkpat.yaml:8: weekday:") == 1, err
+
+
+def _talk(series: str, name: str = "events/2026-04-03-talk.yaml") -> Path:
+    return write(Path(name), f"series: {series}\ntitle: A Talk\nstart: 2026-04-03 12:00\n")
+
+
+@pytest.mark.parametrize("series", ["onkpat", "OnkPat", "OnkPat Friday Seminar", "onkpat  friday SEMINAR"])
+def test_a_series_is_one_series_by_its_id_or_its_name_whatever_the_case(
+    settings: Settings, series: str
+) -> None:
+    named = load_named(_talk(series), settings.defaults)
+    assert named.series_id == "onkpat"
+    assert named.event.series == "OnkPat Friday Seminar"
+    assert named.event.venue is not None
+    assert named.event.venue.name == "Air & Fire", "the series' place"
+
+
+@pytest.mark.parametrize(
+    ("series", "said"),
+    [
+        ("Onkpt", "no series is called 'Onkpt' (did you mean 'onkpat'?)"),
+        ("OnkPat Friday Seminr", "no series is called 'OnkPat Friday Seminr' (did you mean 'onkpat'?)"),
+        ("onkpt", "no series/onkpt.yaml (did you mean 'onkpat'?)"),
+    ],
+)
+def test_a_series_close_to_one_there_is_is_a_mistake_not_a_series_in_words(
+    cli: CLI, series: str, said: str
+) -> None:
+    """Else the email goes out with no place and no host, as a series of its own."""
+    path = _talk(series)
+    code, _, err = cli("check", str(path))
+    assert code == 1
+    assert f"error: {path}:1: series: {said}" in err
+    code, _, err = cli("send", str(path), "--to", "a@example.org")
+    assert code == 1
+    assert said in err
+    assert not Path("outbox").exists()
+
+
+def test_a_series_in_words_unlike_any_there_is_stays_a_series_in_words(settings: Settings) -> None:
+    named = load_named(_talk("Friday Lunch Talks"), settings.defaults)
+    assert (named.series_id, named.event.series, named.event.venue) == (None, "Friday Lunch Talks", None)
+
+
+def test_the_site_lists_a_series_by_its_name_and_by_its_id_as_one(cli: CLI) -> None:
+    _talk("OnkPat Friday Seminar", "events/2026-04-03-by-name.yaml")
+    assert cli("site", "--out", "public")[0] == 0
+    assert Path("public/onkpat/2026-04-03-by-name.html").is_file()
+    assert Path("public/onkpat/2026-03-06-car-t-cell-therapy.html").is_file()
+    assert not Path("public/onkpat-friday-seminar").exists()
+
+
+def test_an_event_with_neither_a_place_nor_a_link_is_warned_of(cli: CLI) -> None:
+    path = write(Path("events/nowhere.yaml"), "title: A Talk\nstart: 2099-04-03 12:00\n")
+    said = f"{path}: says neither where it takes place nor how to join online: give it a venue"
+    code, _, err = cli("check", str(path))
+    assert code == 0, err
+    assert f"warning: {said}" in err
+    code, _, err = cli("send", str(path), "--to", "a@example.org")
+    assert code == 0, err
+    assert f"warning: {said}" in err
+    online = write(
+        Path("events/online.yaml"),
+        "title: B\nstart: 2099-04-03 12:00\nvenue: {name: Zoom, online_url: https://zoom.example/j/1}\n",
+    )
+    assert "says neither" not in cli("check", str(online))[2]
+
+
+@hypothesis_settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    series=st.one_of(
+        st.text(max_size=40),
+        st.sampled_from(["onkpat", "OnkPat Friday Seminar"]).flatmap(
+            lambda name: st.builds(
+                lambda cut, extra: name[:cut] + extra, st.integers(0, 22), st.text(max_size=3)
+            )
+        ),
+    )
+)
+def test_any_series_name_is_a_series_a_series_in_words_or_a_located_error(
+    settings: Settings, series: str
+) -> None:
+    path = write(
+        Path("events/2026-04-03-talk.yaml"),
+        f"series: {json.dumps(series)}\ntitle: A\nstart: 2026-04-03 12:00\n",
+    )
+    problems: tuple[object, ...] = ()
+    try:
+        named = load_named(path, settings.defaults)
+    except InputError as caught:
+        problems = caught.problems
+    if problems:
+        assert all(str(problem).startswith(f"{path}") for problem in problems), "located, never a traceback"
+    elif named.series_id is None:
+        assert " ".join(series.split()).casefold() not in ("onkpat", "onkpat friday seminar")
+    else:
+        assert named.series_id == "onkpat"

@@ -140,6 +140,8 @@ def send_invitation(
     [audience] = audiences([list_of(named, to, settings, event_path)])
     if is_over(named.event):
         hooks.announce(str(_past(event_path, named)))
+    if nowhere := _nowhere(event_path, named):
+        hooks.announce(str(nowhere))
     with run(settings, options, hooks, secret) as sending:
         edition = next_edition(named, settings, sending.sequences, rsvp=rsvp)
         _refuse_unasked(event_path, edition, sending.sequences, reinstate, hooks)
@@ -405,6 +407,8 @@ def _check_events(
         report.warnings.extend(raw_html_warnings(path))
         if is_over(named.event):
             report.warnings.append(_past(path, named))
+        if nowhere := _nowhere(path, named):
+            report.warnings.append(nowhere)
         report.fine.append(display_path(path))
 
 
@@ -503,6 +507,16 @@ def _event_paths(given: list[Path], report: CheckReport) -> list[Path]:
         except InputError as exc:
             report.problems.extend(exc.problems)
     return paths
+
+
+def _nowhere(path: Path, named: NamedEvent) -> Problem | None:
+    """An event with neither a place nor an online link: its readers would not know where to go
+    (a series' venue counts; a misspelt series is refused before this)."""
+    if named.event.venue is not None:
+        return None
+    return Problem(
+        display_path(path), "says neither where it takes place nor how to join online: give it a venue"
+    )
 
 
 def _past(path: Path, named: NamedEvent) -> Problem:

@@ -11,13 +11,22 @@ from pydantic import ValidationError
 from announcer import prose
 from announcer.errors import EventError, InputError, Problem
 from announcer.load.files import LineOf, Loc, dotted, read_text, read_yaml, validation_problems
-from announcer.load.series import SeriesFile, known_series, layered, load_series, locator, series_path
+from announcer.load.series import (
+    SeriesFile,
+    known_series,
+    layered,
+    load_series,
+    locator,
+    series_called,
+    series_names,
+)
 from announcer.model.event import Event, EventDefaults
 from announcer.model.named import NamedEvent
-from announcer.model.text import EXCERPT, shown_safely
+from announcer.model.text import EXCERPT, did_you_mean, excerpt, shown_safely
 from announcer.paths import display_path
 
 EVENT_SUFFIXES = (".yaml", ".yml")
+SERIES_ALIKE = 0.8  # how alike (difflib's ratio) a series named in words may not be to a series' id or name
 PLACEHOLDER = re.compile(r"#\s*TODO\s+([a-z_]+):")  # what `announcer new` and `import` leave to write
 
 
@@ -66,21 +75,36 @@ def _placeholders(path: Path) -> list[Problem]:
 
 
 def _series_of(path: Path, data: dict[str, object], line_of: LineOf) -> SeriesFile | None:
-    """The series file the event names (`series: onkpat`); None for a series named in words."""
+    """The series file the event means (see `series_called`); None for a series named in words.
+
+    A name that is no series' id or name but close to one (`onkpt`, `OnkPat Friday Seminr`) is a
+    mistake, not a new series: it would go out without the series' place, host and list. So is
+    a word written like an id (`journal-club`) where no such file is.
+    """
     key = data.get("series")
     if not isinstance(key, str):
         return None
-    if found := series_path(path, key):
+    if found := series_called(path, key):
         return load_series(found)
     known = known_series(path)
-    if known is not None and re.fullmatch(r"[a-z0-9][a-z0-9-]*", key):
-        listed = ", ".join(known) or "none yet"
+    if known is None:
+        return None
+    names = series_names(path)
+    hint = did_you_mean(key, {called: Path(file).stem for called, file in names.items()}, cutoff=SERIES_ALIKE)
+    listed = ", ".join(known) or "none yet"
+    if re.fullmatch(r"[a-z0-9][a-z0-9-]*", key):
         message = (
-            f"no series/{shown_safely(key, EXCERPT)}.yaml (the series there: {listed}); "
+            f"no series/{shown_safely(key, EXCERPT)}.yaml{hint or f' (the series there: {listed})'}; "
             "a series named in words needs capitals or spaces"
         )
-        raise EventError([Problem(display_path(path), message, line=line_of(("series",)), field="series")])
-    return None
+    elif hint:
+        message = (
+            f"no series is called {excerpt(key)}{hint}; a series named in words alone needs a name "
+            f"unlike those in series/ ({listed})"
+        )
+    else:
+        return None
+    raise EventError([Problem(display_path(path), message, line=line_of(("series",)), field="series")])
 
 
 def raw_html_warnings(path: Path) -> list[Problem]:

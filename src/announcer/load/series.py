@@ -51,10 +51,46 @@ def series_path(event_path: Path, key: str) -> Path | None:
 
 def known_series(event_path: Path) -> list[str] | None:
     """The ids of the series beside the event's folder (None where there is no `series/`)."""
+    folder = _series_folder(event_path)
+    return sorted(path.stem for path in folder.glob("*.yaml")) if folder else None
+
+
+def _series_folder(event_path: Path) -> Path | None:
     for folder in list(event_path.resolve().parents)[1 : 1 + _LEVELS_UP]:
         if (folder / SERIES_FOLDER).is_dir():
-            return sorted(path.stem for path in (folder / SERIES_FOLDER).glob("*.yaml"))
+            return folder / SERIES_FOLDER
     return None
+
+
+def series_names(event_path: Path) -> dict[str, str]:
+    """What an event may call each series beside its folder, case and spacing aside: its id and
+    its name (`onkpat`, `onkpat friday seminar`), each to its file. A series file that cannot be
+    read is left out here (`check` names its problems)."""
+    folder = _series_folder(event_path)
+    names: dict[str, str] = {}
+    for path in sorted(folder.glob("*.yaml")) if folder else []:
+        try:
+            series = load_series(path)
+        except EventError:
+            continue
+        names.setdefault(_called(series.series.name), str(path))
+        names[path.stem.casefold()] = str(path)
+    return names
+
+
+def series_called(event_path: Path, key: str) -> Path | None:
+    """The series file an event means by `series: key`: the id itself (`onkpat`), or a series'
+    id or name whatever the case and spacing (`OnkPat`, `OnkPat Friday Seminar`), so that every
+    event of one series is one series everywhere; None for a series named in words alone."""
+    if found := series_path(event_path, key):
+        return found
+    named = series_names(event_path).get(_called(key))
+    return Path(named) if named else None
+
+
+def _called(name: str) -> str:
+    """A series' id or name as compared: case and spacing aside."""
+    return " ".join(name.split()).casefold()
 
 
 def load_series(path: Path) -> SeriesFile:

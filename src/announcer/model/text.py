@@ -95,13 +95,14 @@ def excerpt(value: str) -> str:
     return repr(shown_safely(value, EXCERPT))
 
 
-def did_you_mean(word: str, known: Iterable[str] | Mapping[str, str]) -> str:
+def did_you_mean(word: str, known: Iterable[str] | Mapping[str, str], *, cutoff: float = 0.6) -> str:
     """` (did you mean 'title'?)` when `word` looks like one of `known` (case aside: `Title` is
     'title'), else nothing: the one way a misspelt key, zone or template field gets its hint.
-    `known` may map what a word is compared with to what is suggested (a city to its zone)."""
+    `known` may map what a word is compared with to what is suggested (a city to its zone);
+    `cutoff` is how alike they must be (difflib's ratio)."""
     pairs = known.items() if isinstance(known, Mapping) else ((name, name) for name in known)
     by_case = {compared.casefold(): meant for compared, meant in pairs}
-    close = difflib.get_close_matches(word.casefold(), by_case, n=1)
+    close = difflib.get_close_matches(word.casefold(), by_case, n=1, cutoff=cutoff)
     return f" (did you mean {by_case[close[0]]!r}?)" if close else ""
 
 
