@@ -8,13 +8,42 @@ import itertools
 import os
 from pathlib import Path
 
+import pytest
+
+from announcer.audience.ledger import Audience
+from announcer.audience.tokens import unsubscribe_token, verp_token
+from announcer.deliver.ledger import Ledger, Outcome
+
 LIST = "onkpat-seminars.example.org"
 SECRET = "s3cret-of-the-workspace"
 BOUNCES = "bounces@lists.example.org"
 LEAVE = "onkpat-seminars-leave@example.org"
 SENDER = "onkpat-seminars@example.org"
 UNSUBSCRIBE_URL = "https://lists.example.org/onkpat-seminars/unsubscribe/{token}"
+SERVER = "mx.lists.example.org"  # the receiving server, as its Authentication-Results name it
+READERS = ["asa.lindqvist@example.org", "jurgen.mueller@example.org", "zoe.martin@example.net"]
 _numbers = itertools.count(1)
+
+
+def after_a_send(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The example workspace after a real send to READERS: the delivery ledger and the tokens,
+    the unsubscribe URL with its token, `[inbox]` trusting SERVER."""
+    monkeypatch.setenv("ANNOUNCER_UNSUBSCRIBE_SECRET", SECRET)
+    settings = workspace / "announcer.toml"
+    text = settings.read_text().replace(
+        '"https://lists.example.org/onkpat-seminars/unsubscribe"', f'"{UNSUBSCRIBE_URL}"'
+    )
+    settings.write_text(text + f'\n[inbox]\nauthserv_id = "{SERVER}"\n')
+    with Ledger(workspace) as ledger:
+        for reader in READERS:
+            ledger.record("invitation:uid-1:0", reader, f"<{reader}>", Outcome.DELIVERED, "250 ok")
+    with Audience(workspace, LIST) as audience:
+        audience.learn(
+            (token, reader)
+            for reader in READERS
+            for token in (unsubscribe_token(reader, SECRET), verp_token(reader, SECRET))
+        )
+    return workspace
 
 
 def _id(message_id: str | None) -> str:

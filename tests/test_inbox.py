@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from announcer.audience.ledger import Audience, AudienceLedger, State
-from announcer.audience.tokens import unsubscribe_token, verp_address, verp_token
+from announcer.audience.tokens import unsubscribe_token, verp_address
 from announcer.clock import utc_now
-from announcer.deliver.ledger import Ledger, Outcome, sent_to
+from announcer.deliver.ledger import sent_to
 from announcer.inbox.naming import Naming
 from announcer.inbox.sorter import Context, Kind, Verdict, sort
 from announcer.inbox.sources import Stored
@@ -20,8 +20,11 @@ from tests.inbox_mail import (
     BOUNCES,
     LEAVE,
     LIST,
+    READERS,
     SECRET,
+    SERVER,
     UNSUBSCRIBE_URL,
+    after_a_send,
     arf,
     auto_reply,
     deliver,
@@ -31,30 +34,12 @@ from tests.inbox_mail import (
     rsvp,
 )
 
-READERS = ["asa.lindqvist@example.org", "jurgen.mueller@example.org", "zoe.martin@example.net"]
 STRANGER = "never.sent@example.com"
-SERVER = "mx.lists.example.org"
 
 
 @pytest.fixture
 def sent(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The example workspace after a real send to READERS: the delivery ledger and the tokens."""
-    monkeypatch.setenv("ANNOUNCER_UNSUBSCRIBE_SECRET", SECRET)
-    settings = workspace / "announcer.toml"
-    text = settings.read_text().replace(
-        '"https://lists.example.org/onkpat-seminars/unsubscribe"', f'"{UNSUBSCRIBE_URL}"'
-    )
-    settings.write_text(text + f'\n[inbox]\nauthserv_id = "{SERVER}"\n')
-    with Ledger(workspace) as ledger:
-        for reader in READERS:
-            ledger.record("invitation:uid-1:0", reader, f"<{reader}>", Outcome.DELIVERED, "250 ok")
-    with Audience(workspace, LIST) as audience:
-        audience.learn(
-            (token, reader)
-            for reader in READERS
-            for token in (unsubscribe_token(reader, SECRET), verp_token(reader, SECRET))
-        )
-    return workspace
+    return after_a_send(workspace, monkeypatch)
 
 
 @pytest.fixture

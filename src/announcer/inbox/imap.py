@@ -49,6 +49,7 @@ class IMAPMailbox:
         self.ca_file = ca_file
         self.timeout = timeout
         self._connection: imaplib.IMAP4_SSL | None = None
+        self._capabilities: set[str] = set()
 
     @classmethod
     def from_url(cls, url: str, *, ca_file: Path | None = None, timeout: float = 60) -> IMAPMailbox:
@@ -86,6 +87,10 @@ class IMAPMailbox:
             raise _error(self.name, f"cannot connect: {_said(exc)}") from None
         try:
             connection.login(self.user, password)
+            said = _ok(connection.capability(), self.name, "cannot ask what the server can do")  # after login
+            self._capabilities = {
+                word.upper() for item in said if isinstance(item, bytes) for word in item.decode().split()
+            }
             _ok(connection.select(_quoted(self.folder)), self.name, "cannot open the folder")
         except (OSError, imaplib.IMAP4.error) as exc:
             connection.shutdown()
@@ -164,7 +169,7 @@ class IMAPMailbox:
         uids = ",".join(handles)
         try:
             connection.create(target)  # NO when it exists already: that is fine
-            capabilities = {str(capability).upper() for capability in connection.capabilities}
+            capabilities = self._capabilities
             if "MOVE" in capabilities:
                 _ok(connection.uid("MOVE", uids, target), self.name, f"cannot move messages to {folder}")
                 return
