@@ -1015,6 +1015,54 @@ def preview(
         server.server_close()
 
 
+@app.command(short_help="Answer the unsubscribe URL, and serve the site.")
+def serve(
+    host: Annotated[
+        str,
+        typer.Option(
+            help="The address to listen on (behind nginx or Caddy: this machine's).", metavar="HOST"
+        ),
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(help="The port to listen on (0: any free one).", min=0, max=65535, metavar="PORT")
+    ] = 8000,
+    site_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--site",
+            help="The folder `announcer site` writes (default: the workspace's site/).",
+            file_okay=False,
+            metavar="DIR",
+        ),
+    ] = None,
+    config: ConfigOption = Path("announcer.toml"),
+) -> None:
+    """Answer [list] unsubscribe_url: a GET shows a page with one button and changes nothing; a
+    POST (the button, or a mail client's one-click) unsubscribes at once, and the page offers to
+    undo. Serves the site's pages and feeds too. Needs ANNOUNCER_UNSUBSCRIBE_SECRET. Ctrl-C stops it.
+    """
+    from announcer.serve.app import Service  # only this verb needs the web stack
+    from announcer.serve.limits import DEFAULT_LIMITS
+    from announcer.serve.server import listen, server, url_of
+
+    with _exit_codes():
+        settings = load_settings(config)
+        service = Service(settings, _of_workspace(site_dir, "site", settings), DEFAULT_LIMITS)
+    with service:
+        try:
+            sock = listen(host, port)
+        except OSError as exc:
+            typer.echo(
+                f"error: cannot listen on {host}:{port}: {exc.strerror} (choose another --port)", err=True
+            )
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        with sock:
+            typer.echo(f"knows the tokens of {counted(service.learned, 'reader')} the journal names")
+            typer.echo(f"serving on {url_of(sock)}  (Ctrl-C stops)")
+            server(service.app, DEFAULT_LIMITS).run(sockets=[sock])
+    typer.echo("stopped")
+
+
 @contextmanager
 def _stopped_by_signals(stop: Callable[[], None]) -> Iterator[None]:
     """Ctrl-C and SIGTERM call `stop` (from another thread: it may wait for the loop it ends).

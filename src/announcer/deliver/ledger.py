@@ -169,6 +169,28 @@ class Ledger:
                     seen[entry.recipient] = entry.reader  # a line of schema 2 never hides one that knows
         return list(seen.values())
 
+    def readers(self, address: str | None = None) -> dict[str, Recipient]:
+        """Everyone the ledger has a line of (or the one `address`), by address in lower case,
+        each as their latest line found them (name, language, zone): who a token names, in the
+        language their messages were written in."""
+        query = "SELECT recipient, name, language, timezone FROM deliveries"
+        parameters: tuple[str, ...] = ()
+        if address is not None:
+            query += " WHERE recipient = ?"
+            parameters = (address.lower(),)
+        with self._lock:
+            self._commit(self._waiting)
+            rows = self._db.execute(query + " ORDER BY at", parameters).fetchall()
+        found: dict[str, Recipient] = {}
+        for recipient, name, language, timezone in rows:
+            if (
+                recipient not in found or name or language or timezone
+            ):  # a line of schema 2 never hides one that knows
+                found[recipient] = Entry(
+                    "", recipient, "", Outcome.DELIVERED, "", "", name, language, timezone
+                ).reader
+        return found
+
     def _standing(self, query: str, **parameters: object) -> list[_Row]:
         """The rows of a query over the deliveries as they stand (see `_SELECT`), lines that
         wait included."""
