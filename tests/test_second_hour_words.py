@@ -147,6 +147,7 @@ def _every_kind(settings: Settings, language: str) -> dict[str, RenderedContent]
         "with --rsvp": Edition(uid, 0, "f", rsvp=True),
         "update": Edition(uid, 1, "g", before),
         "cancellation": Edition(uid, 2, CANCELLED),
+        "reinstatement": Edition(uid, 3, "g", reinstates=True),
     }
     kinds = {name: renderer.render_event(named, edition, language) for name, edition in editions.items()}
     now = datetime(2026, 3, 5, 12, tzinfo=named.event.zone)

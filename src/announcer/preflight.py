@@ -514,14 +514,42 @@ def spam_score(data: bytes) -> list[Finding]:
     found = _SPAM_SCORE.search(report)
     if not found:
         return [Finding(Level.NOTE, "spam", "SpamAssassin gave no score")]
-    score, required = float(found.group(1)), float(found.group(2))
+    score, required = float(found.group(1)) or 0.0, float(found.group(2))  # "-0.0" is 0
     rules = []
     for line in report[found.end() :].splitlines():
         if (rule := _SPAM_RULE.match(line)) and float(rule.group(1)) != 0:
             rules.append(f"{rule.group(2)} {float(rule.group(1)):+g} ({rule.group(3).strip()})")
     listed = ("; rules: " + "; ".join(rules)) if rules else ""
+    if any(rule.startswith("LONGWORDS ") for rule in rules) and (words := long_words(data)):
+        listed += f"; LONGWORDS counts “{words}”, the event's own words (rephrased, the points go)"
     level = Level.ERROR if score >= required else Level.WARNING if score >= required / 2 else Level.PASSED
     return [Finding(level, "spam", f"SpamAssassin scores it {score:g} of {required:g}{listed}")]
+
+
+# SpamAssassin's LONGWORDS (20_body_tests.cf): two of these three runs of long lowercase words. In
+# the example it is the abstract's "therefore addresses multiple immunopathogenic pathways
+# simultaneously" (scientific prose), not anything announcer adds, such as the calendar links.
+_LONG_WORDS = (
+    re.compile(r"\b(?:[a-z]{8,}[\s.]+){6}"),
+    re.compile(r"\b(?:[a-z]{6,}[\s.]+){9}"),
+    re.compile(r"\b(?:[a-z]{5,}[\s.]+){10}"),
+)
+
+
+def long_words(data: bytes) -> str | None:
+    """The run of long words in the plain text that SpamAssassin's LONGWORDS counts, if any."""
+    body = read(data).get_body(("plain",))
+    text = str(body.get_content()) if body is not None else ""
+    for pattern in _LONG_WORDS:
+        if found := pattern.search(text):
+            return excerpt_words(found.group(0))
+    return None
+
+
+def excerpt_words(run: str, limit: int = 120) -> str:
+    """A run of words on one line, cut at `limit` characters."""
+    words = " ".join(run.split())
+    return words if len(words) <= limit else words[: limit - 1] + "…"
 
 
 def inspect_message(
