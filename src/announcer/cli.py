@@ -80,15 +80,15 @@ from announcer.starter import new_event, start_workspace
 
 EXIT_BAD_INPUT = 1
 EXIT_DELIVERY_FAILED = 3
-EXIT_LEFT_OUT = 4  # the work was done, but a file of the folder of events could not be read
+EXIT_LEFT_OUT = 4  # the work was done, but something was left out that needs a look
 
 app = typer.Typer(
     cls=NamedArguments,
     help="Turn event announcements into emails people are glad to receive.",
     epilog=(
         "Exit status: 0 done; 1 bad input (nothing was sent); 2 wrong usage; 3 some deliveries "
-        "failed or are in doubt; 4 (remind, digest, site) done, but an event file of the folder "
-        "could not be read and was left out: each is named on stderr."
+        "failed or are in doubt; 4 done, but something needs a look, named on stderr (remind, "
+        "digest, site: an event file that could not be read, left out; inbox: messages left alone)."
     ),
     rich_markup_mode=None,
     no_args_is_help=True,
@@ -878,7 +878,7 @@ def _cell(value: object) -> str:
     return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-@app.command(short_help="Read bounces, complaints, unsubscriptions and answers (made for cron).")
+@app.command(short_help="Read bounces, complaints, unsubscriptions and answers (for cron).")
 def inbox(
     mailbox: Annotated[
         str | None,
