@@ -796,7 +796,6 @@ MUTANTS = [
         """    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\\t", "\\r") else text""",
         "    return text",
     ),
-
 ]
 
 
