@@ -173,7 +173,7 @@ def test_a_journal_of_a_newer_version_is_refused(cli: CLI) -> None:
         db.execute("UPDATE meta SET value = '7' WHERE key = 'schema'")
     code, _, err, _ = _send(cli)
     assert code == 1
-    assert "written by another version of announcer (journal schema 7, this one reads 3)" in err
+    assert "written by another version of announcer (journal schema 7, this one reads 4)" in err
 
 
 def test_a_journal_of_announcer_0_1_is_read_and_kept(cli: CLI, tmp_path: Path) -> None:

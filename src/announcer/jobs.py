@@ -369,7 +369,13 @@ def check_inputs(events: list[Path], lists: list[str], settings: Settings | None
         _check_events(events, defaults, renderer, sequences, report)
     if settings is not None:
         _check_series(settings.workspace / SERIES_FOLDER, report)
-    left = left_out(settings.workspace, list_id_of(settings)) if settings is not None else {}
+    left: dict[str, Standing] = {}
+    if settings is not None:
+        try:
+            left = left_out(settings.workspace, list_id_of(settings))
+        except AnnouncerError as exc:  # the same journal file: said once
+            if str(exc) not in report.problems:
+                report.problems.append(str(exc))
     _check_lists(lists, left, report)
     return report
 
