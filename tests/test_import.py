@@ -16,9 +16,11 @@ from hypothesis import strategies as st
 from announcer.cli import app
 from announcer.errors import AnnouncementError
 from announcer.importer import import_announcement
-from announcer.importer.dates import DateMention, decide_day, find_dates, find_times
+from announcer.importer.dates import MAX_MENTIONS, DateMention, decide_day, find_dates, find_times
 from announcer.importer.draft import Draft, Undecided, When
 from announcer.importer.online import meeting_link
+from announcer.importer.people import people
+from announcer.importer.reading import MAX_CHARS, Context, read_announcement
 from announcer.importer.writer import event_document
 from announcer.importer.zones import zone_named
 from announcer.load.events import PLACEHOLDER
@@ -269,6 +271,24 @@ def test_a_50_mb_paste_is_refused_with_a_clear_message(cli: CLI) -> None:
         "error: standard input: is larger than 2 MiB: an announcement is a few pages;"
         " give the announcement alone (its text, its email or its page)"
     )
+
+
+def test_a_line_of_dates_is_read_for_its_first_few() -> None:
+    line = "6 March 2026 12:00, " * 20_000  # each found date is checked against those before it
+    assert len(find_dates(line, TODAY, None)) == MAX_MENTIONS
+
+
+def test_a_long_text_is_read_from_its_beginning_and_says_so() -> None:
+    context = Context(today=TODAY, year=None, default_zone="Europe/Stockholm")
+    text = SEED.read_text(encoding="utf-8")
+    seed = read_announcement(text, context)
+    padded = read_announcement(text + "\n\n" + "Dr Anna Berg and 6 March 2026, " * 20_000, context)
+    assert padded.title == seed.title
+    assert f"only the first {MAX_CHARS:,} characters of" in padded.warnings[0]
+
+
+def test_a_line_too_long_for_a_name_is_no_speaker() -> None:
+    assert people("Dr Anna Berg and " * 100 + "Dr Carl Ek") is None
 
 
 def test_a_binary_file_is_refused(cli: CLI, workspace: Path) -> None:

@@ -94,13 +94,18 @@ class DateMention:
     dotted: bool  # 6.3.2026: day first, as everywhere dots are written
 
 
+MAX_MENTIONS = 20  # dates read in one line: a line with a date has one or two
+
+
 def find_dates(line: str, today: date, year: int | None) -> list[DateMention]:
-    """The dates written in `line`, in order; a date without a year is its next occurrence
-    (from `today`), or in `year` when given."""
+    """The dates written in `line`, in order (at most MAX_MENTIONS of each form); a date without
+    a year is its next occurrence (from `today`), or in `year` when given."""
     found: list[DateMention] = []
     taken: list[tuple[int, int]] = []
     for pattern in _patterns():
-        for match in pattern.finditer(line):
+        for number, match in enumerate(pattern.finditer(line)):
+            if number == MAX_MENTIONS:
+                break
             if any(match.start() < end and start < match.end() for start, end in taken):
                 continue
             mention = _mention(match, today, year)

@@ -32,7 +32,7 @@ _SPLIT_PEOPLE = re.compile(r"\s*;\s*|\s+(?:and|och|und|et|&)\s+(?=(?:prof|dr)?\.
 def is_name(text: str) -> bool:
     """Whether `text` looks like a person's name: two to five capitalised words, none of them one
     that rooms and buildings are called by."""
-    return NAME.fullmatch(text.strip()) is not None and len(text) <= 80 and not names_a_place(text)
+    return len(text) <= 80 and NAME.fullmatch(text.strip()) is not None and not names_a_place(text)
 
 
 def person(text: str) -> dict[str, str] | None:
@@ -67,7 +67,9 @@ def person(text: str) -> dict[str, str] | None:
 
 def people(text: str) -> list[dict[str, str]] | None:
     """Several people in one value ("A, X; B, Y" or "A and B"), or None if one part is not a person."""
-    parts = [part for part in _SPLIT_PEOPLE.split(text.strip()) if part.strip()]
+    if len(text) > 1_000:  # a paragraph, not people
+        return None
+    parts = [part for part in _SPLIT_PEOPLE.split(text.strip()) if part.strip()][:20]
     if len(parts) > 1 and any("," in part for part in parts) and ";" not in text:
         parts = [text]  # "A, Department of X and Y": one person
     found = [person(part) for part in parts]

@@ -39,9 +39,14 @@ def _citation(line: str) -> dict[str, Any] | None:
     return found
 
 
+MAX_LINE = 1_000  # characters of a publication's line: a long title with its authors has 600
+
+
 def _entry(lines: list[str]) -> dict[str, Any] | None:
     """One publication from its lines (title, authors, citation in some order), as the model
     reads it, or None."""
+    if any(len(line) > MAX_LINE for line in lines) or len(lines) > 10:
+        return None
     found: dict[str, Any] = {}
     doi = None
     title: list[str] = []
@@ -82,11 +87,13 @@ def publications(lines: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
                 entries.append(current)
                 current = []
             continue
-        if not current and entries and _DOI_LINE.match(line):  # the DOI under a citation
+        if (
+            not current and entries and _DOI_LINE.match(line) and len(line) <= MAX_LINE
+        ):  # the DOI under a citation
             entries[-1].append(line)
             continue
         current.append(line)
-        if _citation(line) and len(current) > 1:
+        if len(line) <= MAX_LINE and _citation(line) and len(current) > 1:
             entries.append(current)
             current = []
     if current:
@@ -94,7 +101,7 @@ def publications(lines: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
     if (
         len(entries) == 1
         and len(entries[0]) > 1
-        and all(_VANCOUVER.fullmatch(line.strip()) for line in entries[0])
+        and all(len(line) <= MAX_LINE and _VANCOUVER.fullmatch(line.strip()) for line in entries[0])
     ):  # one reference a line
         entries = [[line] for line in entries[0]]
     read: list[dict[str, Any]] = []

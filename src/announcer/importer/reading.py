@@ -16,7 +16,9 @@ from announcer.importer.places import names_a_place, venue_of
 from announcer.importer.publications import publications
 from announcer.importer.zones import zone_named
 
-MAX_LINES = 5_000  # an announcement has a hundred; the rest is not read
+MAX_CHARS = 60_000  # read of a text: the seed has 7,500; the rules' time grows with it
+MAX_LINES = 2_000  # an announcement has a hundred; the rest is not read
+MAX_FIELD_LINE = 1_000  # characters of a line read as a date, a place or a person: longer is prose
 _SERIES_WORDS = re.compile(
     r"\b(?:seminar|seminars|seminarium|seminarieserie|colloquium|colloquia|kolloquium|colloque|séminaire|"
     r"lecture|lectures|föreläsning|föreläsningsserie|vortragsreihe|ringvorlesung|series|journal club|"
@@ -123,10 +125,13 @@ def _block_text(lines: list[str]) -> str | None:
 
 
 def read_announcement(text: str, context: Context) -> Draft:
-    """The draft event an announcement's text gives."""
+    """The draft event an announcement's text gives (of a very long text, its beginning)."""
+    draft = Draft()
+    if len(text) > MAX_CHARS:
+        draft.warnings.append(f"only the first {MAX_CHARS:,} characters of {len(text):,} were read")
+        text = text[:MAX_CHARS]
     lines = normalised(text)
     sections = _sections(lines)
-    draft = Draft()
     paragraphs = _paragraphs(sections.free)
     header: list[str] = []
     prose: list[list[str]] = []
@@ -155,15 +160,20 @@ def read_announcement(text: str, context: Context) -> Draft:
 
 
 def _date_lines(sections: _Sections, header: list[str], free: list[str]) -> list[str]:
-    return [*sections.inline.get(Field.WHEN, []), *header, *free]
+    lines = [*sections.inline.get(Field.WHEN, []), *header, *free]
+    return [line for line in lines if len(line) <= MAX_FIELD_LINE]
 
 
 def _read_when(
     draft: Draft, sections: _Sections, header: list[str], free: list[str], context: Context
 ) -> None:
-    moved = [*sections.inline.get(Field.MOVED, []), *(line for line in free if _MOVED.search(line))]
+    moved = [
+        line
+        for line in [*sections.inline.get(Field.MOVED, []), *(line for line in free if _MOVED.search(line))]
+        if len(line) <= MAX_FIELD_LINE
+    ]
     candidates = _date_lines(sections, header, free)
-    when_text = " ".join(sections.inline.get(Field.WHEN, []))
+    when_text = " ".join(sections.inline.get(Field.WHEN, []))[:MAX_FIELD_LINE]
     mention: DateMention | None = None
     line_of_date = ""
     for line in moved:
@@ -287,7 +297,9 @@ def _read_people(
                 break
         else:
             for paragraph in prose:
-                if found_one := welcomed(" ".join(paragraph)):
+                if len(sentence := " ".join(paragraph)) <= MAX_FIELD_LINE and (
+                    found_one := welcomed(sentence)
+                ):
                     draft.speakers = [found_one]
                     break
     if Field.BIO in sections.blocks and isinstance(draft.speakers, list) and draft.speakers:
@@ -331,7 +343,8 @@ def _read_title(
     remaining = [
         line
         for line in header
-        if line not in used
+        if len(line) <= MAX_FIELD_LINE
+        and line not in used
         and not find_dates(line, context.today, context.year)
         and not _CALENDAR_NOISE.search(line)
     ]
@@ -383,7 +396,9 @@ def _read_texts(draft: Draft, sections: _Sections, prose: list[list[str]]) -> No
         draft.abstract = _block_text(sections.blocks[Field.ABSTRACT])
         intro = texts
     else:
-        intro = [text for text in texts if _WELCOME.match(text) or welcomed(text)]
+        intro = [
+            text for text in texts if len(text) <= MAX_FIELD_LINE and (_WELCOME.match(text) or welcomed(text))
+        ]
         rest = [text for text in texts if text not in intro]
         draft.abstract = "\n\n".join(rest) or None
     draft.intro = "\n\n".join(intro) or None
