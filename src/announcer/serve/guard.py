@@ -4,12 +4,12 @@ so the app never waits on a client and never holds more than `Limits.body_bytes`
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-import anyio
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers
 
 from announcer.serve.limits import Limits, RateLimiter
 
@@ -22,12 +22,13 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 # Every answer: nothing of it runs or loads unless its route says so (`content-security-policy`
 # of its own), no page of ours in a frame, no address of ours in a Referer.
 _DEFAULT_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-_SECURITY_HEADERS = {
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
-    "x-frame-options": "DENY",
-    "cross-origin-resource-policy": "same-origin",
-}
+_SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+]
+_POLICY_NAME = b"content-security-policy"
 
 
 _TOO_LARGE = "the request is larger than this server reads\n"
@@ -55,11 +56,7 @@ class Guard:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                headers = MutableHeaders(scope=message)
-                if "content-security-policy" not in headers:
-                    headers["content-security-policy"] = _DEFAULT_POLICY
-                for name, value in _SECURITY_HEADERS.items():
-                    headers.setdefault(name, value)
+                message["headers"] = _secured(message.get("headers", []))
             await send(message)
 
         client = scope.get("client")
@@ -72,7 +69,7 @@ class Guard:
             await _plain(send_guarded, 413, _TOO_LARGE)
             return
         try:
-            with anyio.fail_after(self.limits.arrive_seconds):
+            async with asyncio.timeout(self.limits.arrive_seconds):
                 read = await self._body(receive)
         except _TooLarge:
             await _plain(send_guarded, 413, _TOO_LARGE)
@@ -91,7 +88,7 @@ class Guard:
             await _plain(send_guarded, 413, _TOO_LARGE)
             return
         try:
-            with anyio.fail_after(self.limits.answer_seconds):
+            async with asyncio.timeout(self.limits.answer_seconds):
                 await self.app(scope, _replay(body, receive), send_guarded)
         except TimeoutError:
             if not started:
@@ -116,6 +113,16 @@ class Guard:
             if not message.get("more_body", False):
                 over = size > self.limits.body_bytes
                 return (b"" if over else b"".join(chunks)), over
+
+
+def _secured(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The answer's headers with the security headers it does not set itself (its route may set
+    a policy of its own). Raw pairs, appended: this runs on every answer."""
+    named = {name.lower() for name, _ in headers}
+    added = [(name, value) for name, value in _SECURITY_HEADERS if name not in named]
+    if _POLICY_NAME not in named:
+        added.append((_POLICY_NAME, _DEFAULT_POLICY.encode()))
+    return [*headers, *added]
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Mapping
 from typing import NamedTuple
+from urllib.parse import parse_qsl
 
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
@@ -75,7 +76,9 @@ class Unsubscribes:
                 return chosen
             answer = chosen
         try:
-            language = await run_in_threadpool(self._act, token, answer)
+            # In the event loop itself: a look-up and one short transaction, under a millisecond
+            # (a thread for it would halve the POSTs answered a second on one core).
+            language = self._act(token, answer)
         except JournalError as exc:  # the journal is locked or unreadable: say so, and try later
             print(f"serve: {exc}", file=sys.stderr, flush=True)
             return PlainTextResponse("the server is busy: try again in a moment\n", 503, {"retry-after": "5"})
@@ -107,10 +110,19 @@ async def _chosen(request: Request, body_bytes: int) -> Answer | Response:
     kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if kind not in _FORMS:
         return PlainTextResponse("send a form (application/x-www-form-urlencoded)\n", 415)
-    try:
-        form = await request.form(max_files=0, max_fields=_MAX_FIELDS, max_part_size=body_bytes)
-    except (MultiPartException, HTTPException, ValueError):
-        return PlainTextResponse("bad request\n", 400)
+    if kind == _FORMS[0]:  # what every mail client sends: read here, fast and bounded
+        try:
+            fields = parse_qsl(
+                (await request.body()).decode(), max_num_fields=_MAX_FIELDS, strict_parsing=False
+            )
+        except (UnicodeDecodeError, ValueError):
+            return PlainTextResponse("bad request\n", 400)
+        form: Mapping[str, object] = dict(fields)
+    else:
+        try:
+            form = await request.form(max_files=0, max_fields=_MAX_FIELDS, max_part_size=body_bytes)
+        except (MultiPartException, HTTPException, ValueError):
+            return PlainTextResponse("bad request\n", 400)
     if form.get("List-Unsubscribe") == "One-Click":
         return Answer(Step.LEFT, How.ONE_CLICK)
     action = form.get("action")
