@@ -60,12 +60,13 @@ def dsn(
     *,
     action: str = "failed",
     status: str = "5.1.1",
-    diagnostic: str = "smtp; 550 5.1.1 <{recipient}>: Recipient address rejected: User unknown",
+    diagnostic: str | None = None,
     message_id: str | None = None,
     original_headers: str = "",
 ) -> bytes:
     """A DSN as Postfix writes it (RFC 3464), delivered to `to` (the envelope sender it answers)."""
-    diagnostic = diagnostic.format(recipient=recipient)
+    if diagnostic is None:
+        diagnostic = f"smtp; 550 5.1.1 <{recipient}>: Recipient address rejected: User unknown"
     return crlf(f"""Return-Path: <>
 Delivered-To: {to}
 Date: Mon,  2 Mar 2026 09:45:01 +0100 (CET)

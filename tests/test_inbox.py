@@ -3,6 +3,7 @@ answers read from a Maildir, each once; what a stranger forges changes nobody's 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -56,7 +57,7 @@ def _context(ledger: AudienceLedger, workspace: Path, *, bounce_address: str | N
 def _sorted(data: bytes, ledger: AudienceLedger, workspace: Path, **options: str | None) -> Verdict:
     verdict = sort(Stored("test", data, utc_now(), len(data)), _context(ledger, workspace, **options))
     if verdict.change is not None:
-        ledger.claim(f"test:{id(data)}", verdict.detail, verdict.change)
+        ledger.claim(f"test:{hashlib.sha256(data).hexdigest()}", verdict.detail, verdict.change)
     return verdict
 
 
@@ -288,3 +289,17 @@ def test_inbox_takes_one_mailbox(cli: CLI, sent: Path) -> None:
     code, _out, err = cli("inbox", "--mailbox", "imap://user@imap.example.org/INBOX")
     assert code == 1
     assert "imaps://" in err
+
+
+def test_inbox_reads_the_verp_address_of_the_lists_bounce_address(sent: Path, cli: CLI) -> None:
+    settings = sent / "announcer.toml"
+    settings.write_text(
+        settings.read_text().replace("[list]\n", f'[list]\nbounce_address = "{BOUNCES}"\n', 1)
+    )
+    maildir = sent / "Maildir"
+    # The DSN names the address the mail was forwarded to; only the VERP address names the reader.
+    deliver(maildir, dsn(verp_address(BOUNCES, READERS[2], SECRET), "old@forwarded.example"))
+    code, out, err = cli("inbox", "--mailbox", str(maildir))
+    assert code == 0, err
+    assert f"bounce: {READERS[2]} (5.1.1" in out
+    assert "by our VERP address" in out

@@ -480,7 +480,7 @@ def read_inbox(
 
             listed = settings.list_
             naming = Naming(
-                bounce_address=getattr(listed, "bounce_address", None),  # `[list] bounce_address`, once it is
+                bounce_address=listed.bounce_address if listed else None,
                 unsubscribe_url=settings.unsubscribe_url,
                 address_of=ledger.address_of,
                 sent_to=sent_to_once,
