@@ -35,13 +35,13 @@ READERS = [  # recipients/example.csv, in its order
 
 
 @pytest.fixture
-def ledger(workspace: Path) -> Iterator[AudienceLedger]:
+def ledger(workspace: Path, backend: str | None) -> Iterator[AudienceLedger]:
     with Audience(workspace, LIST) as opened:
         yield opened
 
 
 @pytest.fixture
-def server(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
+def server(workspace: Path, backend: str | None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
     monkeypatch.setenv("ANNOUNCER_UNSUBSCRIBE_SECRET", SECRET)
     path = Path("announcer.toml")
     path.write_text(

@@ -13,6 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -154,7 +155,7 @@ def test_a_delivery_is_committed_with_the_next_messages_in_flight_one_commit_a_m
 
     with Ledger(tmp_path) as journal:
         statements: list[str] = []
-        journal._db.set_trace_callback(statements.append)
+        cast("sqlite3.Connection", journal._db).set_trace_callback(statements.append)
         Deliverer(Watched(), _compose, journal=journal, key="k").deliver_all(
             [Recipient("a@example.org"), Recipient("b@example.org")]
         )

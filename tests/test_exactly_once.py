@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -41,9 +42,9 @@ def test_a_batch_is_reserved_on_the_disk_itself_before_it_goes_out(tmp_path: Pat
     (synchronous=FULL), not left in the disk's cache as ordinary lines are."""
     with Ledger(tmp_path) as journal:
         statements: list[str] = []
-        journal._db.set_trace_callback(statements.append)
+        cast("sqlite3.Connection", journal._db).set_trace_callback(statements.append)
         journal.reserve("invitation:x:0", ["a@example.org", "b@example.org"])
-        journal._db.set_trace_callback(None)
+        cast("sqlite3.Connection", journal._db).set_trace_callback(None)
     reserving = next(index for index, sql in enumerate(statements) if "INTO reservations" in sql)
     settings = [sql for sql in statements[:reserving] if sql.upper().startswith("PRAGMA SYNCHRONOUS")]
     assert settings, statements

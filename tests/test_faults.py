@@ -21,7 +21,7 @@ from announcer.compose.message import Outgoing
 from announcer.deliver.delivery import Deliverer
 from announcer.deliver.ledger import Ledger, Outcome
 from announcer.deliver.transports.base import Transport
-from announcer.journal_file import JOURNAL_PATH
+from announcer.journal_file import JOURNAL_PATH, SCHEMA_VERSION
 from announcer.model.recipient import Recipient
 from tests.helpers import CLI, EXAMPLE_EVENT, EXAMPLE_RECIPIENTS, write
 from tests.scripted_smtp import Fault, Hold, Script, scripted_smtp
@@ -173,7 +173,8 @@ def test_a_journal_of_a_newer_version_is_refused(cli: CLI) -> None:
         db.execute("UPDATE meta SET value = '7' WHERE key = 'schema'")
     code, _, err, _ = _send(cli)
     assert code == 1
-    assert "written by another version of announcer (journal schema 7, this one reads 4)" in err
+    said = f"written by another version of announcer (journal schema 7, this one reads {SCHEMA_VERSION})"
+    assert said in err
 
 
 def test_a_journal_of_announcer_0_1_is_read_and_kept(cli: CLI, tmp_path: Path) -> None:

@@ -189,7 +189,7 @@ def test_a_journal_of_schema_2_is_upgraded_in_place_and_its_readers_are_still_re
     with sqlite3.connect(JOURNAL_PATH) as db:
         assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == (str(SCHEMA_VERSION),)
         columns = [row[1] for row in db.execute("PRAGMA table_info(deliveries)")]
-        assert columns[-3:] == ["name", "language", "timezone"]
+        assert columns[-4:] == ["name", "language", "timezone", "sender"]
         assert db.execute("SELECT DISTINCT name, language, timezone FROM deliveries").fetchall() == [
             ("", "", "")
         ]

@@ -219,11 +219,11 @@ def test_a_journal_that_fails_at_the_second_event_reports_the_first_and_exits_3(
     real_reserve = Ledger.reserve
     keys: list[str] = []
 
-    def reserve(ledger: Ledger, key: str, recipients: list[str]) -> None:
+    def reserve(ledger: Ledger, key: str, recipients: list[str]) -> list[str]:
         keys.append(key)
         if len(set(keys)) > 1:  # the second event's first batch
             raise JournalError(f"{ledger.path}: cannot write: database or disk is full")
-        real_reserve(ledger, key, recipients)
+        return real_reserve(ledger, key, recipients)
 
     monkeypatch.setattr(Ledger, "reserve", reserve)
     with _at(datetime(2026, 3, 4, 9, tzinfo=STOCKHOLM)):  # two talks within two days

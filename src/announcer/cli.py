@@ -755,6 +755,8 @@ def _print_summary(
     parts = [done]
     if summary.skipped:
         parts.append(f"{summary.skipped} had it already")
+    if summary.elsewhere:
+        parts.append(f"{summary.elsewhere} taken by another run sharing the journal (announcer status)")
     if report.left_out:
         parts.append(f"left out {left_out_words(report.left_out)} (announcer audience list)")
     typer.echo("; ".join(parts))
@@ -799,6 +801,10 @@ def status(
                 f"{listed[0].kind} (SEQUENCE {listed[0].sequence}): {counts[Outcome.DELIVERED]} delivered, "
                 f"{counts[Outcome.FAILED]} failed, {counts[Outcome.IN_FLIGHT]} in doubt"
             )
+            senders = collections.Counter(entry.sender for entry in listed if entry.sender)
+            if len(senders) > 1:  # a send shared by several machines: each one's part
+                for sender, count in sorted(senders.items()):
+                    typer.echo(f"  sent from {shown_safely(sender, 200)}: {count}")
             for entry in listed:
                 if entry.outcome is not Outcome.DELIVERED:
                     label = "in doubt" if entry.outcome is Outcome.IN_FLIGHT else "failed"

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from announcer import clock
-from announcer.journal_file import JOURNAL_PATH, JournalFile
+from announcer.journal_file import JournalFile, has_journal
 
 _UPSERT = (
     "INSERT INTO sequences (uid, sequence, fingerprint, snapshot) VALUES (?, ?, ?, ?) "
@@ -113,7 +113,7 @@ class NoHistory:
 def history(workspace: Path) -> Iterator[CalendarHistory | NoHistory]:
     """The calendar history read on its own (render, preview, dry runs: no send lock), or none
     if the workspace has no journal yet (none is created for reading)."""
-    if not (workspace / JOURNAL_PATH).exists():
+    if not has_journal(workspace):
         yield NoHistory()
         return
     file = JournalFile(workspace)

@@ -1,9 +1,14 @@
-"""The workspace's journal file: one SQLite file holding three stores, opened, checked and upgraded.
+"""The workspace's journal: the state of its sends, opened, checked and upgraded, in a SQLite
+file in the workspace (the default) or in a PostgreSQL database that several machines share
+(`[state] database`).
 
 The delivery ledger (`deliver.ledger`: who has which message, exactly once), the calendar
 history (`history`: what each event's last real send carried) and the audience ledger
 (`audience.ledger`: who left the list, who bounces) keep their tables here and share one
-connection when a send opens them; a kill at any instant leaves the file consistent.
+connection when a send opens them; a kill at any instant leaves the journal consistent. Both
+backends hold the same tables (`journal_schema`) and are reached through `Database`, which
+takes SQLite's `?` and `:name` placeholders; what differs between the two dialects is said in
+`Dialect`, once.
 """
 
 from __future__ import annotations
@@ -13,96 +18,105 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any, Protocol, cast
 
 from announcer.errors import JournalError
+from announcer.journal_schema import ADDED, KNOWN_TABLES, READABLE_VERSIONS, Dialect, tables
+from announcer.journal_schema import SCHEMA_VERSION as SCHEMA_VERSION
 
 JOURNAL_PATH = Path(".announcer") / "journal.sqlite"
+_SCHEMA_LOCK = 0x616E6E6F  # PostgreSQL: the advisory lock of whoever upgrades the schema
 
-# 1 had no reservations, 2 no reader's name, language and zone on a delivery, 3 no audience
-# ledger: each upgraded in place.
-SCHEMA_VERSION = 4
-_TABLES = (
-    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    """CREATE TABLE IF NOT EXISTS deliveries (
-    key TEXT NOT NULL,
-    recipient TEXT NOT NULL,
-    message_id TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    reply TEXT NOT NULL DEFAULT '',
-    at TEXT NOT NULL,
-    name TEXT NOT NULL DEFAULT '',
-    language TEXT NOT NULL DEFAULT '',
-    timezone TEXT NOT NULL DEFAULT '',
-    PRIMARY KEY (key, recipient)
-)""",
-    """CREATE TABLE IF NOT EXISTS sequences (
-    uid TEXT PRIMARY KEY,
-    sequence INTEGER NOT NULL,
-    fingerprint TEXT NOT NULL,
-    snapshot TEXT NOT NULL DEFAULT '{}'
-)""",
-    """CREATE TABLE IF NOT EXISTS reservations (
-    key TEXT NOT NULL,
-    recipient TEXT NOT NULL,
-    boot TEXT NOT NULL,
-    at TEXT NOT NULL,
-    PRIMARY KEY (key, recipient)
-)""",
-    # the audience ledger's (`audience.ledger`), since schema 4
-    """CREATE TABLE IF NOT EXISTS standings (
-    list TEXT NOT NULL,
-    address TEXT NOT NULL,
-    state TEXT NOT NULL,
-    how TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    at TEXT NOT NULL,
-    score REAL NOT NULL DEFAULT 0,
-    scored_at TEXT NOT NULL DEFAULT '',
-    PRIMARY KEY (list, address)
-)""",
-    """CREATE TABLE IF NOT EXISTS audience_log (
-    id INTEGER PRIMARY KEY,
-    list TEXT NOT NULL,
-    address TEXT NOT NULL,
-    state TEXT NOT NULL,
-    how TEXT NOT NULL,
-    detail TEXT NOT NULL,
-    at TEXT NOT NULL
-)""",
-    """CREATE TABLE IF NOT EXISTS tokens (
-    token TEXT PRIMARY KEY,
-    address TEXT NOT NULL
-)""",
-    """CREATE TABLE IF NOT EXISTS handled (
-    message TEXT PRIMARY KEY,
-    outcome TEXT NOT NULL,
-    at TEXT NOT NULL
-)""",
-)
-# Columns later versions added to a table an earlier one created: (table, column, its definition).
-_ADDED = (
-    ("sequences", "snapshot", "TEXT NOT NULL DEFAULT '{}'"),  # 0.1: what was sent is not known, only when
-    ("deliveries", "name", "TEXT NOT NULL DEFAULT ''"),  # schema 2: the reader known by address alone
-    ("deliveries", "language", "TEXT NOT NULL DEFAULT ''"),
-    ("deliveries", "timezone", "TEXT NOT NULL DEFAULT ''"),
-)
-_KNOWN_TABLES = {
-    *("meta", "deliveries", "sequences", "reservations"),
-    *("standings", "audience_log", "tokens", "handled"),  # the audience ledger's
-}
+# The database each workspace's settings name (`[state] database`), set as they are read
+# (`load.settings`): every store of a workspace then reaches the same journal, whoever opens it.
+_DATABASES: dict[Path, str] = {}
+
+
+def use_database(workspace: Path, url: str | None) -> None:
+    """The workspace's state lives in this PostgreSQL database (None: in its SQLite file)."""
+    if url is None:
+        _DATABASES.pop(workspace.resolve(), None)
+    else:
+        _DATABASES[workspace.resolve()] = url
+
+
+def database_of(workspace: Path) -> str | None:
+    return _DATABASES.get(workspace.resolve())
+
+
+def has_journal(workspace: Path) -> bool:
+    """Whether the workspace has state to read (a database always has; a file once written)."""
+    return database_of(workspace) is not None or (workspace / JOURNAL_PATH).exists()
+
+
+class Cursor(Protocol):
+    rowcount: int
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Database(Protocol):
+    """What the stores call: a statement, or one for each row (SQLite's placeholders)."""
+
+    def execute(self, sql: str, parameters: Any = ..., /) -> Cursor: ...
+
+    def executemany(self, sql: str, rows: Any, /) -> Any: ...
+
+
+class PostgresError(Exception):
+    """A statement PostgreSQL refused, or a connection lost (psycopg's error, in its words)."""
+
+
+DATABASE_ERRORS = (sqlite3.Error, PostgresError)  # what a statement of either backend raises
 
 
 class JournalFile:
     """The journal of one workspace, open: its connection, and the lock its users share.
 
-    Commits reach the disk's cache at once (SQLite's WAL with synchronous=NORMAL), so a process
-    killed at any instant loses none; a write made `durably` waits for the disk itself (one fsync).
+    SQLite: commits reach the disk's cache at once (WAL with synchronous=NORMAL), so a process
+    killed at any instant loses none; a write made `durably` waits for the disk itself (one
+    fsync). PostgreSQL: every commit is durable on the server (its own WAL), which several
+    machines share.
     """
 
     def __init__(self, workspace: Path) -> None:
         self.workspace = workspace
         self.path = workspace / JOURNAL_PATH
         self.lock = threading.Lock()  # the connection is shared by sending threads
+        url = database_of(workspace)
+        self.dialect = Dialect.POSTGRESQL if url else Dialect.SQLITE
+        self.name = url or str(self.path)  # as errors name it (a URL never holds a password)
+        self.db: Database
+        if url is not None:
+            from announcer.journal_postgres import Postgres
+
+            self._postgres: Postgres | None = Postgres(url)
+            self.db = self._postgres
+            self.holder = self._postgres.holder
+        else:
+            self._postgres = None
+            self._sqlite = self._open_sqlite()
+            self.db = cast("Database", self._sqlite)
+            self.holder = ""  # set by the delivery ledger: the boot of the machine
+        try:
+            self._check_schema()
+        except DATABASE_ERRORS as exc:
+            self.close()
+            raise JournalError(f"{self.name}: cannot open the journal: {exc}") from None
+        except JournalError:
+            self.close()
+            raise
+
+    @property
+    def shared(self) -> bool:
+        """Whether other machines may write this journal while this process does (PostgreSQL)."""
+        return self.dialect is Dialect.POSTGRESQL
+
+    def _open_sqlite(self) -> sqlite3.Connection:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if self.path.exists() and self.path.stat().st_size == 0:
@@ -111,48 +125,59 @@ class JournalFile:
                     "(was it truncated?); restore it from a backup, or move it away to start afresh "
                     "(then everyone receives the next send)"
                 )
-            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         except (sqlite3.Error, OSError) as exc:
             raise JournalError(f"{self.path}: cannot open the journal: {exc}") from None
         try:
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self._check_schema()
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.Error as exc:
-            self.db.close()
+            db.close()
             raise JournalError(f"{self.path}: cannot open the journal: {exc}") from None
-        except JournalError:
-            self.db.close()
-            raise
+        return db
+
+    def _tables(self) -> set[str]:
+        if self.dialect is Dialect.SQLITE:
+            query = "SELECT name FROM sqlite_master WHERE type = 'table'"
+        else:
+            query = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+        return {str(row[0]) for row in self.db.execute(query)}
+
+    def _columns(self, table: str) -> set[str]:
+        if self.dialect is Dialect.SQLITE:
+            return {str(row[1]) for row in self.db.execute(f"PRAGMA table_info({table})")}
+        query = (
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = ?"
+        )
+        return {str(row[0]) for row in self.db.execute(query, (table,))}
 
     def _check_schema(self) -> None:
         """Create the tables of a new journal, upgrade one of an earlier schema in place (in one
         transaction); refuse one written in a form this version cannot read."""
-        tables = {row[0] for row in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if foreign := sorted(tables - _KNOWN_TABLES):
-            raise JournalError(f"{self.path}: not an announcer journal (it holds {', '.join(foreign)})")
-        version = self._version() if "meta" in tables else None
-        if version not in (None, 1, 2, 3, SCHEMA_VERSION):
+        found = self._tables()
+        foreign = sorted(found - KNOWN_TABLES)
+        if foreign and self.dialect is Dialect.SQLITE:  # a database may hold others' tables too
+            raise JournalError(f"{self.name}: not an announcer journal (it holds {', '.join(foreign)})")
+        version = self._version() if "meta" in found else None
+        if version not in (None, *READABLE_VERSIONS, SCHEMA_VERSION):
             raise JournalError(
-                f"{self.path}: written by another version of announcer (journal schema {version}, "
+                f"{self.name}: written by another version of announcer (journal schema {version}, "
                 f"this one reads {SCHEMA_VERSION}); use that version, or move the journal away"
             )
-        if version == SCHEMA_VERSION and tables == _KNOWN_TABLES:
+        if version == SCHEMA_VERSION and found >= KNOWN_TABLES:
             return  # as this version writes it: read without a write (a read-only workspace renders)
-        self.db.execute("BEGIN IMMEDIATE")  # of two processes opening an old journal, one upgrades it
-        try:
-            for statement in _TABLES:
+        with self.transaction(exclusive=_SCHEMA_LOCK):  # of two opening an old one, one upgrades it
+            for statement in tables(self.dialect):
                 self.db.execute(statement)
-            for table, column, definition in _ADDED:
-                if column not in {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}:
+            for table, column, definition in ADDED:
+                if column not in self._columns(table):
                     self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
             self.db.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
+                "INSERT INTO meta (key, value) VALUES ('schema', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (str(SCHEMA_VERSION),),
             )
-        except BaseException:
-            self.roll_back()
-            raise
-        self.db.execute("COMMIT")
 
     def _version(self) -> int | str | None:
         """The schema the journal says it is written in (as written, if that is not a number)."""
@@ -163,30 +188,52 @@ class JournalFile:
         return int(written) if written.isascii() and written.isdigit() else written
 
     def close(self) -> None:
-        self.db.close()
+        with suppress(*DATABASE_ERRORS):
+            if self._postgres is not None:
+                self._postgres.close()
+            else:
+                self._sqlite.close()
 
     def roll_back(self) -> None:
         """End the transaction a statement failed in, unless SQLite already has: on a full disk
         (SQLITE_FULL) or an I/O error it rolls back itself, and a ROLLBACK then would fail in
         place of the error that says why."""
-        if self.db.in_transaction:
-            self.db.execute("ROLLBACK")
+        if self._postgres is None and self._sqlite.in_transaction:
+            self._sqlite.execute("ROLLBACK")
 
     @contextmanager
-    def durably(self) -> Iterator[sqlite3.Connection]:
-        """One transaction, synced to the disk itself before it returns (other writes reach its
-        cache); the caller holds `lock`."""
-        try:
-            self.db.execute("PRAGMA synchronous=FULL")
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
+    def transaction(self, *, exclusive: int | None = None) -> Iterator[Database]:
+        """One transaction, committed when the block ends (rolled back if it raises); the
+        caller holds `lock` where threads share the file. SQLite: writers take turns (BEGIN
+        IMMEDIATE). PostgreSQL: with `exclusive`, holders of that advisory lock take turns,
+        for a read, decide and write that must not interleave with another machine's."""
+        if self._postgres is not None:
+            with self._postgres.transaction(exclusive):
                 yield self.db
-            except BaseException:
-                self.roll_back()
-                raise
-            self.db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            raise JournalError(f"{self.path}: cannot write: {exc}") from None
-        finally:
-            with suppress(sqlite3.Error):
-                self.db.execute("PRAGMA synchronous=NORMAL")
+            return
+        self._sqlite.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.roll_back()
+            raise
+        self._sqlite.execute("COMMIT")
+
+    @contextmanager
+    def durably(self, *, exclusive: int | None = None) -> Iterator[Database]:
+        """One transaction, synced to the disk itself before it returns (other SQLite writes
+        reach its cache; every PostgreSQL commit is synced); the caller holds `lock`."""
+        try:
+            if self._postgres is not None:
+                with self.transaction(exclusive=exclusive) as db:
+                    yield db
+                return
+            self._sqlite.execute("PRAGMA synchronous=FULL")
+            try:
+                with self.transaction() as db:
+                    yield db
+            finally:
+                with suppress(sqlite3.Error):
+                    self._sqlite.execute("PRAGMA synchronous=NORMAL")
+        except DATABASE_ERRORS as exc:
+            raise JournalError(f"{self.name}: cannot write: {exc}") from None

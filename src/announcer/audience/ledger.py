@@ -9,7 +9,6 @@ mail client, a DSN read again after a kill), so each is safe to repeat.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -23,7 +22,7 @@ from typing import Any
 from announcer import clock
 from announcer.audience import bounces
 from announcer.errors import JournalError
-from announcer.journal_file import JOURNAL_PATH, JournalFile
+from announcer.journal_file import DATABASE_ERRORS, Database, JournalFile, has_journal
 from announcer.model.settings import Settings
 from announcer.model.text import shown_safely
 
@@ -94,6 +93,9 @@ _UPSERT = (
     "ON CONFLICT (list, address) DO UPDATE SET state = excluded.state, how = excluded.how, "
     "reason = excluded.reason, at = excluded.at, score = excluded.score, scored_at = excluded.scored_at"
 )
+
+
+_WRITING = 0x61756469  # PostgreSQL: the advisory lock writers of the audience take turns by
 
 
 def _now() -> str:
@@ -216,7 +218,9 @@ class AudienceLedger:
         rows = [(token, _address(address)) for token, address in tokens]
         if rows:
             with self._writing() as db:
-                db.executemany("INSERT OR IGNORE INTO tokens (token, address) VALUES (?, ?)", rows)
+                db.executemany(
+                    "INSERT INTO tokens (token, address) VALUES (?, ?) ON CONFLICT DO NOTHING", rows
+                )
 
     def address_of(self, token: str) -> str | None:
         """The address a token names, if the workspace ever sent one carrying it."""
@@ -235,7 +239,7 @@ class AudienceLedger:
         kill leaves the message handled with its change, or neither: never counted twice."""
         with self._writing() as db:
             cursor = db.execute(
-                "INSERT OR IGNORE INTO handled (message, outcome, at) VALUES (?, ?, ?)",
+                "INSERT INTO handled (message, outcome, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 (message[:500], _detail(outcome), _now()),
             )
             if cursor.rowcount != 1:
@@ -285,7 +289,7 @@ class AudienceLedger:
             self._write(db, standing, detail)
             return standing
 
-    def _write(self, db: sqlite3.Connection, standing: Standing, detail: str) -> None:
+    def _write(self, db: Database, standing: Standing, detail: str) -> None:
         db.execute(_UPSERT, _row(standing))
         db.execute(
             "INSERT INTO audience_log (list, address, state, how, detail, at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -299,7 +303,7 @@ class AudienceLedger:
             ),
         )
 
-    def _current(self, db: sqlite3.Connection, key: str) -> Standing | None:
+    def _current(self, db: Database, key: str) -> Standing | None:
         row = db.execute(
             f"SELECT {_COLUMNS} FROM standings WHERE list = ? AND address = ?",  # noqa: S608 (constants)
             (self.list_id, key),
@@ -312,11 +316,11 @@ class AudienceLedger:
         with self._lock:
             try:
                 return list(self._db.execute(query, parameters))
-            except sqlite3.Error as exc:
-                raise JournalError(f"{self.file.path}: cannot read the audience: {exc}") from None
+            except DATABASE_ERRORS as exc:
+                raise JournalError(f"{self.file.name}: cannot read the audience: {exc}") from None
 
     @contextmanager
-    def _writing(self) -> Iterator[sqlite3.Connection]:
+    def _writing(self) -> Iterator[Database]:
         """One transaction, committed before it returns (a kill after it loses nothing); within
         `claim`'s, a part of that one."""
         if self._within == threading.get_ident():
@@ -324,15 +328,10 @@ class AudienceLedger:
             return
         with self._lock:
             try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._db
-                except BaseException:
-                    self.file.roll_back()
-                    raise
-                self._db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                raise JournalError(f"{self.file.path}: cannot write the audience: {exc}") from None
+                with self.file.transaction(exclusive=_WRITING) as db:  # machines take turns
+                    yield db
+            except DATABASE_ERRORS as exc:
+                raise JournalError(f"{self.file.name}: cannot write the audience: {exc}") from None
 
 
 def _row(standing: Standing) -> tuple[object, ...]:
@@ -391,7 +390,7 @@ def list_id_of(settings: Settings) -> str:
 
 def left_out(workspace: Path, list_id: str) -> dict[str, Standing]:
     """Every address a send to this list leaves out, read without creating a journal."""
-    if not (workspace / JOURNAL_PATH).exists():
+    if not has_journal(workspace):
         return {}
     with Audience(workspace, list_id) as ledger:
         return ledger.left_out()

@@ -74,6 +74,7 @@ class Summary:
 
     delivered: int = 0
     skipped: int = 0
+    elsewhere: int = 0  # held by a run on another machine of a shared journal: its share
     failed: list[tuple[str, str]] = field(default_factory=list)
     in_doubt: list[tuple[str, str]] = field(default_factory=list)
     interrupted: bool = False
@@ -234,7 +235,7 @@ class Deliverer:
                     else:
                         wanted.append(recipient)
                 if self.journal is not None and wanted:
-                    self.journal.reserve(self.key, [recipient.email for recipient in wanted])
+                    wanted = self._claim(wanted)
                 for recipient in wanted:
                     if self._stopping():
                         raise _Stopped
@@ -358,6 +359,7 @@ class Deliverer:
         """A sending process's summary, added to the run's."""
         self.summary.delivered += lane.delivered
         self.summary.skipped += lane.skipped
+        self.summary.elsewhere += lane.elsewhere
         self.summary.failed += lane.failed
         self.summary.in_doubt += lane.in_doubt
         self.summary.gave_up = self.summary.gave_up or lane.gave_up
@@ -442,6 +444,19 @@ class Deliverer:
             self._failures_in_a_row += 1
             if self._failures_in_a_row >= self.pace.give_up_after:
                 self.summary.gave_up = f"{self._failures_in_a_row} recipients in a row, the last: {reply}"
+
+    def _claim(self, wanted: list[Recipient]) -> list[Recipient]:
+        """Reserve these recipients; of a journal other machines share, keep those this run
+        holds, and of them those no other run settled before letting them go (read after the
+        claim, so none is sent twice), the rest counted as another run's share."""
+        assert self.journal is not None
+        held = set(self.journal.reserve(self.key, [recipient.email for recipient in wanted]))
+        if not self.journal.shared:
+            return wanted
+        ours = [recipient for recipient in wanted if recipient.email.lower() in held]
+        self.summary.elsewhere += len(wanted) - len(ours)
+        known = self._journal_lines(ours)
+        return [r for r in ours if not self._settled_before(r, known.get(r.email.lower()))]
 
     def _journal_lines(self, batch: list[Recipient]) -> dict[str, Entry]:
         """What the journal holds of this batch, unless it is not asked (no journal, `--resend`)."""

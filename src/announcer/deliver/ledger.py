@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import json
-import sqlite3
+import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -22,37 +22,77 @@ from zoneinfo import ZoneInfo
 
 from announcer import clock
 from announcer.errors import JournalError
-from announcer.journal_file import JOURNAL_PATH, JournalFile
+from announcer.journal_file import (
+    DATABASE_ERRORS,
+    JOURNAL_PATH,
+    Database,
+    JournalFile,
+    database_of,
+    has_journal,
+)
+from announcer.journal_schema import LIVE_HOLDERS, Dialect
 from announcer.kinds import has_event
 from announcer.model.recipient import Recipient
 
 # Deliveries as they stand, except those reserved in a batch when the machine itself went down
 # (another boot) and not delivered since: the message may have gone after the last line that
-# reached the disk, so they are in doubt.
+# reached the disk, so they are in doubt. PostgreSQL syncs every commit, so none is lost there.
+_LOST = {
+    Dialect.SQLITE: (
+        "SELECT reservations.key, reservations.recipient, reservations.at FROM reservations "
+        "LEFT JOIN deliveries USING (key, recipient) WHERE boot != :boot AND NOT "
+        "(coalesce(outcome, '') = 'delivered' AND deliveries.at >= reservations.at)"
+    ),
+    Dialect.POSTGRESQL: "SELECT key, recipient, at FROM reservations WHERE false",
+}
+_COLUMNS = "key, recipient, message_id, outcome, reply, at, name, language, timezone, sender"
 _SELECT = (
-    "WITH lost AS (SELECT reservations.key, reservations.recipient, reservations.at FROM reservations "
-    "LEFT JOIN deliveries USING (key, recipient) WHERE boot != :boot AND NOT "
-    "(coalesce(outcome, '') = 'delivered' AND deliveries.at >= reservations.at)), "
-    "standing AS (SELECT key, recipient, message_id, outcome, reply, at, name, language, timezone "
+    "WITH lost AS ({lost}), "  # noqa: S608 (constants)
+    f"standing AS (SELECT {_COLUMNS} "
     "FROM deliveries WHERE (key, recipient) NOT IN (SELECT key, recipient FROM lost) "
     "UNION ALL SELECT lost.key, lost.recipient, coalesce(deliveries.message_id, ''), 'in-flight', "
     ":lost_reply, lost.at, coalesce(deliveries.name, ''), coalesce(deliveries.language, ''), "
-    "coalesce(deliveries.timezone, '') FROM lost LEFT JOIN deliveries USING (key, recipient)) "
-    "SELECT key, recipient, message_id, outcome, reply, at, name, language, timezone FROM standing "
+    "coalesce(deliveries.timezone, ''), coalesce(deliveries.sender, '') "
+    "FROM lost LEFT JOIN deliveries USING (key, recipient)) "
+    f"SELECT {_COLUMNS} FROM standing "
 )
-_SELECT_SOME = _SELECT + "WHERE key = :key AND recipient IN (SELECT value FROM json_each(:recipients))"  # noqa: S608 (constants)
+_SELECT_SOME = _SELECT + "WHERE key = :key AND recipient IN (SELECT value FROM {recipients})"  # noqa: S608
 _SELECT_KEY_PREFIX = _SELECT + "WHERE substr(key, 1, :length) = :key ORDER BY key, at, recipient"
+# A batch claimed for this run: free recipients, and those a run that is over left held (SQLite:
+# the send lock makes every other run over; PostgreSQL: its session is gone).
+_CLAIM = (
+    "INSERT INTO reservations (key, recipient, boot, at) "
+    "SELECT DISTINCT :key, value, :boot, :at FROM {recipients} WHERE true "
+    "ON CONFLICT (key, recipient) DO UPDATE SET boot = excluded.boot, at = excluded.at "
+)
+_CLAIM_SHARED = (
+    _CLAIM + f"WHERE reservations.boot = excluded.boot OR reservations.boot NOT IN ({LIVE_HOLDERS}) "
+    "RETURNING recipient"
+)
 _LOST_REPLY = (
     "reserved for sending when the machine stopped (a crash or power cut): whether it went is unknown"
 )
 _UPSERT_DELIVERY = (
-    "INSERT INTO deliveries (key, recipient, message_id, outcome, reply, at, name, language, timezone) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    f"INSERT INTO deliveries ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "  # noqa: S608 (constants)
     "ON CONFLICT (key, recipient) DO UPDATE SET message_id = excluded.message_id, "
     "outcome = excluded.outcome, reply = excluded.reply, at = excluded.at, name = excluded.name, "
-    "language = excluded.language, timezone = excluded.timezone"
+    "language = excluded.language, timezone = excluded.timezone, sender = excluded.sender"
 )
-_Row = tuple[str, str, str, str, str, str, str, str, str]
+
+
+def _queries(dialect: Dialect) -> tuple[str, str, str]:
+    """This dialect's reads of one batch and of a key prefix, and its claim of a batch."""
+    recipients = dialect.elements("recipients")
+    lost = _LOST[dialect]
+    claim = _CLAIM_SHARED if dialect is Dialect.POSTGRESQL else _CLAIM
+    return (
+        _SELECT_SOME.format(lost=lost, recipients=recipients),
+        _SELECT_KEY_PREFIX.format(lost=lost),
+        claim.format(recipients=recipients),
+    )
+
+
+_Row = tuple[str, str, str, str, str, str, str, str, str, str]
 
 
 class Outcome(StrEnum):
@@ -74,6 +114,7 @@ class Entry:
     name: str = ""  # as the list wrote it when the message went ("" if it had none, or a journal of 2)
     language: str = ""  # the reader's own language tag ("" if they had none)
     timezone: str = ""  # the reader's own zone's key ("" if they had none)
+    sender: str = ""  # the machine and workspace that sent it ("" in a journal before schema 5)
 
     @property
     def kind(self) -> str:
@@ -109,7 +150,8 @@ class Ledger:
     def __init__(self, workspace: Path, *, lock: bool = True) -> None:
         self.workspace = workspace
         self.path = workspace / JOURNAL_PATH
-        self._lock_file = _send_lock(self.path.parent) if lock else None
+        # A shared journal needs no lock: runs of one send share its recipients (see `reserve`).
+        self._lock_file = _send_lock(self.path.parent) if lock and database_of(workspace) is None else None
         try:
             self.file = JournalFile(workspace)
         except JournalError:
@@ -119,17 +161,28 @@ class Ledger:
         self._db = self.file.db
         self._lock = self.file.lock
         self._waiting: list[_Row] = []  # lines for the next commit
-        self._boot = _boot_id()
+        self._boot = self.file.holder or _boot_id()  # whose reservations: a session, or this boot
+        self._select_some, self._select_prefix, self._claim = _queries(self.file.dialect)
+        self.sender = sender_name(workspace)
 
     def of_its_own(self) -> Ledger:
         """The same ledger through a connection of its own, for a forked process while this one
         holds the send lock (SQLite connections must not cross a fork)."""
         return Ledger(self.workspace, lock=False)
 
+    @property
+    def shared(self) -> bool:
+        """Whether other machines send from this journal too (see `reserve`)."""
+        return self.file.shared
+
     def close(self) -> None:
-        """Close, writing what waits; if that fails, its recipient stays in flight: in doubt."""
+        """Close, writing what waits; if that fails, its recipient stays in flight: in doubt.
+        A shared journal's reservations of this session go too (a killed one's are known dead)."""
         with suppress(JournalError):
             self.flush()
+            if self.shared:
+                with self._lock, self._durably() as db:
+                    db.execute("DELETE FROM reservations WHERE boot = ?", (self._boot,))
         self.file.close()
         if self._lock_file is not None:
             self._lock_file.close()
@@ -151,12 +204,12 @@ class Ledger:
     def entries_of(self, key: str, recipients: list[str]) -> dict[str, Entry]:
         """The lines of these recipients (a batch of them, in one query), by address in lower case."""
         addresses = json.dumps([recipient.lower() for recipient in recipients])
-        rows = self._standing(_SELECT_SOME, key=key, recipients=addresses)
+        rows = self._standing(self._select_some, key=key, recipients=addresses)
         return {entry.recipient: entry for entry in map(_entry, rows)}
 
     def entries(self, key_prefix: str) -> Iterator[Entry]:
         """Every line whose key starts with `key_prefix`, in key and then time order."""
-        yield from map(_entry, self._standing(_SELECT_KEY_PREFIX, length=len(key_prefix), key=key_prefix))
+        yield from map(_entry, self._standing(self._select_prefix, length=len(key_prefix), key=key_prefix))
 
     def received(self, uid: str) -> list[Recipient]:
         """Everyone the ledger says has (or may have) a message of this event, in the order
@@ -196,21 +249,28 @@ class Ledger:
         wait included."""
         with self._lock:
             self._commit(self._waiting)
-            return self._db.execute(
-                query, {"boot": self._boot, "lost_reply": _LOST_REPLY, **parameters}
-            ).fetchall()
+            try:
+                return self._db.execute(
+                    query, {"boot": self._boot, "lost_reply": _LOST_REPLY, **parameters}
+                ).fetchall()
+            except DATABASE_ERRORS as exc:
+                raise JournalError(f"{self.file.name}: cannot read: {exc}") from None
 
-    def reserve(self, key: str, recipients: list[str]) -> None:
+    def reserve(self, key: str, recipients: list[str]) -> list[str]:
         """Hold these recipients for the batch about to go out, on the disk itself (one fsync for
-        the batch): if the machine goes down before their outcomes are synced, they are in doubt."""
+        the batch): if the machine goes down before their outcomes are synced, they are in doubt.
+
+        Returns those this run holds (lower case): all of them, unless the journal is shared and
+        a live run elsewhere holds some (they are its share); read their lines after this, as
+        another run may have settled them before letting them go."""
         at = clock.utc_now().isoformat()
-        rows = [(key, recipient.lower(), self._boot, at) for recipient in recipients]
+        addresses = json.dumps([recipient.lower() for recipient in recipients])
+        parameters = {"key": key, "boot": self._boot, "at": at, "recipients": addresses}
         with self._lock, self._durably() as db:
-            db.executemany(
-                "INSERT INTO reservations (key, recipient, boot, at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (key, recipient) DO UPDATE SET boot = excluded.boot, at = excluded.at",
-                rows,
-            )
+            cursor = db.execute(self._claim, parameters)
+            held = {str(row[0]) for row in cursor.fetchall()} if self.shared else None
+        asked = dict.fromkeys(recipient.lower() for recipient in recipients)
+        return [address for address in asked if held is None or address in held]
 
     def release(self, key: str) -> None:
         """The run is over: its reservations go (durably, so every outcome before them is synced too)."""
@@ -247,6 +307,7 @@ class Ledger:
             reader.name or "",
             reader.language or "",
             reader.timezone.key if reader.timezone else "",
+            self.sender,
         )
         with self._lock:
             if later:
@@ -271,19 +332,14 @@ class Ledger:
             if len(rows) == 1:
                 self._db.execute(_UPSERT_DELIVERY, rows[0])  # one statement: a transaction of its own
             elif rows:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    self._db.executemany(_UPSERT_DELIVERY, rows)
-                except BaseException:
-                    self.file.roll_back()
-                    raise
-                self._db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            raise JournalError(f"{self.path}: cannot write: {exc}") from None
+                with self.file.transaction() as db:
+                    db.executemany(_UPSERT_DELIVERY, rows)
+        except DATABASE_ERRORS as exc:
+            raise JournalError(f"{self.file.name}: cannot write: {exc}") from None
         self._waiting.clear()
 
     @contextmanager
-    def _durably(self) -> Iterator[sqlite3.Connection]:
+    def _durably(self) -> Iterator[Database]:
         """One transaction synced to the disk itself, carrying the lines that wait (the caller
         holds the lock): they are done waiting once it commits."""
         with self.file.durably() as db:
@@ -327,13 +383,19 @@ def _zone(key: str) -> ZoneInfo | None:
 
 
 def _entry(row: _Row) -> Entry:
-    key, recipient, message_id, outcome, reply, at, name, language, timezone = row
-    return Entry(key, recipient, message_id, Outcome(outcome), reply, at, name, language, timezone)
+    key, recipient, message_id, outcome, reply, at, name, language, timezone, sender = row
+    return Entry(key, recipient, message_id, Outcome(outcome), reply, at, name, language, timezone, sender)
+
+
+def sender_name(workspace: Path) -> str:
+    """Who sends, as each delivery records it: this machine and the workspace's folder, so that
+    `status` shows each machine's part of a send shared by several."""
+    return f"{socket.gethostname()}:{workspace.resolve()}"
 
 
 def journal_entries(workspace: Path, uid: str) -> list[Entry]:
     """Every ledger line of one event, over all its sends, read without the send lock."""
-    if not (workspace / JOURNAL_PATH).exists():
+    if not has_journal(workspace):
         return []
     with Ledger(workspace, lock=False) as ledger:
         return [entry for entry in ledger.entries("") if entry.uid == uid]
@@ -352,7 +414,7 @@ def sent_to(workspace: Path) -> set[str]:
 def received(workspace: Path, uid: str) -> list[Recipient]:
     """Everyone the ledger says has (or may have) the event (see `Ledger.received`), read
     without the send lock; nobody if nothing was ever sent for real."""
-    if not (workspace / JOURNAL_PATH).exists():
+    if not has_journal(workspace):
         return []
     with Ledger(workspace, lock=False) as ledger:
         return ledger.received(uid)

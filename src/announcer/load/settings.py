@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from announcer.errors import Problem, SettingsError
+from announcer.journal_file import use_database
 from announcer.load.files import (
     MAX_DEPTH,
     MAX_DIGITS,
@@ -44,10 +45,12 @@ def load_settings(path: Path) -> Settings:
         raise SettingsError([_toml_problem(exc, text, source)]) from None
     data["workspace"] = path.resolve().parent
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except ValidationError as exc:
         problems = validation_problems(exc, source, _toml_lines(text), Settings)
         raise SettingsError([_as_table(problem) for problem in problems]) from None
+    use_database(settings.workspace, settings.state.database)  # every store of it reaches the same state
+    return settings
 
 
 _ASSIGNED = re.compile(r"\s*(?P<key>[A-Za-z0-9_.-]+|\"[^\"]*\")\s*=\s*(?P<value>.*)")

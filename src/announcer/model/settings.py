@@ -6,6 +6,7 @@ import re
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, Field, field_validator
@@ -118,6 +119,34 @@ class Brand(Strict):
     footer: Markdown | None = None
 
 
+_DATABASE_EXAMPLE = "postgresql://announcer@db.example.org/announcer"
+
+
+def _database_url(value: str) -> str:
+    """A PostgreSQL URL without a password (secrets come from the environment alone); one that
+    holds a password is refused without being shown."""
+    try:
+        parts = urlsplit(value)
+        password = parts.password
+    except ValueError:
+        raise ValueError(f"is not a PostgreSQL URL like {_DATABASE_EXAMPLE}") from None
+    if password is not None or any(name.strip().lower() == "password" for name, _ in parse_qsl(parts.query)):
+        raise ValueError(
+            "the URL holds a password: remove it, and set ANNOUNCER_DATABASE_PASSWORD (or PGPASSWORD) "
+            "in the environment instead"
+        )
+    if parts.scheme not in ("postgresql", "postgres") or not (parts.hostname or parts.path.strip("/")):
+        raise ValueError(f"{excerpt(value)} is not a PostgreSQL URL like {_DATABASE_EXAMPLE}")
+    return value
+
+
+class StateStore(Strict):
+    """Where the workspace's state lives (the journal, the calendar history, the audience):
+    a PostgreSQL database shared by several machines, or (left out) a SQLite file in the workspace."""
+
+    database: Annotated[str, AfterValidator(_database_url)] | None = None
+
+
 class Site(Strict):
     """Where `announcer site`'s files are published: the emails then link to the event's page
     and offer the series' calendar to subscribe to."""
@@ -134,6 +163,7 @@ class Settings(Strict):
     dkim: DKIM | None = None
     inbox: Inbox | None = None
     site: Site | None = None
+    state: StateStore = StateStore()
     brand: Brand = Brand()
     defaults: EventDefaults = EventDefaults()
     workspace: Path = Field(default=Path("."), exclude=True)

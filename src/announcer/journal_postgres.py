@@ -1,0 +1,86 @@
+"""A PostgreSQL connection that takes the journal's SQL as SQLite writes it (`?`, `:name`).
+
+The password comes from the environment alone: ANNOUNCER_DATABASE_PASSWORD, else what libpq
+reads itself (PGPASSWORD, ~/.pgpass); the URL in the settings never holds one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any
+
+import psycopg
+
+from announcer.errors import JournalError
+from announcer.journal_file import PostgresError
+from announcer.journal_schema import HOLDER
+
+DATABASE_PASSWORD_VARIABLE = "ANNOUNCER_DATABASE_PASSWORD"  # noqa: S105 (a name, not a secret)
+_CONNECT_SECONDS = 10
+
+
+@lru_cache(maxsize=256)
+def translated(sql: str) -> str:
+    """SQLite's placeholders as psycopg's: `?` as %s, `:name` as %(name)s (not `::` casts)."""
+    sql = sql.replace("%", "%%")
+    sql = re.sub(r"(?<![:\w]):([A-Za-z_]\w*)", r"%(\1)s", sql)
+    return sql.replace("?", "%s")
+
+
+class Postgres:
+    """One connection, in autocommit: each statement commits unless a `transaction` holds it."""
+
+    def __init__(self, url: str) -> None:
+        password = os.environ.get(DATABASE_PASSWORD_VARIABLE) or None
+        try:
+            self._connection = psycopg.connect(
+                url,
+                password=password,
+                autocommit=True,
+                connect_timeout=_CONNECT_SECONDS,
+                application_name=f"announcer {socket.gethostname()}"[:63],
+            )
+        except psycopg.Error as exc:
+            raise JournalError(f"{url}: cannot reach the database: {_said(exc)}") from None
+        row = self.execute(f"SELECT {HOLDER} FROM pg_stat_activity WHERE pid = pg_backend_pid()").fetchone()  # noqa: S608
+        self.holder = str(row[0])  # this session, as reservations name it
+
+    def execute(self, sql: str, parameters: Any = (), /) -> Any:
+        try:
+            return self._connection.execute(translated(sql), parameters or None)
+        except psycopg.Error as exc:
+            raise PostgresError(_said(exc)) from None
+
+    def executemany(self, sql: str, rows: Any, /) -> None:
+        rows = list(rows)
+        if not rows:
+            return
+        try:
+            with self._connection.cursor() as cursor:
+                cursor.executemany(translated(sql), rows)
+        except psycopg.Error as exc:
+            raise PostgresError(_said(exc)) from None
+
+    @contextmanager
+    def transaction(self, exclusive: int | None = None) -> Iterator[None]:
+        """One transaction; with `exclusive`, holding that advisory lock until it ends."""
+        try:
+            with self._connection.transaction():
+                if exclusive is not None:
+                    self._connection.execute("SELECT pg_advisory_xact_lock(%s)", (exclusive,))
+                yield
+        except psycopg.Error as exc:
+            raise PostgresError(_said(exc)) from None
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+def _said(error: psycopg.Error) -> str:
+    """psycopg's message on one line (it never carries the password)."""
+    return " ".join(str(error).split()) or type(error).__name__
