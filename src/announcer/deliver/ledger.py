@@ -404,7 +404,7 @@ def journal_entries(workspace: Path, uid: str) -> list[Entry]:
 def sent_to(workspace: Path) -> set[str]:
     """Every address (lower case) a real send handed a message to, or may have: what a bounce
     or a complaint that names an address is checked against. Read once, without the send lock."""
-    if not (workspace / JOURNAL_PATH).exists():
+    if not has_journal(workspace):
         return set()
     with Ledger(workspace, lock=False) as ledger, ledger._lock:
         rows = ledger._db.execute("SELECT DISTINCT recipient FROM deliveries WHERE outcome != 'failed'")
