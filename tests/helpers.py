@@ -160,6 +160,7 @@ SHARED_HEADERS = (
     "List-Id",
     "List-Unsubscribe",
     "List-Unsubscribe-Post",
+    "Feedback-ID",
 )
 
 

@@ -11,6 +11,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 from announcer import clock
+from announcer.audience.tokens import unsubscribe_token
 from announcer.compose.headers import WIRE, unstructured
 from announcer.compose.personalise import Personaliser
 from announcer.model.recipient import Recipient
@@ -44,11 +45,18 @@ def stdlib_message(
         message["List-Id"] = f"{sender.name} <{mailing.id}>"
         targets = [f"<{unsubscribe_url}>"] if unsubscribe_url else []
         if mailing.unsubscribe_mailto:
-            targets.append(f"<mailto:{mailing.unsubscribe_mailto}?subject=unsubscribe>")
+            subject = (
+                f"unsubscribe%20{unsubscribe_token(recipient.email, secret)}" if secret else "unsubscribe"
+            )
+            targets.append(f"<mailto:{mailing.unsubscribe_mailto}?subject={subject}>")
         if targets:
             message.set_raw("List-Unsubscribe", ",\r\n ".join(targets))
         if unsubscribe_url.startswith("https://"):
             message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    customer = mailing.id if mailing else sender.domain
+    message.set_raw(
+        "Feedback-ID", f"{content.slug}:{customer}:{content.kind}:announcer"
+    )  # one line, as Gmail reads it
     fill = personaliser.fill
     message.set_content(
         fill(content.text, content.slot_key, recipient, as_html=False), cte="quoted-printable"

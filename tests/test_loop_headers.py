@@ -4,16 +4,23 @@ signature over all of them, sent to a real SMTP server (aiosmtpd on 127.0.0.1)."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import base64
+import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
 
+import dkim
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from announcer.audience.ledger import Audience
-from announcer.audience.tokens import verp_address, verp_token, verp_token_of
+from announcer.audience.tokens import unsubscribe_token, verp_address, verp_token, verp_token_of
+from announcer.compose.headers import feedback_id, mailto_unsubscribe
 from announcer.model.settings import MailingList
 from tests.helpers import CLI, EXAMPLE_EVENT, EXAMPLE_RECIPIENTS, configure_smtp, read_message, write
 from tests.smtp_server import Server, smtp_server
@@ -37,6 +44,31 @@ def server(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]
     with smtp_server() as running:
         configure_smtp(running)
         yield running
+
+
+@pytest.fixture
+def dns(monkeypatch: pytest.MonkeyPatch) -> Callable[[bytes, int], bytes]:
+    """A DKIM key for example.org (the private key in the environment, as a user keeps it) and
+    the DNS answer that publishes its public key."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    monkeypatch.setenv("ANNOUNCER_DKIM_PRIVATE_KEY", private.decode())
+    with Path("announcer.toml").open("a") as settings:
+        settings.write('\n[dkim]\ndomain = "example.org"\nselector = "seminars"\n')
+    record = b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
+
+    def answer(name: bytes, timeout: int = 5) -> bytes:
+        assert name == b"seminars._domainkey.example.org."
+        return record
+
+    return answer
 
 
 def _send(cli: CLI, *extra: str) -> tuple[int, str, str]:
@@ -162,3 +194,106 @@ def test_any_bounce_address_is_refused_or_makes_verp_addresses_that_read_back(
         assert verp.isascii()
         assert verp_token_of(mailing.bounce_address, verp) == verp_token(reader, SECRET)
         assert verp_token_of(mailing.bounce_address, verp.upper()) == verp_token(reader, SECRET)
+
+
+def _mailto(message_data: bytes) -> str:
+    header = read_message(message_data)["List-Unsubscribe"]
+    (mailto,) = re.findall(r"<(mailto:[^>]*)>", " ".join(str(header).split()))
+    return str(mailto)
+
+
+def test_the_mailto_carries_the_reader_s_token_and_the_inbox_can_name_them(
+    cli: CLI, server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Path("announcer.toml").read_text()
+    write(Path("announcer.toml"), settings.replace('/unsubscribe"', '/unsubscribe/{token}"'))
+    code, out, err = _send(cli)
+    assert code == 0, out + err
+    with Audience(Path.cwd(), LIST_ID) as ledger:
+        for received in server.handler.received:
+            (reader,) = received.rcpt_tos
+            mailto = _mailto(received.data)
+            token = unsubscribe_token(reader, SECRET)
+            assert mailto == f"mailto:onkpat-seminars-leave@example.org?subject=unsubscribe%20{token}"
+            parts = urlsplit(mailto)
+            assert unquote(parts.path) == "onkpat-seminars-leave@example.org"
+            assert parse_qs(parts.query) == {"subject": [f"unsubscribe {token}"]}  # RFC 6068, decoded
+            assert ledger.address_of(token) == reader
+            url = re.findall(r"<(https:[^>]*)>", str(received.message["List-Unsubscribe"]))
+            assert url == [f"https://lists.example.org/onkpat-seminars/unsubscribe/{token}"]
+            assert received.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+@pytest.mark.parametrize(
+    ("address", "written"),
+    [
+        ("leave@example.org", "leave@example.org"),
+        ("leave#me?now&x=1%@example.org", "leave%23me%3Fnow%26x%3D1%25@example.org"),
+        ("o'brien+leave@example.org", "o'brien+leave@example.org"),
+    ],
+)
+def test_a_mailto_address_is_written_as_rfc_6068_reads_it(address: str, written: str) -> None:
+    mailto = mailto_unsubscribe(address, "A" * 24)
+    assert mailto == f"mailto:{written}?subject=unsubscribe%20{'A' * 24}"
+    assert unquote(urlsplit(mailto).path) == address
+    assert mailto_unsubscribe(address, None) == f"mailto:{written}?subject=unsubscribe"
+
+
+def test_feedback_id_names_the_send_never_the_reader(cli: CLI, server: Server) -> None:
+    code, out, err = _send(cli)
+    assert code == 0, out + err
+    code, out, err = cli("cancel", EXAMPLE_EVENT, "--transport", "smtp")
+    assert code == 0, out + err
+    found = {str(received.message["Feedback-ID"]) for received in server.handler.received}
+    assert found == {
+        f"2026-03-06-car-t-cell-therapy:{LIST_ID}:invitation:announcer",
+        f"2026-03-06-car-t-cell-therapy-cancellation:{LIST_ID}:cancellation:announcer",
+    }
+    raw = server.handler.received[0].data
+    assert re.search(rb"^Feedback-ID: [^\r\n]+\r\n(?![ \t])", raw, re.MULTILINE), "on one line"
+
+
+@pytest.mark.parametrize(
+    ("campaign", "customer", "kind", "expected"),
+    [
+        ("2026-03-06-talk", "seminars.example.org", "digest", "2026-03-06-talk:seminars.example.org:digest"),
+        ("talk: ÜBER Zellen", "a=?b.example", "reminder", "talk-BER-Zellen:a-b.example:reminder"),
+        ("::", "x" * 100, "", f"-:{'x' * 60}:-"),
+    ],
+)
+def test_feedback_id_fields_hold_no_colon_and_stay_short(
+    campaign: str, customer: str, kind: str, expected: str
+) -> None:
+    assert feedback_id(campaign, customer, kind) == f"Feedback-ID: {expected}:announcer\r\n".encode()
+
+
+def test_the_dkim_signature_covers_the_headers_that_unsubscribe_and_count_complaints(
+    cli: CLI, server: Server, dns: Callable[[bytes, int], bytes]
+) -> None:
+    """RFC 8058 §4: List-Unsubscribe and List-Unsubscribe-Post signed; so are Feedback-ID and
+    the token in the mailto; none can be changed, nor a second one added, without breaking it."""
+    _with_list(bounce_address=BOUNCES)
+    settings = Path("announcer.toml").read_text()
+    write(Path("announcer.toml"), settings.replace('/unsubscribe"', '/unsubscribe/{token}"'))
+    code, out, err = _send(cli)
+    assert code == 0, out + err
+    for received in server.handler.received:
+        data = received.data
+        assert dkim.verify(data, dnsfunc=dns)
+        signature = " ".join(str(read_message(data)["DKIM-Signature"]).split())
+        signed = [name.strip() for name in re.search(r"\bh=([^;]+);", signature)[1].split(":")]  # type: ignore[index]
+        for name in ("list-unsubscribe", "list-unsubscribe-post", "feedback-id", "list-id", "from"):
+            assert name in signed, name
+        token = unsubscribe_token(received.rcpt_tos[0], SECRET)
+        other = unsubscribe_token("someone.else@example.org", SECRET)
+        changed = [
+            data.replace(f"unsubscribe%20{token}".encode(), f"unsubscribe%20{other}".encode()),
+            data.replace(f"/unsubscribe/{token}".encode(), f"/unsubscribe/{other}".encode()),
+            data.replace(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click", b"List-Unsubscribe-Post: x=y"),
+            data.replace(b":invitation:announcer", b":digest:announcer"),
+            data.replace(b"\r\nFrom: ", b"\r\nList-Unsubscribe: <mailto:evil@example.net>\r\nFrom: ", 1),
+            data.replace(b"\r\nFrom: ", b"\r\nFeedback-ID: a:b:c:d\r\nFrom: ", 1),
+        ]
+        for forged in changed:
+            assert forged != data
+            assert not dkim.verify(forged, dnsfunc=dns)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -342,3 +343,15 @@ def test_a_header_decoded_out_of_the_text_is_an_error(settings: Settings, forged
     ]
     clean = inspect_headers(read_message(data), settings, list_mail=True)
     assert [finding.level for finding in clean] == [Level.PASSED]
+
+
+@pytest.mark.parametrize("feedback", [b"", b"Feedback-ID: a:b:invitation\r\n", b"Feedback-ID: a b:c:d:e\r\n"])
+def test_a_message_without_a_four_field_feedback_id_is_an_error(settings: Settings, feedback: bytes) -> None:
+    """Gmail's feedback loop counts complaints by the Feedback-ID's fields: without it, or with
+    a field short or broken, no complaint rate by send."""
+    data = composer(render_event(settings), settings).compose(Recipient(email="a@example.org")).data
+    ours = re.search(rb"^Feedback-ID: [^\r\n]*\r\n", data, re.MULTILINE)
+    assert ours, "compose writes a Feedback-ID"
+    findings = inspect_headers(read_message(data.replace(ours[0], feedback)), settings, list_mail=True)
+    (error,) = [finding.message for finding in findings if finding.level is Level.ERROR]
+    assert error.startswith("no Feedback-ID of four fields")

@@ -397,6 +397,15 @@ def inspect_headers(message: EmailMessage, settings: Settings, *, list_mail: boo
                     "announcer.toml: [list] unsubscribe_url",
                 )
             )
+    if not _FEEDBACK_ID.fullmatch(str(message["Feedback-ID"] or "")):
+        findings.append(
+            Finding(
+                Level.ERROR,
+                "headers",
+                "no Feedback-ID of four fields (send:list:kind:sender): Gmail's feedback loop could "
+                "not count spam complaints by send",
+            )
+        )
     reply_to = settings.sender.reply_to
     if reply_to and reply_to.lower() not in str(message["Reply-To"] or "").lower():
         findings.append(Finding(Level.ERROR, "headers", f"Reply-To does not carry {reply_to}"))
@@ -404,12 +413,17 @@ def inspect_headers(message: EmailMessage, settings: Settings, *, list_mail: boo
         findings.extend(_dkim(settings))
     if not findings:
         said = ["List-Id, List-Unsubscribe and one-click unsubscribe" if list_mail else "not list mail"]
+        said.append("Feedback-ID")
         if reply_to:
             said.append("Reply-To")
         if settings.smtp is not None:
             said.append(f"DKIM for {settings.sender.domain}")
         findings.append(Finding(Level.PASSED, "headers", ", ".join(said)))
     return findings
+
+
+# Gmail's `campaign:customer:mailtype:senderid`, each field as `compose.headers.feedback_id` writes it.
+_FEEDBACK_ID = re.compile(r"[A-Za-z0-9._-]{1,60}(?::[A-Za-z0-9._-]{1,60}){3}")
 
 
 def _dkim(settings: Settings) -> list[Finding]:

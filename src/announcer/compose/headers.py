@@ -15,6 +15,7 @@ import re
 import unicodedata
 from email import policy
 from email.header import Header
+from urllib.parse import quote
 
 # CRLF, RFC 2045's 76-character encoded lines, and raw headers (List-Unsubscribe) left as folded.
 WIRE = policy.SMTP.clone(max_line_length=76, refold_source="none")
@@ -26,9 +27,12 @@ FOLDED = 78  # characters RFC 5322 asks a header line to keep within
 HEADERS_WRITTEN = frozenset(
     (
         "from", "to", "subject", "date", "message-id", "reply-to", "content-language", "list-id",
-        "list-unsubscribe", "list-unsubscribe-post", "mime-version", "content-type", "dkim-signature",
+        "list-unsubscribe", "list-unsubscribe-post", "feedback-id", "mime-version", "content-type",
+        "dkim-signature",
     )
 )  # fmt: skip
+FEEDBACK_SENDER = "announcer"  # Feedback-ID's last field: who sends (Gmail's SenderId)
+_NOT_IN_A_FEEDBACK_FIELD = re.compile(r"[^A-Za-z0-9._-]+")
 # A display name written as it is: letters, digits, spaces and RFC 5322's atext punctuation.
 _ATOM_TEXT = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?: [A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 
@@ -94,3 +98,26 @@ def mailbox(field: str, name: str, address: str) -> bytes:
         lines.append("")
     lines[-1] += f" <{address}>"
     return "\r\n".join(lines).encode() + CRLF
+
+
+def feedback_id(campaign: str, customer: str, mail_type: str) -> bytes:
+    """`Feedback-ID: campaign:customer:mailtype:announcer` for Gmail's complaint feedback loop,
+    which reports spam complaints counted by each field. Each field is plain letters, digits and
+    `._-` (a colon would split it), at most 60 characters: names of sends, never of readers."""
+    fields = [
+        _NOT_IN_A_FEEDBACK_FIELD.sub("-", field).strip("-")[:60] or "-"
+        for field in (campaign, customer, mail_type)
+    ]
+    return f"Feedback-ID: {':'.join(fields)}:{FEEDBACK_SENDER}".encode() + CRLF
+
+
+def mailto_unsubscribe(address: str, token: str | None) -> str:
+    """The List-Unsubscribe mailto (RFC 6068, RFC 2369): `subject=unsubscribe%20TOKEN` when the
+    reader has a token, so whoever's account mails it, the inbox knows whom it unsubscribes."""
+    subject = quote(f"unsubscribe {token}" if token else "unsubscribe", safe="")
+    return f"mailto:{quote(address, safe=_MAILTO_ADDRESS)}?subject={subject}"
+
+
+# What an address keeps as it is in a mailto: RFC 6068's unreserved and some-delims (the rest of
+# an address's atext, `#%&/=?^`{|}`, is percent-encoded).
+_MAILTO_ADDRESS = "!$'()*+,;:@"

@@ -16,7 +16,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 from announcer import clock
-from announcer.audience.tokens import verp_address
+from announcer.audience.tokens import unsubscribe_token, verp_address
 from announcer.compose import headers
 from announcer.compose.headers import CRLF, WIRE
 from announcer.compose.personalise import Personaliser
@@ -149,8 +149,9 @@ class Composer:
         self._mixed_start, self._mixed_end = f"\r\n--{mixed}\r\n".encode(), f"\r\n--{mixed}--\r\n".encode()
 
     def _shared_headers(self) -> bytes:
-        """From, Subject, Reply-To, Content-Language, List-Id and the one-click Post: the same for
-        every recipient of this content. Text from the files goes through `headers` alone."""
+        """From, Subject, Reply-To, Content-Language, List-Id, the one-click Post and Feedback-ID:
+        the same for every recipient of this content. Text from the files goes through `headers`
+        alone."""
         sender, mailing = self.settings.sender, self.settings.list_
         lines = [
             headers.mailbox("From", sender.name, sender.email),
@@ -163,6 +164,8 @@ class Composer:
             lines.append(headers.mailbox("List-Id", sender.name, mailing.id))
             if self.personaliser.unsubscribe_url(None).startswith("https://"):
                 lines.append(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n")
+        customer = mailing.id if mailing is not None else sender.domain
+        lines.append(headers.feedback_id(self.content.slug, customer, self.content.kind.value))
         return b"".join(lines)
 
     def personalised(self, recipient: Recipient | None) -> tuple[str, str]:
@@ -216,7 +219,7 @@ class Composer:
         return verp_address(mailing.bounce_address, to, self._secret)
 
     def _unsubscribe_header(self, recipient: Recipient) -> bytes:
-        """List-Unsubscribe with this recipient's URL, and the list's mailto."""
+        """List-Unsubscribe with this recipient's URL, and the list's mailto with their token."""
         mailing = self.settings.list_
         if mailing is None:
             return b""
@@ -224,6 +227,7 @@ class Composer:
         if url := self.personaliser.unsubscribe_url(recipient):
             targets.append(f"<{url}>")
         if mailing.unsubscribe_mailto:
-            targets.append(f"<mailto:{mailing.unsubscribe_mailto}?subject=unsubscribe>")
+            token = unsubscribe_token(recipient.email, self._secret) if self._secret else None
+            targets.append(f"<{headers.mailto_unsubscribe(mailing.unsubscribe_mailto, token)}>")
         # Written as is: a URL longer than a line must stay whole, not be RFC 2047-encoded.
         return b"List-Unsubscribe: " + ",\r\n ".join(targets).encode() + CRLF if targets else b""

@@ -6,19 +6,14 @@ from collections.abc import Callable
 
 Signer = Callable[[bytes], bytes]
 
-SIGNED_HEADERS = (
-    b"from",
-    b"to",
-    b"subject",
-    b"date",
-    b"message-id",
-    b"reply-to",
-    b"mime-version",
-    b"content-type",
-    b"list-id",
-    b"list-unsubscribe",
-    b"list-unsubscribe-post",
-)
+# Every header we write that a reader or a mailbox provider acts on. RFC 8058 §4 requires the
+# signature to cover List-Unsubscribe and List-Unsubscribe-Post; those and Feedback-ID are named
+# once more than they occur (RFC 6376 §8.15), so that a header added on the way (a second,
+# forged unsubscribe address above ours) breaks the signature instead of riding on it. A header
+# named but absent (Reply-To unset) is signed as absent: adding it breaks the signature too.
+_ONCE = (b"from", b"to", b"subject", b"date", b"message-id", b"reply-to", b"mime-version", b"content-type")
+_OVERSIGNED = (b"list-id", b"list-unsubscribe", b"list-unsubscribe-post", b"feedback-id")
+SIGNED_HEADERS = (*_ONCE, *_OVERSIGNED, *_OVERSIGNED)
 
 
 def dkim_signer(domain: str, selector: str, key: bytes) -> Signer:

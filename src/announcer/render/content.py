@@ -60,6 +60,7 @@ class RenderedContent:
     calendars: tuple[CalendarFile, ...]
     slot_key: str
     language: str = "en"  # what its fixed words are written in (Content-Language, RFC 3282)
+    kind: Kind = Kind.INVITATION  # what kind of message it makes (Feedback-ID names it)
 
     @property
     def ics(self) -> bytes:
@@ -169,7 +170,9 @@ class Renderer:
         text = theme.render(f"{name}.txt.j2", context)
         html = theme.render_html(f"{name}.mjml.j2", context)
         language = context["language"]
-        return RenderedContent(slug, uid, subject, html, text + "\n", calendars, self.slot_key, language)
+        return RenderedContent(
+            slug, uid, subject, html, text + "\n", calendars, self.slot_key, language, kind
+        )
 
     def context(self, language: str, **values: Any) -> dict[str, Any]:
         """What every template sees: the values given, the settings, colours, the language and
