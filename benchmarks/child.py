@@ -78,7 +78,7 @@ def main() -> None:
     options = SendOptions(transport=transport, outbox=root / "outbox")
     Renderer.render_event = _timed(Renderer.render_event)  # type: ignore[method-assign]
     started = time.perf_counter()
-    report = send_invitation(root / EVENT, str(root / "list.csv"), settings, options)
+    report = send_invitation(root / EVENT, str(root / "list.csv"), settings, options, past=True)
     seconds = time.perf_counter() - started
     assert report.summary.delivered == count, report.summary
     peak = max(_peak_rss_mib(), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)

@@ -38,12 +38,14 @@ def capture(outdir: Path) -> int:
         settings = load_settings(workspace / "announcer.toml")
         options = SendOptions(transport=TransportName.SMTP)
         recipients = str(workspace / RECIPIENTS)
-        reports = [send_invitation(workspace / EVENT, recipients, settings, options)]
-        reports.append(send_invitation(workspace / RSVP_EVENT, recipients, settings, options, rsvp=True))
+        reports = [send_invitation(workspace / EVENT, recipients, settings, options, past=True)]
+        reports.append(
+            send_invitation(workspace / RSVP_EVENT, recipients, settings, options, rsvp=True, past=True)
+        )
         moved = workspace / RSVP_EVENT
         moved.write_text(moved.read_text().replace("13 12:00", "13 14:00").replace("13 13:00", "13 15:00"))
-        reports.append(send_invitation(moved, recipients, settings, options))
-        reports.append(send_cancellation(moved, None, settings, options))
+        reports.append(send_invitation(moved, recipients, settings, options, past=True))
+        reports.append(send_cancellation(moved, None, settings, options, past=True))
         for report in reports:
             if not report.summary.complete:
                 raise SystemExit(f"{report.key}: the send did not complete: {report.summary}")

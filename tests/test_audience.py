@@ -143,13 +143,13 @@ def test_every_send_leaves_out_whom_the_ledger_says(server: Server, cli: CLI, wo
         ledger.unsubscribe(READERS[0], How.ONE_CLICK)
         ledger.bounce(READERS[1], "5.1.1", "user unknown")
         ledger.complain(READERS[2])
-    code, out, err = cli("send", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS, "--transport", "smtp")
+    code, out, err = cli("send", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS, "--transport", "smtp", "--past")
     assert code == 0, err
     assert sorted(server.handler.counts()) == sorted(READERS[3:])
     assert "sent 2 of 2 by SMTP" in out
     assert "left out 3: 1 unsubscribed, 1 complained, 1 bouncing" in out
 
-    code, out, err = cli("cancel", EXAMPLE_EVENT, "--transport", "smtp")
+    code, out, err = cli("cancel", EXAMPLE_EVENT, "--transport", "smtp", "--past")
     assert code == 0, err
     # A cancellation reaches whoever has the event, and only them: the reader who unsubscribed
     # after it came would not have had it. Here nobody left afterwards; now one does:
@@ -159,20 +159,20 @@ def test_every_send_leaves_out_whom_the_ledger_says(server: Server, cli: CLI, wo
 def test_a_cancellation_reaches_a_reader_who_left_after_the_invitation(
     server: Server, cli: CLI, workspace: Path
 ) -> None:
-    code, _, err = cli("send", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS, "--transport", "smtp")
+    code, _, err = cli("send", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS, "--transport", "smtp", "--past")
     assert code == 0, err
     with Audience(workspace, LIST) as ledger:
         ledger.unsubscribe(READERS[0], How.ONE_CLICK)  # has the event in their calendar
         ledger.bounce(READERS[1], "5.1.1", "user unknown")  # nothing reaches them
     server.handler.received.clear()
-    code, out, err = cli("cancel", EXAMPLE_EVENT, "--transport", "smtp")
+    code, out, err = cli("cancel", EXAMPLE_EVENT, "--transport", "smtp", "--past")
     assert code == 0, err
     assert sorted(server.handler.counts()) == sorted({*READERS} - {READERS[1]})
     assert "left out 1: 1 bouncing" in out
 
 
 def test_a_real_send_remembers_whom_each_token_names(server: Server, cli: CLI, workspace: Path) -> None:
-    code, _, err = cli("send", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS, "--transport", "smtp")
+    code, _, err = cli("send", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS, "--transport", "smtp", "--past")
     assert code == 0, err
     with Audience(workspace, LIST) as ledger:
         for reader in READERS:

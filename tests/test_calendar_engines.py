@@ -66,7 +66,7 @@ def server(workspace: Path) -> Iterator[Server]:
 def lifecycle(cli: CLI, server: Server, settings: Settings) -> list[Sent]:
     """An RSVP invitation, its move to 14:00, its cancellation (all by SMTP), a published
     invitation and a digest (dry runs): the first recipient's calendar of each."""
-    smtp = ("--to", EXAMPLE_RECIPIENTS, "--transport", "smtp")
+    smtp = ("--to", EXAMPLE_RECIPIENTS, "--transport", "smtp", "--past")
     first = "asa.lindqvist@example.org"
     assert cli("send", EXAMPLE_EVENT, *smtp, "--rsvp")[0] == 0
     event = Path(EXAMPLE_EVENT)
@@ -76,7 +76,7 @@ def lifecycle(cli: CLI, server: Server, settings: Settings) -> list[Sent]:
         .replace("2026-03-06 13:00", "2026-03-06 15:00")
     )
     assert cli("send", EXAMPLE_EVENT, *smtp)[0] == 0
-    assert cli("cancel", EXAMPLE_EVENT, "--transport", "smtp")[0] == 0
+    assert cli("cancel", EXAMPLE_EVENT, "--transport", "smtp", "--past")[0] == 0
     request, update, cancel = (
         _calendar_parts(server.handler.received[index].data)[0][1] for index in (0, 5, 10)
     )

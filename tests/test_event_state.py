@@ -106,3 +106,46 @@ def test_reinstate_on_an_event_that_was_never_cancelled_is_said_and_changes_noth
     code, out, err = cli("send", EXAMPLE_EVENT, "--to", READERS, "--reinstate")
     assert code == 0, out + err
     assert "not cancelled, so there is nothing to reinstate" in err
+
+
+@pytest.fixture
+def today_server(workspace: Path) -> Iterator[Server]:
+    """An SMTP server, the clock at today's real time: the example's talk of March 2026 is over."""
+    with smtp_server() as running:
+        configure_smtp(running)
+        yield running
+
+
+def test_nothing_real_goes_out_for_an_event_that_is_over_unless_asked(cli: CLI, today_server: Server) -> None:
+    over = f"{EXAMPLE_EVENT}: the event is over (it ended 2026-03-06 13:00 CET)"
+    refused = f"error: {over}: nothing was sent; to send it all the same, say so with --past"
+    for verb, *extra in (("send",), ("send", "--test-to", "me@example.org"), ("cancel",)):
+        code, out, err = _smtp(cli, verb, *extra)
+        assert (code, refused in err) == (1, True), out + err
+    assert today_server.handler.received == [], "neither the list nor a test address got anything"
+
+    code, out, err = cli("send", EXAMPLE_EVENT, "--to", READERS)
+    assert code == 0, out + err
+    assert f"warning: {over}; a real send needs --past" in err
+    assert "wrote 3 messages" in out, "a dry run still shows the messages"
+
+    code, out, err = cli("check", EXAMPLE_EVENT)
+    assert code == 0, out + err
+    assert f"warning: {over}; a real send needs --past" in err
+    assert f"pre-flight: {EXAMPLE_EVENT}, the next send: invitation (SEQUENCE 0), needs --past" in out
+
+    code, out, err = _smtp(cli, "send", "--past")
+    assert code == 0, out + err
+    assert "sent 3 of 3 by SMTP" in out
+    assert f"warning: {over}\n" in err, "said, not refused"
+    code, out, err = _smtp(cli, "cancel", "--past")
+    assert (code, "sent 3 of 3 by SMTP" in out) == (0, True), out + err
+    assert len(today_server.handler.received) == 6
+
+
+def test_send_and_cancel_name_past_in_their_help(cli: CLI) -> None:
+    for verb in ("send", "cancel"):
+        code, out, _ = cli(verb, "--help")
+        assert code == 0
+        assert "--past" in out
+        assert "The event is over: send it for real all the same" in " ".join(out.split())

@@ -168,7 +168,7 @@ def cancelled_site(cli: CLI) -> Path:
     """The example's site after a real cancellation of the CAR T talk."""
     with smtp_server() as server:
         configure_smtp(server)
-        assert cli("cancel", EXAMPLE_EVENT, "--to", "a@example.org", "--transport", "smtp")[0] == 0
+        assert cli("cancel", EXAMPLE_EVENT, "--to", "a@example.org", "--transport", "smtp", "--past")[0] == 0
     code, _, err = cli("site", "--out", "public")
     assert code == 0, err
     return Path("public")

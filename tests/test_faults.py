@@ -36,7 +36,7 @@ def _configure(port: int, **extra: object) -> None:
 
 def _send(cli: CLI) -> tuple[int, str, str, float]:
     started = time.monotonic()
-    code, out, err = cli("send", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS, "--transport", "smtp")
+    code, out, err = cli("send", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS, "--transport", "smtp", "--past")
     return code, out, err, time.monotonic() - started
 
 
@@ -92,7 +92,10 @@ def test_a_second_ctrl_c_stops_at_once(workspace: Path) -> None:
         _configure(port, timeout_seconds=60, deadline_seconds=120)
         command = [sys.executable, "-m", "announcer", "send", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS]
         process = subprocess.Popen(
-            [*command, "--transport", "smtp"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            [*command, "--transport", "smtp", "--past"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         try:
             assert hold.reached.wait(30), process.communicate()
@@ -271,7 +274,9 @@ def test_a_journal_that_fails_mid_send_says_what_went_and_a_rerun_doubles_nobody
     with scripted_smtp(script) as port:
         _configure(port, connections=connections, retry_delay_seconds=0.01)
         filler.start()
-        code, out, err = cli("send", EXAMPLE_EVENT, "--to", "recipients/many.csv", "--transport", "smtp")
+        code, out, err = cli(
+            "send", EXAMPLE_EVENT, "--to", "recipients/many.csv", "--transport", "smtp", "--past"
+        )
         filler.join()
         assert code == 3, out + err
         assert "Traceback" not in err
@@ -296,7 +301,9 @@ def test_a_journal_that_fails_mid_send_says_what_went_and_a_rerun_doubles_nobody
                 assert f"not in the journal: {address} has the message" in err, err
 
         script.hold = None
-        code, out, err = cli("send", EXAMPLE_EVENT, "--to", "recipients/many.csv", "--transport", "smtp")
+        code, out, err = cli(
+            "send", EXAMPLE_EVENT, "--to", "recipients/many.csv", "--transport", "smtp", "--past"
+        )
         in_doubt = set(re.findall(r"in doubt: (\S+):", err))
         assert in_doubt == {a for a, outcome in journal.items() if outcome is Outcome.IN_FLIGHT}
         assert code == (3 if in_doubt else 0), out + err

@@ -1033,12 +1033,12 @@ def test_a_pipe_named_as_the_dkim_key_or_the_smtp_ca_is_refused_by_its_name(work
             '\n[smtp]\nhost = "127.0.0.1"\nport = 9\nsecurity = "tls"\nca_file = "ca.pem"\n'
             '\n[dkim]\ndomain = "example.org"\nselector = "s1"\nkey_file = "dkim.pem"\n'
         )
-    result = _announcer("send", EXAMPLE_EVENT, "--to", "a@example.org", "--transport", "smtp")
+    result = _announcer("send", EXAMPLE_EVENT, "--to", "a@example.org", "--transport", "smtp", "--past")
     assert result.returncode == 1, result.stderr
     assert "error: dkim.pem: is a pipe (FIFO), not a file: announcer reads only files" in result.stderr
     text = Path("announcer.toml").read_text().replace('key_file = "dkim.pem"\n', "")
     Path("announcer.toml").write_text(text.replace('[dkim]\ndomain = "example.org"\nselector = "s1"\n', ""))
-    result = _announcer("send", EXAMPLE_EVENT, "--to", "a@example.org", "--transport", "smtp")
+    result = _announcer("send", EXAMPLE_EVENT, "--to", "a@example.org", "--transport", "smtp", "--past")
     assert result.returncode == 3, result.stderr
     assert "ca.pem is not a file" in result.stderr
     assert "Traceback" not in result.stderr

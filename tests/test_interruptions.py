@@ -68,6 +68,7 @@ def _command(*extra: str) -> list[str]:
         "recipients/many.csv",
         "--transport",
         "smtp",
+        "--past",
         *extra,
     ]
 

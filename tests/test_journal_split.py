@@ -90,10 +90,19 @@ def test_a_cancellation_to_those_who_have_it_greets_each_as_their_invitation_did
     cli: CLI, plain_server: Server
 ) -> None:
     code, out, err = cli(
-        "send", EXAMPLE_EVENT, "--to", "recipients/multilingual.csv", "--transport", "smtp", "--rsvp"
+        "send",
+        EXAMPLE_EVENT,
+        "--to",
+        "recipients/multilingual.csv",
+        "--transport",
+        "smtp",
+        "--past",
+        "--rsvp",
     )
     assert code == 0, out + err
-    code, out, err = cli("cancel", EXAMPLE_EVENT, "--transport", "smtp")  # no --to: the ledger's readers
+    code, out, err = cli(
+        "cancel", EXAMPLE_EVENT, "--transport", "smtp", "--past"
+    )  # no --to: the ledger's readers
     assert code == 0, out + err
     assert "sent 3 of 3 by SMTP" in out
     invitations = {item.rcpt_tos[0]: item.message for item in plain_server.handler.received[:3]}
@@ -118,7 +127,9 @@ def test_a_real_send_keeps_each_reader_s_name_language_and_zone(cli: CLI, plain_
         "Asa.Lindqvist@Example.org,Åsa Lindqvist,sv,America/New_York\n"
         "chen.wei@example.org,,,\n",
     )
-    code, out, err = cli("send", EXAMPLE_EVENT, "--to", "recipients/zoned.csv", "--transport", "smtp")
+    code, out, err = cli(
+        "send", EXAMPLE_EVENT, "--to", "recipients/zoned.csv", "--transport", "smtp", "--past"
+    )
     assert code == 0, out + err
     assert received(Path.cwd(), UID) == [
         Recipient(

@@ -72,7 +72,7 @@ def dns(monkeypatch: pytest.MonkeyPatch) -> Callable[[bytes, int], bytes]:
 
 
 def _send(cli: CLI, *extra: str) -> tuple[int, str, str]:
-    return cli("send", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS, "--transport", "smtp", *extra)
+    return cli("send", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS, "--transport", "smtp", "--past", *extra)
 
 
 def test_with_a_bounce_address_each_message_bounces_to_its_reader_s_own_address(
@@ -242,7 +242,7 @@ def test_a_mailto_address_is_written_as_rfc_6068_reads_it(address: str, written:
 def test_feedback_id_names_the_send_never_the_reader(cli: CLI, server: Server) -> None:
     code, out, err = _send(cli)
     assert code == 0, out + err
-    code, out, err = cli("cancel", EXAMPLE_EVENT, "--transport", "smtp")
+    code, out, err = cli("cancel", EXAMPLE_EVENT, "--transport", "smtp", "--past")
     assert code == 0, out + err
     found = {str(received.message["Feedback-ID"]) for received in server.handler.received}
     assert found == {

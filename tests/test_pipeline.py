@@ -68,9 +68,9 @@ def test_a_new_transport_is_a_registry_row_and_the_pipeline_follows_what_it_can_
     monkeypatch.setattr(pipeline, "TRANSPORTS", {**TRANSPORTS, TransportName.DRY_RUN: row})
     options = SendOptions(transport=TransportName.DRY_RUN)
 
-    first = send_invitation(Path(EXAMPLE_EVENT), EXAMPLE_RECIPIENTS, settings, options)
-    again = send_invitation(Path(EXAMPLE_EVENT), EXAMPLE_RECIPIENTS, settings, options)
-    cancelled = send_cancellation(Path(EXAMPLE_EVENT), None, settings, options)
+    first = send_invitation(Path(EXAMPLE_EVENT), EXAMPLE_RECIPIENTS, settings, options, past=True)
+    again = send_invitation(Path(EXAMPLE_EVENT), EXAMPLE_RECIPIENTS, settings, options, past=True)
+    cancelled = send_cancellation(Path(EXAMPLE_EVENT), None, settings, options, past=True)
 
     assert first.summary.delivered == first.recipients > 1
     assert (again.summary.delivered, again.summary.skipped) == (0, first.recipients)

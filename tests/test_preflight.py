@@ -69,7 +69,9 @@ def no_spamassassin(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_example_passes_clean_for_every_kind_and_the_digest(cli: CLI, no_spamassassin: None) -> None:
-    code, report = _check(cli, "events", "--to", EXAMPLE_RECIPIENTS, "--from", "2026-03-02")
+    code, report = _check(
+        cli, "events", "--to", EXAMPLE_RECIPIENTS, "--from", "2026-03-02", "--today", "2026-03-02"
+    )
     assert code == 0, report
     assert report["ok"] is True
     assert _findings(report, "error") == []

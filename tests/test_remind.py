@@ -161,7 +161,7 @@ def test_twice_in_a_row_and_after_a_cancellation_nobody_gets_one_again(cli: CLI,
         assert cli("remind", "--transport", "smtp") == (0, "", "")
     assert max(server.handler.counts().values()) == 2
     later = "events/2026-03-13-tumour-microenvironment.yaml"
-    assert cli("cancel", later, "--to", "recipients/example.csv", "--transport", "smtp")[0] == 0
+    assert cli("cancel", later, "--to", "recipients/example.csv", "--transport", "smtp", "--past")[0] == 0
     received = len(server.handler.received)
     with _at(datetime(2026, 3, 13, 11, tzinfo=STOCKHOLM)):
         assert cli("remind", "--transport", "smtp") == (0, "", ""), "never for a cancelled event"

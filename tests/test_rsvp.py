@@ -161,14 +161,14 @@ def plain_server(workspace: Path) -> Iterator[Server]:
 def test_updates_and_the_cancellation_of_an_rsvp_event_stay_requests_to_each_attendee(
     cli: CLI, plain_server: Server
 ) -> None:
-    smtp = ("--to", EXAMPLE_RECIPIENTS, "--transport", "smtp")
+    smtp = ("--to", EXAMPLE_RECIPIENTS, "--transport", "smtp", "--past")
     assert cli("send", EXAMPLE_EVENT, *smtp, "--rsvp")[0] == 0
     event = Path(EXAMPLE_EVENT)
     event.write_text(event.read_text().replace("2026-03-06 12:00", "2026-03-06 12:30"))
     code, out, err = cli("send", EXAMPLE_EVENT, *smtp)  # no --rsvp: the event asked for replies before
     assert code == 0, out + err
     assert "asking for replies (--rsvp), as an earlier real send of this event did" in err
-    code, out, err = cli("cancel", EXAMPLE_EVENT, "--transport", "smtp")
+    code, out, err = cli("cancel", EXAMPLE_EVENT, "--transport", "smtp", "--past")
     assert code == 0, out + err
     received = plain_server.handler.received
     assert len(received) == 15
@@ -260,7 +260,7 @@ def test_forged_duplicate_foreign_and_broken_replies_are_reported_never_counted_
 def test_rsvps_knows_who_has_not_answered_and_who_answered_before_a_change(cli: CLI, workspace: Path) -> None:
     with smtp_server() as server:
         configure_smtp(server)
-        smtp = ("--to", EXAMPLE_RECIPIENTS, "--transport", "smtp")
+        smtp = ("--to", EXAMPLE_RECIPIENTS, "--transport", "smtp", "--past")
         assert cli("send", EXAMPLE_EVENT, *smtp, "--rsvp")[0] == 0
         early = reply("asa.lindqvist@example.org", "ACCEPTED", "2026-03-02T08:00:00", sequence=0)
         event = Path(EXAMPLE_EVENT)
@@ -336,7 +336,10 @@ def test_a_hostile_message_is_a_note_never_a_crash(hostile: bytes, tmp_path: Pat
 
 
 def test_a_digest_publishes_an_rsvp_event_and_asks_nobody_to_answer(cli: CLI, plain_server: Server) -> None:
-    assert cli("send", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS, "--transport", "smtp", "--rsvp")[0] == 0
+    assert (
+        cli("send", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS, "--transport", "smtp", "--past", "--rsvp")[0]
+        == 0
+    )
     assert cli("digest", "events", "--to", EXAMPLE_RECIPIENTS, "--from", "2026-03-02")[0] == 0
     digest = read_message(next(Path("outbox/digest-2026-03-02").glob("*.eml")))
     inline, attached = _calendars(digest)

@@ -373,7 +373,7 @@ def test_a_workspace_named_with_config_keeps_its_folders_wherever_announcer_runs
 def test_status_after_a_real_send_that_never_reached_the_server_says_why_nothing_is_there(cli: CLI) -> None:
     with Path("announcer.toml").open("a") as settings:
         settings.write('\n[smtp]\nhost = "127.0.0.1"\nport = 9\nsecurity = "none"\nretries = 0\n')
-    code, _, err = cli("send", EXAMPLE_EVENT, "--to", "a@example.org", "--transport", "smtp")
+    code, _, err = cli("send", EXAMPLE_EVENT, "--to", "a@example.org", "--transport", "smtp", "--past")
     assert code == 3, err
     code, out, _ = cli("status", EXAMPLE_EVENT)
     assert code == 0

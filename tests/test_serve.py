@@ -360,7 +360,7 @@ def test_a_reader_unsubscribes_in_chromium_from_a_sent_message(
         configure_smtp(smtp)
         with serving(load_settings(workspace / "announcer.toml"), WIDE) as client:
             code, _, err = cli(
-                "send", EXAMPLE_EVENT, "--to", "recipients/multilingual.csv", "--transport", "smtp"
+                "send", EXAMPLE_EVENT, "--to", "recipients/multilingual.csv", "--transport", "smtp", "--past"
             )
             assert code == 0, err
             sent = {item.rcpt_tos[0]: item.message for item in smtp.handler.received}

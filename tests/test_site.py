@@ -76,7 +76,7 @@ def test_a_cancelled_talk_stays_in_the_feed_as_cancelled(cli: CLI, workspace: Pa
     event = "events/2026-03-13-tumour-microenvironment.yaml"
     with smtp_server() as server:
         configure_smtp(server)
-        assert cli("cancel", event, "--to", "a@example.org", "--transport", "smtp")[0] == 0
+        assert cli("cancel", event, "--to", "a@example.org", "--transport", "smtp", "--past")[0] == 0
         emailed = Calendar.from_ical(
             next(server.handler.received[0].message.iter_attachments()).get_content()
         )

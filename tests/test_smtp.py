@@ -45,7 +45,7 @@ def plain_server(workspace: Path, request: pytest.FixtureRequest) -> Iterator[Se
 
 
 def _send(cli: CLI, *extra: str) -> tuple[int, str, str]:
-    return cli("send", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS, "--transport", "smtp", *extra)
+    return cli("send", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS, "--transport", "smtp", "--past", *extra)
 
 
 def test_delivers_once_per_recipient_and_a_rerun_sends_none(cli: CLI, plain_server: Server) -> None:
@@ -364,7 +364,7 @@ def test_render_digest_and_preview_carry_the_sequence_the_journal_holds(
 
 def test_a_cancellation_reaches_everyone_who_had_the_event_once(cli: CLI, plain_server: Server) -> None:
     assert _send(cli)[0] == 0
-    code, out, err = cli("cancel", EXAMPLE_EVENT, "--transport", "smtp")
+    code, out, err = cli("cancel", EXAMPLE_EVENT, "--transport", "smtp", "--past")
     assert code == 0, out + err
     assert "sent 5 of 5 by SMTP" in out
     cancels = plain_server.handler.received[5:]
@@ -385,7 +385,7 @@ def test_a_cancellation_reaches_everyone_who_had_the_event_once(cli: CLI, plain_
     assert calendar.vevent.sequence.value == "1", "raised above the invitation's"
     assert calendar.vevent.uid.value == "2026-03-06-car-t-cell-therapy@example.org"
     assert "cancellation (SEQUENCE 1): 5 delivered" in cli("status", EXAMPLE_EVENT)[1]
-    code, out, _ = cli("cancel", EXAMPLE_EVENT, "--transport", "smtp")
+    code, out, _ = cli("cancel", EXAMPLE_EVENT, "--transport", "smtp", "--past")
     assert "sent 0 of 5 by SMTP; 5 had it already" in out
     assert len(plain_server.handler.received) == 10
 
@@ -403,7 +403,7 @@ def test_the_digest_and_the_preview_show_a_cancelled_event_as_cancelled(
     cli: CLI, plain_server: Server
 ) -> None:
     assert _send(cli)[0] == 0
-    assert cli("cancel", EXAMPLE_EVENT, "--transport", "smtp")[0] == 0
+    assert cli("cancel", EXAMPLE_EVENT, "--transport", "smtp", "--past")[0] == 0
     assert cli("digest", "events", "--to", "a@example.org", "--from", "2026-03-02")[0] == 0
     digest = read_message(next(Path("outbox/digest-2026-03-02").glob("*.eml")))
     text = str(digest.get_body(("plain",)).get_content())  # type: ignore[union-attr]
@@ -487,13 +487,17 @@ def test_several_connections_deliver_everyone_once(cli: CLI, workspace: Path) ->
     with smtp_server(pipelining=True) as server:
         configure_smtp(server, connections=4)
         server.handler.scripted = {"person007@example.org": ["550 5.1.1 no such user"]}
-        code, out, err = cli("send", EXAMPLE_EVENT, "--to", "recipients/many.csv", "--transport", "smtp")
+        code, out, err = cli(
+            "send", EXAMPLE_EVENT, "--to", "recipients/many.csv", "--transport", "smtp", "--past"
+        )
         assert code == 3, out + err
         assert "sent 79 of 80 by SMTP" in out
         assert "failed: person007@example.org: 550 5.1.1 no such user" in err
         assert server.handler.connections == 4
         assert server.handler.counts() == dict.fromkeys([a for a in many if a != "person007@example.org"], 1)
-        code, out, err = cli("send", EXAMPLE_EVENT, "--to", "recipients/many.csv", "--transport", "smtp")
+        code, out, err = cli(
+            "send", EXAMPLE_EVENT, "--to", "recipients/many.csv", "--transport", "smtp", "--past"
+        )
         assert "sent 1 of 80 by SMTP; 79 had it already" in out, out + err
 
 
@@ -505,7 +509,15 @@ def test_several_connections_at_a_pace_each_carry_their_own_conversation(cli: CL
     with smtp_server(pipelining=True) as server:
         configure_smtp(server, connections=4)
         code, out, err = cli(
-            "send", EXAMPLE_EVENT, "--to", "recipients/many.csv", "--transport", "smtp", "--rate", "1000/s"
+            "send",
+            EXAMPLE_EVENT,
+            "--to",
+            "recipients/many.csv",
+            "--transport",
+            "smtp",
+            "--past",
+            "--rate",
+            "1000/s",
         )
         assert code == 0, out + err
         assert "sent 40 of 40 by SMTP" in out

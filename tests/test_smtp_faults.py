@@ -80,7 +80,7 @@ def _configure(port: int, **extra: object) -> None:
 
 
 def _send(cli: CLI) -> tuple[int, str, str]:
-    return cli("send", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS, "--transport", "smtp")
+    return cli("send", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS, "--transport", "smtp", "--past")
 
 
 def _standing(cli: CLI) -> dict[str, str]:

@@ -46,6 +46,7 @@ from announcer.importer import import_announcement
 from announcer.inbox.run import Handled
 from announcer.inbox.sorter import Kind
 from announcer.jobs import (
+    PAST_OPTION,
     SAMPLE_READER,
     CheckReport,
     Hooks,
@@ -456,6 +457,10 @@ TestToOption = Annotated[
     str | None,
     typer.Option("--test-to", help="Send only recipient #1's message, to this address.", metavar="ADDRESS"),
 ]
+PastOption = Annotated[
+    bool,
+    typer.Option(PAST_OPTION, help="The event is over: send it for real all the same (refused without it)."),
+]
 TodayOption = Annotated[
     str | None,
     typer.Option(
@@ -518,18 +523,21 @@ def send(
             help="The event was cancelled and is back on: tell everyone so (refused without it).",
         ),
     ] = False,
+    past: PastOption = False,
     today: TodayOption = None,
     config: ConfigOption = Path("announcer.toml"),
 ) -> None:
     """Send one invitation per recipient (by default a dry run into OUTBOX/<slug>/). A cancelled
-    event is sent again only with --reinstate."""
+    event is sent again only with --reinstate, an event that is over only with --past."""
     options = _options(transport, outbox, resend, resend_in_doubt, rate, test_to)
     with _exit_codes():
         settings = load_settings(config)
         options = _sending_from(settings, options, outbox)
         with _as_if(today, settings, options), _progress() as (start, advance):
             hooks = Hooks(_warn, start, advance)
-            report = send_invitation(event, to, settings, options, hooks, rsvp=rsvp, reinstate=reinstate)
+            report = send_invitation(
+                event, to, settings, options, hooks, rsvp=rsvp, reinstate=reinstate, past=past
+            )
         _print_summary(report, options)
 
 
@@ -548,15 +556,17 @@ def cancel(
     resend_in_doubt: ResendInDoubtOption = False,
     rate: RateOption = None,
     test_to: TestToOption = None,
+    past: PastOption = False,
     config: ConfigOption = Path("announcer.toml"),
 ) -> None:
-    """Cancel an event: a short message and a calendar (METHOD:CANCEL) that removes it."""
+    """Cancel an event: a short message and a calendar (METHOD:CANCEL) that removes it (of an
+    event that is over, only with --past)."""
     options = _options(transport, outbox, resend, resend_in_doubt, rate, test_to)
     with _exit_codes():
         settings = load_settings(config)
         options = _sending_from(settings, options, outbox)
         with _progress() as (start, advance):
-            report = send_cancellation(event, to, settings, options, Hooks(_warn, start, advance))
+            report = send_cancellation(event, to, settings, options, Hooks(_warn, start, advance), past=past)
         _print_summary(report, options)
 
 

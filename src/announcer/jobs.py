@@ -125,6 +125,7 @@ def send_invitation(
     *,
     rsvp: bool = False,
     reinstate: bool = False,
+    past: bool = False,
 ) -> SendReport:
     """One invitation per recipient of `to` (or its series' list); nothing is sent unless
     every input is sound.
@@ -133,13 +134,13 @@ def send_invitation(
     change of time or place since the last real send makes this one an update (SEQUENCE + 1).
     With `rsvp` (or after a real send with it) each reader is an ATTENDEE asked to answer.
     A cancelled event is refused unless `reinstate`: then its readers are told it is back on.
+    An event that is over goes to the list only with `past` (see `_refuse_over`).
     """
     named = load_named(event_path, settings.defaults)
     settings = named.branded(settings)
     secret = unsubscribe_secret(settings)
     [audience] = audiences([list_of(named, to, settings, event_path)])
-    if is_over(named.event):
-        hooks.announce(str(_past(event_path, named)))
+    _refuse_over(event_path, named, options, hooks, past)
     if nowhere := _nowhere(event_path, named):
         hooks.announce(str(nowhere))
     with run(settings, options, hooks, secret) as sending:
@@ -157,6 +158,21 @@ def send_invitation(
         composers = sending.composers(render, named.event.language, earlier=told_before(sending, edition))
         sending.settle(named, edition)
         return sending.deliver(composers, journal_key(edition.kind, edition.uid, edition.sequence), audience)
+
+
+def _refuse_over(path: Path, named: NamedEvent, options: SendOptions, hooks: Hooks, past: bool) -> None:
+    """Nothing real goes out about an event that is over (through any transport but the dry run,
+    a test send too) unless the organiser asks with `past`; a dry run only says so."""
+    if not is_over(named.event):
+        return
+    if past:
+        hooks.announce(f"{display_path(path)}: {_over(named)}")
+        return
+    if not options.reaches_people:
+        hooks.announce(str(_past(path, named)))
+        return
+    message = f"{_over(named)}: nothing was sent; to send it all the same, say so with {PAST_OPTION}"
+    raise EventError([Problem(display_path(path), message)])
 
 
 def _refuse_unasked(
@@ -180,14 +196,18 @@ def send_cancellation(
     settings: Settings,
     options: SendOptions = DRY_RUN,
     hooks: Hooks = SILENT,
+    *,
+    past: bool = False,
 ) -> SendReport:
     """The cancellation of an event: METHOD:CANCEL, its UID, SEQUENCE raised.
 
-    By default to everyone the journal says received (or may have received) the event.
+    By default to everyone the journal says received (or may have received) the event; of an
+    event that is over, only with `past`.
     """
     named = load_named(event_path, settings.defaults)
     settings = named.branded(settings)
     secret = unsubscribe_secret(settings)
+    _refuse_over(event_path, named, options, hooks, past)
     with run(settings, options, hooks, secret) as sending:
         edition = cancellation(named, settings, sending.sequences)
         audience = Audience.of(to) if to else Audience.from_journal(sending, edition.uid, event_path)
@@ -525,11 +545,18 @@ def _nowhere(path: Path, named: NamedEvent) -> Problem | None:
     )
 
 
-def _past(path: Path, named: NamedEvent) -> Problem:
+PAST_OPTION = "--past"  # the organiser's word that an event that is over goes out all the same
+
+
+def _over(named: NamedEvent) -> str:
     ended = named.event.ends_at
-    return Problem(
-        display_path(path), f"the event is over (it ended {ended:%Y-%m-%d %H:%M} {ended.tzname()})"
-    )
+    return f"the event is over (it ended {ended:%Y-%m-%d %H:%M} {ended.tzname()})"
+
+
+def _past(path: Path, named: NamedEvent) -> Problem:
+    """What `check` and a dry run say of an event that is over: a real send is refused without
+    `PAST_OPTION` (see `_refuse_over`)."""
+    return Problem(display_path(path), f"{_over(named)}; a real send needs {PAST_OPTION}")
 
 
 SAMPLE_READER = Recipient("reader@example.org", "A. Reader")
@@ -585,7 +612,7 @@ def preflight(
             own = Renderer(own_settings) if own_settings is not settings else renderer
             room, sources = event_room(named, where), event_sources(named, where, own_settings)
             following = next_edition(named, settings, sequences)
-            needs = KINDS[following.kind].needs
+            needs = ", ".join(word for word in (KINDS[following.kind].needs, _past_needs(named)) if word)
             kinds = [(KINDS[following.kind].label, following)]
             if not following.rsvp:
                 kinds.append(("with --rsvp", next_edition(named, settings, sequences, rsvp=True)))
@@ -624,6 +651,11 @@ def preflight(
     for language in sorted(languages - {SOURCE}):
         inspections.append(Inspection(f"the wording in {language}", inspect_wording(language, messages)))
     return inspections
+
+
+def _past_needs(named: NamedEvent) -> str | None:
+    """The option the next real send of an event that is over needs (said by `check`)."""
+    return PAST_OPTION if is_over(named.event) else None
 
 
 def _languages_of(lists: Iterable[str]) -> set[str]:

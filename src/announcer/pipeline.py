@@ -49,9 +49,14 @@ class SendOptions:
     test_to: str | None = None
 
     @property
+    def reaches_people(self) -> bool:
+        """Whether its messages reach a person (a test send too): everything but the dry run."""
+        return TRANSPORTS[self.transport].reaches_people
+
+    @property
     def journaled(self) -> bool:
         """Only a send that reaches the list is journaled: not a dry run, not a test send."""
-        return TRANSPORTS[self.transport].reaches_people and self.test_to is None
+        return self.reaches_people and self.test_to is None
 
 
 @dataclass(frozen=True)
