@@ -90,7 +90,7 @@ def test_a_get_shows_the_page_in_the_reader_s_language_and_changes_nothing(
         reply = client.get(url_of(READER))
         assert reply.status == 200
         assert "Avsluta prenumerationen på OnkPat Friday Seminar?" in reply.text
-        assert '<html lang="sv">' in reply.text
+        assert '<html lang="sv" dir="ltr">' in reply.text
         assert 'name="action" value="unsubscribe"' in reply.text
     assert standing(workspace) is None
     assert log_length(workspace) == 0

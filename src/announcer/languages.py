@@ -69,6 +69,14 @@ def locale_name(tag: str) -> str:
 
 
 @cache
+def text_direction(tag: str) -> str:
+    """Which way a language's text runs, as HTML's `dir` says it: "ltr" or "rtl"."""
+    from babel import Locale
+
+    return "rtl" if Locale.parse(locale_name(tag)).text_direction == "rtl" else "ltr"
+
+
+@cache
 def translations(tag: str) -> gettext.NullTranslations:
     """The catalog of a language tag's language (read once a process); English needs none."""
     language = tag.split("-")[0]

@@ -27,6 +27,7 @@ from icalendar import Calendar, Timezone
 from icalendar import Event as CalendarEvent
 
 from announcer import prose
+from announcer.accessibility import barriers
 from announcer.compose.headers import HEADERS_WRITTEN
 from announcer.languages import CATALOGS, untranslated
 from announcer.model.named import NamedEvent
@@ -37,6 +38,7 @@ from announcer.render.palette import MIN_CONTRAST, WHITE, Palette, contrast, pal
 from announcer.render.wording import counted
 
 THEME_STYLES = "templates/email/layout.mjml.j2"
+THEME_TEMPLATES = "the theme's templates (templates/email/)"
 SIZE_MARGIN = 0.9  # past this share of the clip, a warning: servers and forwards add to it
 SPAM_TIMEOUT_SECONDS = 120
 LINK_TIMEOUT_SECONDS = 10
@@ -60,7 +62,7 @@ class Finding:
     """One thing the pre-flight found, and where to change it."""
 
     level: Level
-    check: str  # size, images, links, calendar, headers, contrast, spam
+    check: str  # size, images, links, accessibility, calendar, headers, contrast, spam
     message: str
     fix: str = ""  # the file, field or setting to change
 
@@ -179,6 +181,16 @@ def inspect_images(found: Elements, sources: dict[str, str]) -> list[Finding]:
         )
         findings.append(Finding(Level.PASSED, "images", described))
     return findings
+
+
+def inspect_accessibility(html: str, language: str) -> list[Finding]:
+    """The Email Markup Consortium's automated criteria: each barrier is an error, since a reader
+    with a screen reader meets it in every copy."""
+    found = barriers(html, language)
+    if not found:
+        passed = "what a screen reader needs: language, direction, title, layout tables, alt and link texts"
+        return [Finding(Level.PASSED, "accessibility", passed)]
+    return [Finding(Level.ERROR, "accessibility", barrier, THEME_TEMPLATES) for barrier in found]
 
 
 def inspect_links(found: Elements, sources: dict[str, str]) -> list[Finding]:
@@ -584,6 +596,7 @@ def inspect_message(
         *inspect_size(html, [*room, Room("the theme's styles", THEME_STYLES, _styles(html))]),
         *inspect_images(parsed, sources),
         *inspect_links(parsed, sources),
+        *inspect_accessibility(html, str(message.get("Content-Language", ""))),
         *inspect_calendars(message, where),
         *inspect_headers(message, settings, list_mail=settings.list_ is not None),
     ]

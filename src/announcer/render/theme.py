@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import re
 from collections.abc import Callable, Mapping
 from importlib.resources import files
 from pathlib import Path
@@ -17,7 +18,7 @@ from pydantic import BaseModel
 
 from announcer import prose
 from announcer.errors import TemplateError
-from announcer.languages import SOURCE, translations
+from announcer.languages import SOURCE, text_direction, translations
 from announcer.model.text import did_you_mean
 from announcer.paths import display_path
 from announcer.render import filters, wording
@@ -183,6 +184,7 @@ def environment(workspace: Path, language: str = SOURCE) -> jinja2.Environment:
         extensions=["jinja2.ext.i18n"],
     )
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    env.globals["direction"] = text_direction(language)  # dir="…" beside every lang="…"
     env.filters["markdown"] = prose.to_html
     env.filters["plain"] = prose.to_text
     env.filters["wrap"] = filters.wrap
@@ -247,7 +249,7 @@ def compile_mjml(mjml: str, name: str) -> str:
         html = mjml2html(mjml, fonts={})
     except Exception as exc:  # mjml-python raises bare errors
         raise TemplateError(f"{name}: MJML does not compile: {exc}") from None
-    html = html.replace("<!doctype html>", "<!DOCTYPE html>", 1)
+    html = _label_as_titled(html.replace("<!doctype html>", "<!DOCTYPE html>", 1))
     inliner = Premailer(
         html,
         keep_style_tags=True,
@@ -258,6 +260,21 @@ def compile_mjml(mjml: str, name: str) -> str:
         disable_basic_attributes=["width", "height"],
     )
     return str(inliner.transform(pretty_print=False))
+
+
+_TITLE = re.compile(r"<title>(.*?)</title>", re.DOTALL)
+_EMAIL_LABEL = re.compile(r'aria-label="(?:[^"\\]|\\.)*"(?= aria-roledescription="email")')
+
+
+def _label_as_titled(html: str) -> str:
+    """The email's label for screen readers as its title says it: MJML writes it with every space
+    but the plain one, and every combining accent, as a Rust escape (`2\\u{2009}–`), read out
+    letter by letter. The title is escaped HTML text already, so it stands in the attribute."""
+    title = _TITLE.search(html)
+    if title is None:
+        return html
+    label = title.group(1).replace('"', "&#34;")
+    return _EMAIL_LABEL.sub(lambda _: f'aria-label="{label}"', html, count=1)
 
 
 def _template_position(error: Exception, fallback: str) -> str:
