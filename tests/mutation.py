@@ -796,6 +796,36 @@ MUTANTS = [
         """    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\\t", "\\r") else text""",
         "    return text",
     ),
+    Mutant(
+        "a screen reader announces every layout table's rows and cells",
+        "accessibility.py",
+        "            self.unmarked_tables += 1",
+        "            pass",
+    ),
+    Mutant(
+        "'Läs mer' passes as a link that says where it goes",
+        "accessibility.py",
+        """        elif said.lower().strip(".:!…") in VAGUE_LINK_TEXTS:""",
+        "        elif False:",
+    ),
+    Mutant(
+        "a message that says it is English is read out in Swedish",
+        "accessibility.py",
+        "    if (root.get(\"lang\") or \"\").strip().lower() != language.lower():",
+        "    if not root.get(\"lang\"):",
+    ),
+    Mutant(
+        "the email's label read out as \\u{2009}",
+        "render/theme.py",
+        "    html = _label_as_titled(html.replace(",
+        "    html = (html.replace(",
+    ),
+    Mutant(
+        "a page's text direction left to the browser's guess",
+        "render/theme.py",
+        '    env.globals["direction"] = text_direction(language)',
+        '    env.globals["direction"] = "auto"',
+    ),
 ]
 
 
