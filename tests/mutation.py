@@ -811,8 +811,8 @@ MUTANTS = [
     Mutant(
         "a message that says it is English is read out in Swedish",
         "accessibility.py",
-        "    if (root.get(\"lang\") or \"\").strip().lower() != language.lower():",
-        "    if not root.get(\"lang\"):",
+        '    if (root.get("lang") or "").strip().lower() != language.lower():',
+        '    if not root.get("lang"):',
     ),
     Mutant(
         "the email's label read out as \\u{2009}",
