@@ -62,6 +62,7 @@ from announcer.jobs import (
     send_cancellation,
     send_digest,
     send_invitation,
+    send_materials,
     send_reminders,
 )
 from announcer.load.recipients import open_recipients
@@ -431,6 +432,10 @@ def _rate(value: str | None) -> float | None:
 
 
 ToOption = Annotated[str, typer.Option("--to", help="Recipients CSV, or a single address.", metavar="LIST")]
+MAILBOX_HELP = (
+    "Where the replies are: a Maildir folder, an mbox file, a folder of .eml files, or "
+    "imaps://user@host/FOLDER (the password from ANNOUNCER_IMAP_PASSWORD)."
+)
 SeriesToOption = Annotated[
     str | None,
     typer.Option(
@@ -567,6 +572,39 @@ def cancel(
         options = _sending_from(settings, options, outbox)
         with _progress() as (start, advance):
             report = send_cancellation(event, to, settings, options, Hooks(_warn, start, advance), past=past)
+        _print_summary(report, options)
+
+
+@app.command(short_help="After the talk: send its slides, recording, papers.")
+def materials(
+    event: EventArgument,
+    to: SeriesToOption = None,
+    mailbox: Annotated[
+        str | None,
+        typer.Option(
+            "--mailbox",
+            help=f"Send to those who said yes. {MAILBOX_HELP}",
+            metavar="PATH|URL",
+            show_default=False,
+        ),
+    ] = None,
+    transport: TransportOption = TransportName.DRY_RUN,
+    outbox: OutboxOption = None,
+    resend: ResendOption = False,
+    resend_in_doubt: ResendInDoubtOption = False,
+    rate: RateOption = None,
+    test_to: TestToOption = None,
+    config: ConfigOption = Path("announcer.toml"),
+) -> None:
+    """Send what the talk left behind (the event file's `materials:`), once to each reader: to
+    those who said yes when the invitation asked (their answers in --mailbox), else to the list."""
+    options = _options(transport, outbox, resend, resend_in_doubt, rate, test_to)
+    with _exit_codes():
+        settings = load_settings(config)
+        options = _sending_from(settings, options, outbox)
+        with _progress() as (start, advance):
+            hooks = Hooks(_warn, start, advance)
+            report = send_materials(event, to, settings, options, hooks, mailbox=mailbox)
         _print_summary(report, options)
 
 
@@ -828,10 +866,7 @@ def rsvps(
         str,
         typer.Option(
             "--mailbox",
-            help=(
-                "Where the replies are: a Maildir folder, an mbox file, a folder of .eml files, or "
-                "imaps://user@host/FOLDER (the password from ANNOUNCER_IMAP_PASSWORD)."
-            ),
+            help=MAILBOX_HELP,
             metavar="PATH|URL",
         ),
     ],

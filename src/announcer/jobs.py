@@ -22,7 +22,7 @@ from announcer.audience.ledger import Standing, left_out, left_out_words, list_i
 from announcer.compose.message import Composer
 from announcer.deliver.delivery import Summary, stopped_by_journal
 from announcer.deliver.ledger import Entry, journal_entries, received, sent_to
-from announcer.errors import AnnouncerError, EventError, InputError, JournalError, Problem
+from announcer.errors import AnnouncerError, EventError, InputError, JournalError, Problem, RecipientsError
 from announcer.history import history
 from announcer.inbox.naming import Naming
 from announcer.inbox.run import Handled
@@ -45,13 +45,14 @@ from announcer.lifecycle import (
     sent_sequence,
 )
 from announcer.load.events import Folder, event_files, load_events, load_named, raw_html_warnings, read_folder
-from announcer.load.recipients import DELIMITER_NAMES, RecipientList, open_recipients
+from announcer.load.recipients import DELIMITER_NAMES, Checked, RecipientList, open_recipients
 from announcer.load.replies import read_replies
 from announcer.load.secrets import secret_problems, unsubscribe_secret
 from announcer.load.series import SERIES_FOLDER, load_series
 from announcer.model.event import EventDefaults
 from announcer.model.named import NamedEvent
 from announcer.model.recipient import Recipient
+from announcer.model.reply import Answer
 from announcer.model.series import lead_time
 from announcer.model.settings import Settings
 from announcer.model.window import Window, in_window
@@ -217,6 +218,68 @@ def send_cancellation(
         )
         sending.settle(named, edition)
         return sending.deliver(composers, journal_key(edition.kind, edition.uid, edition.sequence), audience)
+
+
+def send_materials(
+    event_path: Path,
+    to: str | None,
+    settings: Settings,
+    options: SendOptions = DRY_RUN,
+    hooks: Hooks = SILENT,
+    *,
+    mailbox: str | None = None,
+) -> SendReport:
+    """What the talk left behind (the event file's `materials:`), once to each reader: to `to`;
+    else, when its invitation asked for replies, to those who said yes (their answers read from
+    `mailbox`, as `rsvps` counts them); else to its series' list. Journaled like every send, so
+    a second run sends nothing again."""
+    named = load_named(event_path, settings.defaults)
+    settings = named.branded(settings)
+    where = display_path(event_path)
+    if not named.event.materials:
+        message = "materials: none listed yet: add them, like `materials: [{label: Slides, url: https://…}]`"
+        raise EventError([Problem(where, message)])
+    secret = unsubscribe_secret(settings)
+    with history(settings.workspace) as sequences:
+        asked = sequences.asks_replies(event_uid(named.slug, settings))
+    if to is not None and mailbox is not None:
+        raise InputError(
+            [Problem("--mailbox", "give either whom to send to (--to) or where the answers are")]
+        )
+    yes = _said_yes(event_path, mailbox, settings) if mailbox is not None else None
+    if yes is None and to is None and asked:
+        message = (
+            "its invitation asked for replies: name the mailbox they came to with --mailbox (to send "
+            "to those who said yes), or whom to send to with --to"
+        )
+        raise RecipientsError([Problem(where, message)])
+    listed = audiences([list_of(named, to, settings, event_path)])[0] if yes is None else None
+    with run(settings, options, hooks, secret) as sending:
+        edition = current_edition(named, settings, sending.sequences)
+        if edition.kind is Kind.CANCELLATION:
+            raise EventError([Problem(where, "was cancelled: there was no talk to send the materials of")])
+        audience = listed or _yes_audience(sending, edition.uid, yes or frozenset(), where)
+        renderer = Renderer(settings)
+        composers = sending.composers(
+            lambda language, _told: renderer.render_materials(named, edition, language), named.event.language
+        )
+        return sending.deliver(composers, journal_key(Kind.MATERIALS, edition.uid), audience)
+
+
+def _said_yes(event_path: Path, mailbox: str, settings: Settings) -> frozenset[str]:
+    """The addresses (lowercase) whose latest answer in `mailbox` to the event's invitation is yes."""
+    _, found = count_replies(event_path, mailbox, settings)
+    return frozenset(address for address, reply in found.answers.items() if reply.answer is Answer.ACCEPTED)
+
+
+def _yes_audience(sending: Run, uid: str, yes: frozenset[str], where: str) -> Audience:
+    """Those the journal says received the event and who said yes, each as their invitation
+    greeted them; nobody else, whatever a reply's From claims."""
+    readers = [reader for reader in sending.received(uid) if reader.email.lower() in yes]
+    if not readers:
+        message = "nobody who received it answered yes: nothing was sent; name whom to send to with --to"
+        raise RecipientsError([Problem(where, message)])
+    return Audience(readers, Checked(len(readers), ()))
 
 
 def send_digest(
@@ -634,6 +697,12 @@ def preflight(
                     sources,
                     first=False,
                     made_with=own_settings,
+                )
+            if named.event.materials:  # after the talk
+                content = own.render_materials(named, following)
+                label = KINDS[Kind.MATERIALS].label
+                inspect(
+                    f"{where}, {label}", content, where, room, sources, first=False, made_with=own_settings
                 )
             for language in sorted(languages - {named.event.language}):
                 content = own.render_event(named, following, language)

@@ -23,6 +23,7 @@ class Kind(StrEnum):
     REINSTATEMENT = "reinstatement"
     REMINDER = "reminder"
     DIGEST = "digest"
+    MATERIALS = "materials"
 
 
 Method = Literal["PUBLISH", "REQUEST", "CANCEL"]
@@ -112,6 +113,18 @@ KINDS: Mapping[Kind, Row] = MappingProxyType(
             tells_changes=False,
             slug="{slug}-reminder-{lead}",
             label="announcer remind",
+        ),
+        # After the talk: its slides, recording, papers (the event file's `materials:`), once to
+        # each reader. It carries the event's calendar, with the materials on the entry.
+        Kind.MATERIALS: Row(
+            template="materials",
+            journal="materials",
+            per_sequence=False,
+            method="PUBLISH",
+            has_event=True,
+            tells_changes=False,
+            slug="{slug}-materials",
+            label="announcer materials",
         ),
         # Keyed by the digest's own UID, never an event's: it counts for no event.
         Kind.DIGEST: Row(

@@ -12,7 +12,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, model_validator
 
 from announcer.languages import SOURCE, language_tag
-from announcer.model.text import Address, Line, Markdown, Strict, WebURL, did_you_mean, excerpt, single_line
+from announcer.model.text import (
+    Address,
+    Line,
+    Markdown,
+    SecureURL,
+    Strict,
+    WebURL,
+    did_you_mean,
+    excerpt,
+    single_line,
+)
 
 MAX_ITEMS = 100  # speakers, publications or links in one event: a real one has a handful
 FIRST_YEAR, LAST_YEAR = 1900, 2200
@@ -149,6 +159,13 @@ class Publication(Strict):
 class Link(Strict):
     label: Line
     url: WebURL
+
+
+class Material(Strict):
+    """What a talk leaves behind, added after it: slides, a recording, a paper."""
+
+    label: Line
+    url: SecureURL
 
 
 UNIVERSAL = ("UTC", "Etc/UTC")  # the one zone without a place that an event may keep: no summer time
@@ -338,6 +355,7 @@ class Event(Strict):
     publications: list[Publication] = Field(default_factory=list, max_length=MAX_ITEMS)
     url: WebURL | None = None
     links: list[Link] = Field(default_factory=list, max_length=MAX_ITEMS)
+    materials: list[Material] = Field(default_factory=list, max_length=MAX_ITEMS)  # after the talk
     reminder_minutes: int | None = Field(default=None, ge=0, le=7 * 24 * 60)  # a calendar alarm before
     language: Language = SOURCE
 

@@ -138,6 +138,14 @@ def _web_url(value: str) -> str:
     return value
 
 
+def _secure_url(value: str) -> str:
+    """A web address checked as `_web_url` does, and by https: it is published after the talk,
+    on the site and in feeds, where a plain http link is one a network on the way may change."""
+    if urlsplit(value).scheme != "https":
+        raise ValueError(f"{excerpt(value)} is not an https:// address: give the https one")
+    return value
+
+
 # The everyday address (a dot-atom at a plain ASCII domain), a strict subset of what
 # email-validator accepts, checked without it: a list of 100,000 is read twice per send.
 _PLAIN_ADDRESS = re.compile(
@@ -179,6 +187,7 @@ Line = Annotated[str, BeforeValidator(_scalar_to_str), AfterValidator(single_lin
 FileName = Annotated[Path, BeforeValidator(_file_name)]
 Markdown = Annotated[str, AfterValidator(_markdown)]
 WebURL = Annotated[str, AfterValidator(single_line), AfterValidator(_web_url)]
+SecureURL = Annotated[WebURL, AfterValidator(_secure_url)]
 Address = Annotated[str, AfterValidator(single_line), AfterValidator(check_address)]
 
 

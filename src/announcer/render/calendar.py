@@ -67,6 +67,8 @@ def build_calendar(
     entry.add("ORGANIZER", address)
     if event.url:
         entry.add("URL", event.url)
+    for material in event.materials:  # slides, a recording: on the entry itself (RFC 5545 §3.8.1.1)
+        entry.add("ATTACH", material.url)
     entry.add("STATUS", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
     entry.add("TRANSP", "OPAQUE")
     if event.reminder_minutes is not None and method != "CANCEL":  # RFC 5546 §3.2.5: no VALARM

@@ -145,6 +145,20 @@ class Renderer:
         slug = slug_of(Kind.REMINDER, named.slug, lead=lead)
         return self.content(Kind.REMINDER, context, slug, edition.uid, calendars)
 
+    def render_materials(
+        self, named: NamedEvent, edition: Edition, language: str | None = None
+    ) -> RenderedContent:
+        """What the talk left behind (`materials:`), with the event's calendar carrying them
+        (PUBLISH at its current SEQUENCE, as a reminder's)."""
+        language = language or named.event.language
+        method = method_of(Kind.MATERIALS)
+        calendar = self.event_calendar(named.event, edition, language, method)
+        context = self.context(language, event=named.event, schedule=Schedule.of(named.event, language))
+        calendars = (CalendarFile(ICS_FILENAME, calendar.ics, method),)
+        return self.content(
+            Kind.MATERIALS, context, slug_of(Kind.MATERIALS, named.slug), edition.uid, calendars
+        )
+
     def event_calendar(self, event: Event, edition: Edition, language: str, method: Method) -> EventCalendar:
         """The event's own calendar (its stable UID and SEQUENCE) and "Add to calendar" links,
         carrying the iTIP `method` of the message (or page) it goes in (see `kinds.method_of`)."""

@@ -14,6 +14,7 @@ from typing import Any
 from announcer import prose
 from announcer.kinds import method_of
 from announcer.lifecycle import Edition
+from announcer.model.event import Event
 from announcer.model.named import NamedEvent
 from announcer.render.calendar import calendar_feed
 from announcer.render.calendar_links import CalendarLink
@@ -217,12 +218,15 @@ class Site:
                 type="text/html",
                 href=self._url(f"{series.key}/{listed.named.slug}.html"),
             )
+            for material in event.materials:  # slides, a recording: after the talk
+                child(entry, "link", rel="related", href=material.url, title=material.label)
             place = f" · {event.venue.place}" if event.venue else ""
             speakers = ", ".join(speaker.name for speaker in event.speakers)
             parts = (
                 f"{schedule.date}, {schedule.times} {schedule.zone}{place}",
                 speakers,
                 _teaser(listed.named),
+                _after(event),
             )
             child(entry, "summary", ". ".join(part for part in parts if part))
         body = bytes(ElementTree.tostring(feed, encoding="utf-8", xml_declaration=False))
@@ -230,6 +234,11 @@ class Site:
 
     def _url(self, relative: str) -> str:
         return f"{self.base_url}{relative}" if self.base_url else relative
+
+
+def _after(event: Event) -> str:
+    """What the talk left behind, in the feed's summary: "After the talk: Slides, Recording"."""
+    return "After the talk: " + ", ".join(m.label for m in event.materials) if event.materials else ""
 
 
 def _organizer(named: NamedEvent, series_name: str) -> dict[str, Any]:
