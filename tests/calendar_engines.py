@@ -40,6 +40,7 @@ class ReadEvent:
     sequence: int
     status: str | None
     attendees: tuple[str, ...]
+    attachments: tuple[str, ...] = ()  # ATTACH by URI: a talk's materials
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ def read_with(engine: str, calendars: list[bytes], folder: Path) -> list[ReadCal
                     int(event["sequence"]),
                     event["status"],
                     tuple(event["attendees"]),
+                    tuple(event["attachments"]),
                 )
                 for event in calendar["events"]
             ),

@@ -3,9 +3,11 @@ feeds and the calendar entry, and sent once as the "materials" message, read bac
 
 from __future__ import annotations
 
+import itertools
 import re
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from html.parser import HTMLParser
 from pathlib import Path
@@ -16,10 +18,12 @@ from hypothesis import strategies as st
 from icalendar import Calendar, Component
 from pydantic import ValidationError
 
+from announcer import clock
 from announcer.model.event import Event
+from tests.calendar_engines import radicale, read_with
 from tests.helpers import CLI, EXAMPLE_EVENT, EXAMPLE_RECIPIENTS, configure_smtp, read_message
 from tests.smtp_server import Server, smtp_server
-from tests.test_rsvp import maildir, reply
+from tests.test_rsvp import UID, maildir, reply
 
 SLIDES = "https://example.org/onkpat/2026-03-06-slides.pdf"
 RECORDING = "https://media.example.org/v/car-t?t=0&lang=en"
@@ -307,3 +311,42 @@ def test_a_label_that_looks_like_markup_is_shown_as_the_words_typed(cli: CLI) ->
     for html in (_body(message, "html"), page):
         assert (SLIDES, label) in _links(html), "a browser shows the label as typed, runs nothing"
         assert "<script>alert" not in html
+
+
+# Calendar engines: ical.js (Thunderbird's), libical (Evolution's), a CalDAV server ---------------
+
+
+@pytest.mark.parametrize("engine", ["ical.js", "libical"])
+def test_calendar_engines_read_the_materials_on_the_entry(cli: CLI, engine: str, tmp_path: Path) -> None:
+    _with_materials()
+    assert cli("materials", EXAMPLE_EVENT, "--to", "a@example.org")[0] == 0
+    assert cli("site", "--out", "public")[0] == 0
+    (message,) = _messages("outbox/2026-03-06-car-t-cell-therapy-materials")
+    (attached,) = message.iter_attachments()
+    calendars = [attached.get_content().encode(), Path("public/onkpat.ics").read_bytes()]
+    for calendar in read_with(engine, calendars, tmp_path):
+        (talk,) = [event for event in calendar.events if event.uid == UID]
+        assert talk.attachments == (SLIDES, RECORDING)
+        assert talk.start == datetime(2026, 3, 6, 11, tzinfo=UTC)
+
+
+def test_a_calendar_that_files_the_materials_message_shows_them_on_the_entry(
+    cli: CLI, tmp_path: Path
+) -> None:
+    tokens = (f"t{number}" for number in itertools.count())
+    with clock.pinned(datetime(2026, 3, 2, 8, tzinfo=UTC), tokens):
+        assert cli("send", EXAMPLE_EVENT, "--to", "a@example.org")[0] == 0
+    _with_materials()
+    with clock.pinned(datetime(2026, 3, 9, 8, tzinfo=UTC), tokens):
+        assert cli("materials", EXAMPLE_EVENT, "--to", "a@example.org")[0] == 0
+    (invitation,) = _messages("outbox/2026-03-06-car-t-cell-therapy")
+    (materials,) = _messages("outbox/2026-03-06-car-t-cell-therapy-materials")
+    with radicale(tmp_path / "radicale") as calendar:
+        for message in (invitation, materials):
+            (attached,) = message.iter_attachments()
+            assert calendar.store(attached.get_content().encode())
+        stored = calendar.stored(UID)
+        assert stored is not None
+        (entry,) = stored.walk("VEVENT")
+        assert _attached(entry) == [SLIDES, RECORDING]
+        assert entry["SEQUENCE"] == 0, "the same entry, not a new version of the talk"

@@ -17,6 +17,7 @@ const read = (path) => {
       sequence: event.sequence,
       status: vevent.getFirstPropertyValue("status"),
       attendees: event.attendees.map((attendee) => attendee.getFirstValue()),
+      attachments: vevent.getAllProperties("attach").map((attach) => attach.getFirstValue()),
     };
   });
   for (const zone of root.getAllSubcomponents("vtimezone")) {

@@ -22,6 +22,11 @@ def read(path):
         while attendee is not None:
             attendees.append(attendee.get_attendee())
             attendee = event.get_next_property(ICal.PropertyKind.ATTENDEE_PROPERTY)
+        attachments = []
+        attach = event.get_first_property(ICal.PropertyKind.ATTACH_PROPERTY)
+        while attach is not None:
+            attachments.append(attach.get_attach().get_url())
+            attach = event.get_next_property(ICal.PropertyKind.ATTACH_PROPERTY)
         status = event.get_first_property(ICal.PropertyKind.STATUS_PROPERTY)
         events.append(
             {
@@ -31,6 +36,7 @@ def read(path):
                 "sequence": event.get_sequence(),
                 "status": status.get_value_as_string() if status else None,
                 "attendees": attendees,
+                "attachments": attachments,
             }
         )
         event = root.get_next_component(ICal.ComponentKind.VEVENT_COMPONENT)
