@@ -735,6 +735,37 @@ MUTANTS = [
         '            headline=_("Back on:"),\n',
         "",
     ),
+    Mutant(
+        "an event that is over sent for real without --past",
+        "jobs.py",
+        "    if past:\n",
+        "    if True:\n",
+    ),
+    # After the talk: the materials
+    Mutant(
+        "materials to the whole list after an RSVP invitation",
+        "jobs.py",
+        "    if yes is None and to is None and asked:",
+        "    if False:",
+    ),
+    Mutant(
+        "materials to whoever a reply names, invited or not",
+        "jobs.py",
+        "if reader.email.lower() in yes]",
+        "]",
+    ),
+    Mutant(
+        "materials sent again on every run",
+        "jobs.py",
+        "journal_key(Kind.MATERIALS, edition.uid), audience)",
+        "journal_key(Kind.MATERIALS, edition.uid) + clock.unique_token(), audience)",
+    ),
+    Mutant(
+        "a material over plain http",
+        "model/text.py",
+        'if urlsplit(value).scheme != "https":',
+        "if False:",
+    ),
     # The audience: whom sends leave out
     Mutant(
         "an unsubscribed reader mailed again",
