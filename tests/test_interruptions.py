@@ -194,8 +194,10 @@ def test_a_sending_process_killed_stops_the_run_and_a_rerun_sends_the_rest_once(
         process = start()
         _reached(hold, process)
         lanes = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
-        assert len(lanes) == 4, lanes
-        os.kill(int(lanes[1]), signal.SIGKILL)
+        # On a loaded machine a lane may send its whole share before another reaches the hold,
+        # and end: any lane still running will do (the held one among them).
+        assert 1 <= len(lanes) <= 4, lanes
+        os.kill(int(lanes[-1]), signal.SIGKILL)
         hold.release.set()
         out, err = process.communicate(timeout=60)
         assert process.returncode == 3, out + err
