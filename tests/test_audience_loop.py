@@ -13,9 +13,10 @@ the next send.
 - one reader's vacation program answers the envelope sender (their VERP address), through
   Postfix: an automatic reply, never a bounce.
 
-`announcer inbox` reads the Maildir Postfix delivered to; the next send reaches exactly the
-other two, and says whom it left out and why. Postfix is set up by `tests/postfix/start` (CI
-runs it; it needs root): skipped without ANNOUNCER_POSTFIX_MAILDIR, as tests/test_postfix.py is.
+`announcer inbox` reads what Postfix delivered: as a Maildir, and over IMAP from a real Dovecot
+(tests/dovecot.py) that files it; the next send reaches exactly the other two, and says whom it
+left out and why. Postfix is set up by `tests/postfix/start` (CI runs it; it needs root):
+skipped without ANNOUNCER_POSTFIX_MAILDIR, as tests/test_postfix.py is.
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ import os
 import re
 import shutil
 import smtplib
+import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.mime.base import MIMEBase
 from email.mime.message import MIMEMessage
@@ -46,7 +49,9 @@ from announcer.audience.tokens import unsubscribe_token, verp_address
 from announcer.deliver.ledger import Ledger
 from announcer.lifecycle import event_uid
 from announcer.load.settings import load_settings
+from tests.dovecot import PASSWORD, running_dovecot
 from tests.helpers import CLI, EXAMPLE_EVENT, read_message, write
+from tests.inbox_mail import deliver
 from tests.serving import ONE_CLICK, SECRET, Process, with_token_url
 
 MAILDIR = os.environ.get("ANNOUNCER_POSTFIX_MAILDIR")
@@ -197,6 +202,35 @@ def _vacation_reply(reader: str, envelope_sender: str) -> EmailMessage:
     return reply
 
 
+@dataclass(frozen=True)
+class Mailbox:
+    """Where the list's mail is filed, and how `announcer inbox` is told to read it."""
+
+    maildir: Path
+    arguments: tuple[str, ...]
+
+
+@pytest.fixture(params=["maildir", "imap"])
+def mailbox(
+    request: pytest.FixtureRequest, run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Mailbox]:
+    """The list's mailbox: a Maildir read as a folder, or the Maildir of a real Dovecot on
+    127.0.0.1 read over IMAP with TLS verified (see tests/dovecot.py)."""
+    if request.param == "maildir":
+        yield Mailbox(tmp_path / "Maildir", ("--mailbox", str(tmp_path / "Maildir")))
+        return
+    # Not under tmp_path: Dovecot's processes run as its own users where the tests run as root.
+    with (
+        tempfile.TemporaryDirectory(prefix="announcer-dovecot-") as folder,
+        running_dovecot(Path(folder)) as server,
+    ):
+        shutil.copy(server.ca_file, "imap-ca.pem")
+        with Path("announcer.toml").open("a", encoding="utf-8") as settings:
+            settings.write('\n[inbox]\nca_file = "imap-ca.pem"\n')
+        monkeypatch.setenv("ANNOUNCER_IMAP_PASSWORD", PASSWORD)
+        yield Mailbox(server.maildir, ("--imap", server.url()))
+
+
 @contextmanager
 def serving() -> Iterator[Process]:
     """`announcer serve` as a user starts it, in the workspace, until the block ends."""
@@ -210,7 +244,7 @@ def serving() -> Iterator[Process]:
 
 
 def test_each_way_a_reader_leaves_is_applied_and_the_next_send_reaches_exactly_the_others(
-    run: Run, cli: CLI, workspace: Path, tmp_path: Path
+    run: Run, mailbox: Mailbox, cli: CLI, workspace: Path
 ) -> None:
     code, out, err = cli("send", EXAMPLE_EVENT, "--to", "list.csv", "--transport", "smtp", "--past")
     assert code == 0, out + err
@@ -246,16 +280,15 @@ def test_each_way_a_reader_leaves_is_applied_and_the_next_send_reaches_exactly_t
     _post(_vacation_reply(run.away, envelope_sender), "")
     arrived = _wait_for(lambda: _delivered_to(lists, ours), 4, "messages in the list's mailbox")
 
-    # The list's mailbox, this run's messages alone (others' runs leave theirs in Postfix's).
-    mailbox = tmp_path / "Maildir"
-    for part in ("tmp", "new", "cur"):
-        (mailbox / part).mkdir(parents=True)
+    # The list's mailbox: this run's messages alone, taken out of Postfix's shared Maildir into
+    # a Maildir of the test's own or Dovecot's, as a delivery agent files them.
+    deliver(mailbox.maildir, *(path.read_bytes() for path in arrived))
     for path in arrived:
-        shutil.move(path, mailbox / "new" / path.name)
+        path.unlink()
 
-    code, out, err = cli("inbox", "--mailbox", str(mailbox))
+    code, out, err = cli("inbox", *mailbox.arguments)
     assert code == 0, out + err
-    said = [line.split(": ", 2)[2] for line in out.splitlines() if str(mailbox) in line]  # no path
+    said = [line.split(": ", 2)[2] for line in out.splitlines() if not line.startswith("inbox: ")]
     assert sorted(said) == [  # in the order of their kinds' names
         f"automatic reply: Auto-Submitted: auto-replied: from {run.away}: 'Out of office: back on Monday'",
         f"bounce: {run.gone} (5.1.1: X-Postfix; mailbox unavailable), by our VERP address",
@@ -263,6 +296,8 @@ def test_each_way_a_reader_leaves_is_applied_and_the_next_send_reaches_exactly_t
         f"unsubscription: {run.mailed}, by the token in it: unsubscribed",
     ], out
     assert "inbox: 4 new messages: 1 bounce, 1 unsubscription, 1 complaint, 1 automatic reply" in out, out
+    code, out, err = cli("inbox", *mailbox.arguments)  # as cron runs it again: each message once
+    assert (code, out) == (0, "inbox: 0 new messages; 4 handled before\n"), out + err
 
     with Audience(workspace, LIST) as audience:
         standing = {address: audience.standing(address) for address in run.readers}
