@@ -18,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from announcer import preflight
 from announcer.audience.ledger import Audience
 from announcer.audience.tokens import unsubscribe_token, verp_address, verp_token, verp_token_of
 from announcer.compose.headers import feedback_id, mailto_unsubscribe
@@ -297,3 +298,37 @@ def test_the_dkim_signature_covers_the_headers_that_unsubscribe_and_count_compla
         for forged in changed:
             assert forged != data
             assert not dkim.verify(forged, dnsfunc=dns)
+
+
+@given(campaign=st.text(max_size=300), customer=st.text(max_size=300), kind=st.text(max_size=40))
+def test_any_feedback_id_is_one_header_line_of_four_fields_the_pre_flight_accepts(
+    campaign: str, customer: str, kind: str
+) -> None:
+    """Whatever a slug, a list id or a kind holds (a colon, CR/LF, bidi marks, any script):
+    one ASCII line, four fields, none empty, nothing past 60 characters."""
+    line = feedback_id(campaign, customer, kind)
+    assert line.endswith(b"\r\n")
+    value = line.decode("ascii").removeprefix("Feedback-ID: ").removesuffix("\r\n")
+    assert "\r" not in value
+    assert "\n" not in value
+    assert preflight._FEEDBACK_ID.fullmatch(value), value
+    assert value.endswith(":announcer")
+
+
+_TOKEN = st.text(
+    alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-", min_size=24, max_size=24
+)
+
+
+@given(local=st.text(min_size=1, max_size=64).filter(lambda text: "@" not in text), token=st.none() | _TOKEN)
+def test_any_unsubscribe_mailto_reads_back_as_its_address_and_subject(local: str, token: str | None) -> None:
+    """RFC 6068: whatever an address's local part holds, the mailto stays one printable ASCII
+    URI within its <…> and a mail client reads back the same address and subject."""
+    address = f"{local}@lists.example.org"
+    mailto = mailto_unsubscribe(address, token)
+    assert mailto.isascii()
+    assert mailto.isprintable()
+    assert not set(mailto) & set('<> ,"\\')
+    parts = urlsplit(mailto)
+    assert unquote(parts.path, errors="strict") == address
+    assert parse_qs(parts.query) == {"subject": [f"unsubscribe {token}" if token else "unsubscribe"]}

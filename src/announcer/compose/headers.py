@@ -118,6 +118,8 @@ def mailto_unsubscribe(address: str, token: str | None) -> str:
     return f"mailto:{quote(address, safe=_MAILTO_ADDRESS)}?subject={subject}"
 
 
-# What an address keeps as it is in a mailto: RFC 6068's unreserved and some-delims (the rest of
-# an address's atext, `#%&/=?^`{|}`, is percent-encoded).
-_MAILTO_ADDRESS = "!$'()*+,;:@"
+# What an address keeps as it is in a mailto: RFC 6068's unreserved and those of its some-delims
+# that nothing reading a List-Unsubscribe takes for its own; the rest is percent-encoded, as
+# RFC 6068 allows anywhere: `#%&/=?^`{|}` and also `,` (which separates the header's URIs), `()`
+# (a header comment) and `;:`.
+_MAILTO_ADDRESS = "!$'*+@"
