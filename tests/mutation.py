@@ -857,6 +857,24 @@ MUTANTS = [
         '    env.globals["direction"] = text_direction(language)',
         '    env.globals["direction"] = "auto"',
     ),
+    Mutant(
+        "a List-Unsubscribe added on the way rides on the DKIM signature",
+        "deliver/signing.py",
+        "SIGNED_HEADERS = (*_ONCE, *_OVERSIGNED, *_OVERSIGNED)",
+        "SIGNED_HEADERS = (*_ONCE, *_OVERSIGNED)",
+    ),
+    Mutant(
+        "a mailed unsubscription names no reader",
+        "compose/message.py",
+        "            token = unsubscribe_token(recipient.email, self._secret) if self._secret else None",
+        "            token = None",
+    ),
+    Mutant(
+        "a colon in a send's name splits its Feedback-ID into other fields",
+        "compose/headers.py",
+        '_NOT_IN_A_FEEDBACK_FIELD = re.compile(r"[^A-Za-z0-9._-]+")',
+        '_NOT_IN_A_FEEDBACK_FIELD = re.compile(r"[^A-Za-z0-9._:-]+")',
+    ),
 ]
 
 
