@@ -151,9 +151,10 @@ class Run:
             processes=1 if options.per_minute or total < 2 else transport.processes(settings, total),
         )
         hooks.start(total)
-        summary = deliverer.deliver_all(
-            self._learning(itertools.islice(kept, total)), announce=hooks.announce, advance=hooks.advance
-        )
+        recipients = self._learning(itertools.islice(kept, total))
+        if deliverer.processes > 1:  # the tokens learned here, before the fork: a forked process
+            recipients = iter(list(recipients))  # must not write through this one's connection
+        summary = deliverer.deliver_all(recipients, announce=hooks.announce, advance=hooks.advance)
         return SendReport(
             content.slug, key, total, summary, audience.checked.warnings, MappingProxyType(dict(left))
         )

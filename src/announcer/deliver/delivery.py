@@ -230,7 +230,7 @@ class Deliverer:
                 wanted = []
                 known = self._journal_lines(batch)
                 for recipient in batch:
-                    if self._settled_before(recipient, known.get(recipient.email.lower())):
+                    if self._settled_before(recipient, self._final(known.get(recipient.email.lower()))):
                         advance()
                     else:
                         wanted.append(recipient)
@@ -457,6 +457,14 @@ class Deliverer:
         self.summary.elsewhere += len(wanted) - len(ours)
         known = self._journal_lines(ours)
         return [r for r in ours if not self._settled_before(r, known.get(r.email.lower()))]
+
+    def _final(self, entry: Entry | None) -> Entry | None:
+        """A line as it may be judged before the claim: in a shared journal a line in flight may
+        be a live run's message on its way (its share, not in doubt), which only the claim tells
+        (see `_claim`); a delivered or failed line is final either way."""
+        if entry is not None and entry.outcome is Outcome.IN_FLIGHT and self.journal and self.journal.shared:
+            return None
+        return entry
 
     def _journal_lines(self, batch: list[Recipient]) -> dict[str, Entry]:
         """What the journal holds of this batch, unless it is not asked (no journal, `--resend`)."""
