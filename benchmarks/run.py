@@ -1,6 +1,7 @@
 """announcer beside its baselines, in one run and on the same data; prints figures and ratios.
 
     .venv/bin/python -m benchmarks.run [--sizes 1000 10000 100000] [--smtp 1000] [--serve 4000]
+                                       [--inbox 3000]
 
 - Dry run: messages/s of `announcer send` (the send itself, in a process of its own) beside
   a naive stdlib script (one `EmailMessage` per recipient, `as_bytes()`, one file each; measured
@@ -23,6 +24,9 @@
   machine has spells in which the same code runs at half speed).
 - Serve, last: `announcer serve` answering one-click POSTs beside a bare Starlette route on the
   same server, each on one core (`benchmarks.serve`, which also runs alone).
+- Inbox: `announcer inbox` over a Maildir of mixed bounces, complaints, unsubscriptions,
+  replies and mail, beside the stdlib parsing the same files (`benchmarks.inbox`, which also
+  runs alone).
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ from pathlib import Path
 from announcer.load.events import load_named
 from announcer.load.settings import load_settings
 from announcer.model.recipient import Recipient
-from benchmarks import child, serve
+from benchmarks import child, inbox, serve
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENT = "events/2026-03-06-car-t-cell-therapy.yaml"
@@ -265,6 +269,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000])
     parser.add_argument("--smtp", type=int, default=1000)
     parser.add_argument("--serve", type=int, default=4000, help="one-click POSTs a part a round (0: none)")
+    parser.add_argument("--inbox", type=int, default=3000, help="messages in the Maildir (0: none)")
     options = parser.parse_args()
     print(f"announcer benchmarks, {date.today()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
 
@@ -329,6 +334,10 @@ def main() -> None:
         print("\nannouncer serve: RFC 8058 one-click POSTs, each a reader of its own (see benchmarks.serve)")
         serve.pin_client()
         serve.report(options.serve)
+
+    if options.inbox:
+        print("\nannouncer inbox over a Maildir (messages/s; see benchmarks.inbox)")
+        inbox.report(options.inbox)
 
 
 if __name__ == "__main__":
