@@ -6,7 +6,7 @@ import csv
 import io
 import itertools
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from announcer import clock
+from announcer import clock, pipeline
 from announcer.audience import bounces
 from announcer.audience.ledger import Audience, AudienceLedger, How, State
 from announcer.audience.tokens import unsubscribe_token, verp_address, verp_token, verp_token_of
@@ -154,6 +154,34 @@ def test_every_send_leaves_out_whom_the_ledger_says(server: Server, cli: CLI, wo
     # A cancellation reaches whoever has the event, and only them: the reader who unsubscribed
     # after it came would not have had it. Here nobody left afterwards; now one does:
     assert sorted(server.handler.counts()) == sorted(READERS[3:])
+
+
+def test_a_send_names_whom_it_leaves_out_and_why_the_latest_first(
+    server: Server, cli: CLI, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the organiser has not seen yet (who left since the last send) comes first; past
+    NAMED_LEFT_OUT the rest are counted, for `audience list` to name."""
+    monkeypatch.setattr(pipeline, "NAMED_LEFT_OUT", 2)
+    changes: list[Callable[[AudienceLedger], object]] = [
+        lambda ledger: ledger.bounce(READERS[1], "5.1.1", "user unknown"),
+        lambda ledger: ledger.complain(READERS[2]),
+        lambda ledger: ledger.unsubscribe(READERS[0], How.MAILTO, "mailed, by the token in it"),
+    ]
+    for day, change in enumerate(changes, start=1):
+        with (
+            clock.pinned(datetime(2026, 2, day, 9, tzinfo=UTC), iter(())),
+            Audience(workspace, LIST) as ledger,
+        ):
+            change(ledger)
+    code, out, err = cli("send", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS, "--transport", "smtp", "--past")
+    assert code == 0, err
+    mailed = "(mailto: mailed, by the token in it)"
+    assert out.splitlines()[-4:] == [
+        "sent 2 of 2 by SMTP; left out 3: 1 unsubscribed, 1 complained, 1 bouncing (announcer audience list)",
+        f"left out: {READERS[0]}  unsubscribed since 2026-02-03T09:00:00+00:00 {mailed}",
+        f"left out: {READERS[2]}  complained since 2026-02-02T09:00:00+00:00 (complaint)",
+        "left out: 1 more (announcer audience list)",
+    ], out
 
 
 def test_a_cancellation_reaches_a_reader_who_left_after_the_invitation(

@@ -808,6 +808,10 @@ def _print_summary(
     if report.left_out:
         parts.append(f"left out {left_out_words(report.left_out)} (announcer audience list)")
     typer.echo("; ".join(parts))
+    for standing in report.left_out_named:
+        typer.echo(f"left out: {standing.described()}")
+    if (unnamed := sum(report.left_out.values()) - len(report.left_out_named)) > 0:
+        typer.echo(f"left out: {unnamed} more (announcer audience list)")
     for address, reply in summary.failed:
         typer.echo(f"failed: {address}: {reply}", err=True)
     for address, reply in summary.in_doubt:
@@ -1157,11 +1161,7 @@ def audience_list(
         with Audience(settings.workspace, list_id_of(settings)) as ledger:
             standings = [s for s in ledger.standings() if every or s.left_out]
         for standing in standings:
-            score = f"  bounce score {standing.score:g}" if standing.score else ""
-            why = f": {standing.reason}" if standing.reason else ""
-            typer.echo(
-                f"{standing.address}  {standing.state.value} since {standing.at} ({standing.how}{why}){score}"
-            )
+            typer.echo(standing.described())
         counts = collections.Counter(standing.state for standing in standings if standing.left_out)
         typer.echo(f"sends leave out {left_out_words(counts)}" if counts else "sends leave out nobody")
 

@@ -59,6 +59,11 @@ class SendOptions:
         return self.reaches_people and self.test_to is None
 
 
+# A send names the readers it leaves out, the latest changes first (what the organiser has not
+# seen yet), up to this many; `announcer audience list` names them all.
+NAMED_LEFT_OUT = 10
+
+
 @dataclass(frozen=True)
 class SendReport:
     """What a send did."""
@@ -69,6 +74,7 @@ class SendReport:
     summary: Summary
     warnings: tuple[Problem, ...] = field(default_factory=tuple)
     left_out: Mapping[State, int] = field(default_factory=lambda: MappingProxyType({}))  # by standing
+    left_out_named: tuple[Standing, ...] = ()  # the latest NAMED_LEFT_OUT of them, newest first
 
 
 @dataclass(frozen=True)
@@ -137,7 +143,8 @@ class Run:
         options, hooks = self.options, self.hooks
         settings, content = composers.settings, composers.content
         test_to = _test_address(options.test_to)
-        kept, left = (audience.recipients, Counter[State]()) if test_to else self._kept(key, audience)
+        kept, leaving = (audience.recipients, []) if test_to else self._kept(key, audience)
+        left = Counter(standing.state for standing in leaving)
         total = 1 if test_to else audience.checked.count - left.total()
         transport = TRANSPORTS[options.transport]
         folder = f"{content.slug}-test" if test_to else content.slug
@@ -155,14 +162,21 @@ class Run:
         if deliverer.processes > 1:  # the tokens learned here, before the fork: a forked process
             recipients = iter(list(recipients))  # must not write through this one's connection
         summary = deliverer.deliver_all(recipients, announce=hooks.announce, advance=hooks.advance)
+        newest = sorted(leaving, key=lambda standing: standing.at, reverse=True)[:NAMED_LEFT_OUT]
         return SendReport(
-            content.slug, key, total, summary, audience.checked.warnings, MappingProxyType(dict(left))
+            content.slug,
+            key,
+            total,
+            summary,
+            audience.checked.warnings,
+            MappingProxyType(dict(left)),
+            tuple(newest),
         )
 
-    def _kept(self, key: str, audience: Audience) -> tuple[Iterable[Recipient], Counter[State]]:
-        """The recipients a message of this key goes to, and how many it leaves out, by standing."""
+    def _kept(self, key: str, audience: Audience) -> tuple[Iterable[Recipient], list[Standing]]:
+        """The recipients a message of this key goes to, and the standings of those it leaves out."""
         if not self.left_out:
-            return audience.recipients, Counter()
+            return audience.recipients, []
         kind = kind_of_key(key)
         to_unsubscribed = kind is not None and KINDS[kind].reaches_unsubscribed
         left_out = self.left_out
@@ -171,8 +185,8 @@ class Run:
             standing = left_out.get(recipient.email.lower())
             return standing is not None and not (to_unsubscribed and standing.state is State.UNSUBSCRIBED)
 
-        counted = Counter(left_out[r.email.lower()].state for r in audience.recipients if leaves_out(r))
-        return itertools.filterfalse(leaves_out, audience.recipients), counted
+        leaving = [left_out[r.email.lower()] for r in audience.recipients if leaves_out(r)]
+        return itertools.filterfalse(leaves_out, audience.recipients), leaving
 
     def _learning(self, recipients: Iterable[Recipient]) -> Iterator[Recipient]:
         """The recipients, each batch's tokens recorded before any of its messages goes, so that

@@ -74,6 +74,12 @@ class Standing:
     def left_out(self) -> bool:
         return self.state is not State.SUBSCRIBED
 
+    def described(self) -> str:
+        """`asa@example.org  unsubscribed since … (one-click)`: as `audience list` and a send say it."""
+        score = f"  bounce score {self.score:g}" if self.score else ""
+        why = f": {self.reason}" if self.reason else ""
+        return f"{self.address}  {self.state.value} since {self.at} ({self.how}{why}){score}"
+
 
 @dataclass(frozen=True)
 class LogLine:
