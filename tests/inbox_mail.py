@@ -143,6 +143,31 @@ Subject: CAR T Cell Therapy
 """)
 
 
+def qmail_bounce(
+    to: str, recipient: str, *, headers: str = "From: MAILER-DAEMON@mail.example.net\n"
+) -> bytes:
+    """A bounce in qmail's own plain-text form (no RFC 3464 report)."""
+    return crlf(f"""{headers}To: {to}
+Subject: failure notice
+Message-ID: {_id(None)}
+
+Hi. This is the qmail-send program at mail.example.net.
+I'm afraid I wasn't able to deliver your message to the following addresses.
+This is a permanent error; I've given up. Sorry it didn't work out.
+
+<{recipient}>:
+192.0.2.7 does not like recipient.
+Remote host said: 550 5.1.1 No such user
+Giving up on 192.0.2.7.
+
+--- Below this line is a copy of the message.
+
+From: {SENDER}
+To: {recipient}
+Subject: CAR T Cell Therapy
+""")
+
+
 def arf(
     *,
     original_to: str = "",

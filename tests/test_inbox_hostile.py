@@ -5,6 +5,8 @@ listed, never a traceback; generated reports and bytes keep both promises."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,6 +40,7 @@ from tests.inbox_mail import (
     deliver,
     dsn,
     mail,
+    qmail_bounce,
 )
 
 STRANGERS = ["never.sent@example.com", "postmaster@example.org", "Asa.Lindqvist@example.org.evil"]
@@ -133,6 +136,29 @@ def test_broken_encodings_and_control_characters_are_listed_safely(sent: Path, c
     assert "Traceback" not in out + err
     assert not re.search("[\x00-\x08\x0b-\x1f\x7f\u202e]", out)
     assert "inbox: 4 new messages" in out
+
+
+@pytest.mark.parametrize("headers", ["", "From: \n"], ids=["no From", "an empty From"])
+def test_a_bounce_in_a_servers_own_form_without_a_from_is_read_without_a_traceback(
+    sent: Path, headers: str
+) -> None:
+    maildir = sent / "Maildir"
+    # A detector of flufl.bounce failed on a message without a From, logging its traceback (to
+    # stderr, in a process of its own) and stopping the detectors after it: qmail's was not read.
+    deliver(maildir, qmail_bounce(BOUNCES, READERS[2], headers=headers))
+    done = subprocess.run(
+        [sys.executable, "-m", "announcer", "inbox", "--mailbox", str(maildir)],
+        cwd=sent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "Traceback" not in done.stderr
+    assert (done.returncode, done.stdout.splitlines()[-1]) == (0, "inbox: 1 new message: 1 bounce")
+    with Audience(sent, LIST) as audience:
+        standing = audience.standing(READERS[2])
+    assert standing is not None
+    assert standing.score > 0
 
 
 def test_a_message_without_a_message_id_is_handled_once_by_its_bytes(sent: Path, cli: CLI) -> None:

@@ -15,14 +15,22 @@ older forms) is read with flufl.bounce's detectors, which know the formats real 
 
 from __future__ import annotations
 
+import copy
+import logging
 import re
 from dataclasses import dataclass
 from email.message import Message
+from email.utils import getaddresses
 
 from flufl.bounce import all_failures
 
 from announcer.inbox.naming import ENVELOPE_HEADERS, Naming, addresses_in, header_values
 from announcer.inbox.reading import parts, text_of
+
+# flufl.bounce logs a detector's failure with its traceback (on stderr, when nothing else
+# handles its log): a stranger's message must never print one. `_heuristic` says it in words.
+logging.getLogger("flufl.bounce").addHandler(logging.NullHandler())
+logging.getLogger("flufl.bounce").propagate = False
 
 MAX_RECIPIENTS = 50  # per-recipient blocks read of one DSN: ours go to one reader each
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
@@ -127,6 +135,12 @@ def read_bounce(message: Message, naming: Naming, *, standard: bool) -> Bounce:
 
 def _heuristic(message: Message) -> list[Recipient]:
     """The recipients flufl.bounce's detectors find, as failed (permanent: 5.0.0, else 4.0.0)."""
+    if not getaddresses([str(message.get("From", ""))]):
+        # Without a From, one of flufl.bounce's detectors (Yale's) fails, and a detector failing
+        # stops the ones after it (qmail's, Postfix's own): they read a copy with an empty From.
+        message = copy.deepcopy(message)
+        del message["From"]
+        message["From"] = "<>"
     try:
         temporary, permanent = all_failures(message)
     except Exception:  # a detector failing on a stranger's message reads nothing
