@@ -91,8 +91,8 @@ MUTANTS = [
     ),
     Mutant(
         "preview answers any Host",
-        "preview/server.py",
-        "return is_loopback(name)",
+        "preview/web.py",
+        'return parsed is not None and is_loopback(parsed["name"])',
         "return True",
         tests=PREVIEW_IN_ITS_OWN_PROCESS,
     ),
@@ -254,9 +254,9 @@ MUTANTS = [
     ),
     Mutant(
         "preview connections unbounded",
-        "preview/connections.py",
-        "if waiting >= self.limits.connections and not self._make_room():",
-        "if False:",
+        "serve/server.py",
+        "        if len(others) >= cap:",
+        "        if False:",
     ),
     # Calendar lifecycle
     Mutant(
@@ -584,19 +584,19 @@ MUTANTS = [
     ),
     Mutant(
         "the preview waits for ever for a slow request's head",
-        "preview/connections.py",
-        "elif connection.state is not _State.WORK and now >= connection.deadline:",
-        "elif False:",
+        "serve/server.py",
+        "            self._deadline = self.loop.call_later(self.arrive_seconds, self._expired)",
+        "            pass",
     ),
     Mutant(
         "reload streams unbounded in the preview",
-        "preview/connections.py",
-        "while len(self._streams) >= self.limits.streams:",
+        "preview/web.py",
+        "while len(self._open) >= self.cap:",
         "while False:",
     ),
     Mutant(
         "the preview's Host checked by prefix (DNS rebinding)",
-        "preview/server.py",
+        "preview/web.py",
         "parsed = _HOST.fullmatch(",
         "parsed = _HOST.match(",
         tests=PREVIEW_IN_ITS_OWN_PROCESS,

@@ -21,8 +21,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from announcer.preview.connections import Limits
-from announcer.preview.server import Preview, PreviewServer, Target
+from announcer.preview.server import Limits, Preview, PreviewServer, Target
 from tests.helpers import EXAMPLE_EVENT
 
 CLIENT_TIMEOUT = 10.0
@@ -157,6 +156,27 @@ def test_a_page_answers_while_slow_heads_and_reload_streams_are_held(serving: Se
         finally:
             for stream in streams:
                 stream.close()
+
+
+def test_eighty_slow_clients_of_each_kind_cannot_lock_the_preview(serving: Serving) -> None:
+    """80 clients sending their heads a byte at a time, and 80 asking for the email over and
+    over without reading a byte of the answers: a page is answered all the same, and the slow
+    ones keep their connections (none is cut to make room for it)."""
+    request = b"GET /email.html HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    # All 160 may wait for a request at once (the cap is another test's): none is cut to make room.
+    with serving(Limits(head_seconds=600, connections=200)) as server, slowloris(server, 80) as attack:
+        unread = [connect(server) for _ in range(80)]
+        try:
+            for client in unread:
+                client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                client.sendall(request * 40)  # some 2 MB of answers each, never read
+            status, body = get(server, "/")
+            assert status == 200
+            assert b"CAR T Cell Therapy" in body
+            assert all(still_open(client) for client in attack.clients)
+        finally:
+            for client in unread:
+                client.close()
 
 
 def test_slow_heads_are_closed_at_the_head_deadline(serving: Serving) -> None:

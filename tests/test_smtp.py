@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from announcer.compose.message import Outgoing
 from announcer.deliver.transports.smtp import SMTPServer, SMTPTransport
 from announcer.errors import DeliveryError
-from announcer.preview.server import Target, build_items
+from announcer.preview.model import Target, build_items
 from tests.helpers import CLI, EXAMPLE_EVENT, EXAMPLE_RECIPIENTS, configure_smtp, read_message, write
 from tests.smtp_server import PASSWORD, USERNAME, CertificateAuthority, Server, smtp_server
 

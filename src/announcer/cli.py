@@ -7,7 +7,6 @@ import contextlib
 import csv
 import itertools
 import json
-import signal
 import sys
 import threading
 import webbrowser
@@ -16,7 +15,6 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, datetime, time
 from pathlib import Path
-from types import FrameType
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -1039,6 +1037,7 @@ def preview(
     it, with its plain text, calendar and headers. Listens on this machine only. Ctrl-C stops it.
     """
     from announcer.preview.server import Preview, PreviewServer, Target  # only this verb needs it
+    from announcer.serve.server import stopped_by_signals
 
     if not target.exists():
         typer.echo(
@@ -1056,7 +1055,7 @@ def preview(
         typer.echo(f"error: cannot listen on {bind}:{port}: {exc.strerror} (choose another --port)", err=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     try:
-        with _stopped_by_signals(server.shutdown):
+        with stopped_by_signals(server.stop_soon):
             typer.echo(f"preview on {server.url}  (Ctrl-C stops)")
             if watcher.snapshot.error:
                 _warn(watcher.snapshot.error)
@@ -1098,7 +1097,7 @@ def serve(
     """
     from announcer.serve.app import Service  # only this verb needs the web stack
     from announcer.serve.limits import DEFAULT_LIMITS
-    from announcer.serve.server import listen, server, url_of
+    from announcer.serve.server import listen, server, stopped_by_signals, url_of
 
     with _exit_codes():
         settings = load_settings(config)
@@ -1111,30 +1110,12 @@ def serve(
                 f"error: cannot listen on {host}:{port}: {exc.strerror} (choose another --port)", err=True
             )
             raise typer.Exit(EXIT_BAD_INPUT) from None
-        with sock:
+        uvicorn_server = server(service.app, DEFAULT_LIMITS)
+        with sock, stopped_by_signals(lambda: setattr(uvicorn_server, "should_exit", True)):
             typer.echo(f"knows the tokens of {counted(service.learned, 'reader')} the journal names")
             typer.echo(f"serving on {url_of(sock)}  (Ctrl-C stops)")
-            server(service.app, DEFAULT_LIMITS).run(sockets=[sock])
+            uvicorn_server.run(sockets=[sock])
     typer.echo("stopped")
-
-
-@contextmanager
-def _stopped_by_signals(stop: Callable[[], None]) -> Iterator[None]:
-    """Ctrl-C and SIGTERM call `stop` (from another thread: it may wait for the loop it ends).
-
-    Handled explicitly, so that they work even where SIGINT was ignored when the process
-    started (a job in the background, nohup).
-    """
-
-    def handle(number: int, frame: FrameType | None) -> None:
-        threading.Thread(target=stop, name="stop", daemon=True).start()
-
-    previous = {number: signal.signal(number, handle) for number in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
 
 
 audience_app = typer.Typer(
