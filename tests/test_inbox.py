@@ -16,7 +16,9 @@ from announcer.deliver.ledger import sent_to
 from announcer.inbox.naming import Naming
 from announcer.inbox.sorter import Context, Kind, Verdict, sort
 from announcer.inbox.sources import Stored
-from tests.helpers import CLI
+from announcer.lifecycle import event_uid
+from announcer.load.settings import load_settings
+from tests.helpers import CLI, EXAMPLE_EVENT
 from tests.inbox_mail import (
     BOUNCES,
     LEAVE,
@@ -248,12 +250,13 @@ def test_inbox_handles_each_message_once_lists_what_needs_a_look_and_moves_only_
     assert "A question about the seminar" in out
     assert (
         "inbox: 7 new messages: 1 bounce, 1 delivery notice, 1 complaint, 1 unsubscription, "
-        "1 automatic reply, 1 RSVP answer, 1 other; moved 6 to Handled"
+        "1 automatic reply, 1 RSVP answer, 1 other; moved 5 to Handled"
     ) in out
-    assert len(list((maildir / ".Handled" / "cur").iterdir())) == 6
-    left = list((maildir / "new").iterdir())
-    assert len(left) == 1
-    assert b"A question" in left[0].read_bytes()
+    assert len(list((maildir / ".Handled" / "cur").iterdir())) == 5
+    left = sorted(path.read_bytes() for path in (maildir / "new").iterdir())
+    assert len(left) == 2
+    assert b"A question" in left[0]
+    assert b"METHOD:REPLY" in left[1]  # where `announcer rsvps` reads it
     with Audience(sent, LIST) as audience:
         states = {standing.address: standing.state for standing in audience.standings()}
     assert states == {
@@ -263,7 +266,18 @@ def test_inbox_handles_each_message_once_lists_what_needs_a_look_and_moves_only_
     }
 
     code, out, err = cli("inbox", "--mailbox", str(maildir), "--move-to", "Handled")
-    assert (code, out) == (0, "inbox: 0 new messages; 1 handled before\n"), err
+    assert (code, out) == (0, "inbox: 0 new messages; 2 handled before\n"), err
+
+
+def test_an_rsvp_answer_stays_where_rsvps_counts_it(sent: Path, cli: CLI) -> None:
+    uid = event_uid("2026-03-06-car-t-cell-therapy", load_settings(sent / "announcer.toml"))
+    maildir = sent / "Maildir"
+    deliver(maildir, rsvp(READERS[0], uid), dsn(BOUNCES, READERS[1]))
+    code, out, err = cli("inbox", "--mailbox", str(maildir), "--move-to", "Handled")
+    assert "inbox: 2 new messages: 1 bounce, 1 RSVP answer; moved 1 to Handled" in out, err
+    code, out, err = cli("rsvps", EXAMPLE_EVENT, "--mailbox", str(maildir))
+    assert code == 0, err
+    assert "1 answer: 1 yes" in out
 
 
 def test_inbox_reads_an_mbox_and_refuses_to_move_from_one(sent: Path, cli: CLI) -> None:

@@ -979,7 +979,7 @@ def inbox(
 
         summary = read_inbox(settings, mailbox or imap or "", move_to, say)
     found = ", ".join(
-        counted(summary.counts[kind], kind.value, _PLURALS.get(kind)) for kind in summary.counts
+        counted(summary.counts[kind], kind.value, _PLURALS.get(kind)) for kind in Kind if summary.counts[kind]
     )
     total = counted(sum(summary.counts.values()), "new message")
     before = f"; {summary.before} handled before" if summary.before else ""

@@ -38,8 +38,9 @@ class Kind(StrEnum):
 
     @property
     def handled(self) -> bool:
-        """Whether `inbox` deals with this kind itself (and `--move-to` moves it)."""
-        return self not in (Kind.OTHER, Kind.UNREADABLE)
+        """Whether `inbox` deals with this kind itself, so `--move-to` moves it: not what it left
+        alone, nor an RSVP answer, which stays where `announcer rsvps` reads it."""
+        return self not in (Kind.OTHER, Kind.UNREADABLE, Kind.RSVP)
 
 
 Change = Callable[[AudienceLedger], object]
