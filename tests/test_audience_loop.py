@@ -295,7 +295,7 @@ def test_each_way_a_reader_leaves_is_applied_and_the_next_send_reaches_exactly_t
         f"complaint: {run.complained}, by our VERP address: left out",
         f"unsubscription: {run.mailed}, by the token in it: unsubscribed",
     ], out
-    assert "inbox: 4 new messages: 1 bounce, 1 unsubscription, 1 complaint, 1 automatic reply" in out, out
+    assert "inbox: 4 new messages: 1 bounce, 1 complaint, 1 unsubscription, 1 automatic reply" in out, out
     code, out, err = cli("inbox", *mailbox.arguments)  # as cron runs it again: each message once
     assert (code, out) == (0, "inbox: 0 new messages; 4 handled before\n"), out + err
 
