@@ -243,6 +243,17 @@ def test_a_head_larger_than_the_limit_is_refused(serving: Serving, ended: bool) 
         assert closed_by_server(client)
 
 
+def test_a_refusal_reaches_a_client_still_sending(serving: Serving) -> None:
+    """A client sends on after its head passed the limit: the server reads on (and drops it) for
+    a moment, so that the client's sending ends and it reads the 431, rather than a reset."""
+    with serving(Limits(head_bytes=16 * 1024, head_seconds=600)) as server, connect(server) as client:
+        client.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Filler: " + b"f" * 8_000_000)
+        response = http.client.HTTPResponse(client)
+        response.begin()
+        assert response.status == 431
+        assert closed_by_server(client)
+
+
 def test_a_head_within_the_limit_is_answered(serving: Serving) -> None:
     with serving(Limits(head_bytes=16 * 1024)) as server, connect(server) as client:
         filler = b"".join(b"X-Filler-%d: %s\r\n" % (number, b"f" * 1000) for number in range(14))

@@ -32,6 +32,7 @@ ASGIApp = Callable[
 _WAITING = (h11.IDLE, h11.SEND_BODY)  # the client's side of a request still to come in whole
 _HEAD_END = re.compile(rb"\n\r?\n")  # as h11 finds it
 _TOO_LARGE = "the request's head is larger than this server reads\n"
+_DRAIN_SECONDS = 2.0  # after a refusal, for the client to read it before the close resets it
 
 
 class _Connection(h11.Connection):
@@ -59,6 +60,7 @@ class _DeadlineH11(H11Protocol):
 
     _deadline: asyncio.TimerHandle | None = None
     _since = 0.0  # when it began waiting for a request
+    _refused = False  # answered for the last time: what the client sends on is dropped
 
     def __init__(self, config: uvicorn.Config, *args: Any, **kwargs: Any) -> None:
         super().__init__(config, *args, **kwargs)
@@ -75,7 +77,8 @@ class _DeadlineH11(H11Protocol):
     def waiting(self) -> bool:
         """Whether it waits for the client's next request (none is being answered)."""
         answering = self.cycle is not None and not self.cycle.response_complete
-        return self.conn.their_state in _WAITING and not answering and not self.transport.is_closing()
+        closing = self._refused or self.transport.is_closing()
+        return self.conn.their_state in _WAITING and not answering and not closing
 
     def _make_room(self, cap: int) -> None:
         others = [
@@ -95,9 +98,16 @@ class _DeadlineH11(H11Protocol):
             b"HTTP/1.1 %d %s\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: %d\r\n"
             b"connection: close\r\n\r\n%s" % (status, STATUS_PHRASES[status], len(body), body)
         )
-        self.transport.close()
+        # Closed with the client's bytes unread, the connection would be reset, and the answer
+        # with it: end our side, drop what comes, close when the client does or in a moment.
+        self._refused = True
+        self._disarm()
+        self.transport.write_eof()
+        self.loop.call_later(_DRAIN_SECONDS, self.transport.close)
 
     def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
         if self.conn.their_state is h11.IDLE and self._head_too_large(data):
             self._refuse(431)
             return
