@@ -81,6 +81,11 @@ def stdlib_message(
                 data, subtype="calendar", cte="base64", params={"method": calendar.method}
             )
     for calendar, data in calendars:
+        if not calendar.acted_on:  # a file to open: application/ics
+            message.add_attachment(
+                data.encode(), maintype="application", subtype="ics", cte="base64", filename=calendar.filename
+            )
+            continue
         message.add_attachment(
             data,
             subtype="calendar",

@@ -78,7 +78,7 @@ def test_daylight_saving_inside_the_window_keeps_times_right(
     write(Path("dst/b-after.yaml"), _event("After the change", f"{after} 12:00"))
     window = Window(first, 7)
     content = render_digest_of(settings, window, "dst")
-    starts = [vobject.readOne(c.data.decode()).vevent.dtstart.value for c in content.calendars]
+    starts = [vobject.readOne(c.data.decode()).vevent.dtstart.value for c in content.calendars[1:]]
     assert [start.astimezone(UTC).hour for start in starts] == [utc_before, utc_after]
     assert content.text.count("12:00–13:00 Stockholm time") == 2
 
@@ -91,16 +91,26 @@ def test_digest_command_writes_one_message_per_recipient_with_a_calendar_per_eve
     message = _read(paths[0])
     assert str(message["Subject"]).startswith("Seminars 2 – 6 March: Mapping the Developing Human Thymus")
     assert "Dear Åsa Lindqvist," in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    attachments = list(message.iter_attachments())
-    assert [part.get_filename() for part in attachments] == [
-        "2026-03-02-thymus-atlas.ics",
-        "2026-03-04-engineered-tregs-online.ics",
-        "2026-03-05-computational-pathology.ics",
-        "2026-03-06-car-t-cell-therapy.ics",
+    together, *attachments = list(message.iter_attachments())
+    slugs = [
+        "2026-03-02-thymus-atlas",
+        "2026-03-04-engineered-tregs-online",
+        "2026-03-05-computational-pathology",
+        "2026-03-06-car-t-cell-therapy",
     ]
+    assert [part.get_filename() for part in attachments] == [f"{slug}.ics" for slug in slugs]
+    # One calendar part holds every talk (a mail program acts on one such part: Thunderbird adds
+    # them all with one click); each talk is also a file of its own to open.
+    assert (together.get_content_type(), together.get_filename()) == (
+        "text/calendar",
+        "all-talks-2026-03-02.ics",
+    )
+    assert together.get_param("method") == "PUBLISH"
+    whole = IcsCalendarStream.calendar_from_ics(together.get_content())
+    assert [event.uid for event in whole.events] == [f"{slug}@example.org" for slug in slugs]
     for part in attachments:
-        assert part.get_content_type() == "text/calendar"
-        text = part.get_content()
+        assert part.get_content_type() == "application/ics"
+        text = part.get_content().decode()
         calendar = IcsCalendarStream.calendar_from_ics(text)
         assert len(calendar.events) == 1
         slug = part.get_filename().removesuffix(".ics")  # type: ignore[union-attr]
@@ -173,7 +183,7 @@ def test_fifteen_events_stay_under_gmail_clipping(settings: Settings, pinned: No
     assert len(_slugs(settings, EXAMPLE_WINDOW, "many")) == 15
     content = render_digest_of(settings, EXAMPLE_WINDOW, "many")
     assert len(content.html.encode()) < 102_000
-    assert len(content.calendars) == 15
+    assert len(content.calendars) == 1 + 15
     assert "Read the abstract" not in content.html, "too long for the abstracts: they are left out"
     assert content.text.count("The abstract is below.") == 15, "the text is never clipped: it keeps them"
     for number in range(3, 15):

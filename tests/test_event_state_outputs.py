@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from icalendar import Calendar
 
 from announcer import clock
 from announcer.history import history
@@ -84,7 +85,7 @@ def _with_class(html: str, name: str) -> list[tuple[str, dict[str, str], str]]:
 
 def test_a_digest_counts_the_talks_on_and_the_calendars_it_attaches(settings: Settings) -> None:
     digest = _digest(settings, cancelled=(CAR_T,))
-    assert len(digest.calendars) == 3
+    assert len([file for file in digest.calendars if not file.acted_on]) == 3, "a file for each talk on"
     assert (
         "3 talks to choose from. Each has its own calendar file attached. 1 talk is cancelled." in digest.html
     )
@@ -302,3 +303,47 @@ def test_an_update_s_change_box_has_its_own_tint_and_says_only_the_old_times_on_
     assert palette.tint in facts[1]["style"]
     assert "was 10:00–11:00" in " ".join(content.text.split())
     assert "was Friday" not in content.text
+
+
+# 4. What a mail program's calendar bar shows (tests/thunderbird_look.py measures Thunderbird)
+
+
+def _descriptions(calendar: bytes) -> list[str]:
+    return [str(event["DESCRIPTION"]) for event in Calendar.from_ical(calendar).walk("VEVENT")]
+
+
+def test_a_digest_is_one_calendar_part_of_the_talks_on_and_a_file_for_each(settings: Settings) -> None:
+    digest = _digest(settings, cancelled=(CAR_T,))
+    together, *files = digest.calendars
+    assert together.acted_on
+    assert not any(file.acted_on for file in files), "files to open, which no mail program takes for the part"
+    uids = [str(event["UID"]) for event in Calendar.from_ical(together.data).walk("VEVENT")]
+    assert uids == [f"{file.filename.removesuffix('.ics')}@example.org" for file in files]
+    assert f"{CAR_T}@example.org" not in uids
+    zones = [str(zone["TZID"]) for zone in Calendar.from_ical(together.data).walk("VTIMEZONE")]
+    assert len(zones) == len(set(zones)), "each zone once"
+
+
+def test_every_message_s_calendar_opens_the_abstract_alike_and_the_site_s_has_it_whole(
+    settings: Settings, cli: CLI
+) -> None:
+    named = load_named(Path(EXAMPLE_EVENT), settings.defaults)
+    renderer = Renderer(settings)
+    with history(settings.workspace) as sequences:
+        edition = current_edition(named, settings, sequences)
+    invitation = _descriptions(renderer.render_event(named, edition).ics)[0]
+    reminder = renderer.render_reminder(named, edition, "1d", datetime(2026, 3, 5, 12, tzinfo=UTC))
+    second_paragraph = "Clinical experience initially obtained"
+    flat = " ".join(invitation.split())
+    assert "Where:" in invitation
+    assert CAR_T_OPENING in flat, "the facts, then the abstract's opening"
+    assert second_paragraph not in flat
+    assert len(invitation) < 900, "a few lines, not a screen"
+    # Thunderbird marks in red what differs from the entry it has: a reminder (or the digest's
+    # entry of the talk) with less than the invitation would look like a change.
+    digest = _descriptions(_digest(settings).calendars[0].data)
+    assert _descriptions(reminder.ics) == [invitation]
+    assert invitation in digest
+    assert cli("site", "--out", "public")[0] == 0
+    [page] = _descriptions(Path(f"public/onkpat/{CAR_T}.ics").read_bytes())
+    assert second_paragraph in " ".join(page.split()), "the site's calendar is the whole entry"

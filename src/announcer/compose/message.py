@@ -92,14 +92,19 @@ class _Calendar:
 
     def __init__(self, calendar: CalendarFile, *, attached: bool) -> None:
         part = EmailMessage(policy=WIRE)
-        part.set_content(
-            calendar.data.decode(),
-            subtype="calendar",
-            cte="base64",
-            params={"method": calendar.method, **({"name": calendar.filename} if attached else {})},
-            disposition="attachment" if attached else None,
-            filename=calendar.filename if attached else None,
-        )
+        if calendar.acted_on:
+            part.set_content(
+                calendar.data.decode(),
+                subtype="calendar",
+                cte="base64",
+                params={"method": calendar.method, **({"name": calendar.filename} if attached else {})},
+                disposition="attachment" if attached else None,
+                filename=calendar.filename if attached else None,
+            )
+        else:  # a file to open, which no mail program takes for the message's calendar
+            part.set_content(
+                calendar.data, maintype="application", subtype="ics", cte="base64", filename=calendar.filename
+            )
         del part["MIME-Version"]
         head, _, _ = part.as_bytes(policy=WIRE).partition(CRLF + CRLF)
         self.calendar = calendar

@@ -116,6 +116,25 @@ def calendar_feed(name: str, description: str | None, calendars: list[bytes], re
     feed.add("REFRESH-INTERVAL", refresh, parameters={"VALUE": "DURATION"})
     hours = round(refresh.total_seconds() / 3600)
     feed.add("X-PUBLISHED-TTL", f"PT{hours}H")  # the same, for Outlook and Apple (no type known to icalendar)
+    _add_events(feed, calendars)
+    return bytes(feed.to_ical())
+
+
+def merged_calendar(calendars: list[bytes], method: str) -> bytes:
+    """The events of several calendars in one (PUBLISH allows several, RFC 5546 §3.2.1), each
+    keeping its UID and SEQUENCE, each time zone once; no calendar name (Outlook would open a
+    named one as a calendar of its own). Thunderbird adds every event of one such part with one
+    click, where of several parts it offers one (tests/thunderbird_look.py)."""
+    merged = Calendar()
+    merged.add("PRODID", PRODID)
+    merged.add("VERSION", "2.0")
+    merged.add("CALSCALE", "GREGORIAN")
+    merged.add("METHOD", method)
+    _add_events(merged, calendars)
+    return bytes(merged.to_ical())
+
+
+def _add_events(into: Calendar, calendars: list[bytes]) -> None:
     zones: set[str] = set()
     for data in calendars:
         for component in Calendar.from_ical(data).subcomponents:
@@ -123,5 +142,4 @@ def calendar_feed(name: str, description: str | None, calendars: list[bytes], re
                 if str(component["TZID"]) in zones:
                     continue
                 zones.add(str(component["TZID"]))
-            feed.add_component(component)
-    return bytes(feed.to_ical())
+            into.add_component(component)

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from announcer import clock
+from announcer import clock, prose
 from announcer.kinds import KINDS, Kind, Method, method_of, slug_of
 from announcer.languages import translations
 from announcer.lifecycle import Edition, organizer_of
@@ -17,6 +17,7 @@ from announcer.model.settings import Settings
 from announcer.render.calendar import build_calendar
 from announcer.render.calendar_links import CalendarLink, calendar_links
 from announcer.render.changes import changes, update_headline
+from announcer.render.filters import trim
 from announcer.render.palette import palette_for
 from announcer.render.site_links import page_url, site_key, subscribe_links
 from announcer.render.slots import RecipientSlots, new_slot_key
@@ -24,6 +25,13 @@ from announcer.render.theme import Theme
 from announcer.render.wording import Schedule, reader_time, reminder_when
 
 ICS_FILENAME = "invite.ics"
+OPENING_LIMIT = 300  # a calendar's opening of the abstract: a few lines
+
+
+def opening(markdown: str, limit: int) -> str:
+    """The first paragraph of a Markdown text as plain text, cut at a word to at most `limit`."""
+    whole = prose.to_text(markdown, width=10**6).strip()
+    return trim(whole.split("\n\n")[0].strip(), limit)
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,9 @@ class CalendarFile:
     data: bytes
     method: Method
     attendee: bool = False  # each reader is named as its ATTENDEE (RSVP sends and their cancellations)
+    # False: a file to open (application/ics), not a calendar part the mail program acts on: a
+    # message's programs act on one such part only (see `render.digest`)
+    acted_on: bool = True
 
 
 @dataclass(frozen=True)
@@ -159,15 +170,24 @@ class Renderer:
             Kind.MATERIALS, context, slug_of(Kind.MATERIALS, named.slug), edition.uid, calendars
         )
 
-    def event_calendar(self, event: Event, edition: Edition, language: str, method: Method) -> EventCalendar:
+    def event_calendar(
+        self, event: Event, edition: Edition, language: str, method: Method, *, whole: bool = False
+    ) -> EventCalendar:
         """The event's own calendar (its stable UID and SEQUENCE) and "Add to calendar" links,
-        carrying the iTIP `method` of the message (or page) it goes in (see `kinds.method_of`)."""
-        description = self.theme(language).render("description.txt.j2", self.context(language, event=event))
+        carrying the iTIP `method` of the message (or page) it goes in (see `kinds.method_of`).
+        Its DESCRIPTION carries the abstract's opening, the same in every kind of message:
+        Thunderbird shows it as a table above the email, and marks in red whatever differs
+        from the entry it has, so a reminder or cancellation with less looks like a change.
+        Only the site's calendar (`whole`), which no email stands beside, has all of it."""
+        source = event.abstract or ""
+        abstract = source if whole else opening(source, OPENING_LIMIT)
+        context = self.context(language, event=event, abstract=abstract, whole=whole)
+        description_text = self.theme(language).render("description.txt.j2", context)
         ics = build_calendar(
             event,
             uid=edition.uid,
             organizer=organizer_of(event, self.settings),
-            description=description,
+            description=description_text,
             stamp=clock.utc_now(),
             sequence=edition.sequence,
             method=method,

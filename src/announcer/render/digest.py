@@ -12,6 +12,7 @@ from announcer.lifecycle import Edition, digest_uid
 from announcer.model.event import Event
 from announcer.model.named import NamedEvent
 from announcer.model.window import Window
+from announcer.render.calendar import merged_calendar
 from announcer.render.calendar_links import CalendarLink
 from announcer.render.clients import GMAIL_CLIP
 from announcer.render.content import CalendarFile, RenderedContent, Renderer
@@ -86,12 +87,8 @@ def _digest(renderer: Renderer, window: Window, entries: list[DigestEntry], lang
         DigestDay(day_label(day, language), list(group))
         for day, group in groupby(entries, key=lambda entry: entry.event.start.date())
     ]
-    # A cancelled talk is shown as such, with no calendar to add it from.
-    calendars = tuple(
-        CalendarFile(entry.calendar_filename, entry.ics, method_of(Kind.DIGEST))
-        for entry in entries
-        if not entry.cancelled
-    )
+    on = [entry for entry in entries if not entry.cancelled]
+    calendars = _calendars(window, on)
     first, last = (
         (entries[0].event.start.date(), entries[-1].event.start.date())
         if entries
@@ -102,7 +99,7 @@ def _digest(renderer: Renderer, window: Window, entries: list[DigestEntry], lang
         window=window,
         days=days,
         entries=entries,
-        on=[entry for entry in entries if not entry.cancelled],
+        on=on,
         date_range=date_range(first, last, language),
         window_range=date_range(window.first, window.last, language),
     )
@@ -110,10 +107,27 @@ def _digest(renderer: Renderer, window: Window, entries: list[DigestEntry], lang
     return renderer.content(Kind.DIGEST, context, slug, digest_uid(window, renderer.settings), calendars)
 
 
+def _calendars(window: Window, on: list[DigestEntry]) -> tuple[CalendarFile, ...]:
+    """The talks on as one calendar part, which Thunderbird adds whole with one click (of
+    several calendar parts it offers one alone: tests/thunderbird_look.py), and each as a file
+    of its own, to open one talk alone (Outlook, Apple Mail). A cancelled talk has none.
+    Thunderbird looks up the part's first UID only: a reader who has a later talk already gets
+    them all and an error for that one; a reader who has the first, an Update that adds them."""
+    method = method_of(Kind.DIGEST)
+    if len(on) == 1:
+        return (CalendarFile(on[0].calendar_filename, on[0].ics, method),)
+    files = tuple(CalendarFile(entry.calendar_filename, entry.ics, method, acted_on=False) for entry in on)
+    if not on:
+        return files
+    together = merged_calendar([entry.ics for entry in on], method)
+    return (CalendarFile(f"all-talks-{window.first:%Y-%m-%d}.ics", together, method), *files)
+
+
 def _entry(renderer: Renderer, named: NamedEvent, edition: Edition, language: str) -> DigestEntry:
     event = named.event
     # A digest never asks for replies; a cancelled event's calendar is not attached.
-    calendar = renderer.event_calendar(event, edition, language, method_of(Kind.DIGEST))
+    method = method_of(Kind.DIGEST)
+    calendar = renderer.event_calendar(event, edition, language, method)
     cancelled = edition.kind is Kind.CANCELLATION
     # A cancelled talk keeps its facts, not what invited people to it.
     source = "" if cancelled else event.abstract or event.intro or ""

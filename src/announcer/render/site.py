@@ -86,7 +86,9 @@ class Site:
         named, edition = listed.named, listed.edition
         event, language = named.event, named.event.language
         published = replace(edition, rsvp=False)  # a page asks nobody to answer
-        calendar = self.renderer.event_calendar(event, published, language, method_of(published.kind))
+        calendar = self.renderer.event_calendar(
+            event, published, language, method_of(published.kind), whole=True
+        )
         cancelled = edition.kind == "cancellation"
         context = self.renderer.context(
             language,
