@@ -77,6 +77,7 @@ from announcer.preflight import Inspection, Level
 from announcer.render.wording import Schedule, counted, date_range
 from announcer.replies import Tally
 from announcer.starter import new_event, start_workspace
+from announcer.state_move import export_state, import_state
 
 EXIT_BAD_INPUT = 1
 EXIT_DELIVERY_FAILED = 3
@@ -1228,6 +1229,39 @@ def audience_import(
             done = import_audience(file, ledger)
         changed = ", ".join(f"{count} {state.value}" for state, count in done.changed.items())
         typer.echo(f"read {counted(done.rows, 'row')}: {changed or 'nothing'}")
+
+
+state_app = typer.Typer(
+    cls=NamedArguments,
+    help="The workspace's state (journal, calendar history, audience) in one file: to move it.",
+    rich_markup_mode=None,
+    no_args_is_help=True,
+)
+app.add_typer(state_app, name="state", short_help="Move the state between SQLite and PostgreSQL.")
+StateFileArgument = Annotated[Path, typer.Argument(help="The state file.", dir_okay=False, metavar="FILE")]
+
+
+@state_app.command("export", short_help="Write the whole state to a file.")
+def state_export(file: StateFileArgument, config: ConfigOption = Path("announcer.toml")) -> None:
+    """Write the workspace's whole state (as of one instant) to FILE, replaced once complete."""
+    with _exit_codes():
+        settings = load_settings(config)
+        counts = export_state(settings.workspace, file)
+        typer.echo(f"wrote {_rows_said(counts)} to {display_path(file)}")
+
+
+@state_app.command("import", short_help="Read a state file into a new state.")
+def state_import(file: StateFileArgument, config: ConfigOption = Path("announcer.toml")) -> None:
+    """Read FILE (as `state export` wrote it) into the workspace's state, which must be new: an
+    empty database, or no .announcer/journal.sqlite yet. All of it, or nothing."""
+    with _exit_codes():
+        settings = load_settings(config)
+        counts = import_state(settings.workspace, file)
+        typer.echo(f"read {_rows_said(counts)} from {display_path(file)}")
+
+
+def _rows_said(counts: collections.Counter[str]) -> str:
+    return ", ".join(f"{count} {table}" for table, count in counts.items() if count) or "an empty state"
 
 
 def _version(asked: bool) -> None:
