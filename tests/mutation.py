@@ -116,7 +116,7 @@ MUTANTS = [
         'if self.personaliser.unsubscribe_url(None).startswith("https://"):',
         "if self.personaliser.unsubscribe_url(None):",
     ),
-    Mutant("token not normalised", "compose/personalise.py", "address.lower().encode()", "address.encode()"),
+    Mutant("token not normalised", "audience/tokens.py", "address.lower().encode()", "address.encode()"),
     Mutant("no Reply-To", "compose/message.py", "if sender.reply_to:", "if False:"),
     Mutant("leading dots left", "compose/message.py", 'if "\\n." in "\\n" + encoded:', "if False:"),
     Mutant("dot escaped at full width", "compose/message.py", "maxlinelen=73", "maxlinelen=75"),
@@ -159,8 +159,8 @@ MUTANTS = [
     Mutant(
         "a test send is journaled",
         "pipeline.py",
-        "return TRANSPORTS[self.transport].reaches_people and self.test_to is None",
-        "return TRANSPORTS[self.transport].reaches_people",
+        "return self.reaches_people and self.test_to is None",
+        "return self.reaches_people",
     ),
     Mutant(
         "a run leaves a delivery unwritten while it waits",
@@ -573,8 +573,8 @@ MUTANTS = [
     Mutant(
         "a full disk's cause hidden behind a failed ROLLBACK",
         "journal_file.py",
-        "        if self.db.in_transaction:",
-        "        if True:",
+        "        if self._postgres is None and self._sqlite.in_transaction:",
+        "        if self._postgres is None:",
     ),
     Mutant(
         "a stopped run's unwritten journal lines dropped silently",
@@ -677,7 +677,7 @@ MUTANTS = [
     Mutant(
         "a batch's reservation left in the disk's cache (a power cut sends it twice)",
         "journal_file.py",
-        '            self.db.execute("PRAGMA synchronous=FULL")',
+        '            self._sqlite.execute("PRAGMA synchronous=FULL")',
         "            pass",
     ),
     Mutant(
@@ -714,8 +714,8 @@ MUTANTS = [
     Mutant(
         "a file left out of the folder's work exits 0 (cron never hears of it)",
         "cli.py",
-        "        raise typer.Exit(EXIT_LEFT_OUT)",
-        "        return",
+        '(announcer check names each problem)"\n        )\n        raise typer.Exit(EXIT_LEFT_OUT)',
+        '(announcer check names each problem)"\n        )\n        return',
     ),
     Mutant(
         "a cancelled event sent again without the organiser's word",
