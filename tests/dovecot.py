@@ -47,7 +47,7 @@ def _mail_owner() -> pwd.struct_passwd:
     return pwd.getpwnam("dovecot") if os.getuid() == 0 else pwd.getpwuid(os.getuid())
 
 
-def _config(root: Path, port: int) -> str:
+def _config(root: Path, port: int, extra: str) -> str:
     owner = _mail_owner()
     as_root = os.getuid() == 0
     internal = "dovecot" if as_root else owner.pw_name
@@ -92,11 +92,14 @@ service anvil {{
 service imap-login {{
   chroot =
 }}
+{extra}
 """
 
 
 @contextmanager
-def running_dovecot(root: Path) -> Iterator[Dovecot]:
+def running_dovecot(root: Path, extra: str = "") -> Iterator[Dovecot]:
+    """Dovecot on 127.0.0.1 serving one account from a Maildir under `root`; `extra`: more of
+    its settings."""
     binary = shutil.which("dovecot") or ("/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None)
     if binary is None:
         if os.environ.get("ANNOUNCER_REQUIRE_DOVECOT") == "1":
@@ -122,7 +125,7 @@ def running_dovecot(root: Path) -> Iterator[Dovecot]:
         os.chown(folder, owner.pw_uid, owner.pw_gid)
     port = _free_port()
     config = root / "dovecot.conf"
-    config.write_text(_config(root, port))
+    config.write_text(_config(root, port, extra))
     process = subprocess.Popen(
         [binary, "-F", "-c", str(config)], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL
     )

@@ -33,12 +33,12 @@ from tests.inbox_mail import (
 
 
 @pytest.fixture
-def dovecot() -> Iterator[Dovecot]:
+def dovecot(request: pytest.FixtureRequest) -> Iterator[Dovecot]:
     # Not under tmp_path: pytest's folders are the test user's alone, and Dovecot's processes
-    # run as its own users where the tests run as root.
+    # run as its own users where the tests run as root. A test may give more settings (param).
     with (
         tempfile.TemporaryDirectory(prefix="announcer-dovecot-") as folder,
-        running_dovecot(Path(folder)) as server,
+        running_dovecot(Path(folder), getattr(request, "param", "")) as server,
     ):
         yield server
 
@@ -98,6 +98,20 @@ def test_inbox_over_imap_handles_each_message_once_and_moves_only_what_it_handle
         }
     code, out, err = cli("inbox", "--imap", dovecot.url(), "--move-to", "Handled")
     assert (code, out) == (0, "inbox: 0 new messages; 1 handled before\n"), err
+
+
+@pytest.mark.parametrize("dovecot", ["imap_max_line_length = 2500"], indirect=True)
+def test_a_folder_of_many_messages_is_read_and_moved_in_commands_the_server_takes(
+    imap_workspace: Path, dovecot: Dovecot, cli: CLI
+) -> None:
+    # 700 UIDs in one command line are 2,700 characters, past this server's limit (Dovecot's own
+    # is 64 kB: 13,000 UIDs, a few days of bounces after a big send); 500 of them are not.
+    deliver(dovecot.maildir, *(dsn(BOUNCES, READERS[number % 3]) for number in range(700)))
+    code, out, err = cli("inbox", "--imap", dovecot.url(), "--move-to", "Handled")
+    assert code == 0, err
+    assert out.endswith("inbox: 700 new messages: 700 bounces; moved 700 to Handled\n")
+    assert len(_folder(dovecot, "Handled")) == 700
+    assert _folder(dovecot, "INBOX") == []
 
 
 def test_the_servers_certificate_is_verified(

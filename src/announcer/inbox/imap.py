@@ -3,9 +3,10 @@
 from the URL, an argument or a log.
 
 Messages are read with BODY.PEEK (nothing is marked as read), no more than the size limit of
-each (a partial FETCH), in batches of at most 10 MB. Moving what was handled: MOVE (RFC 6851)
-where the server has it, else COPY, then \\Deleted and UID EXPUNGE (RFC 4315) of exactly those
-UIDs; a server with neither keeps them flagged \\Deleted, never expunging others.
+each (a partial FETCH), in batches of at most 10 MB; no command names more than 500 UIDs.
+Moving what was handled: MOVE (RFC 6851) where the server has it, else COPY, then \\Deleted
+and UID EXPUNGE (RFC 4315) of exactly those UIDs; a server with neither keeps them flagged
+\\Deleted, never expunging others.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from announcer.inbox.sources import Stored, note
 from announcer.load.secrets import imap_password
 
 BATCH_BYTES = 10_000_000  # fetched at once
+UIDS_PER_COMMAND = 500  # a command line of 500 UIDs stays far below servers' limits (Dovecot: 64 kB)
 _FETCHED = re.compile(rb"UID (\d+)")
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 _INTERNALDATE = re.compile(rb'INTERNALDATE "([^"]+)"')
@@ -111,7 +113,7 @@ class IMAPMailbox:
             taken = 0
             for uid in uids:
                 size = min(sizes.get(uid, 0), limit + 1)
-                if batch and taken + size > BATCH_BYTES:
+                if batch and (taken + size > BATCH_BYTES or len(batch) == UIDS_PER_COMMAND):
                     yield from self._fetch(connection, batch, sizes, limit)
                     batch, taken = [], 0
                 batch.append(uid)
@@ -125,8 +127,8 @@ class IMAPMailbox:
         if not uids:
             return {}
         sizes: dict[int, int] = {}
-        for start in range(0, len(uids), 500):
-            chunk = ",".join(str(uid) for uid in uids[start : start + 500])
+        for start in range(0, len(uids), UIDS_PER_COMMAND):
+            chunk = ",".join(str(uid) for uid in uids[start : start + UIDS_PER_COMMAND])
             for item in _ok(
                 connection.uid("FETCH", chunk, "(UID RFC822.SIZE)"), self.name, "cannot list sizes"
             ):
@@ -166,23 +168,22 @@ class IMAPMailbox:
     def move(self, handles: Sequence[str], folder: str) -> None:
         connection = self._connect()
         target = _quoted(folder)
-        uids = ",".join(handles)
         try:
             connection.create(target)  # NO when it exists already: that is fine
-            capabilities = self._capabilities
-            if "MOVE" in capabilities:
-                _ok(connection.uid("MOVE", uids, target), self.name, f"cannot move messages to {folder}")
-                return
-            _ok(connection.uid("COPY", uids, target), self.name, f"cannot copy messages to {folder}")
-            _ok(
-                connection.uid("STORE", uids, "+FLAGS.SILENT", r"(\Deleted)"),
-                self.name,
-                "cannot flag messages",
-            )
-            if "UIDPLUS" in capabilities:
-                _ok(connection.uid("EXPUNGE", uids), self.name, "cannot expunge the messages moved")
+            for start in range(0, len(handles), UIDS_PER_COMMAND):
+                self._move(connection, ",".join(handles[start : start + UIDS_PER_COMMAND]), target, folder)
         except (OSError, imaplib.IMAP4.error) as exc:
             raise _error(self.name, f"moving failed: {_said(exc)}") from None
+
+    def _move(self, connection: imaplib.IMAP4_SSL, uids: str, target: str, folder: str) -> None:
+        capabilities = self._capabilities
+        if "MOVE" in capabilities:
+            _ok(connection.uid("MOVE", uids, target), self.name, f"cannot move messages to {folder}")
+            return
+        _ok(connection.uid("COPY", uids, target), self.name, f"cannot copy messages to {folder}")
+        _ok(connection.uid("STORE", uids, "+FLAGS.SILENT", r"(\Deleted)"), self.name, "cannot flag messages")
+        if "UIDPLUS" in capabilities:
+            _ok(connection.uid("EXPUNGE", uids), self.name, "cannot expunge the messages moved")
 
     def close(self) -> None:
         if self._connection is None:
