@@ -197,6 +197,7 @@ def test_a_cancelled_talk_s_page_does_not_welcome_people_to_it(cancelled_site: P
     assert "is cancelled." in page
     assert "Welcome to the OnkPat Friday Seminar" not in page
     assert "We are sorry:" not in page
+    assert page.index("is cancelled.") < page.index('class="facts"'), "the news first, then what it was"
 
 
 def test_a_hybrid_talk_is_mixed_attendance_with_both_locations(cli: CLI) -> None:
