@@ -258,6 +258,16 @@ class AudienceLedger:
                     self._within = None
             return True
 
+    def together(self, changes: Callable[[AudienceLedger], object]) -> None:
+        """Several changes in one transaction, committed once: a burst of them costs one commit
+        (serve's one-click POSTs, see `serve.batches`). A failure leaves none of them made."""
+        with self._writing():
+            self._within = threading.get_ident()
+            try:
+                changes(self)
+            finally:
+                self._within = None
+
     def was_handled(self, message: str) -> bool:
         return self.handled_as(message) is not None
 
