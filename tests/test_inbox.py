@@ -14,8 +14,9 @@ from announcer.audience.tokens import unsubscribe_token, verp_address
 from announcer.clock import utc_now
 from announcer.deliver.ledger import sent_to
 from announcer.inbox.naming import Naming
+from announcer.inbox.run import MOVE_BATCH, Handled, read_inbox
 from announcer.inbox.sorter import Context, Kind, Verdict, sort
-from announcer.inbox.sources import Stored
+from announcer.inbox.sources import FileMailbox, Stored
 from announcer.lifecycle import event_uid
 from announcer.load.settings import load_settings
 from tests.helpers import CLI, EXAMPLE_EVENT
@@ -317,3 +318,19 @@ def test_inbox_reads_the_verp_address_of_the_lists_bounce_address(sent: Path, cl
     assert code == 0, err
     assert f"bounce: {READERS[2]} (5.1.1" in out
     assert "by our VERP address" in out
+
+
+def test_inbox_moves_as_it_goes_so_a_big_mailbox_keeps_no_list_and_a_kill_leaves_little(
+    ledger: AudienceLedger, sent: Path
+) -> None:
+    maildir = sent / "Maildir"
+    deliver(maildir, *(dsn(BOUNCES, READERS[number % 3]) for number in range(MOVE_BATCH + 50)))
+    moved_before_the_last: list[int] = []
+
+    def each(handled: Handled) -> None:
+        moved_before_the_last[:] = [len(list((maildir / ".Handled" / "cur").glob("*")))]
+
+    summary = read_inbox(FileMailbox(maildir), ledger, _context(ledger, sent), move_to="Handled", each=each)
+    assert moved_before_the_last == [MOVE_BATCH]
+    assert (summary.counts[Kind.BOUNCE], summary.moved) == (MOVE_BATCH + 50, MOVE_BATCH + 50)
+    assert list((maildir / "new").iterdir()) == []

@@ -987,9 +987,7 @@ def inbox(
     moved = f"; moved {summary.moved} to {move_to}" if summary.moved else ""
     typer.echo(f"inbox: {total}{': ' + found if found else ''}{before}{moved}")
     if looks := summary.needs_look:
-        _warn(
-            f"{counted(len(looks), 'message needs', 'messages need')} a look (the lines marked look: above)"
-        )
+        _warn(f"{counted(looks, 'message needs', 'messages need')} a look (the lines marked look: above)")
         raise typer.Exit(EXIT_LEFT_OUT)
 
 

@@ -20,6 +20,8 @@ from announcer.inbox.sorter import Context, Kind, Verdict, sort
 from announcer.inbox.sources import Mailbox
 from announcer.model.text import shown_safely
 
+MOVE_BATCH = 100  # handled messages moved at once as the run goes: what it holds stays bounded
+
 
 @dataclass(frozen=True)
 class Handled:
@@ -34,13 +36,9 @@ class Summary:
     """What a run found of each kind, what it moved, and what needs a look."""
 
     counts: Counter[Kind] = field(default_factory=Counter)
-    handled: list[Handled] = field(default_factory=list)
+    needs_look: int = 0  # each said to `each` as it came: a mailbox of any size keeps no list
     before: int = 0  # handled by an earlier run
     moved: int = 0
-
-    @property
-    def needs_look(self) -> list[Handled]:
-        return [item for item in self.handled if item.verdict.look]
 
 
 def read_inbox(
@@ -64,19 +62,22 @@ def read_inbox(
             verdict = sort(stored, context)
             if not ledger.claim(key, f"{verdict.kind.value}: {verdict.detail}", verdict.change):
                 continue  # another run took it meanwhile
-            handled = Handled(shown_safely(stored.source, 300), verdict)
             summary.counts[verdict.kind] += 1
-            summary.handled.append(handled)
-            each(handled)
+            summary.needs_look += verdict.look
+            each(Handled(shown_safely(stored.source, 300), verdict))
             moves = verdict.kind.handled
         else:
             summary.before += 1
             moves = outcome.split(":", 1)[0] in _HANDLED_KINDS
         if move_to and moves and stored.handle:
             to_move.append(stored.handle)
+            if len(to_move) == MOVE_BATCH:
+                mailbox.move(to_move, move_to)
+                summary.moved += len(to_move)
+                to_move.clear()
     if move_to and to_move:
         mailbox.move(to_move, move_to)
-        summary.moved = len(to_move)
+        summary.moved += len(to_move)
     return summary
 
 
