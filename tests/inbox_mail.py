@@ -36,7 +36,7 @@ def after_a_send(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     settings.write_text(text + f'\n[inbox]\nauthserv_id = "{SERVER}"\n')
     with Ledger(workspace) as ledger:
         for reader in READERS:
-            ledger.record("invitation:uid-1:0", reader, f"<{reader}>", Outcome.DELIVERED, "250 ok")
+            ledger.record("invitation:uid-1:0", reader, our_message_id(reader), Outcome.DELIVERED, "250 ok")
     with Audience(workspace, LIST) as audience:
         audience.learn(
             (token, reader)
@@ -44,6 +44,11 @@ def after_a_send(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             for token in (unsubscribe_token(reader, SECRET), verp_token(reader, SECRET))
         )
     return workspace
+
+
+def our_message_id(reader: str) -> str:
+    """The Message-ID `after_a_send` journals for its message to `reader`."""
+    return f"<{reader}>"
 
 
 def _id(message_id: str | None) -> str:
@@ -63,8 +68,12 @@ def dsn(
     diagnostic: str | None = None,
     message_id: str | None = None,
     original_headers: str = "",
+    quoted: str | None = None,
 ) -> bytes:
-    """A DSN as Postfix writes it (RFC 3464), delivered to `to` (the envelope sender it answers)."""
+    """A DSN as Postfix writes it (RFC 3464), delivered to `to` (the envelope sender it answers),
+    returning the headers of the message it is about: ours to `recipient` (its Message-ID as
+    `after_a_send` journals it) unless `quoted` names another."""
+    quoted = quoted if quoted is not None else our_message_id(recipient)
     if diagnostic is None:
         diagnostic = f"smtp; 550 5.1.1 <{recipient}>: Recipient address rejected: User unknown"
     return crlf(f"""Return-Path: <>
@@ -111,13 +120,14 @@ Content-Type: text/rfc822-headers
 From: OnkPat Friday Seminar <{SENDER}>
 To: {recipient}
 Subject: CAR T Cell Therapy
+Message-ID: {quoted}
 {original_headers}
 --8A2F41C0.1772441101/mx.example.net--
 """)
 
 
 def exim_bounce(to: str, recipient: str, *, message_id: str | None = None) -> bytes:
-    """A bounce in Exim's own plain-text form (no RFC 3464 report)."""
+    """A bounce in Exim's own plain-text form (no RFC 3464 report), with our message's headers."""
     return crlf(f"""Return-path: <>
 Envelope-to: {to}
 From: Mail Delivery System <Mailer-Daemon@mail.example.com>
@@ -140,6 +150,7 @@ recipients. This is a permanent error. The following address(es) failed:
 From: {SENDER}
 To: {recipient}
 Subject: CAR T Cell Therapy
+Message-ID: {our_message_id(recipient)}
 """)
 
 
@@ -165,6 +176,7 @@ Giving up on 192.0.2.7.
 From: {SENDER}
 To: {recipient}
 Subject: CAR T Cell Therapy
+Message-ID: {our_message_id(recipient)}
 """)
 
 
@@ -211,7 +223,7 @@ Content-Disposition: inline
 From: OnkPat Friday Seminar <{SENDER}>
 {to}Subject: CAR T Cell Therapy
 Date: Mon, 2 Mar 2026 09:44:00 +0000
-Message-ID: <original@example.org>
+Message-ID: {our_message_id(original_to) if original_to else "<original@example.org>"}
 List-Id: <{LIST}>
 {unsubscribe}MIME-Version: 1.0
 Content-Type: text/plain; charset=utf-8

@@ -35,6 +35,7 @@ from tests.inbox_mail import (
     dsn,
     exim_bounce,
     mail,
+    our_message_id,
     rsvp,
 )
 
@@ -100,6 +101,26 @@ def test_without_verp_a_dsn_counts_only_for_an_address_the_ledger_sent_to(
     assert forged.change is None
     assert forged.look
     assert ledger.standing(STRANGER) is None
+
+
+def test_a_bounce_or_complaint_naming_a_reader_without_our_message_to_them_changes_nothing(
+    ledger: AudienceLedger, sent: Path
+) -> None:
+    """Anyone can mail the bounce address a report that names a reader; only the reader's servers
+    have our Message-ID of their copy. Without it the report is listed, never applied."""
+    for forged in (
+        dsn(BOUNCES, READERS[1], quoted="<guessed@example.org>"),
+        dsn(BOUNCES, READERS[1], quoted=our_message_id(READERS[2])),  # another reader's copy
+        arf(original_to=READERS[1]).replace(our_message_id(READERS[1]).encode(), b"<guessed@example.org>"),
+    ):
+        verdict = _sorted(forged, ledger, sent, bounce_address=None)
+        assert verdict.change is None, verdict.detail
+        assert verdict.look
+    assert (
+        "returns no message we sent there"
+        in _sorted(dsn(BOUNCES, READERS[1], quoted=""), ledger, sent, bounce_address=None).detail
+    )
+    assert ledger.left_out() == {}
 
 
 @pytest.mark.parametrize("action", ["delayed", "delivered", "relayed", "expanded"])

@@ -554,9 +554,9 @@ def read_inbox(
         if move_to is not None and (why := opened.can_move(move_to)):
             raise InputError([Problem("--move-to", why)])
         with AudienceFile(settings.workspace, list_id_of(settings)) as ledger:
-            sent: set[str] | None = None
+            sent: dict[str, set[str]] | None = None
 
-            def sent_to_once() -> set[str]:
+            def sent_to_once() -> dict[str, set[str]]:
                 nonlocal sent
                 sent = sent_to(settings.workspace) if sent is None else sent
                 return sent

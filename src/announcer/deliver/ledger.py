@@ -401,14 +401,18 @@ def journal_entries(workspace: Path, uid: str) -> list[Entry]:
         return [entry for entry in ledger.entries("") if entry.uid == uid]
 
 
-def sent_to(workspace: Path) -> set[str]:
-    """Every address (lower case) a real send handed a message to, or may have: what a bounce
-    or a complaint that names an address is checked against. Read once, without the send lock."""
+def sent_to(workspace: Path) -> dict[str, set[str]]:
+    """Every address (lower case) a real send handed a message to, or may have, with the
+    Message-IDs it was given: what a bounce or a complaint that names an address must quote.
+    Read once, without the send lock."""
     if not has_journal(workspace):
-        return set()
+        return {}
+    found: dict[str, set[str]] = {}
     with Ledger(workspace, lock=False) as ledger, ledger._lock:
-        rows = ledger._db.execute("SELECT DISTINCT recipient FROM deliveries WHERE outcome != 'failed'")
-        return {str(row[0]) for row in rows}
+        rows = ledger._db.execute("SELECT recipient, message_id FROM deliveries WHERE outcome != 'failed'")
+        for recipient, message_id in rows:
+            found.setdefault(str(recipient), set()).add(str(message_id))
+    return found
 
 
 def received(workspace: Path, uid: str) -> list[Recipient]:

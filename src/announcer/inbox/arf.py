@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from email.message import Message
 from email.parser import BytesHeaderParser
 
-from announcer.inbox.naming import Naming, header_values
+from announcer.inbox.naming import Naming, header_values, message_ids_of
 from announcer.inbox.reading import HeadersAsWritten, parts, text_of
 
 _HEADERS = BytesHeaderParser(policy=HeadersAsWritten())
@@ -52,9 +52,12 @@ def read_complaint(message: Message, naming: Naming) -> Complaint:
     reader, token_2 = naming.unsubscribe_reader(" ".join(header_values(original, "List-Unsubscribe")))
     if reader is not None:
         return Complaint(reader, kind, "by the unsubscribe token of the message complained of")
-    reader = naming.known_reader(header_values(report, "Original-Rcpt-To") + header_values(original, "To"))
+    reader = naming.known_reader(
+        header_values(report, "Original-Rcpt-To") + header_values(original, "To"),
+        message_ids_of(original),
+    )
     if reader is not None:
-        return Complaint(reader, kind, "by its recipient, whom we sent to")
+        return Complaint(reader, kind, "by its recipient and our message to them")
     if token or token_2:
         return Complaint(None, kind, "carries a token no send of ours wrote")
     return Complaint(None, kind, "names no reader we sent to (the provider may have redacted the address)")

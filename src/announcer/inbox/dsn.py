@@ -24,7 +24,7 @@ from email.utils import getaddresses
 
 from flufl.bounce import all_failures
 
-from announcer.inbox.naming import ENVELOPE_HEADERS, Naming, addresses_in, header_values
+from announcer.inbox.naming import ENVELOPE_HEADERS, Naming, addresses_in, header_values, quoted_message_ids
 from announcer.inbox.reading import parts, text_of
 
 # flufl.bounce logs a detector's failure with its traceback (on stderr, when nothing else
@@ -121,15 +121,20 @@ def read_bounce(message: Message, naming: Naming, *, standard: bool) -> Bounce:
                 None, failure.status, failure.diagnostic, True, "to a VERP address no send of ours wrote"
             )
         return Bounce(reader, failure.status, failure.diagnostic, True, "by our VERP address")
+    quoted = quoted_message_ids(parts(message))
     for failure in failures:
-        known = naming.known_reader([failure.address]) if failure.address else None
+        known = naming.known_reader([failure.address], quoted) if failure.address else None
         if known is not None:
             return Bounce(
-                known, failure.status, failure.diagnostic, True, "by its recipient, whom we sent to"
+                known, failure.status, failure.diagnostic, True, "by its recipient and our message to them"
             )
     named = ", ".join(failure.address for failure in failures if failure.address) or "nobody"
     return Bounce(
-        None, failures[0].status, failures[0].diagnostic, True, f"names {named}: not a reader we sent to"
+        None,
+        failures[0].status,
+        failures[0].diagnostic,
+        True,
+        f"names {named}, but returns no message we sent there (anyone can write an address)",
     )
 
 

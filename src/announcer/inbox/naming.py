@@ -1,11 +1,13 @@
 """How a message names the reader it is about, in the ways only this workspace can forge: our
-VERP address (`bounces+TOKEN@…`) and the unsubscribe token of our List-Unsubscribe; and, taken
-only when the delivery ledger sent to it, an address as the message writes it."""
+VERP address (`bounces+TOKEN@…`) and the unsubscribe token of our List-Unsubscribe; and an
+address as the message writes it, taken only with the Message-ID of a message the delivery
+ledger sent to that address (anyone can write an address; only the reader's servers have our
+Message-ID of their copy)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from email.message import Message
 from email.utils import getaddresses
@@ -16,6 +18,7 @@ from announcer.audience.tokens import verp_token_of
 # qmail), then To, which a DSN addresses to the envelope sender it answers.
 ENVELOPE_HEADERS = ("Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To", "To")
 _OPAQUE = r"([A-Za-z0-9_-]{24})"  # `audience.tokens.unsubscribe_token`: 18 bytes, URL-safe base64
+_MESSAGE_ID = re.compile(r"(?im)^message-id:[ \t]*(<[^<>\s]{1,250}>)")
 _MAILTO_TOKEN = re.compile(r"unsubscribe(?:%20|\+|\s)+" + _OPAQUE + r"(?![A-Za-z0-9_-])", re.IGNORECASE)
 MAX_ADDRESSES = 20  # read of one header: a message to a few, never a list of thousands
 
@@ -27,7 +30,7 @@ class Naming:
     bounce_address: str | None  # `[list] bounce_address`: VERP addresses are its forms
     unsubscribe_url: str | None  # `[list] unsubscribe_url`, `{token}` and all
     address_of: Callable[[str], str | None]  # the audience ledger's: a token to its reader
-    sent_to: Callable[[], Collection[str]]  # every address the delivery ledger sent to
+    sent_to: Callable[[], Mapping[str, Collection[str]]]  # the ledger's: address → our Message-IDs
 
     def verp_reader(self, values: Iterable[str]) -> tuple[str | None, str | None]:
         """(the reader, the token) of the first of `values` that is our VERP address; the reader
@@ -57,13 +60,37 @@ class Naming:
             found[:0] = [match[1] for match in re.finditer(pattern, text[:20_000])]
         return list(dict.fromkeys(found))[:5]
 
-    def known_reader(self, values: Iterable[str]) -> str | None:
-        """The first address in `values` that the delivery ledger sent to (lower case)."""
+    def known_reader(self, values: Iterable[str], quoted: Collection[str]) -> str | None:
+        """The first address in `values` that the delivery ledger sent one of the `quoted`
+        messages to (lower case); None when the report quotes none of ours to it."""
         sent = self.sent_to()
         for address in addresses_in(values):
-            if address in sent:
+            if not set(sent.get(address, ())).isdisjoint(quoted):
                 return address
         return None
+
+
+def quoted_message_ids(parts: Iterable[Message], limit: int = 100_000) -> set[str]:
+    """The Message-IDs of the original a report returns: the header of each message/rfc822 part,
+    and each `Message-ID:` line of its text parts (text/rfc822-headers, a server's own form)."""
+    found: set[str] = set()
+    for part in parts:
+        kind = part.get_content_type()
+        payload = part.get_payload()
+        if kind == "message/rfc822" and isinstance(payload, list) and payload:
+            if isinstance(payload[0], Message):
+                found.update(message_ids_of(payload[0]))
+        elif part.get_content_maintype() == "text":
+            data = part.get_payload(decode=True)
+            if isinstance(data, bytes):
+                found.update(_MESSAGE_ID.findall(data[:limit].decode("ascii", "replace")))
+    return found
+
+
+def message_ids_of(message: Message) -> set[str]:
+    """The Message-IDs a message's own header gives, as written (`<…@…>`)."""
+    values = (str(value).strip() for value in message.get_all("Message-ID") or [])
+    return {value for value in values if _MESSAGE_ID.match(f"Message-ID: {value}")}
 
 
 def addresses_in(values: Iterable[str]) -> list[str]:
