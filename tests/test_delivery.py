@@ -173,8 +173,8 @@ def _delivery_commits(statements: list[str]) -> list[list[tuple[str, str]]]:
     commits: list[list[tuple[str, str]]] = []
     open_transaction: list[tuple[str, str]] | None = None
     for statement in statements:
-        found = re.match(r"INSERT INTO deliveries .* VALUES \('k', '([^']+)', '[^']*', '([^']+)'", statement)
-        line = [(found[1], found[2])] if found else []
+        written = statement.startswith("INSERT INTO deliveries ")  # one line or several
+        line = re.findall(r"\('k', '([^']+)', '[^']*', '([^']+)'", statement) if written else []
         if statement == "BEGIN IMMEDIATE":
             open_transaction = []
         elif statement == "COMMIT" and open_transaction is not None:

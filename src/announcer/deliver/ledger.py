@@ -72,12 +72,25 @@ _CLAIM_SHARED = (
 _LOST_REPLY = (
     "reserved for sending when the machine stopped (a crash or power cut): whether it went is unknown"
 )
-_UPSERT_DELIVERY = (
-    f"INSERT INTO deliveries ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "  # noqa: S608 (constants)
-    "ON CONFLICT (key, recipient) DO UPDATE SET message_id = excluded.message_id, "
+_ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_ON_CONFLICT = (
+    " ON CONFLICT (key, recipient) DO UPDATE SET message_id = excluded.message_id, "
     "outcome = excluded.outcome, reply = excluded.reply, at = excluded.at, name = excluded.name, "
     "language = excluded.language, timezone = excluded.timezone, sender = excluded.sender"
 )
+_UPSERT_DELIVERY = f"INSERT INTO deliveries ({_COLUMNS}) VALUES {_ROW}{_ON_CONFLICT}"  # noqa: S608 (constants)
+_ROWS_A_STATEMENT = 50  # within SQLite's oldest limit of 999 parameters
+
+
+def _upsert(count: int) -> str:
+    """One statement writing `count` lines: one round trip to a database server, not one each."""
+    return f"INSERT INTO deliveries ({_COLUMNS}) VALUES {', '.join([_ROW] * count)}{_ON_CONFLICT}"  # noqa: S608
+
+
+def _latest(rows: list[_Row]) -> list[_Row]:
+    """Each recipient's last line only: what writing them all in turn would leave (one statement
+    must not write a row twice)."""
+    return list({(row[0], row[1]): row for row in rows}.values())
 
 
 def _queries(dialect: Dialect) -> tuple[str, str, str]:
@@ -329,8 +342,9 @@ class Ledger:
     def _commit(self, rows: list[_Row]) -> None:
         """These lines in one transaction, then none waits (the caller holds the lock)."""
         try:
-            if len(rows) == 1:
-                self._db.execute(_UPSERT_DELIVERY, rows[0])  # one statement: a transaction of its own
+            rows = _latest(rows)
+            if 0 < len(rows) <= _ROWS_A_STATEMENT:  # one statement: a transaction of its own
+                self._db.execute(_upsert(len(rows)), [value for row in rows for value in row])
             elif rows:
                 with self.file.transaction() as db:
                     db.executemany(_UPSERT_DELIVERY, rows)
