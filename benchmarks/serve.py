@@ -6,7 +6,7 @@ beside a bare Starlette route on the same server (`benchmarks.bare_app`), in one
 Each server runs in a process of its own pinned to one core (`taskset -c 0`), the client in
 this one on another; rounds against each are taken in turn and the best of each is kept, so
 that a noisy neighbour on this shared machine slows both alike. Every POST names a distinct
-reader (its own token: the ledger records each, one committed transaction apiece) and comes
+reader (its own token: the ledger records each, committed before it is answered) and comes
 over a keep-alive connection of its own source address (127.0.0.2 up), as mail providers' do:
 the per-client rate limit stays on, at its defaults, and no answer may be other than 200.
 
