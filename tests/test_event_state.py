@@ -68,6 +68,8 @@ def test_a_cancelled_event_is_refused_until_the_organiser_says_it_is_back_on(
     }
     text = back["en"].get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "THIS EVENT IS BACK ON" in text.split("Dear")[0], "said first, as an update's change is"
+    head = " ".join(text.split("Dear")[0].split())
+    assert "Opening the attached invite.ics puts it back in your calendar." in head, "the cancel removed it"
     assert "Dieser Termin findet doch statt" in back["de"].get_body(("html",)).get_content()  # type: ignore[union-attr]
     event = _calendar(back["en"]).walk("VEVENT")[0]
     assert (event["STATUS"], event["SEQUENCE"]) == ("CONFIRMED", 2), "back in calendars, above the CANCEL"
