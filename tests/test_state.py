@@ -15,6 +15,7 @@ from announcer.deliver.ledger import Ledger, Outcome
 from announcer.errors import JournalError
 from announcer.history import CalendarHistory, Sent, history
 from announcer.journal_file import SCHEMA_VERSION, JournalFile, use_database
+from announcer.journal_postgres import tls_of
 from announcer.load.settings import load_settings
 from announcer.model.recipient import Recipient
 from tests.helpers import CLI, EXAMPLE_EVENT
@@ -77,6 +78,52 @@ def test_a_database_url_holding_a_password_is_refused_and_the_password_never_sho
     assert "ANNOUNCER_DATABASE_PASSWORD" in err
     assert "hunter2" not in out + err
     assert "Traceback" not in out + err
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "host=db.example.org user=announcer password=hunter2 dbname=seminars",  # libpq's other form
+        "postgresql://announcer@db.example.org/seminars?sslpassword=hunter2",
+        "postgresql://announcer@db.example.org/seminars?password=hunter2",
+    ],
+)
+def test_a_secret_in_any_form_of_the_database_setting_is_never_shown(
+    cli: CLI, workspace: Path, written: str
+) -> None:
+    with (workspace / "announcer.toml").open("a") as settings:
+        settings.write(f'\n[state]\ndatabase = "{written}"\n')
+    code, out, err = cli("status", EXAMPLE_EVENT)
+    assert code == 1, out + err
+    assert "[state].database" in err
+    assert "hunter2" not in out + err
+
+
+@pytest.mark.parametrize("sslmode", ["disable", "allow", "prefer", "require"])
+def test_tls_that_checks_no_certificate_is_refused_for_a_database_elsewhere(
+    cli: CLI, workspace: Path, sslmode: str
+) -> None:
+    with (workspace / "announcer.toml").open("a") as settings:
+        settings.write(
+            f'\n[state]\ndatabase = "postgresql://announcer@db.example.org/seminars?sslmode={sslmode}"\n'
+        )
+    code, _, err = cli("status", EXAMPLE_EVENT)
+    assert code == 1
+    assert f"sslmode='{sslmode}' does not check the server's certificate" in err
+
+
+def test_a_database_elsewhere_is_reached_over_tls_that_checks_its_certificate() -> None:
+    assert tls_of("postgresql://announcer@db.example.org/x") == {
+        "sslmode": "verify-full",
+        "sslrootcert": "system",
+    }
+    assert tls_of("postgresql://announcer@db.example.org/x?sslmode=verify-ca&sslrootcert=ca.pem") == {}
+    for local in (
+        "postgresql://announcer@127.0.0.1:5433/x",
+        "postgresql://announcer@localhost/x",
+        "postgresql:///announcer?host=/var/run/postgresql",
+    ):
+        assert tls_of(local) == {}, local
 
 
 def test_a_database_that_cannot_be_reached_is_said_in_a_line(cli: CLI, workspace: Path) -> None:

@@ -92,7 +92,12 @@ class JournalFile:
         self.name = url or str(self.path)  # as errors name it (a URL never holds a password)
         self.db: Database
         if url is not None:
-            from announcer.journal_postgres import Postgres
+            try:
+                from announcer.journal_postgres import Postgres
+            except ImportError as exc:  # psycopg missing, or without a libpq it can load
+                raise JournalError(
+                    f"[state] database needs psycopg with its libpq ({exc}): pip install 'psycopg[binary]'"
+                ) from None
 
             self._postgres: Postgres | None = Postgres(url)
             self.db = self._postgres

@@ -19,6 +19,7 @@ import psycopg
 from announcer.errors import JournalError
 from announcer.journal_file import PostgresError
 from announcer.journal_schema import HOLDER
+from announcer.model.settings import database_is_local
 
 DATABASE_PASSWORD_VARIABLE = "ANNOUNCER_DATABASE_PASSWORD"  # noqa: S105 (a name, not a secret)
 _CONNECT_SECONDS = 10
@@ -32,6 +33,15 @@ def translated(sql: str) -> str:
     return sql.replace("?", "%s")
 
 
+def tls_of(url: str) -> dict[str, Any]:
+    """What libpq is told of TLS beyond the URL: for a database elsewhere, a certificate checked
+    against the system's CAs as HTTPS does (libpq's own default, prefer, checks none and falls
+    back to the clear); the settings refuse a weaker sslmode written in the URL."""
+    if database_is_local(url) or "sslmode=" in url:
+        return {}
+    return {"sslmode": "verify-full", "sslrootcert": "system"}
+
+
 class Postgres:
     """One connection, in autocommit: each statement commits unless a `transaction` holds it."""
 
@@ -41,6 +51,7 @@ class Postgres:
             self._connection = psycopg.connect(
                 url,
                 password=password,
+                **tls_of(url),
                 autocommit=True,
                 connect_timeout=_CONNECT_SECONDS,
                 application_name=f"announcer {socket.gethostname()}"[:63],

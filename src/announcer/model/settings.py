@@ -120,23 +120,43 @@ class Brand(Strict):
 
 
 _DATABASE_EXAMPLE = "postgresql://announcer@db.example.org/announcer"
+_SECRET_PARAMETERS = ("password", "sslpassword")
+# sslmode values that check whose certificate it is; the others let anyone on the way read and
+# rewrite the state (who unsubscribed, every token) and catch the password.
+VERIFIED_SSLMODES = ("verify-full", "verify-ca")
+_LOCAL_HOSTS = ("", "localhost", "127.0.0.1", "::1")
+
+
+def database_is_local(url: str) -> bool:
+    """Whether the database is on this machine (a Unix socket or loopback), where TLS adds nothing."""
+    parts = urlsplit(url)
+    hosts = [value for name, value in parse_qsl(parts.query) if name == "host"] or [parts.hostname or ""]
+    return all(host.startswith("/") or host.lower() in _LOCAL_HOSTS for host in hosts)
 
 
 def _database_url(value: str) -> str:
-    """A PostgreSQL URL without a password (secrets come from the environment alone); one that
-    holds a password is refused without being shown."""
+    """A PostgreSQL URL without a secret (secrets come from the environment alone), with TLS that
+    checks the server's certificate unless the server is this machine. A refused value is never
+    shown: written in libpq's other form, it may hold a password."""
     try:
         parts = urlsplit(value)
         password = parts.password
+        query = parse_qsl(parts.query)
     except ValueError:
         raise ValueError(f"is not a PostgreSQL URL like {_DATABASE_EXAMPLE}") from None
-    if password is not None or any(name.strip().lower() == "password" for name, _ in parse_qsl(parts.query)):
+    if password is not None or any(name.strip().lower() in _SECRET_PARAMETERS for name, _ in query):
         raise ValueError(
             "the URL holds a password: remove it, and set ANNOUNCER_DATABASE_PASSWORD (or PGPASSWORD) "
             "in the environment instead"
         )
     if parts.scheme not in ("postgresql", "postgres") or not (parts.hostname or parts.path.strip("/")):
-        raise ValueError(f"{excerpt(value)} is not a PostgreSQL URL like {_DATABASE_EXAMPLE}")
+        raise ValueError(f"is not a PostgreSQL URL like {_DATABASE_EXAMPLE}")
+    sslmode = dict(query).get("sslmode")
+    if sslmode is not None and sslmode not in VERIFIED_SSLMODES and not database_is_local(value):
+        raise ValueError(
+            f"sslmode={excerpt(sslmode)} does not check the server's certificate, so anyone on the "
+            "way could read and change who unsubscribed: leave sslmode out (verify-full is used)"
+        )
     return value
 
 
