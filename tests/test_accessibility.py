@@ -11,7 +11,7 @@ import pytest
 
 from announcer.accessibility import barriers
 from announcer.render.theme import compile_mjml
-from tests.helpers import CLI, read_message
+from tests.helpers import CLI, EXAMPLE_EVENT, read_message
 
 PASSING = (
     '<html lang="sv" dir="ltr"><head><title>Seminarium</title></head><body>'
@@ -46,7 +46,7 @@ def test_each_criterion_names_what_fails_it(old: str, new: str, said: str) -> No
     assert old in PASSING
     found = barriers(PASSING.replace(old, new, 1), "sv")
     assert len(found) == 1, found
-    assert said in found[0]
+    assert said in str(found[0])
 
 
 def test_every_kind_in_every_language_passes_and_the_pre_flight_says_so(cli: CLI) -> None:
@@ -58,6 +58,22 @@ def test_every_kind_in_every_language_passes_and_the_pre_flight_says_so(cli: CLI
     passed = len(re.findall(r"(?m)^\s*passed\s+accessibility: what a screen reader needs", out))
     assert inspected >= 20, out  # invitations, with --rsvp, cancellations, reminders, the digest
     assert passed == inspected, out
+
+
+def test_an_organiser_s_vague_link_is_a_warning_that_names_their_text_not_the_theme(cli: CLI) -> None:
+    event = Path(EXAMPLE_EVENT)
+    event.write_text(
+        event.read_text().replace(
+            "abstract: |\n", "abstract: |\n  Slides are [here](https://example.org/slides).\n\n", 1
+        )
+    )
+    code, out, _ = cli("check", EXAMPLE_EVENT, "--today", "2026-03-02")
+    assert code == 0, out
+    assert re.search(
+        r"(?m)^\s*warning\s+accessibility: a link says only 'here'.*https://example.org/slides", out
+    )
+    assert "the link's words in the event's texts" in out
+    assert not re.search(r"(?m)^\s*error\s+accessibility", out)
 
 
 def test_the_email_s_label_is_its_title_as_written_not_escaped(cli: CLI) -> None:

@@ -22,6 +22,17 @@ VAGUE_LINK_TEXTS = frozenset(
 DIRECTIONS = ("ltr", "rtl", "auto")
 
 
+@dataclass(frozen=True)
+class Barrier:
+    """One thing a screen reader stumbles on; `href` when it is a link's words."""
+
+    said: str
+    href: str | None = None
+
+    def __str__(self) -> str:
+        return self.said
+
+
 @dataclass
 class _Link:
     href: str
@@ -72,26 +83,30 @@ class _Markup(HTMLParser):
             self._link = None
 
 
-def barriers(html: str, language: str) -> list[str]:
+def barriers(html: str, language: str) -> list[Barrier]:
     """What in `html`, written in `language`, fails the criteria; empty when it passes them all."""
     markup = _Markup()
     markup.feed(html)
     markup.close()
-    found: list[str] = []
+    found: list[Barrier] = []
     root = markup.root or {}
     if (root.get("lang") or "").strip().lower() != language.lower():
-        found.append(f"the document says its language is {root.get('lang')!r}, not {language!r}")
+        found.append(Barrier(f"the document says its language is {root.get('lang')!r}, not {language!r}"))
     if (root.get("dir") or "").strip() not in DIRECTIONS:
-        found.append("the document does not say which way its text runs (dir)")
+        found.append(Barrier("the document does not say which way its text runs (dir)"))
     if not "".join(markup.title or []).strip():
-        found.append("the document has no title: a screen reader announces it first")
+        found.append(Barrier("the document has no title: a screen reader announces it first"))
     if markup.unmarked_tables:
-        found.append(f'{markup.unmarked_tables} layout table(s) without role="presentation"')
-    found.extend(f"{source} has no alt text" for source in markup.images_without_alt[:5])
+        found.append(Barrier(f'{markup.unmarked_tables} layout table(s) without role="presentation"'))
+    found.extend(Barrier(f"{source} has no alt text") for source in markup.images_without_alt[:5])
     for link in markup.links:
         said = " ".join((link.label if link.label is not None else "".join(link.text)).split())
         if not said:
-            found.append(f"a link to {link.href} says nothing a screen reader can read")
+            found.append(Barrier(f"a link to {link.href} says nothing a screen reader can read", link.href))
         elif said.lower().strip(".:!…") in VAGUE_LINK_TEXTS:
-            found.append(f"a link says only {said!r}: out of context it tells nothing of {link.href}")
+            found.append(
+                Barrier(
+                    f"a link says only {said!r}: out of context it tells nothing of {link.href}", link.href
+                )
+            )
     return found

@@ -39,6 +39,7 @@ from announcer.render.wording import counted
 
 THEME_STYLES = "templates/email/layout.mjml.j2"
 THEME_TEMPLATES = "the theme's templates (templates/email/)"
+WRITTEN_LINKS = "the link's words in the event's texts (intro, abstract, bio) or in templates/email/"
 SIZE_MARGIN = 0.9  # past this share of the clip, a warning: servers and forwards add to it
 SPAM_TIMEOUT_SECONDS = 120
 LINK_TIMEOUT_SECONDS = 10
@@ -183,14 +184,20 @@ def inspect_images(found: Elements, sources: dict[str, str]) -> list[Finding]:
     return findings
 
 
-def inspect_accessibility(html: str, language: str) -> list[Finding]:
-    """The Email Markup Consortium's automated criteria: each barrier is an error, since a reader
-    with a screen reader meets it in every copy."""
+def inspect_accessibility(html: str, language: str, sources: dict[str, str]) -> list[Finding]:
+    """The Email Markup Consortium's automated criteria. What the theme writes (language, title,
+    tables, alt texts) is an error, met in every copy; a link's words are a warning to whoever
+    wrote them: a field of the event, or the theme's templates."""
     found = barriers(html, language)
     if not found:
         passed = "what a screen reader needs: language, direction, title, layout tables, alt and link texts"
         return [Finding(Level.PASSED, "accessibility", passed)]
-    return [Finding(Level.ERROR, "accessibility", barrier, THEME_TEMPLATES) for barrier in found]
+    return [
+        Finding(Level.ERROR, "accessibility", str(barrier), THEME_TEMPLATES)
+        if barrier.href is None
+        else Finding(Level.WARNING, "accessibility", str(barrier), sources.get(barrier.href, WRITTEN_LINKS))
+        for barrier in found
+    ]
 
 
 def inspect_links(found: Elements, sources: dict[str, str]) -> list[Finding]:
@@ -596,7 +603,7 @@ def inspect_message(
         *inspect_size(html, [*room, Room("the theme's styles", THEME_STYLES, _styles(html))]),
         *inspect_images(parsed, sources),
         *inspect_links(parsed, sources),
-        *inspect_accessibility(html, str(message.get("Content-Language", ""))),
+        *inspect_accessibility(html, str(message.get("Content-Language", "")), sources),
         *inspect_calendars(message, where),
         *inspect_headers(message, settings, list_mail=settings.list_ is not None),
     ]
