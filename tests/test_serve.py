@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import socket
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
@@ -21,6 +22,7 @@ from playwright.sync_api import Browser, expect
 from announcer.audience.ledger import Audience, How, State
 from announcer.audience.tokens import unsubscribe_token
 from announcer.deliver.ledger import Ledger, Outcome
+from announcer.journal_file import JOURNAL_PATH
 from announcer.load.settings import load_settings
 from announcer.model.recipient import Recipient
 from announcer.model.settings import Settings
@@ -94,6 +96,19 @@ def test_a_get_shows_the_page_in_the_reader_s_language_and_changes_nothing(
         assert 'name="action" value="unsubscribe"' in reply.text
     assert standing(workspace) is None
     assert log_length(workspace) == 0
+
+
+def test_a_get_is_answered_while_a_send_holds_the_journal(client: Client, workspace: Path) -> None:
+    """A GET only looks up: it waits for no writer (a send writing the journal at that moment)."""
+    writer = sqlite3.connect(workspace / JOURNAL_PATH, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        reply = client.get(url_of(READER))
+        assert reply.status == 200
+        assert "Avsluta prenumerationen" in reply.text
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
 
 
 @pytest.mark.parametrize(

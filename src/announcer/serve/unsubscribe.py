@@ -78,10 +78,13 @@ class Unsubscribes:
                 return chosen
             answer = chosen
         try:
-            # In the event loop itself, committed with the others of this turn (`batches`): a
-            # look-up and a write, in a transaction of well under a millisecond (a thread for
-            # each would halve the POSTs answered a second on one core).
-            language = await self._batches.run(lambda _ledger: self._act(token, answer))
+            if answer.how is None:  # a look-up only: never waits for a writer (link scanners)
+                language = self._act(token, answer)
+            else:
+                # In the event loop itself, committed with the others of this turn (`batches`):
+                # a look-up and a write, in a transaction of well under a millisecond (a thread
+                # for each would halve the POSTs answered a second on one core).
+                language = await self._batches.run(lambda _ledger: self._act(token, answer))
         except JournalError as exc:  # the journal is locked or unreadable: say so, and try later
             print(f"serve: {exc}", file=sys.stderr, flush=True)
             return PlainTextResponse("the server is busy: try again in a moment\n", 503, {"retry-after": "5"})
