@@ -6,6 +6,7 @@ import csv
 import io
 import itertools
 import sqlite3
+from base64 import b32decode, urlsafe_b64decode
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
@@ -136,6 +137,8 @@ def test_tokens_name_a_reader_without_their_address() -> None:
     assert verp_token_of("Bounces@Lists.Example.org", address.upper()) == verp
     assert verp_token_of("bounces@lists.example.org", "bounces+x@lists.example.org") is None
     assert verp_token_of("bounces@lists.example.org", f"bounces+{verp}@elsewhere.example") is None
+    # Whoever sees a VERP address (a bounce processor, a log) learns nothing of the unsubscribe token.
+    assert urlsafe_b64decode(token)[:15] != b32decode(verp.upper())
 
 
 def test_every_send_leaves_out_whom_the_ledger_says(server: Server, cli: CLI, workspace: Path) -> None:

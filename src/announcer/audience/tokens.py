@@ -9,8 +9,9 @@ import hmac
 from base64 import b32encode, urlsafe_b64encode
 
 
-def _digest(address: str, secret: str) -> bytes:
-    return hmac.new(secret.encode(), address.lower().encode(), hashlib.sha256).digest()
+def _digest(address: str, secret: str, use: bytes = b"") -> bytes:
+    """The HMAC of one address for one use: a token of one use says nothing of the other's."""
+    return hmac.new(secret.encode(), use + address.lower().encode(), hashlib.sha256).digest()
 
 
 def unsubscribe_token(address: str, secret: str) -> str:
@@ -21,7 +22,7 @@ def unsubscribe_token(address: str, secret: str) -> str:
 def verp_token(address: str, secret: str) -> str:
     """The per-address part of a VERP bounce address: lower-case letters and digits only, as
     some servers change the case of a local part on the way back (24 characters)."""
-    return b32encode(_digest(address, secret)[:15]).decode().lower()
+    return b32encode(_digest(address, secret, b"verp\0")[:15]).decode().lower()
 
 
 def verp_address(bounce_address: str, address: str, secret: str) -> str:
