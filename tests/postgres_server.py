@@ -17,7 +17,7 @@ import pytest
 HERE = Path(__file__).parent / "postgres"
 
 
-def _unavailable(reason: str) -> None:
+def unavailable(reason: str) -> None:
     if os.environ.get("ANNOUNCER_REQUIRE_POSTGRES") == "1":
         pytest.fail(f"PostgreSQL is required here: {reason}")
     pytest.skip(reason)
@@ -30,10 +30,10 @@ def server() -> Iterator[str]:
         yield given
         return
     if not glob.glob("/usr/lib/postgresql/*/bin/initdb"):
-        _unavailable("Debian's postgresql is not installed (apt-get install postgresql)")
+        unavailable("Debian's postgresql is not installed (apt-get install postgresql)")
     started = subprocess.run([HERE / "start"], capture_output=True, text=True, timeout=180, check=False)
     if started.returncode != 0:
-        _unavailable(f"tests/postgres/start failed: {started.stderr.strip()[-500:]}")
+        unavailable(f"tests/postgres/start failed: {started.stderr.strip()[-500:]}")
     url = started.stdout.strip()
     try:
         yield url

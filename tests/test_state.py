@@ -4,7 +4,10 @@ share, each claiming its own recipients."""
 
 from __future__ import annotations
 
+import glob
+import subprocess
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -19,6 +22,8 @@ from announcer.journal_postgres import tls_of
 from announcer.load.settings import load_settings
 from announcer.model.recipient import Recipient
 from tests.helpers import CLI, EXAMPLE_EVENT
+from tests.postgres_server import HERE as POSTGRES
+from tests.postgres_server import fresh_database, unavailable
 
 KEY = "invitation:talk@example.org:0"
 
@@ -233,3 +238,43 @@ def test_an_unsubscription_in_one_workspace_is_honoured_by_the_other_s_send(
     written = [path.read_text() for path in Path("outbox").rglob("*.eml")]
     assert len(written) == 4
     assert not [text for text in written if "zoe.martin@example.net" in text]
+
+
+@pytest.fixture
+def crashable() -> Iterator[str]:
+    """A PostgreSQL of this test's own (crashing CI's would end others' sessions): a new database on it."""
+    if not glob.glob("/usr/lib/postgresql/*/bin/initdb"):
+        unavailable("Debian's postgresql is not installed (apt-get install postgresql)")
+    started = subprocess.run([POSTGRES / "start"], capture_output=True, text=True, timeout=180, check=False)
+    if started.returncode != 0:
+        unavailable(f"tests/postgres/start failed: {started.stderr.strip()[-500:]}")
+    url = started.stdout.strip()
+    try:
+        yield fresh_database(url)
+    finally:
+        subprocess.run([POSTGRES / "stop", url], capture_output=True, timeout=120, check=False)
+
+
+def test_a_database_server_that_crashed_leaves_the_batch_in_hand_in_doubt_never_sent_twice(
+    crashable: str, tmp_path: Path
+) -> None:
+    """A line commits to the server's memory (as SQLite's to the disk's cache), a batch's
+    reservation to its disk: after a crash of the server, whatever of the batch was not
+    delivered is in doubt, as after a crash of the machine with SQLite; none is sent again."""
+    use_database(tmp_path, crashable)
+    batch = ["a@example.org", "b@example.org", "c@example.org"]
+    sending = Ledger(tmp_path)
+    assert sending.reserve(KEY, batch) == batch
+    sending.record(KEY, "a@example.org", "<1@x>", Outcome.IN_FLIGHT, "")
+    sending.record(KEY, "a@example.org", "<1@x>", Outcome.DELIVERED, "250 ok", later=True)
+    sending.record(KEY, "b@example.org", "<2@x>", Outcome.IN_FLIGHT, "")  # its dot went; then the crash
+    crashed = subprocess.run([POSTGRES / "crash", crashable], capture_output=True, text=True, timeout=180)
+    assert crashed.returncode == 0, crashed.stderr
+    sending.close()  # its session is gone: closing it says nothing
+    with Ledger(tmp_path) as rerun:
+        assert sorted(rerun.reserve(KEY, batch)) == batch, "the crashed session holds none"
+        entries = rerun.entries_of(KEY, batch)
+    assert entries["b@example.org"].outcome is Outcome.IN_FLIGHT, "in doubt, whether its line was lost or not"
+    assert entries["c@example.org"].outcome is Outcome.IN_FLIGHT, "reserved in the batch in hand: in doubt"
+    assert "the machine stopped" in entries["c@example.org"].reply
+    assert entries["a@example.org"].outcome in (Outcome.DELIVERED, Outcome.IN_FLIGHT), "never as if unsent"

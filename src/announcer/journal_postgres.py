@@ -58,6 +58,9 @@ class Postgres:
             )
         except psycopg.Error as exc:
             raise JournalError(f"{url}: cannot reach the database: {_said(exc)}") from None
+        # A statement outside a transaction (a delivery's line) commits to the server's memory,
+        # as SQLite's reach the disk's cache; every `transaction` waits for the disk itself.
+        self.execute("SET synchronous_commit = off")
         row = self.execute(f"SELECT {HOLDER} FROM pg_stat_activity WHERE pid = pg_backend_pid()").fetchone()  # noqa: S608
         self.holder = str(row[0])  # this session, as reservations name it
 
@@ -79,9 +82,11 @@ class Postgres:
 
     @contextmanager
     def transaction(self, exclusive: int | None = None) -> Iterator[None]:
-        """One transaction; with `exclusive`, holding that advisory lock until it ends."""
+        """One transaction, on the server's disk when it returns (and so is every commit before
+        it); with `exclusive`, holding that advisory lock until it ends."""
         try:
             with self._connection.transaction():
+                self._connection.execute("SET LOCAL synchronous_commit = on")
                 if exclusive is not None:
                     self._connection.execute("SELECT pg_advisory_xact_lock(%s)", (exclusive,))
                 yield

@@ -17,6 +17,11 @@ READABLE_VERSIONS = (1, 2, 3, 4)
 # session's by when it started); those still connected are live.
 HOLDER = "pid::text || '@' || extract(epoch FROM backend_start)::text"
 LIVE_HOLDERS = f"SELECT {HOLDER} FROM pg_stat_activity WHERE backend_start IS NOT NULL"  # noqa: S608
+# A holder whose session began before the server last started: the server went down since (a
+# crash, a power cut), and the lines its session committed last may not have reached the disk.
+HELD_BEFORE_THE_SERVER_STARTED = (
+    "split_part(boot, '@', 2)::numeric < extract(epoch FROM pg_postmaster_start_time())::numeric"
+)
 
 
 class Dialect(StrEnum):

@@ -30,13 +30,14 @@ from announcer.journal_file import (
     database_of,
     has_journal,
 )
-from announcer.journal_schema import LIVE_HOLDERS, Dialect
+from announcer.journal_schema import HELD_BEFORE_THE_SERVER_STARTED, LIVE_HOLDERS, Dialect
 from announcer.kinds import has_event
 from announcer.model.recipient import Recipient
 
 # Deliveries as they stand, except those reserved in a batch when the machine itself went down
 # (another boot) and not delivered since: the message may have gone after the last line that
-# reached the disk, so they are in doubt. PostgreSQL syncs every commit, so none is lost there.
+# reached the disk, so they are in doubt. PostgreSQL: the server tells a crash by its own start,
+# and such reservations are made lines in doubt before a run reads or claims (`_SETTLE_LOST`).
 _LOST = {
     Dialect.SQLITE: (
         "SELECT reservations.key, reservations.recipient, reservations.at FROM reservations "
@@ -46,6 +47,17 @@ _LOST = {
     Dialect.POSTGRESQL: "SELECT key, recipient, at FROM reservations WHERE false",
 }
 _COLUMNS = "key, recipient, message_id, outcome, reply, at, name, language, timezone, sender"
+_SETTLE_LOST = (
+    f"INSERT INTO deliveries ({_COLUMNS}) "  # noqa: S608 (constants)
+    "SELECT r.key, r.recipient, coalesce(d.message_id, ''), 'in-flight', :lost_reply, r.at, "
+    "coalesce(d.name, ''), coalesce(d.language, ''), coalesce(d.timezone, ''), coalesce(d.sender, '') "
+    "FROM reservations AS r LEFT JOIN deliveries AS d ON d.key = r.key AND d.recipient = r.recipient "
+    f"WHERE {HELD_BEFORE_THE_SERVER_STARTED} "
+    "AND NOT (coalesce(d.outcome, '') = 'delivered' AND d.at >= r.at) "
+    "ON CONFLICT (key, recipient) DO UPDATE SET outcome = excluded.outcome, reply = excluded.reply, "
+    "at = excluded.at"
+)
+_FORGET_LOST = f"DELETE FROM reservations WHERE {HELD_BEFORE_THE_SERVER_STARTED}"  # noqa: S608 (constants)
 _SELECT = (
     "WITH lost AS ({lost}), "  # noqa: S608 (constants)
     f"standing AS (SELECT {_COLUMNS} "
@@ -177,6 +189,13 @@ class Ledger:
         self._boot = self.file.holder or _boot_id()  # whose reservations: a session, or this boot
         self._select_some, self._select_prefix, self._claim = _queries(self.file.dialect)
         self.sender = sender_name(workspace)
+        if self.shared:
+            try:
+                with self._lock, self._durably() as db:
+                    self._settle_lost(db)
+            except JournalError:
+                self.file.close()
+                raise
 
     def of_its_own(self) -> Ledger:
         """The same ledger through a connection of its own, for a forked process while this one
@@ -280,10 +299,20 @@ class Ledger:
         addresses = json.dumps([recipient.lower() for recipient in recipients])
         parameters = {"key": key, "boot": self._boot, "at": at, "recipients": addresses}
         with self._lock, self._durably() as db:
+            if self.shared:
+                self._settle_lost(db)
             cursor = db.execute(self._claim, parameters)
             held = {str(row[0]) for row in cursor.fetchall()} if self.shared else None
         asked = dict.fromkeys(recipient.lower() for recipient in recipients)
         return [address for address in asked if held is None or address in held]
+
+    @staticmethod
+    def _settle_lost(db: Database) -> None:
+        """PostgreSQL: a line commits to the server's memory, as SQLite's to the disk's cache, and
+        a batch's reservation to its disk; the server down since a reservation was made, its
+        recipient is in doubt unless delivered since (as after a machine's crash with SQLite)."""
+        db.execute(_SETTLE_LOST, {"lost_reply": _LOST_REPLY})
+        db.execute(_FORGET_LOST)
 
     def release(self, key: str) -> None:
         """The run is over: its reservations go (durably, so every outcome before them is synced too)."""
