@@ -299,8 +299,10 @@ MUTANTS = [
     Mutant(
         "digest asks for replies",
         "render/digest.py",
-        "calendar = renderer.event_calendar(event, edition, language, method_of(Kind.DIGEST))",
-        "calendar = renderer.event_calendar(event, edition, language, method_of(edition.kind, rsvp=True))",
+        "    # A digest never asks for replies; a cancelled event's calendar is not attached.\n"
+        "    method = method_of(Kind.DIGEST)",
+        "    # A digest never asks for replies; a cancelled event's calendar is not attached.\n"
+        "    method = method_of(edition.kind, rsvp=True)",
     ),
     Mutant(
         "forged replies counted",
@@ -757,8 +759,20 @@ MUTANTS = [
     Mutant(
         "materials sent again on every run",
         "jobs.py",
-        "journal_key(Kind.MATERIALS, edition.uid), audience)",
-        "journal_key(Kind.MATERIALS, edition.uid) + clock.unique_token(), audience)",
+        "lead=materials_fingerprint(named.event))",
+        "lead=materials_fingerprint(named.event) + clock.unique_token())",
+    ),
+    Mutant(
+        "a recording added after the slides never sent",
+        "lifecycle.py",
+        '    addresses = "\\n".join(sorted(str(material.url) for material in event.materials))',
+        '    addresses = ""',
+    ),
+    Mutant(
+        "the slides mailed while the talk is still on",
+        "jobs.py",
+        '            raise EventError([Problem(where, message + ": nothing was sent")])',
+        "            pass",
     ),
     Mutant(
         "a material over plain http",

@@ -235,7 +235,35 @@ def test_sent_once_to_the_list_journaled_a_second_run_sends_nothing(cli: CLI, se
     assert code == 0
     assert "sent 0 of 5 by SMTP; 5 had it already" in out
     assert len(server.handler.received) == 5
-    assert "materials (SEQUENCE 0): 5 delivered" in cli("status", EXAMPLE_EVENT)[1]
+    assert re.search(r"materials-[0-9a-f]{8} \(SEQUENCE 0\): 5 delivered", cli("status", EXAMPLE_EVENT)[1])
+
+
+def test_a_material_added_later_goes_out_with_the_others_once_more(cli: CLI, server: Server) -> None:
+    _with_materials()
+    smtp = ("--to", EXAMPLE_RECIPIENTS, "--transport", "smtp")
+    assert cli("materials", EXAMPLE_EVENT, *smtp)[0] == 0
+    event = Path(EXAMPLE_EVENT)
+    paper = "https://doi.org/10.1000/onkpat-2026"
+    event.write_text(
+        event.read_text().replace(MATERIALS, MATERIALS + f'  - {{label: Paper, url: "{paper}"}}\n')
+    )
+    code, out, err = cli("materials", EXAMPLE_EVENT, *smtp)
+    assert code == 0, out + err
+    assert "sent 5 of 5 by SMTP" in out
+    text = server.handler.received[-1].message.get_body(("plain",))
+    assert text is not None
+    assert paper in str(text.get_content())
+    assert "sent 0 of 5" in cli("materials", EXAMPLE_EVENT, *smtp)[1]
+
+
+def test_materials_wait_for_the_talk_to_end(cli: CLI, server: Server) -> None:
+    _with_materials()
+    during = datetime(2026, 3, 6, 11, 30, tzinfo=UTC)  # the talk is at 12:00–13:00 CET
+    with clock.pinned(during, (str(number) for number in itertools.count())):
+        code, _, err = cli("materials", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS, "--transport", "smtp")
+    assert code == 1
+    assert "the talk has not ended yet (it ends 2026-03-06 13:00 CET): its materials go after it" in err
+    assert server.handler.received == []
 
 
 def test_after_an_rsvp_invitation_only_those_who_said_yes_get_them(

@@ -40,6 +40,7 @@ from announcer.lifecycle import (
     current_edition,
     event_uid,
     is_over,
+    materials_fingerprint,
     next_edition,
     reminder_due,
     sent_sequence,
@@ -239,6 +240,12 @@ def send_materials(
     if not named.event.materials:
         message = "materials: none listed yet: add them, like `materials: [{label: Slides, url: https://…}]`"
         raise EventError([Problem(where, message)])
+    if not is_over(named.event):
+        ends = f"{named.event.ends_at:%Y-%m-%d %H:%M %Z}"
+        message = f"the talk has not ended yet (it ends {ends}): its materials go after it"
+        if options.reaches_people:
+            raise EventError([Problem(where, message + ": nothing was sent")])
+        hooks.announce(f"{where}: {message}")
     secret = unsubscribe_secret(settings)
     with history(settings.workspace) as sequences:
         asked = sequences.asks_replies(event_uid(named.slug, settings))
@@ -263,7 +270,8 @@ def send_materials(
         composers = sending.composers(
             lambda language, _told: renderer.render_materials(named, edition, language), named.event.language
         )
-        return sending.deliver(composers, journal_key(Kind.MATERIALS, edition.uid), audience)
+        key = journal_key(Kind.MATERIALS, edition.uid, lead=materials_fingerprint(named.event))
+        return sending.deliver(composers, key, audience)
 
 
 def _said_yes(event_path: Path, mailbox: str, settings: Settings) -> frozenset[str]:

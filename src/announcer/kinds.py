@@ -115,10 +115,11 @@ KINDS: Mapping[Kind, Row] = MappingProxyType(
             label="announcer remind",
         ),
         # After the talk: its slides, recording, papers (the event file's `materials:`), once to
-        # each reader. It carries the event's calendar, with the materials on the entry.
+        # each reader for each list of them (`lead`: the list's fingerprint, so a recording
+        # added after the slides goes out too). It carries the event's calendar, with them on it.
         Kind.MATERIALS: Row(
             template="materials",
-            journal="materials",
+            journal="materials-{lead}",
             per_sequence=False,
             method="PUBLISH",
             has_event=True,

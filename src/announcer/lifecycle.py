@@ -145,6 +145,13 @@ def reminder_due(named: NamedEvent, now: datetime, within: timedelta) -> str | N
     return reached[0] if reached else None
 
 
+def materials_fingerprint(event: Event) -> str:
+    """What tells one list of an event's materials from another (8 hex digits of their
+    addresses, in any order): each list is sent once, so what is added later goes out too."""
+    addresses = "\n".join(sorted(str(material.url) for material in event.materials))
+    return hashlib.sha256(addresses.encode()).hexdigest()[:8]
+
+
 def is_over(event: Event) -> bool:
     """Whether the event has ended (an announcement of it comes too late)."""
     return event.ends_at <= clock.utc_now()
