@@ -27,11 +27,18 @@ _UPSERT = (
 
 class Sent(NamedTuple):
     """What the last real send of a UID carried: its SEQUENCE, schedule fingerprint and kind
-    (the journal's word; "" where a journal of an earlier version did not keep it)."""
+    (the journal's word; "" where a journal of an earlier version did not keep it); read back,
+    also what it said of the event, what an update's readers had before, whether it asked for
+    replies, and when it was made. One row, read at once: another machine's send that settles
+    meanwhile is seen whole or not at all."""
 
     sequence: int
     fingerprint: str
     kind: str = ""
+    said: dict[str, str] = {}  # noqa: RUF012 (never mutated: a NamedTuple's default)
+    before: dict[str, str] = {}  # noqa: RUF012
+    rsvp: bool = False
+    at: datetime | None = None
 
 
 class CalendarHistory:
@@ -44,21 +51,28 @@ class CalendarHistory:
         """What the last real send of this UID carried, if there was one."""
         with self.file.lock:
             row = self.file.db.execute(
-                "SELECT sequence, fingerprint FROM sequences WHERE uid = ?", (uid,)
+                "SELECT sequence, fingerprint, snapshot FROM sequences WHERE uid = ?", (uid,)
             ).fetchone()
         if not row:
             return None
-        kind = self._snapshot(uid).get("kind")
-        return Sent(int(row[0]), str(row[1]), kind if isinstance(kind, str) else "")
+        told = json.loads(row[2]) if row[2] else {}
+        told = told if isinstance(told, dict) else {}
+        kind = told.get("kind")
+        return Sent(
+            int(row[0]),
+            str(row[1]),
+            kind if isinstance(kind, str) else "",
+            _words(told.get("said")),
+            _words(told.get("before")),
+            told.get("rsvp") is True,
+            _instant(told.get("at")),
+        )
 
     def when(self, uid: str) -> datetime | None:
         """When the last real send of this UID was made (None if a journal of an earlier
         version did not keep it)."""
-        at = self._snapshot(uid).get("at")
-        try:
-            return datetime.fromisoformat(at) if isinstance(at, str) else None
-        except ValueError:
-            return None
+        last = self.last(uid)
+        return last.at if last else None
 
     def settle(
         self,
@@ -79,18 +93,20 @@ class CalendarHistory:
 
     def told(self, uid: str) -> tuple[dict[str, str], dict[str, str]]:
         """What the last real send of this UID said, and what an update's readers had before."""
-        told = self._snapshot(uid)
-        return _words(told.get("said")), _words(told.get("before"))
+        last = self.last(uid)
+        return (last.said, last.before) if last else ({}, {})
 
     def asks_replies(self, uid: str) -> bool:
         """Whether a real send of this UID asked its readers to reply (`send --rsvp`)."""
-        return self._snapshot(uid).get("rsvp") is True
+        last = self.last(uid)
+        return last is not None and last.rsvp
 
-    def _snapshot(self, uid: str) -> dict[str, object]:
-        with self.file.lock:
-            row = self.file.db.execute("SELECT snapshot FROM sequences WHERE uid = ?", (uid,)).fetchone()
-        told = json.loads(row[0]) if row else {}
-        return told if isinstance(told, dict) else {}
+
+def _instant(at: object) -> datetime | None:
+    try:
+        return datetime.fromisoformat(at) if isinstance(at, str) else None
+    except ValueError:
+        return None
 
 
 class NoHistory:

@@ -167,10 +167,10 @@ def next_edition(
     """
     uid = event_uid(named.slug, settings)
     fingerprint = schedule_fingerprint(named.event)
-    last = sequences.last(uid)
+    last = sequences.last(uid)  # one read: a send settled meanwhile elsewhere is seen whole or not
     sequence = next_sequence(last, fingerprint)
-    rsvp = rsvp or sequences.asks_replies(uid)
-    said, before = sequences.told(uid)
+    rsvp = rsvp or (last is not None and last.rsvp)
+    said, before = (last.said, last.before) if last else ({}, {})
     if sequence == 0 or last is None:
         return Edition(uid, sequence, fingerprint, rsvp=rsvp)
     # After a cancellation the event is back on (told against what the cancellation said), and
