@@ -202,9 +202,17 @@ def test_a_cancellation_reaches_a_reader_who_left_after_the_invitation(
     assert "left out 1: 1 bouncing" in out
 
 
-def test_a_real_send_remembers_whom_each_token_names(server: Server, cli: CLI, workspace: Path) -> None:
-    code, _, err = cli("send", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS, "--transport", "smtp", "--past")
+@pytest.mark.parametrize("connections", [1, 3])
+def test_a_real_send_remembers_whom_each_token_names(
+    server: Server, cli: CLI, workspace: Path, connections: int
+) -> None:
+    """Over several connections (a process each) the tokens are learned before the fork."""
+    with Path("announcer.toml").open("a") as settings:
+        settings.write(f"connections = {connections}\n")  # the [smtp] table is the last one
+    code, out, err = cli("send", EXAMPLE_EVENT, "--to", EXAMPLE_RECIPIENTS, "--transport", "smtp", "--past")
     assert code == 0, err
+    assert "sent 5 of 5 by SMTP" in out
+    assert sorted(server.handler.counts()) == sorted(READERS)
     with Audience(workspace, LIST) as ledger:
         for reader in READERS:
             assert ledger.address_of(unsubscribe_token(reader, SECRET)) == reader

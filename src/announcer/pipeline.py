@@ -158,9 +158,13 @@ class Run:
             processes=1 if options.per_minute or total < 2 else transport.processes(settings, total),
         )
         hooks.start(total)
-        recipients = self._learning(itertools.islice(kept, total))
-        if deliverer.processes > 1:  # the tokens learned here, before the fork: a forked process
-            recipients = iter(list(recipients))  # must not write through this one's connection
+        if deliverer.processes > 1:  # every token learned here, before the fork (a forked process
+            for _ in self._learning(itertools.islice(kept, total)):  # must not write through this
+                pass  # one's connection), then the list streamed again: memory stays flat
+            kept = audience.recipients if test_to else self._kept(key, audience)[0]
+            recipients: Iterable[Recipient] = itertools.islice(kept, total)
+        else:
+            recipients = self._learning(itertools.islice(kept, total))
         summary = deliverer.deliver_all(recipients, announce=hooks.announce, advance=hooks.advance)
         newest = sorted(leaving, key=lambda standing: standing.at, reverse=True)[:NAMED_LEFT_OUT]
         return SendReport(
