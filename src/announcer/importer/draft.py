@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 from datetime import date, time
 from typing import Any
 
+# The longest line read as a field (a date, a person, a place, a reference): longer is prose, and
+# the rules that read fields look at no more of it (their time grows with what they are given).
+LONGEST_FIELD_LINE = 1_000
+
 
 @dataclass(frozen=True)
 class Undecided:

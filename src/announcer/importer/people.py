@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from announcer.importer.draft import LONGEST_FIELD_LINE
 from announcer.importer.places import names_a_place
 
 # Words that are a person's position, not their institution.
@@ -67,7 +68,7 @@ def person(text: str) -> dict[str, str] | None:
 
 def people(text: str) -> list[dict[str, str]] | None:
     """Several people in one value ("A, X; B, Y" or "A and B"), or None if one part is not a person."""
-    if len(text) > 1_000:  # a paragraph, not people
+    if len(text) > LONGEST_FIELD_LINE:  # a paragraph, not people
         return None
     parts = [part for part in _SPLIT_PEOPLE.split(text.strip()) if part.strip()][:20]
     if len(parts) > 1 and any("," in part for part in parts) and ";" not in text:

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from announcer.importer.draft import LONGEST_FIELD_LINE
 from announcer.model.event import Publication
 
 _DOI = r"(?:\s*\.?\s*(?:doi:?\s*|https?://(?:dx\.)?doi\.org/)(?P<doi>10\.\d{4,9}/\S+?))?"
@@ -39,13 +40,10 @@ def _citation(line: str) -> dict[str, Any] | None:
     return found
 
 
-MAX_LINE = 1_000  # characters of a publication's line: a long title with its authors has 600
-
-
 def _entry(lines: list[str]) -> dict[str, Any] | None:
     """One publication from its lines (title, authors, citation in some order), as the model
     reads it, or None."""
-    if any(len(line) > MAX_LINE for line in lines) or len(lines) > 10:
+    if any(len(line) > LONGEST_FIELD_LINE for line in lines) or len(lines) > 10:
         return None
     found: dict[str, Any] = {}
     doi = None
@@ -88,12 +86,12 @@ def publications(lines: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
                 current = []
             continue
         if (
-            not current and entries and _DOI_LINE.match(line) and len(line) <= MAX_LINE
+            not current and entries and _DOI_LINE.match(line) and len(line) <= LONGEST_FIELD_LINE
         ):  # the DOI under a citation
             entries[-1].append(line)
             continue
         current.append(line)
-        if len(line) <= MAX_LINE and _citation(line) and len(current) > 1:
+        if len(line) <= LONGEST_FIELD_LINE and _citation(line) and len(current) > 1:
             entries.append(current)
             current = []
     if current:
@@ -101,7 +99,7 @@ def publications(lines: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
     if (
         len(entries) == 1
         and len(entries[0]) > 1
-        and all(len(line) <= MAX_LINE and _VANCOUVER.fullmatch(line.strip()) for line in entries[0])
+        and all(len(line) <= LONGEST_FIELD_LINE and _VANCOUVER.fullmatch(line.strip()) for line in entries[0])
     ):  # one reference a line
         entries = [[line] for line in entries[0]]
     read: list[dict[str, Any]] = []

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from announcer.importer.dates import DateMention, decide_day, find_dates, find_times, weekday_numbers
-from announcer.importer.draft import Draft, Undecided
+from announcer.importer.draft import LONGEST_FIELD_LINE, Draft, Undecided
 from announcer.importer.labels import BLOCKS, Field, labelled
 from announcer.importer.online import any_link, meeting_link
 from announcer.importer.people import people, person, welcomed
@@ -18,7 +18,6 @@ from announcer.importer.zones import zone_named
 
 MAX_CHARS = 60_000  # read of a text: the seed has 7,500; the rules' time grows with it
 MAX_LINES = 2_000  # an announcement has a hundred; the rest is not read
-MAX_FIELD_LINE = 1_000  # characters of a line read as a date, a place or a person: longer is prose
 _SERIES_WORDS = re.compile(
     r"\b(?:seminar|seminars|seminarium|seminarieserie|colloquium|colloquia|kolloquium|colloque|séminaire|"
     r"lecture|lectures|föreläsning|föreläsningsserie|vortragsreihe|ringvorlesung|series|journal club|"
@@ -161,7 +160,7 @@ def read_announcement(text: str, context: Context) -> Draft:
 
 def _date_lines(sections: _Sections, header: list[str], free: list[str]) -> list[str]:
     lines = [*sections.inline.get(Field.WHEN, []), *header, *free]
-    return [line for line in lines if len(line) <= MAX_FIELD_LINE]
+    return [line for line in lines if len(line) <= LONGEST_FIELD_LINE]
 
 
 def _read_when(
@@ -170,10 +169,10 @@ def _read_when(
     moved = [
         line
         for line in [*sections.inline.get(Field.MOVED, []), *(line for line in free if _MOVED.search(line))]
-        if len(line) <= MAX_FIELD_LINE
+        if len(line) <= LONGEST_FIELD_LINE
     ]
     candidates = _date_lines(sections, header, free)
-    when_text = " ".join(sections.inline.get(Field.WHEN, []))[:MAX_FIELD_LINE]
+    when_text = " ".join(sections.inline.get(Field.WHEN, []))[:LONGEST_FIELD_LINE]
     mention: DateMention | None = None
     line_of_date = ""
     for line in moved:
@@ -297,7 +296,7 @@ def _read_people(
                 break
         else:
             for paragraph in prose:
-                if len(sentence := " ".join(paragraph)) <= MAX_FIELD_LINE and (
+                if len(sentence := " ".join(paragraph)) <= LONGEST_FIELD_LINE and (
                     found_one := welcomed(sentence)
                 ):
                     draft.speakers = [found_one]
@@ -343,7 +342,7 @@ def _read_title(
     remaining = [
         line
         for line in header
-        if len(line) <= MAX_FIELD_LINE
+        if len(line) <= LONGEST_FIELD_LINE
         and line not in used
         and not find_dates(line, context.today, context.year)
         and not _CALENDAR_NOISE.search(line)
@@ -396,9 +395,8 @@ def _read_texts(draft: Draft, sections: _Sections, prose: list[list[str]]) -> No
         draft.abstract = _block_text(sections.blocks[Field.ABSTRACT])
         intro = texts
     else:
-        intro = [
-            text for text in texts if len(text) <= MAX_FIELD_LINE and (_WELCOME.match(text) or welcomed(text))
-        ]
+        short = [text for text in texts if len(text) <= LONGEST_FIELD_LINE]
+        intro = [text for text in short if _WELCOME.match(text) or welcomed(text)]
         rest = [text for text in texts if text not in intro]
         draft.abstract = "\n\n".join(rest) or None
     draft.intro = "\n\n".join(intro) or None
