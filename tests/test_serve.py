@@ -421,3 +421,28 @@ def test_a_client_that_sends_slowly_or_nothing_is_cut_at_the_deadline(settings: 
         for sock in (idle, slow_head, slow_body):
             sock.close()
         assert client.get(url_of(READER)).status == 200  # the server itself is fine
+
+
+def test_connections_that_wait_and_wait_cannot_keep_a_reader_out(settings: Settings) -> None:
+    """Past the cap of connections waiting for a request (slow heads, idle ones), the one that
+    waited longest makes room: a reader who asks at once is answered, not refused with 503."""
+    with serving(settings, Limits(waiting=20, connections=40, arrive_seconds=600)) as client:
+        waiting = [socket.create_connection((client.host, client.port), timeout=15) for _ in range(50)]
+        try:
+            for sock in waiting[::2]:
+                sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # half a head, the rest never comes
+            reply = client.get(url_of(READER))
+            assert reply.status == 200
+            assert "Avsluta prenumerationen" in reply.text
+            assert all(_closed_by_server(sock) for sock in waiting[:30])  # the oldest
+        finally:
+            for sock in waiting:
+                sock.close()
+
+
+def _closed_by_server(sock: socket.socket) -> bool:
+    """Closed without a word: the end of the stream, or a reset where a half head was unread."""
+    try:
+        return sock.recv(1024) == b""
+    except ConnectionResetError:
+        return True

@@ -20,6 +20,7 @@ class Limits:
     answer_seconds: float = 10.0  # for the app to answer, the client's reading included
     keep_alive_seconds: int = 5  # an idle connection between requests
     connections: int = 1000  # open at once; beyond it each request gets 503 at once
+    waiting: int = 500  # waiting for a request at once; a new one closes the one that waited longest
     per_client_per_second: float = 20.0  # requests a client (an IP address) may make, sustained
     per_client_burst: int = 60  # ... and at once
     clients_tracked: int = 10_000  # the rate table's size: the least recent client makes room

@@ -221,7 +221,7 @@ def server(app: ASGIApp, limits: Limits) -> uvicorn.Server:
     (no access log: the unsubscribe URL's token names a reader)."""
     return bounded_server(
         app,
-        protocol_for(limits.arrive_seconds),
+        protocol_for(limits.arrive_seconds, limits.waiting),
         head_bytes=limits.head_bytes,
         connections=limits.connections,
         keep_alive_seconds=limits.keep_alive_seconds,
