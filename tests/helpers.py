@@ -88,7 +88,7 @@ def render_digest_of(
 
 
 def composer(content: RenderedContent, settings: Settings, secret: str | None = None) -> Composer:
-    return Composer(content, settings, secret)
+    return Composer(content, settings.sender, settings.list_, secret)
 
 
 def configure_smtp(server: Server, **extra: object) -> None:

@@ -330,7 +330,7 @@ def test_each_way_a_reader_leaves_is_applied_and_the_next_send_reaches_exactly_t
         reached = {
             reader.email
             for reader in ledger.received(
-                event_uid(Path(NEXT_EVENT).stem, load_settings(Path("announcer.toml")))
+                event_uid(Path(NEXT_EVENT).stem, load_settings(Path("announcer.toml")).sender)
             )
         }
     assert reached == next_readers

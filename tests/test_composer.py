@@ -12,7 +12,6 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from announcer.compose.message import Composer
 from announcer.lifecycle import CANCELLED, Edition
 from announcer.load.events import load_named
 from announcer.model.recipient import Recipient
@@ -23,6 +22,7 @@ from announcer.render.content import RenderedContent, Renderer
 from tests.helpers import (
     EXAMPLE_EVENT,
     SHARED_HEADERS,
+    composer,
     parts,
     read_message,
     render_digest_of,
@@ -64,7 +64,7 @@ def _contents(settings: Settings) -> dict[str, RenderedContent]:
 
 
 def _assert_same(content: RenderedContent, settings: Settings, reader: Recipient) -> None:
-    ours = read_message(Composer(content, settings, SECRET).compose(reader).data)
+    ours = read_message(composer(content, settings, SECRET).compose(reader).data)
     theirs = read_message(stdlib_message(content, settings, reader, SECRET).as_bytes())
     for name in SHARED_HEADERS:
         assert str(ours[name]) == str(theirs[name]), name
@@ -83,7 +83,7 @@ def test_every_kind_of_message_reads_back_as_the_stdlib_s(kind: str, settings: S
 
 def test_lines_stay_within_rfc_5322_and_bodies_are_ascii(settings: Settings) -> None:
     for content in _contents(settings).values():
-        data = Composer(content, settings, SECRET).compose(READERS[4]).data
+        data = composer(content, settings, SECRET).compose(READERS[4]).data
         assert data.isascii()
         assert max(len(line) for line in data.split(b"\r\n")) <= 998
         assert b"\n" not in data.replace(b"\r\n", b""), "CRLF line ends only"
@@ -94,13 +94,13 @@ def test_no_line_starts_with_a_dot_and_encoded_lines_stay_within_76(settings: Se
     with one, and a name may too; quoted-printable lines stay within RFC 2045's 76 characters."""
     dotted = Recipient("dot@example.org", ".Dot " + "Dotson " * 12, {"team": ".team"})
     for content in _contents(settings).values():
-        message = Composer(content, settings, SECRET).compose(dotted)
+        message = composer(content, settings, SECRET).compose(dotted)
         lines = message.data.split(b"\r\n")
         assert not [line for line in lines if line.startswith(b".")]
         body = message.data.partition(b"\r\n\r\n")[2]
         assert max(len(line) for line in body.split(b"\r\n")) <= 76
         _assert_same(content, settings, dotted)
-    assert b"\r\n=2E" in Composer(_contents(settings)["invitation"], settings, SECRET).compose(dotted).data
+    assert b"\r\n=2E" in composer(_contents(settings)["invitation"], settings, SECRET).compose(dotted).data
 
 
 _LINE = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=80).filter(

@@ -41,7 +41,9 @@ def _digest(settings: Settings, window: Window = WINDOW, cancelled: tuple[str, .
         listed = [
             (
                 named,
-                (cancellation if named.slug in cancelled else current_edition)(named, settings, sequences),
+                (cancellation if named.slug in cancelled else current_edition)(
+                    named, settings.sender, sequences
+                ),
             )
             for named in events
         ]
@@ -277,7 +279,7 @@ def test_a_reminder_s_top_line_names_the_talk_s_own_series(cli: CLI) -> None:
 def test_a_cancellation_quotes_the_title_instead_of_a_second_colon(settings: Settings) -> None:
     named = load_named(Path(EXAMPLE_EVENT), settings.defaults)
     with history(settings.workspace) as sequences:
-        content = Renderer(settings).render_event(named, cancellation(named, settings, sequences))
+        content = Renderer(settings).render_event(named, cancellation(named, settings.sender, sequences))
     expected = (
         "We are sorry to say that “CAR T Cell Therapy: From Lymphoma to Autoimmunity” with "
         "Dimitrios Mougiakakos is cancelled."
@@ -331,7 +333,7 @@ def test_every_message_s_calendar_opens_the_abstract_alike_and_the_site_s_has_it
     named = load_named(Path(EXAMPLE_EVENT), settings.defaults)
     renderer = Renderer(settings)
     with history(settings.workspace) as sequences:
-        edition = current_edition(named, settings, sequences)
+        edition = current_edition(named, settings.sender, sequences)
     invitation = _descriptions(renderer.render_event(named, edition).ics)[0]
     reminder = renderer.render_reminder(named, edition, "1d", datetime(2026, 3, 5, 12, tzinfo=UTC))
     second_paragraph = "Clinical experience initially obtained"

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from announcer.compose.message import Composer
 from announcer.model.recipient import Recipient
 from announcer.model.settings import Settings
 from announcer.model.window import Window
@@ -20,6 +19,7 @@ from announcer.render.content import RenderedContent
 from tests.helpers import (
     ROOT,
     compare_golden,
+    composer,
     read_message,
     render_digest_of,
     render_event,
@@ -32,9 +32,9 @@ READER = Recipient(email="asa.lindqvist@example.org", name="Åsa Lindqvist", fie
 
 def _compare_all(folder: str, content: RenderedContent, settings: Settings) -> None:
     """Subject, text, HTML, every calendar and the whole composed message of one reader."""
-    composer = Composer(content, settings, None)
-    html, text = composer.personalised(READER)
-    data = composer.compose(READER).data
+    made = composer(content, settings, None)
+    html, text = made.personalised(READER)
+    data = made.compose(READER).data
     compare_golden(f"{folder}/subject.txt", content.subject.encode() + b"\n")
     compare_golden(f"{folder}/email.txt", text.encode())
     compare_golden(f"{folder}/email.html", html.encode())

@@ -27,11 +27,10 @@ from hypothesis import strategies as st
 from announcer import clock
 from announcer.compose import headers
 from announcer.compose.headers import HEADERS_WRITTEN
-from announcer.compose.message import Composer
 from announcer.model.recipient import Recipient
 from announcer.model.settings import Settings
 from announcer.render.content import RenderedContent
-from tests.helpers import CLI, EXAMPLE_EVENT, EXAMPLE_RECIPIENTS, render_event, write
+from tests.helpers import CLI, EXAMPLE_EVENT, EXAMPLE_RECIPIENTS, composer, render_event, write
 
 EXAMPLES = 5000 if os.environ.get("CI") else 500
 INJECTED = "\r\nBcc: victim@evil.example"
@@ -147,8 +146,8 @@ def test_whatever_the_subject_sender_and_reader_hold_the_message_has_only_its_ow
     hostile = loaded.model_copy(
         update={"sender": loaded.sender.model_copy(update={"name": sender})}
     )  # past the model's checks: the composer alone must hold
-    composer = Composer(dataclasses.replace(rendered, subject=subject), hostile, None)
-    message = _parsed(composer.compose(Recipient(email="anna.berg@example.org", name=reader)).data)
+    made = composer(dataclasses.replace(rendered, subject=subject), hostile, None)
+    message = _parsed(made.compose(Recipient(email="anna.berg@example.org", name=reader)).data)
     _only_expected_headers(message)
     assert _reads_back(str(message["Subject"]), subject)
     assert _reads_back(display_name(message, "From"), sender)

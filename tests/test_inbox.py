@@ -292,7 +292,7 @@ def test_inbox_handles_each_message_once_lists_what_needs_a_look_and_moves_only_
 
 
 def test_an_rsvp_answer_stays_where_rsvps_counts_it(sent: Path, cli: CLI) -> None:
-    uid = event_uid("2026-03-06-car-t-cell-therapy", load_settings(sent / "announcer.toml"))
+    uid = event_uid("2026-03-06-car-t-cell-therapy", load_settings(sent / "announcer.toml").sender)
     maildir = sent / "Maildir"
     deliver(maildir, rsvp(READERS[0], uid), dsn(BOUNCES, READERS[1]))
     code, out, err = cli("inbox", "--mailbox", str(maildir), "--move-to", "Handled")

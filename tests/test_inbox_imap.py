@@ -138,7 +138,7 @@ def test_a_wrong_password_is_refused_and_never_shown(
 
 
 def test_rsvps_counts_the_answers_in_an_imap_folder(imap_workspace: Path, dovecot: Dovecot, cli: CLI) -> None:
-    uid = event_uid("2026-03-06-car-t-cell-therapy", load_settings(imap_workspace / "announcer.toml"))
+    uid = event_uid("2026-03-06-car-t-cell-therapy", load_settings(imap_workspace / "announcer.toml").sender)
     deliver(dovecot.maildir, rsvp(READERS[0], uid), rsvp(READERS[1], uid, "DECLINED"))
     code, out, err = cli("rsvps", EXAMPLE_EVENT, "--mailbox", dovecot.url())
     assert code == 0, err

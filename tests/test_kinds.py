@@ -94,9 +94,9 @@ def test_every_calendar_part_carries_its_kinds_method_and_the_calendar_agrees(se
     named = load_named(Path(EXAMPLE_EVENT), settings.defaults)
     renderer = Renderer(settings)
     with history(settings.workspace) as sequences:
-        asked = next_edition(named, settings, sequences, rsvp=True)
+        asked = next_edition(named, settings.sender, sequences, rsvp=True)
         invitation = renderer.render_event(named, asked)
-        cancelled = renderer.render_event(named, cancellation(named, settings, sequences))
+        cancelled = renderer.render_event(named, cancellation(named, settings.sender, sequences))
         reminder = renderer.render_reminder(
             named, asked, "1d", datetime(2026, 3, 5, 12, tzinfo=named.event.zone)
         )

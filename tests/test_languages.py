@@ -17,7 +17,6 @@ from babel.messages.pofile import read_po
 from playwright.sync_api import Browser
 
 from announcer import languages
-from announcer.compose.message import Composer
 from announcer.history import history
 from announcer.jobs import SendOptions, send_invitation
 from announcer.languages import CATALOGS, available, source_messages, untranslated
@@ -29,7 +28,16 @@ from announcer.model.window import Window
 from announcer.render.content import RenderedContent, Renderer
 from announcer.render.wording import Schedule, reader_clock
 from tests.browser import LOW_CONTRAST, SMALL_TEXT, axe_script, axe_violations, launch
-from tests.helpers import CLI, EXAMPLE_EVENT, ROOT, read_message, render_digest_of, render_event, write
+from tests.helpers import (
+    CLI,
+    EXAMPLE_EVENT,
+    ROOT,
+    composer,
+    read_message,
+    render_digest_of,
+    render_event,
+    write,
+)
 
 SCREENSHOTS = ROOT / "screenshots"
 TRANSLATED = [language for language in available() if language != "en"]
@@ -221,9 +229,9 @@ def _every_kind(settings: Settings, language: str) -> dict[str, RenderedContent]
     renderer = Renderer(settings)
     named = load_named(Path(EXAMPLE_EVENT), settings.defaults)
     with history(settings.workspace) as sequences:
-        invitation = next_edition(named, settings, sequences)
-        answered = next_edition(named, settings, sequences, rsvp=True)
-        cancelled = cancellation(named, settings, sequences)
+        invitation = next_edition(named, settings.sender, sequences)
+        answered = next_edition(named, settings.sender, sequences, rsvp=True)
+        cancelled = cancellation(named, settings.sender, sequences)
     day_before = named.event.starts_at - timedelta(days=1)
     return {
         "invitation": renderer.render_event(named, invitation, language),
@@ -243,7 +251,7 @@ def test_every_kind_reads_well_on_a_phone_light_and_dark_with_no_axe_finding(
     for kind, content in _every_kind(settings, language).items():
         for scheme in ("light", "dark"):
             page = browser.new_page(viewport={"width": 375, "height": 900}, color_scheme=scheme)
-            page.set_content(Composer(content, settings, None).personalised(READER)[0])
+            page.set_content(composer(content, settings, None).personalised(READER)[0])
             SCREENSHOTS.mkdir(exist_ok=True)
             page.screenshot(path=str(SCREENSHOTS / f"{kind}-{language}-375-{scheme}.png"), full_page=True)
             assert page.evaluate("document.documentElement.scrollWidth") <= 375, (kind, scheme)

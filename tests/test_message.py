@@ -13,12 +13,11 @@ import pytest
 from ical.calendar_stream import IcsCalendarStream
 
 from announcer.compose.headers import WIRE
-from announcer.compose.message import Composer
 from announcer.model.recipient import Recipient
 from announcer.model.settings import Settings
 from announcer.render import theme
 from announcer.render.content import RenderedContent
-from tests.helpers import CLI, EXAMPLE_EVENT, EXAMPLE_RECIPIENTS, render_event
+from tests.helpers import CLI, EXAMPLE_EVENT, EXAMPLE_RECIPIENTS, composer, render_event
 
 OUTBOX = Path("outbox/2026-03-06-car-t-cell-therapy")
 
@@ -154,7 +153,7 @@ def _with_unsubscribe_url(settings: Settings, url: str | None) -> Settings:
 
 def test_a_list_without_an_unsubscribe_url_has_no_one_click(settings: Settings, pinned: None) -> None:
     plain = _with_unsubscribe_url(settings, None)
-    message = Composer(render_event(plain), plain, None).compose(Recipient("a@example.org")).message
+    message = composer(render_event(plain), plain, None).compose(Recipient("a@example.org")).message
     assert "List-Unsubscribe-Post" not in message
     assert (
         str(message["List-Unsubscribe"]) == "<mailto:onkpat-seminars-leave@example.org?subject=unsubscribe>"
@@ -164,17 +163,17 @@ def test_a_list_without_an_unsubscribe_url_has_no_one_click(settings: Settings, 
 
 def test_one_click_only_for_an_https_unsubscribe_url(settings: Settings, pinned: None) -> None:
     http = _with_unsubscribe_url(settings, "http://lists.example.org/leave")
-    message = Composer(render_event(http), http, None).compose(Recipient("a@example.org")).message
+    message = composer(render_event(http), http, None).compose(Recipient("a@example.org")).message
     assert str(message["List-Unsubscribe"]).startswith("<http://lists.example.org/leave>")
     assert "List-Unsubscribe-Post" not in message, "RFC 8058 one-click needs https"
     https = _with_unsubscribe_url(settings, "https://lists.example.org/leave")
-    message = Composer(render_event(https), https, None).compose(Recipient("a@example.org")).message
+    message = composer(render_event(https), https, None).compose(Recipient("a@example.org")).message
     assert str(message["List-Unsubscribe-Post"]) == "List-Unsubscribe=One-Click"
 
 
 def test_a_recipients_name_is_escaped_in_the_html(settings: Settings, pinned: None) -> None:
     reader = Recipient("eve@example.org", name='Eve <img src=x onerror=alert(1)> & "Co"')
-    message = Composer(render_event(settings), settings, None).compose(reader).message
+    message = composer(render_event(settings), settings, None).compose(reader).message
     html = str(message.get_body(("html",)).get_content())  # type: ignore[union-attr]
     assert "<img src=x" not in html
     assert "Dear Eve &lt;img src=x onerror=alert(1)&gt; &amp; &quot;Co&quot;," in html
@@ -185,7 +184,7 @@ def test_a_recipients_name_is_escaped_in_the_html(settings: Settings, pinned: No
 def test_event_values_are_escaped_in_the_html(settings: Settings, pinned: None) -> None:
     event = Path(EXAMPLE_EVENT)
     event.write_text(event.read_text() + 'venue: {name: "Air <script>alert(1)</script>"}\n')
-    html = Composer(render_event(settings), settings, None).personalised(None)[0]
+    html = composer(render_event(settings), settings, None).personalised(None)[0]
     assert "<script>alert(1)" not in html
     assert "Air &lt;script&gt;alert(1)&lt;/script&gt;" in html
 
@@ -197,7 +196,7 @@ def test_placeholders_written_in_input_stay_text(settings: Settings, pinned: Non
     event = Path(EXAMPLE_EVENT)
     made_up = "[[announcer-" + "0" * 32 + ":name::]]"
     event.write_text(event.read_text().replace("title: ", f'title: "{made_up} {slot[0]}" #', 1))
-    html, text = Composer(render_event(settings), settings, None).personalised(Recipient("a@x.org", "Zed"))
+    html, text = composer(render_event(settings), settings, None).personalised(Recipient("a@x.org", "Zed"))
     for forged in (made_up, slot[0]):
         assert forged in text, "a placeholder made up, or from another render, is never filled"
         assert forged in html
@@ -212,15 +211,15 @@ def test_unsubscribe_token_is_an_hmac_not_the_address(settings: Settings, pinned
             "list_": mailing.model_copy(update={"unsubscribe_url": "https://lists.example.org/u/{token}"})
         }
     )
-    composer = Composer(render_event(tokenised), tokenised, "s3cret")
-    first = composer.compose(Recipient("a@example.org")).message
-    second = composer.compose(Recipient("b@example.org")).message
+    made = composer(render_event(tokenised), tokenised, "s3cret")
+    first = made.compose(Recipient("a@example.org")).message
+    second = made.compose(Recipient("b@example.org")).message
     url = str(first["List-Unsubscribe"]).split(",")[0].strip("<>")
     assert re.fullmatch(r"https://lists\.example\.org/u/[A-Za-z0-9_-]{24}", url)
     assert "a@example.org" not in url
     assert "a%40example.org" not in url
     assert url != str(second["List-Unsubscribe"]).split(",")[0].strip("<>")
-    same_person = composer.compose(Recipient("A@Example.ORG")).message
+    same_person = made.compose(Recipient("A@Example.ORG")).message
     assert str(same_person["List-Unsubscribe"]).split(",")[0].strip("<>") == url, "addresses ignore case"
     assert url in first.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
@@ -252,7 +251,7 @@ def test_random_subjects_read_back_exactly_as_written(settings: Settings) -> Non
 def _with_subject(settings: Settings, subject: str) -> bytes:
     """The headers of a message composed from content with this subject."""
     content = RenderedContent("slug", "uid@example.org", subject, "<p>x</p>", "x\n", (), "0" * 32)
-    message = Composer(content, settings, None).compose(Recipient("a@example.org")).message
+    message = composer(content, settings, None).compose(Recipient("a@example.org")).message
     return message.as_bytes(policy=WIRE).split(b"\r\n\r\n")[0] + b"\r\n\r\n"
 
 

@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 
 from announcer import preflight
-from announcer.compose.message import Composer
 from announcer.model.recipient import Recipient
 from announcer.model.settings import Settings
-from tests.helpers import CLI, EXAMPLE_EVENT, EXAMPLE_RECIPIENTS
+from tests.helpers import CLI, EXAMPLE_EVENT, EXAMPLE_RECIPIENTS, composer
 from tests.test_second_hour_words import _every_kind
 
 pytestmark = pytest.mark.skipif(
@@ -28,7 +27,7 @@ THE_RUN = "therefore addresses multiple immunopathogenic pathways simultaneously
 def _scores(settings: Settings, language: str, kinds: set[str] | None = None) -> dict[str, str]:
     reader = Recipient("asa@example.org", "Åsa Lindqvist", language=language)
     return {
-        kind: preflight.spam_score(Composer(content, settings, "secret").compose(reader).data)[0].message
+        kind: preflight.spam_score(composer(content, settings, "secret").compose(reader).data)[0].message
         for kind, content in _every_kind(settings, language).items()
         if kinds is None or kind in kinds
     }

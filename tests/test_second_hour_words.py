@@ -13,7 +13,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from announcer.compose.message import Composer
 from announcer.lifecycle import CANCELLED, Edition
 from announcer.load.events import load_named
 from announcer.model.recipient import Recipient
@@ -22,7 +21,7 @@ from announcer.model.window import Window
 from announcer.reader import greeting_form
 from announcer.render.content import RenderedContent, Renderer
 from announcer.render.digest import render_digest
-from tests.helpers import CLI, EXAMPLE_EVENT, read_message, render_event, write
+from tests.helpers import CLI, EXAMPLE_EVENT, composer, read_message, render_event, write
 
 LANGUAGES = ("en", "sv", "de")
 LINE = 78  # the plain text's longest line (RFC 5322's advice)
@@ -31,7 +30,7 @@ NEW_YORK = ZoneInfo("America/New_York")
 
 def _parts(content: RenderedContent, settings: Settings, reader: Recipient) -> tuple[str, str]:
     """The reader's HTML and text as their message carries them."""
-    return Composer(content, settings, "secret").personalised(reader)
+    return composer(content, settings, "secret").personalised(reader)
 
 
 # 1. Greetings

@@ -94,14 +94,14 @@ def render_invitation(
     renderer: Renderer, named: NamedEvent, sequences: Sequences, language: str | None = None
 ) -> RenderedContent:
     """The invitation (or update) the next real send of this event would carry (in `language`)."""
-    return renderer.render_event(named, next_edition(named, renderer.settings, sequences), language)
+    return renderer.render_event(named, next_edition(named, renderer.settings.sender, sequences), language)
 
 
 def render_current(
     renderer: Renderer, named: NamedEvent, sequences: Sequences, language: str | None = None
 ) -> RenderedContent:
     """What people have now: the cancellation of a cancelled event, else the next send's email."""
-    return renderer.render_event(named, current_edition(named, renderer.settings, sequences), language)
+    return renderer.render_event(named, current_edition(named, renderer.settings.sender, sequences), language)
 
 
 def render_window(
@@ -112,9 +112,8 @@ def render_window(
     language: str | None = None,
 ) -> RenderedContent:
     """The digest of the events in `window`, each calendar at its invitation's current SEQUENCE."""
-    listed = [
-        (named, current_edition(named, renderer.settings, sequences)) for named in in_window(events, window)
-    ]
+    sender = renderer.settings.sender
+    listed = [(named, current_edition(named, sender, sequences)) for named in in_window(events, window)]
     return render_digest(renderer, window, listed, language)
 
 
@@ -146,7 +145,7 @@ def send_invitation(
     if nowhere := _nowhere(event_path, named):
         hooks.announce(str(nowhere))
     with run(settings, options, hooks, secret) as sending:
-        edition = next_edition(named, settings, sending.sequences, rsvp=rsvp)
+        edition = next_edition(named, settings.sender, sending.sequences, rsvp=rsvp)
         _refuse_unasked(event_path, edition, sending.sequences, reinstate, hooks)
         if edition.rsvp and not rsvp:
             hooks.announce("asking for replies (--rsvp), as an earlier real send of this event did")
@@ -211,7 +210,7 @@ def send_cancellation(
     secret = unsubscribe_secret(settings)
     _refuse_over(event_path, named, options, hooks, past)
     with run(settings, options, hooks, secret) as sending:
-        edition = cancellation(named, settings, sending.sequences)
+        edition = cancellation(named, settings.sender, sending.sequences)
         audience = Audience.of(to) if to else Audience.from_journal(sending, edition.uid, event_path)
         renderer = Renderer(settings)
         composers = sending.composers(
@@ -248,7 +247,7 @@ def send_materials(
         hooks.announce(f"{where}: {message}")
     secret = unsubscribe_secret(settings)
     with history(settings.workspace) as sequences:
-        asked = sequences.asks_replies(event_uid(named.slug, settings))
+        asked = sequences.asks_replies(event_uid(named.slug, settings.sender))
     if to is not None and mailbox is not None:
         raise InputError(
             [Problem("--mailbox", "give either whom to send to (--to) or where the answers are")]
@@ -262,7 +261,7 @@ def send_materials(
         raise RecipientsError([Problem(where, message)])
     listed = audiences([list_of(named, to, settings, event_path)])[0] if yes is None else None
     with run(settings, options, hooks, secret) as sending:
-        edition = current_edition(named, settings, sending.sequences)
+        edition = current_edition(named, settings.sender, sending.sequences)
         if edition.kind is Kind.CANCELLATION:
             raise EventError([Problem(where, "was cancelled: there was no talk to send the materials of")])
         audience = listed or _yes_audience(sending, edition.uid, yes or frozenset(), where)
@@ -338,7 +337,9 @@ def send_reminders(
     due = [(named, lead) for named in asked if (lead := reminder_due(named, now, within))]
     reports: list[SendReport] = []
     with run(settings, options, hooks, secret) as sending:
-        editions = [(named, lead, current_edition(named, settings, sending.sequences)) for named, lead in due]
+        editions = [
+            (named, lead, current_edition(named, settings.sender, sending.sequences)) for named, lead in due
+        ]
         editions = [item for item in editions if item[2].kind is not Kind.CANCELLATION]
         lists = audiences([list_of(named, to, settings, events_dir) for named, _, _ in editions])
         for (named, lead, edition), audience in zip(editions, lists, strict=True):
@@ -387,7 +388,7 @@ def build_site(events_dir: Path, out: Path, settings: Settings, hooks: Hooks = S
     with history(settings.workspace) as sequences:
         for path, named in zip(paths, events, strict=True):
             changed = datetime.fromtimestamp(path.stat().st_mtime, UTC)
-            listed = Listed(named, current_edition(named, settings, sequences), changed)
+            listed = Listed(named, current_edition(named, settings.sender, sequences), changed)
             groups.setdefault(site_key(named), []).append(listed)
     base = settings.site.url if settings.site else None
     written = []
@@ -421,7 +422,7 @@ def render_files(event_path: Path, settings: Settings, output: Path) -> list[Pat
     settings = named.branded(settings)
     with history(settings.workspace) as sequences:
         content = render_invitation(Renderer(settings), named, sequences)
-    html, text = Composer(content, settings, None).personalised(None)
+    html, text = Composer(content, settings.sender, settings.list_, None).personalised(None)
     output.mkdir(parents=True, exist_ok=True)
     written = []
     for suffix, data in (("html", html.encode()), ("txt", text.encode()), ("ics", content.ics)):
@@ -534,7 +535,7 @@ def count_replies(event_path: Path, mailbox: str, settings: Settings) -> tuple[N
     """The answers to an event's invitation found in a mailbox (a path or an imaps:// URL),
     against what the journal says was sent."""
     named = load_named(event_path, settings.defaults)
-    uid = event_uid(named.slug, settings)
+    uid = event_uid(named.slug, settings.sender)
     with history(settings.workspace) as sequences:
         sequence = sent_sequence(uid, sequences)
     invited = [reader.email for reader in received(settings.workspace, uid)] or None
@@ -589,7 +590,7 @@ def read_inbox(
 def event_history(event_path: Path, settings: Settings) -> list[Entry]:
     """Every journal line of one event, over all its real sends (the event file must be sound)."""
     named = load_named(event_path, settings.defaults)
-    return journal_entries(settings.workspace, event_uid(named.slug, settings))
+    return journal_entries(settings.workspace, event_uid(named.slug, settings.sender))
 
 
 def _event_paths(given: list[Path], report: CheckReport) -> list[Path]:
@@ -665,7 +666,7 @@ def preflight(
         made_with: Settings = settings,
     ) -> None:
         """One message; SpamAssassin (seconds a message) scores each event's first kind only."""
-        data = Composer(content, made_with, secret).compose(reader).data
+        data = Composer(content, made_with.sender, made_with.list_, secret).compose(reader).data
         found = inspect_message(data, made_with, where, room, sources, asked=asked, spam=spam and first)
         inspections.append(Inspection(subject, found))
 
@@ -682,12 +683,12 @@ def preflight(
                 inspections.append(Inspection(colours, inspect_palette(own_settings)))
             own = Renderer(own_settings) if own_settings is not settings else renderer
             room, sources = event_room(named, where), event_sources(named, where, own_settings)
-            following = next_edition(named, settings, sequences)
+            following = next_edition(named, settings.sender, sequences)
             needs = ", ".join(word for word in (KINDS[following.kind].needs, _past_needs(named)) if word)
             kinds = [(KINDS[following.kind].label, following)]
             if not following.rsvp:
-                kinds.append(("with --rsvp", next_edition(named, settings, sequences, rsvp=True)))
-            kinds.append((KINDS[Kind.CANCELLATION].label, cancellation(named, settings, sequences)))
+                kinds.append(("with --rsvp", next_edition(named, settings.sender, sequences, rsvp=True)))
+            kinds.append((KINDS[Kind.CANCELLATION].label, cancellation(named, settings.sender, sequences)))
             for number, (label, edition) in enumerate(kinds):
                 subject = f"{where}, {label}: {edition.kind} (SEQUENCE {edition.sequence})"
                 if edition is following and needs:

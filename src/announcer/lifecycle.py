@@ -17,7 +17,7 @@ from announcer.kinds import Kind
 from announcer.model.event import Event
 from announcer.model.named import NamedEvent
 from announcer.model.series import lead_time
-from announcer.model.settings import Settings
+from announcer.model.settings import Sender
 from announcer.model.window import Window
 
 CANCELLED = "cancelled"  # the fingerprint a cancellation leaves in the journal
@@ -92,21 +92,21 @@ class Edition:
         return replace(self, previous={}, reinstates=False)
 
 
-def event_uid(slug: str, settings: Settings) -> str:
+def event_uid(slug: str, sender: Sender) -> str:
     """The same event always has the same UID, so a later send updates the calendar entry."""
-    return f"{slug}@{settings.sender.domain}"
+    return f"{slug}@{sender.domain}"
 
 
-def digest_uid(window: Window, settings: Settings) -> str:
+def digest_uid(window: Window, sender: Sender) -> str:
     """A digest's UID: its window, so that the same week is journaled as one send."""
-    return f"digest-{window.first:%Y%m%d}-{window.days}d@{settings.sender.domain}"
+    return f"digest-{window.first:%Y%m%d}-{window.days}d@{sender.domain}"
 
 
-def organizer_of(event: Event, settings: Settings) -> Organizer:
+def organizer_of(event: Event, sender: Sender) -> Organizer:
     """The host if they gave an address, else the sender: calendar replies reach a person."""
     if event.host and event.host.email:
         return Organizer(event.host.name, event.host.email)
-    return Organizer(settings.sender.name, settings.sender.email)
+    return Organizer(sender.name, sender.email)
 
 
 def schedule_fingerprint(event: Event) -> str:
@@ -157,15 +157,13 @@ def is_over(event: Event) -> bool:
     return event.ends_at <= clock.utc_now()
 
 
-def next_edition(
-    named: NamedEvent, settings: Settings, sequences: Sequences, *, rsvp: bool = False
-) -> Edition:
+def next_edition(named: NamedEvent, sender: Sender, sequences: Sequences, *, rsvp: bool = False) -> Edition:
     """The UID, SEQUENCE and fingerprint that the next real send of this event carries.
 
     Once a real send asked for replies, every later one does too (`rsvp` or not): a calendar
     that stored an invitation as a meeting is kept up to date by further requests.
     """
-    uid = event_uid(named.slug, settings)
+    uid = event_uid(named.slug, sender)
     fingerprint = schedule_fingerprint(named.event)
     last = sequences.last(uid)  # one read: a send settled meanwhile elsewhere is seen whole or not
     sequence = next_sequence(last, fingerprint)
@@ -199,10 +197,10 @@ def cancelled(uid: str, sequences: Sequences) -> Cancelled | None:
     return Cancelled(sequences.when(uid))
 
 
-def cancellation(named: NamedEvent, settings: Settings, sequences: Sequences) -> Edition:
+def cancellation(named: NamedEvent, sender: Sender, sequences: Sequences) -> Edition:
     """The edition that cancels the event: its UID, SEQUENCE raised (RFC 5546 §3.2.5), and its
     readers named as attendees if they were invited as such."""
-    uid = event_uid(named.slug, settings)
+    uid = event_uid(named.slug, sender)
     sequence = next_sequence(sequences.last(uid), CANCELLED)
     return Edition(uid, sequence, CANCELLED, rsvp=sequences.asks_replies(uid))
 
@@ -213,14 +211,14 @@ def sent_sequence(uid: str, sequences: Sequences) -> int:
     return last.sequence if last is not None else 0
 
 
-def current_edition(named: NamedEvent, settings: Settings, sequences: Sequences) -> Edition:
+def current_edition(named: NamedEvent, sender: Sender, sequences: Sequences) -> Edition:
     """What people have now: the cancellation, if the last real send cancelled the event, else
     the next send's edition (the digest and the preview show this)."""
-    uid = event_uid(named.slug, settings)
+    uid = event_uid(named.slug, sender)
     last = sequences.last(uid)
     if last is not None and last.fingerprint == CANCELLED:
-        return cancellation(named, settings, sequences)
-    return next_edition(named, settings, sequences)
+        return cancellation(named, sender, sequences)
+    return next_edition(named, sender, sequences)
 
 
 def snapshot_of(event: Event) -> dict[str, str]:

@@ -133,7 +133,7 @@ class Run:
         made_with, secret = settings or self.settings, self.secret
 
         def make(language: str, told: bool) -> Composer:
-            return Composer(render(language, told), made_with, secret)
+            return Composer(render(language, told), made_with.sender, made_with.list_, secret)
 
         return Composers(made_with, make, language, earlier)
 

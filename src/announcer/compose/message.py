@@ -21,7 +21,7 @@ from announcer.compose import headers
 from announcer.compose.headers import CRLF, WIRE
 from announcer.compose.personalise import Personaliser
 from announcer.model.recipient import Recipient
-from announcer.model.settings import Settings
+from announcer.model.settings import MailingList, Sender
 from announcer.render.calendar import with_attendee
 from announcer.render.content import CalendarFile, RenderedContent
 from announcer.render.slots import split
@@ -125,10 +125,18 @@ def _crlf_ended(data: bytes) -> bytes:
 class Composer:
     """Makes each recipient's message from content rendered once; only cheap work per recipient."""
 
-    def __init__(self, content: RenderedContent, settings: Settings, unsubscribe_secret: str | None) -> None:
+    def __init__(
+        self,
+        content: RenderedContent,
+        sender: Sender,
+        mailing: MailingList | None,
+        unsubscribe_secret: str | None,
+    ) -> None:
+        """`sender` and `mailing` (the settings' `[sender]` and `[list]`) are all it reads of them."""
         self.content = content
-        self.settings = settings
-        self.personaliser = Personaliser(settings.unsubscribe_url, unsubscribe_secret)
+        self.sender = sender
+        self.mailing = mailing
+        self.personaliser = Personaliser(mailing.unsubscribe_url if mailing else None, unsubscribe_secret)
         self._secret = unsubscribe_secret
         self._text = _Body(content.text, content.slot_key, self.personaliser, as_html=False)
         self._html = _Body(content.html, content.slot_key, self.personaliser, as_html=True)
@@ -157,7 +165,7 @@ class Composer:
         """From, Subject, Reply-To, Content-Language, List-Id, the one-click Post and Feedback-ID:
         the same for every recipient of this content. Text from the files goes through `headers`
         alone."""
-        sender, mailing = self.settings.sender, self.settings.list_
+        sender, mailing = self.sender, self.mailing
         lines = [
             headers.mailbox("From", sender.name, sender.email),
             headers.unstructured("Subject", self.content.subject),
@@ -187,7 +195,7 @@ class Composer:
         instead (a test send)."""
         to = deliver_to or recipient.email
         name = "" if deliver_to else recipient.name or ""
-        message_id = f"<{clock.unique_token()}.{self.content.slug}@{self.settings.sender.domain}>"
+        message_id = f"<{clock.unique_token()}.{self.content.slug}@{self.sender.domain}>"
         date = format_datetime(clock.utc_now())
         pieces = [
             self._shared,
@@ -216,16 +224,16 @@ class Composer:
     def _envelope_sender(self, to: str) -> str:
         """Where a bounce goes: with `[list] bounce_address` the reader's own VERP address, so
         that it names them even when the server's report does not; else the sender."""
-        mailing = self.settings.list_
+        mailing = self.mailing
         if mailing is None or mailing.bounce_address is None:
-            return self.settings.sender.email
+            return self.sender.email
         if not self._secret:  # every verb that writes to someone reads the secret first
             raise ValueError("a bounce address needs a secret")
         return verp_address(mailing.bounce_address, to, self._secret)
 
     def _unsubscribe_header(self, recipient: Recipient) -> bytes:
         """List-Unsubscribe with this recipient's URL, and the list's mailto with their token."""
-        mailing = self.settings.list_
+        mailing = self.mailing
         if mailing is None:
             return b""
         targets = []

@@ -94,7 +94,10 @@ def build_items(target: Target) -> dict[str, Item]:
             own = Renderer(own_settings) if own_settings is not settings else renderer
             content = render_current(own, named, sequences, reader_language(reader, named.event.language))
             items[named.slug] = _item(
-                named.slug, named.event.title, Composer(content, own_settings, secret), reader
+                named.slug,
+                named.event.title,
+                Composer(content, own_settings.sender, own_settings.list_, secret),
+                reader,
             )
         if not target.single:
             window = Window(target.first_day or settings.today(), target.days)
@@ -103,7 +106,9 @@ def build_items(target: Target) -> dict[str, Item]:
             )
             language = reader_language(reader, settings.defaults.language)
             content = render_window(renderer, window, events, sequences, language)
-            items["digest"] = _item("digest", label, Composer(content, settings, secret), reader)
+            items["digest"] = _item(
+                "digest", label, Composer(content, settings.sender, settings.list_, secret), reader
+            )
     return items
 
 

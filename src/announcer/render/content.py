@@ -115,7 +115,7 @@ class Renderer:
             headline=headline,
             notice=words(row.notice) if row.notice else "",
             rsvp=edition.rsvp,
-            organizer=organizer_of(named.event, self.settings),
+            organizer=organizer_of(named.event, self.settings.sender),
             **self.on_site(named),
         )
         attached = CalendarFile(ICS_FILENAME, calendar.ics, method, attendee=edition.rsvp)
@@ -186,7 +186,7 @@ class Renderer:
         ics = build_calendar(
             event,
             uid=edition.uid,
-            organizer=organizer_of(event, self.settings),
+            organizer=organizer_of(event, self.settings.sender),
             description=description_text,
             stamp=clock.utc_now(),
             sequence=edition.sequence,

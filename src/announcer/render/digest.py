@@ -104,7 +104,8 @@ def _digest(renderer: Renderer, window: Window, entries: list[DigestEntry], lang
         window_range=date_range(window.first, window.last, language),
     )
     slug = f"digest-{window.first:%Y-%m-%d}"
-    return renderer.content(Kind.DIGEST, context, slug, digest_uid(window, renderer.settings), calendars)
+    uid = digest_uid(window, renderer.settings.sender)
+    return renderer.content(Kind.DIGEST, context, slug, uid, calendars)
 
 
 def _calendars(window: Window, on: list[DigestEntry]) -> tuple[CalendarFile, ...]:
