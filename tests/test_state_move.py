@@ -62,8 +62,11 @@ def test_a_state_moves_to_postgresql_and_back_whole(
     assert code == 0, err
     assert "wrote 3 deliveries, 1 sequences, 2 standings, 2 audience_log, 1 tokens, 1 handled" in out
 
-    (workspace / ".announcer" / "journal.sqlite").rename(tmp_path / "journal.sqlite.moved")
     _settings_with(workspace, postgres)
+    code, out, err = cli("status", EXAMPLE_EVENT)
+    assert code == 1, "a database named beside a state it would forget: nothing is read or sent"
+    assert "this workspace's state (who has which message, who left the list) is still in this file" in err
+    (workspace / ".announcer" / "journal.sqlite").rename(tmp_path / "journal.sqlite.moved")
     code, out, err = cli("state", "import", str(tmp_path / "from-sqlite.jsonl"))
     assert code == 0, err
     assert "read 3 deliveries" in out

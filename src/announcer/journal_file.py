@@ -92,6 +92,13 @@ class JournalFile:
         self.name = url or str(self.path)  # as errors name it (a URL never holds a password)
         self.db: Database
         if url is not None:
+            if self.path.exists() and self.path.stat().st_size > 0:  # a send would forget it all
+                raise JournalError(
+                    f"{self.path}: this workspace's state (who has which message, who left the list) "
+                    "is still in this file, while [state] database names another: move it there first "
+                    "(announcer state export FILE, move this file away, announcer state import FILE: "
+                    "see the README's 'The state in PostgreSQL')"
+                )
             try:
                 from announcer.journal_postgres import Postgres
             except ImportError as exc:  # psycopg missing, or without a libpq it can load
