@@ -173,6 +173,30 @@ def test_two_sessions_of_one_database_never_hold_the_same_recipient(postgres: st
         assert one.reserve(KEY, everyone[:30]) != [], "a session may claim its own again"
 
 
+def test_a_live_session_of_another_role_keeps_its_recipients(
+    postgres: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two machines, two roles: PostgreSQL hides one role's sessions from the other in
+    pg_stat_activity (without pg_read_all_stats), but never their locks in pg_locks."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    use_database(first, postgres)
+    Ledger(first).close()  # the tables, made by the first machine's role
+    role = f"machine_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres, autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'second-machine'")
+        admin.execute(f"GRANT ALL ON SCHEMA public TO {role}")
+        admin.execute(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}")
+        admin.execute(f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}")
+    use_database(second, f"postgresql://{role}@" + postgres.split("@", 1)[1])
+    monkeypatch.setenv("ANNOUNCER_DATABASE_PASSWORD", "second-machine")
+    everyone = [f"r{number}@example.org" for number in range(20)]
+    with Ledger(second) as theirs_ledger, Ledger(first) as mine_ledger:
+        theirs = theirs_ledger.reserve(KEY, everyone[:10])
+        assert sorted(theirs) == sorted(everyone[:10])
+        mine = mine_ledger.reserve(KEY, everyone)
+        assert sorted(mine) == sorted(everyone[10:]), "another role's live run keeps its readers"
+
+
 def test_the_recipients_of_a_session_that_died_are_taken_over(postgres: str, tmp_path: Path) -> None:
     """A run killed mid-batch: its session ends with it, so its recipients are free again;
     whichever had its in-flight line is in doubt, the others are simply sent."""
@@ -183,8 +207,12 @@ def test_the_recipients_of_a_session_that_died_are_taken_over(postgres: str, tmp
     assert killed.reserve(KEY, ["a@example.org", "b@example.org"]) == ["a@example.org", "b@example.org"]
     killed.record(KEY, "a@example.org", "<1@x>", Outcome.IN_FLIGHT, "")  # its final dot went, no more
     with psycopg.connect(postgres, autocommit=True) as admin:
-        pid = int(killed.file.holder.split("@")[0])
-        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        session = int(killed.file.holder.split("@")[0])
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+            "AND ((classid::bigint << 32) | objid::bigint) = %s",
+            (session,),
+        )
     with Ledger(second) as rerun:
         for _ in range(200):  # the server ends the session at its own pace
             taken = rerun.reserve(KEY, ["a@example.org", "b@example.org"])

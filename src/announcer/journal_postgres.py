@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +19,7 @@ import psycopg
 
 from announcer.errors import JournalError
 from announcer.journal_file import PostgresError
-from announcer.journal_schema import HOLDER
+from announcer.journal_schema import SESSION_IDS
 from announcer.model.settings import database_is_local
 
 DATABASE_PASSWORD_VARIABLE = "ANNOUNCER_DATABASE_PASSWORD"  # noqa: S105 (a name, not a secret)
@@ -61,8 +62,13 @@ class Postgres:
         # A statement outside a transaction (a delivery's line) commits to the server's memory,
         # as SQLite's reach the disk's cache; every `transaction` waits for the disk itself.
         self.execute("SET synchronous_commit = off")
-        row = self.execute(f"SELECT {HOLDER} FROM pg_stat_activity WHERE pid = pg_backend_pid()").fetchone()  # noqa: S608
-        self.holder = str(row[0])  # this session, as reservations name it
+        session = secrets.randbelow(SESSION_IDS[1] - SESSION_IDS[0]) + SESSION_IDS[0]
+        self.execute("SELECT pg_advisory_lock(?)", (session,))  # held while this session lives
+        row = self.execute(
+            "SELECT extract(epoch FROM backend_start)::text FROM pg_stat_activity "
+            "WHERE pid = pg_backend_pid()"
+        ).fetchone()
+        self.holder = f"{session}@{row[0]}"  # this session, as reservations name it
 
     def execute(self, sql: str, parameters: Any = (), /) -> Any:
         try:

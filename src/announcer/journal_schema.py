@@ -13,10 +13,16 @@ from enum import StrEnum
 SCHEMA_VERSION = 5
 READABLE_VERSIONS = (1, 2, 3, 4)
 
-# PostgreSQL: who holds a reservation, a session of the server (its pid, told apart from a later
-# session's by when it started); those still connected are live.
-HOLDER = "pid::text || '@' || extract(epoch FROM backend_start)::text"
-LIVE_HOLDERS = f"SELECT {HOLDER} FROM pg_stat_activity WHERE backend_start IS NOT NULL"  # noqa: S608
+# PostgreSQL: who holds a reservation: a run's session, named `ID@START`, ID a random number the
+# session holds an advisory lock on for its life, START when the session began. A session is live
+# while its lock is: every role sees every lock in pg_locks, where pg_stat_activity hides the
+# sessions of other roles (two machines with two roles would each take the other's readers).
+SESSION_IDS = (2**32, 2**62)  # above any of the journal's own lock keys
+LIVE_HOLDERS = (
+    "SELECT ((classid::bigint << 32) | objid::bigint)::text FROM pg_locks "
+    "WHERE locktype = 'advisory' AND objsubid = 1 AND granted"
+)
+HOLDER_ID = "split_part({boot}, '@', 1)"
 # A holder whose session began before the server last started: the server went down since (a
 # crash, a power cut), and the lines its session committed last may not have reached the disk.
 HELD_BEFORE_THE_SERVER_STARTED = (

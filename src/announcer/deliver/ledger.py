@@ -30,7 +30,7 @@ from announcer.journal_file import (
     database_of,
     has_journal,
 )
-from announcer.journal_schema import HELD_BEFORE_THE_SERVER_STARTED, LIVE_HOLDERS, Dialect
+from announcer.journal_schema import HELD_BEFORE_THE_SERVER_STARTED, HOLDER_ID, LIVE_HOLDERS, Dialect
 from announcer.kinds import has_event
 from announcer.model.recipient import Recipient
 
@@ -78,7 +78,8 @@ _CLAIM = (
     "ON CONFLICT (key, recipient) DO UPDATE SET boot = excluded.boot, at = excluded.at "
 )
 _CLAIM_SHARED = (
-    _CLAIM + f"WHERE reservations.boot = excluded.boot OR reservations.boot NOT IN ({LIVE_HOLDERS}) "
+    _CLAIM + "WHERE reservations.boot = excluded.boot "
+    f"OR {HOLDER_ID.format(boot='reservations.boot')} NOT IN ({LIVE_HOLDERS}) "
     "RETURNING recipient"
 )
 _LOST_REPLY = (
