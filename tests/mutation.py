@@ -287,7 +287,7 @@ MUTANTS = [
     Mutant(
         "RSVP not kept for later sends",
         "lifecycle.py",
-        "rsvp = rsvp or sequences.asks_replies(uid)",
+        "rsvp = rsvp or (last is not None and last.rsvp)",
         "rsvp = rsvp",
     ),
     Mutant(
@@ -850,7 +850,7 @@ MUTANTS = [
     Mutant(
         "'Läs mer' passes as a link that says where it goes",
         "accessibility.py",
-        """        elif said.lower().strip(".:!…") in VAGUE_LINK_TEXTS:""",
+        """        elif link.said.lower().strip(".:!…") in VAGUE_LINK_TEXTS:""",
         "        elif False:",
     ),
     Mutant(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from announcer.accessibility import barriers
+from announcer.accessibility import barriers, read_markup
 from announcer.render.theme import compile_mjml
 from tests.helpers import CLI, EXAMPLE_EVENT, read_message
 
@@ -24,7 +24,7 @@ PASSING = (
 
 
 def test_a_document_that_meets_every_criterion_has_no_barrier() -> None:
-    assert barriers(PASSING, "sv") == []
+    assert barriers(read_markup(PASSING), "sv") == []
 
 
 @pytest.mark.parametrize(
@@ -44,7 +44,7 @@ def test_a_document_that_meets_every_criterion_has_no_barrier() -> None:
 )
 def test_each_criterion_names_what_fails_it(old: str, new: str, said: str) -> None:
     assert old in PASSING
-    found = barriers(PASSING.replace(old, new, 1), "sv")
+    found = barriers(read_markup(PASSING.replace(old, new, 1)), "sv")
     assert len(found) == 1, found
     assert said in str(found[0])
 
@@ -86,7 +86,7 @@ def test_the_email_s_label_is_its_title_as_written_not_escaped(cli: CLI) -> None
         title = re.search(r"<title>(.*?)</title>", html)
         assert title is not None
         assert unescape(label.group(2)) == unescape(title.group(1))
-        assert barriers(html, str(read_message(path)["Content-Language"])) == []
+        assert barriers(read_markup(html), str(read_message(path)["Content-Language"])) == []
 
 
 def test_a_title_with_quotes_and_accents_labels_the_email_whole() -> None:
@@ -106,4 +106,4 @@ def test_the_site_s_pages_meet_the_criteria(cli: CLI) -> None:
         html = page.read_text(encoding="utf-8")
         language = re.search(r'<html lang="([^"]+)"', html)
         assert language is not None, page
-        assert barriers(html, language.group(1)) == [], page
+        assert barriers(read_markup(html), language.group(1)) == [], page

@@ -17,11 +17,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from announcer import preflight
+from announcer.accessibility import read_markup
 from announcer.model.recipient import Recipient
 from announcer.model.settings import Settings
 from announcer.preflight import (
     Level,
-    elements,
     inspect_calendars,
     inspect_contrast,
     inspect_headers,
@@ -139,7 +139,7 @@ def test_images_without_alt_embedded_or_over_http_are_found() -> None:
         '<img src="file:///etc/passwd" alt="d">'
     )
     findings = inspect_images(
-        elements(html), {"https://example.org/a.png": "announcer.toml: [brand] logo_url, logo_alt"}
+        read_markup(html), {"https://example.org/a.png": "announcer.toml: [brand] logo_url, logo_alt"}
     )
     levels = [(f.level, f.message[:20]) for f in findings]
     assert levels == [
@@ -180,7 +180,7 @@ def test_a_link_that_shows_one_address_and_goes_to_another_is_an_error(
     ],
 )
 def test_links_are_judged_by_scheme_form_and_honesty(href: str, text: str, found: str | None) -> None:
-    findings = inspect_links(elements(f'<a href="{href}">{text}</a>'), {})
+    findings = inspect_links(read_markup(f'<a href="{href}">{text}</a>'), {})
     if found is None:
         assert [f.level for f in findings] == [Level.PASSED]
     else:

@@ -34,23 +34,41 @@ class Barrier:
 
 
 @dataclass
-class _Link:
-    href: str
-    label: str | None  # aria-label, which a screen reader reads instead of the text
-    text: list[str] = field(default_factory=list)
+class Link:
+    """One `<a>`: where it goes, and what a reader and a screen reader are told of it."""
+
+    href: str  # "" for an anchor without one
+    label: str | None  # aria-label, which a screen reader reads instead of the words
+    parts: list[str] = field(default_factory=list)  # its text, as it comes
+    alts: list[str] = field(default_factory=list)  # the alt texts of images inside it
+
+    @property
+    def text(self) -> str:
+        """The words it shows, on one line."""
+        return " ".join("".join(self.parts).split())
+
+    @property
+    def said(self) -> str:
+        """What a screen reader says of it."""
+        return (
+            " ".join(self.label.split())
+            if self.label is not None
+            else " ".join([self.text, *self.alts]).strip()
+        )
 
 
-class _Markup(HTMLParser):
-    """The parts of a document the criteria look at, in one pass."""
+class Markup(HTMLParser):
+    """What the pre-flight's checks look at in a document, read in one pass: the root's
+    attributes, the title, the layout tables, every image's attributes, every link."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.root: dict[str, str | None] | None = None
         self.title: list[str] | None = None
         self.unmarked_tables = 0
-        self.images_without_alt: list[str] = []
-        self.links: list[_Link] = []
-        self._link: _Link | None = None
+        self.images: list[dict[str, str | None]] = []
+        self.links: list[Link] = []
+        self._link: Link | None = None
         self._in_title = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -62,18 +80,17 @@ class _Markup(HTMLParser):
         elif tag == "table" and (named.get("role") or "").strip() not in ("presentation", "none"):
             self.unmarked_tables += 1  # a data table has headers: announcer writes none
         elif tag == "img":
-            if named.get("alt") is None:
-                self.images_without_alt.append(named.get("src") or "an image")
-            elif self._link is not None:
-                self._link.text.append(named.get("alt") or "")
-        elif tag == "a" and named.get("href"):
-            self._link = _Link(named.get("href") or "", named.get("aria-label"))
+            self.images.append(named)
+            if self._link is not None and named.get("alt"):
+                self._link.alts.append(named.get("alt") or "")
+        elif tag == "a":
+            self._link = Link(named.get("href") or "", named.get("aria-label"))
 
     def handle_data(self, data: str) -> None:
         if self._in_title and self.title is not None:
             self.title.append(data)
         if self._link is not None:
-            self._link.text.append(data)
+            self._link.parts.append(data)
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "title":
@@ -83,11 +100,16 @@ class _Markup(HTMLParser):
             self._link = None
 
 
-def barriers(html: str, language: str) -> list[Barrier]:
-    """What in `html`, written in `language`, fails the criteria; empty when it passes them all."""
-    markup = _Markup()
+def read_markup(html: str) -> Markup:
+    """`html` parsed once, for every check that looks at it."""
+    markup = Markup()
     markup.feed(html)
     markup.close()
+    return markup
+
+
+def barriers(markup: Markup, language: str) -> list[Barrier]:
+    """What a document written in `language` fails of the criteria; empty when it passes them all."""
     found: list[Barrier] = []
     root = markup.root or {}
     if (root.get("lang") or "").strip().lower() != language.lower():
@@ -98,15 +120,14 @@ def barriers(html: str, language: str) -> list[Barrier]:
         found.append(Barrier("the document has no title: a screen reader announces it first"))
     if markup.unmarked_tables:
         found.append(Barrier(f'{markup.unmarked_tables} layout table(s) without role="presentation"'))
-    found.extend(Barrier(f"{source} has no alt text") for source in markup.images_without_alt[:5])
+    without_alt = [image.get("src") or "an image" for image in markup.images if image.get("alt") is None]
+    found.extend(Barrier(f"{source} has no alt text") for source in without_alt[:5])
     for link in markup.links:
-        said = " ".join((link.label if link.label is not None else "".join(link.text)).split())
-        if not said:
+        if not link.href:
+            continue  # an anchor, not a link
+        if not link.said:
             found.append(Barrier(f"a link to {link.href} says nothing a screen reader can read", link.href))
-        elif said.lower().strip(".:!…") in VAGUE_LINK_TEXTS:
-            found.append(
-                Barrier(
-                    f"a link says only {said!r}: out of context it tells nothing of {link.href}", link.href
-                )
-            )
+        elif link.said.lower().strip(".:!…") in VAGUE_LINK_TEXTS:
+            vague = f"a link says only {link.said!r}: out of context it tells nothing of {link.href}"
+            found.append(Barrier(vague, link.href))
     return found

@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from enum import StrEnum
-from html.parser import HTMLParser
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -27,7 +26,7 @@ from icalendar import Calendar, Timezone
 from icalendar import Event as CalendarEvent
 
 from announcer import prose
-from announcer.accessibility import barriers
+from announcer.accessibility import Markup, barriers, read_markup
 from announcer.compose.headers import HEADERS_WRITTEN
 from announcer.languages import CATALOGS, untranslated
 from announcer.model.named import NamedEvent
@@ -119,42 +118,7 @@ def inspect_size(html: str, room: Iterable[Room]) -> list[Finding]:
     return [Finding(Level.WARNING, "size", message, biggest[0].where if biggest else "")]
 
 
-class Elements(HTMLParser):
-    """The images and links of an HTML document, with each link's text."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.images: list[dict[str, str | None]] = []
-        self.links: list[tuple[str, str]] = []
-        self._href: str | None = None
-        self._text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "img":
-            self.images.append(dict(attrs))
-        elif tag == "a":
-            self._href = dict(attrs).get("href") or ""
-            self._text = []
-
-    def handle_data(self, data: str) -> None:
-        if self._href is not None:
-            self._text.append(data)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a" and self._href is not None:
-            self.links.append((self._href, " ".join("".join(self._text).split())))
-            self._href = None
-
-
-def elements(html: str) -> Elements:
-    """The images and links of `html`, parsed once for every check that looks at them."""
-    parsed = Elements()
-    parsed.feed(html)
-    parsed.close()
-    return parsed
-
-
-def inspect_images(found: Elements, sources: dict[str, str]) -> list[Finding]:
+def inspect_images(found: Markup, sources: dict[str, str]) -> list[Finding]:
     """Every image: alt text, where it comes from, its bytes where they are in the message.
     `sources` names the setting or field each image's address comes from."""
     findings = []
@@ -184,27 +148,27 @@ def inspect_images(found: Elements, sources: dict[str, str]) -> list[Finding]:
     return findings
 
 
-def inspect_accessibility(html: str, language: str, sources: dict[str, str]) -> list[Finding]:
+def inspect_accessibility(found: Markup, language: str, sources: dict[str, str]) -> list[Finding]:
     """The Email Markup Consortium's automated criteria. What the theme writes (language, title,
     tables, alt texts) is an error, met in every copy; a link's words are a warning to whoever
     wrote them: a field of the event, or the theme's templates."""
-    found = barriers(html, language)
-    if not found:
+    stumbles = barriers(found, language)
+    if not stumbles:
         passed = "what a screen reader needs: language, direction, title, layout tables, alt and link texts"
         return [Finding(Level.PASSED, "accessibility", passed)]
     return [
         Finding(Level.ERROR, "accessibility", str(barrier), THEME_TEMPLATES)
         if barrier.href is None
         else Finding(Level.WARNING, "accessibility", str(barrier), sources.get(barrier.href, WRITTEN_LINKS))
-        for barrier in found
+        for barrier in stumbles
     ]
 
 
-def inspect_links(found: Elements, sources: dict[str, str]) -> list[Finding]:
+def inspect_links(found: Markup, sources: dict[str, str]) -> list[Finding]:
     """Every link: its scheme, its form, and no text that shows one address while going to another."""
     findings = []
     links = found.links
-    for href, text in links:
+    for href, text in ((link.href, link.text) for link in links):
         fix = sources.get(href, "")
         if href.startswith("#"):
             continue
@@ -258,12 +222,12 @@ def _bare(host: str) -> str:
     return host[4:] if host.startswith("www.") else host
 
 
-def answering(found: Elements, sources: dict[str, str], asked: set[str]) -> list[Finding]:
+def answering(found: Markup, sources: dict[str, str], asked: set[str]) -> list[Finding]:
     """`--links`: whether each web address the organiser wrote answers (GET, redirects followed);
     those in `asked` (by an earlier message of the run) are not asked again."""
     findings = []
     checked: set[str] = set()
-    for href, _ in found.links:
+    for href in (link.href for link in found.links):
         parts = urlsplit(href)
         if parts.scheme not in ("http", "https") or href in checked or href in asked:
             continue
@@ -598,12 +562,12 @@ def inspect_message(
     """Every check of one composed message; `where` is the file it was made from."""
     message = read(data)
     html = html_of(message)
-    parsed = elements(html)
+    parsed = read_markup(html)
     found = [
         *inspect_size(html, [*room, Room("the theme's styles", THEME_STYLES, _styles(html))]),
         *inspect_images(parsed, sources),
         *inspect_links(parsed, sources),
-        *inspect_accessibility(html, str(message.get("Content-Language", "")), sources),
+        *inspect_accessibility(parsed, str(message.get("Content-Language", "")), sources),
         *inspect_calendars(message, where),
         *inspect_headers(message, settings, list_mail=settings.list_ is not None),
     ]
