@@ -85,11 +85,12 @@ def _in_child(*arguments: str) -> dict[str, float]:
 
 def _naive(root: Path, count: int) -> float:
     """Messages/s of the stdlib way: one EmailMessage per recipient, serialised, written."""
+    from announcer.model.settings import Letterhead
     from announcer.render.content import Renderer
     from tests.stdlib_composer import stdlib_message
 
     settings = load_settings(root / "announcer.toml")
-    content = Renderer(settings).render_event(
+    content = Renderer(Letterhead.of(settings)).render_event(
         load_named(root / EVENT, settings.defaults), child.edition(settings)
     )
     out = root / "naive"

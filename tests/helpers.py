@@ -20,7 +20,7 @@ from announcer.compose.message import Composer, Outgoing
 from announcer.history import history
 from announcer.jobs import render_invitation, render_window
 from announcer.load.events import load_events, load_named
-from announcer.model.settings import Settings
+from announcer.model.settings import Letterhead, Settings
 from announcer.model.window import Window
 from announcer.render.content import RenderedContent, Renderer
 from tests.smtp_server import Server
@@ -75,7 +75,7 @@ def render_event(
     """The event's content as the next real send would carry it (in `language`)."""
     named = load_named(Path(path), settings.defaults)
     with history(settings.workspace) as sequences:
-        return render_invitation(Renderer(settings), named, sequences, language)
+        return render_invitation(Renderer(Letterhead.of(settings)), named, sequences, language)
 
 
 def render_digest_of(
@@ -84,7 +84,7 @@ def render_digest_of(
     """The digest of a folder's events in `window` (in `language`)."""
     events = load_events(Path(folder), settings.defaults)
     with history(settings.workspace) as sequences:
-        return render_window(Renderer(settings), window, events, sequences, language)
+        return render_window(Renderer(Letterhead.of(settings)), window, events, sequences, language)
 
 
 def composer(content: RenderedContent, settings: Settings, secret: str | None = None) -> Composer:

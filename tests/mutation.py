@@ -447,7 +447,7 @@ MUTANTS = [
         "every language rendered with the first theme",
         "render/content.py",
         'theme = self.theme(context["language"])',
-        "theme = self.theme(self.settings.defaults.language)",
+        "theme = self.theme(self.letterhead.default_language)",
     ),
     Mutant(
         "a fuzzy translation counted as done",
@@ -515,6 +515,12 @@ MUTANTS = [
         "model/series.py",
         'return settings.model_copy(update={"brand": settings.brand.model_copy(update=own)})',
         "return settings",
+    ),
+    Mutant(
+        "a template reading the deprecated `settings` told at every read",
+        "render/deprecated.py",
+        "    if filename in _told:\n        return",
+        "    if False:\n        return",
     ),
     # Hostile input, round two: what a user would suffer from each line of the new defences
     Mutant(

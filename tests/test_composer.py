@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from announcer.lifecycle import CANCELLED, Edition
 from announcer.load.events import load_named
 from announcer.model.recipient import Recipient
-from announcer.model.settings import Settings
+from announcer.model.settings import Letterhead, Settings
 from announcer.model.text import line_problem
 from announcer.model.window import Window
 from announcer.render.content import RenderedContent, Renderer
@@ -52,7 +52,7 @@ READERS = [
 def _contents(settings: Settings) -> dict[str, RenderedContent]:
     named = load_named(Path(EXAMPLE_EVENT), settings.defaults)
     uid = "2026-03-06-car-t-cell-therapy@example.org"
-    renderer = Renderer(settings)
+    renderer = Renderer(Letterhead.of(settings))
     before = {"Time": "2026-03-06T10:00:00+01:00/2026-03-06T11:00:00+01:00/Europe/Stockholm"}
     return {
         "invitation": renderer.render_event(named, Edition(uid, 0, "f")),

@@ -20,7 +20,7 @@ from announcer import clock
 from announcer.history import history
 from announcer.lifecycle import Edition, cancellation, current_edition, snapshot_of
 from announcer.load.events import load_events, load_named
-from announcer.model.settings import Settings
+from announcer.model.settings import Letterhead, Settings
 from announcer.model.window import Window, in_window
 from announcer.render.content import RenderedContent, Renderer
 from announcer.render.digest import render_digest
@@ -47,7 +47,7 @@ def _digest(settings: Settings, window: Window = WINDOW, cancelled: tuple[str, .
             )
             for named in events
         ]
-    return render_digest(Renderer(settings), window, listed)
+    return render_digest(Renderer(Letterhead.of(settings)), window, listed)
 
 
 class _Elements(HTMLParser):
@@ -279,7 +279,9 @@ def test_a_reminder_s_top_line_names_the_talk_s_own_series(cli: CLI) -> None:
 def test_a_cancellation_quotes_the_title_instead_of_a_second_colon(settings: Settings) -> None:
     named = load_named(Path(EXAMPLE_EVENT), settings.defaults)
     with history(settings.workspace) as sequences:
-        content = Renderer(settings).render_event(named, cancellation(named, settings.sender, sequences))
+        content = Renderer(Letterhead.of(settings)).render_event(
+            named, cancellation(named, settings.sender, sequences)
+        )
     expected = (
         "We are sorry to say that “CAR T Cell Therapy: From Lymphoma to Autoimmunity” with "
         "Dimitrios Mougiakakos is cancelled."
@@ -295,7 +297,9 @@ def test_an_update_s_change_box_has_its_own_tint_and_says_only_the_old_times_on_
     start = named.event.start
     earlier = {"start": start.replace(hour=10), "end": start.replace(hour=11)}
     before = snapshot_of(named.event.model_copy(update=earlier))
-    content = Renderer(settings).render_event(named, Edition("uid@example.org", 1, "g", before))
+    content = Renderer(Letterhead.of(settings)).render_event(
+        named, Edition("uid@example.org", 1, "g", before)
+    )
     palette = palette_for(settings.brand.accent)
     [changed] = [
         element for element in _elements(content.html) if "changed" in element[1].get("class", "").split()
@@ -331,7 +335,7 @@ def test_every_message_s_calendar_opens_the_abstract_alike_and_the_site_s_has_it
     settings: Settings, cli: CLI
 ) -> None:
     named = load_named(Path(EXAMPLE_EVENT), settings.defaults)
-    renderer = Renderer(settings)
+    renderer = Renderer(Letterhead.of(settings))
     with history(settings.workspace) as sequences:
         edition = current_edition(named, settings.sender, sequences)
     invitation = _descriptions(renderer.render_event(named, edition).ics)[0]

@@ -12,7 +12,7 @@ from announcer.history import history
 from announcer.kinds import KINDS, Kind, has_event, journal_key, method_of, slug_of
 from announcer.lifecycle import cancellation, next_edition
 from announcer.load.events import load_named
-from announcer.model.settings import Settings
+from announcer.model.settings import Letterhead, Settings
 from announcer.model.window import Window
 from announcer.render.content import RenderedContent, Renderer
 from announcer.render.digest import render_digest
@@ -92,7 +92,7 @@ def _methods(content: RenderedContent) -> list[tuple[str, str]]:
 
 def test_every_calendar_part_carries_its_kinds_method_and_the_calendar_agrees(settings: Settings) -> None:
     named = load_named(Path(EXAMPLE_EVENT), settings.defaults)
-    renderer = Renderer(settings)
+    renderer = Renderer(Letterhead.of(settings))
     with history(settings.workspace) as sequences:
         asked = next_edition(named, settings.sender, sequences, rsvp=True)
         invitation = renderer.render_event(named, asked)

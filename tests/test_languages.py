@@ -23,7 +23,7 @@ from announcer.languages import CATALOGS, available, source_messages, untranslat
 from announcer.lifecycle import Edition, cancellation, next_edition, snapshot_of
 from announcer.load.events import load_named
 from announcer.model.recipient import Recipient
-from announcer.model.settings import Settings
+from announcer.model.settings import Letterhead, Settings
 from announcer.model.window import Window
 from announcer.render.content import RenderedContent, Renderer
 from announcer.render.wording import Schedule, reader_clock
@@ -200,7 +200,7 @@ def test_an_update_says_what_changed_in_the_reader_s_language(settings: Settings
     earlier = {"start": START.replace(hour=10), "end": START.replace(hour=11)}
     before = snapshot_of(named.event.model_copy(update=earlier))
     edition = Edition("uid@example.org", 1, "g", before)
-    content = Renderer(settings).render_event(named, edition, "sv")
+    content = Renderer(Letterhead.of(settings)).render_event(named, edition, "sv")
     assert content.subject.startswith("Ny tid: CAR T Cell Therapy")
     assert (
         "EVENEMANGET HAR ÄNDRATS\nTid: fredag 6 mars 2026, 12:00–13:00 tid i Stockholm (CET)" in content.text
@@ -226,7 +226,7 @@ def browser() -> Iterator[Browser]:
 
 def _every_kind(settings: Settings, language: str) -> dict[str, RenderedContent]:
     """Each kind of message the example's talk can become, and the digest, in `language`."""
-    renderer = Renderer(settings)
+    renderer = Renderer(Letterhead.of(settings))
     named = load_named(Path(EXAMPLE_EVENT), settings.defaults)
     with history(settings.workspace) as sequences:
         invitation = next_edition(named, settings.sender, sequences)

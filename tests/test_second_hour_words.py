@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from announcer.lifecycle import CANCELLED, Edition
 from announcer.load.events import load_named
 from announcer.model.recipient import Recipient
-from announcer.model.settings import Settings
+from announcer.model.settings import Letterhead, Settings
 from announcer.model.window import Window
 from announcer.reader import greeting_form
 from announcer.render.content import RenderedContent, Renderer
@@ -138,7 +138,7 @@ def test_a_month_in_other_words_stays_as_written(cli: CLI, settings: Settings) -
 
 def _every_kind(settings: Settings, language: str) -> dict[str, RenderedContent]:
     named = load_named(Path(EXAMPLE_EVENT), settings.defaults)
-    renderer = Renderer(settings)
+    renderer = Renderer(Letterhead.of(settings))
     uid = "talk@example.org"
     before = {"Time": "2026-03-06T10:00:00+01:00/2026-03-06T11:00:00+01:00/Europe/Stockholm"}
     editions = {

@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from announcer.lifecycle import CANCELLED, Edition
 from announcer.load.events import load_named
-from announcer.model.settings import Settings
+from announcer.model.settings import Letterhead, Settings
 from announcer.model.window import Window
 from announcer.render.content import Renderer
 from announcer.render.digest import render_digest
@@ -169,7 +169,7 @@ def test_every_html_template_escapes_what_the_event_says(settings: Settings, cli
     printed in HTML would not (Jinja counts a macro's output as safe where the caller escapes)."""
     path = write(Path("events/2026-03-04-marked.yaml"), MARKED)
     named = load_named(path, settings.defaults)
-    renderer = Renderer(settings)
+    renderer = Renderer(Letterhead.of(settings))
     before = {"Time": "2026-03-04T10:00:00+01:00/2026-03-04T11:00:00+01:00/Europe/Stockholm", "Place": "x"}
     uid = "marked@example.org"
     editions = [Edition(uid, 0, "f"), Edition(uid, 0, "f", rsvp=True), Edition(uid, 1, "g", before)]

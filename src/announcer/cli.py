@@ -7,6 +7,7 @@ import contextlib
 import csv
 import itertools
 import json
+import logging
 import sys
 import threading
 import webbrowser
@@ -118,6 +119,17 @@ EventsDirArgument = Annotated[
 
 def _warn(problem: Problem | str) -> None:
     typer.echo(f"warning: {problem}", err=True)
+
+
+class _Warnings(logging.Handler):
+    """What announcer logs as it works (a workspace template reading a deprecated name), said
+    on stderr as the verbs say their own warnings."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        _warn(record.getMessage())
+
+
+logging.getLogger("announcer").addHandler(_Warnings(logging.WARNING))
 
 
 class _LeftOut:

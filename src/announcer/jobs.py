@@ -55,7 +55,7 @@ from announcer.model.named import NamedEvent
 from announcer.model.recipient import Recipient
 from announcer.model.reply import Answer
 from announcer.model.series import lead_time
-from announcer.model.settings import Settings
+from announcer.model.settings import Letterhead, Settings
 from announcer.model.window import Window, in_window
 from announcer.paths import display_path
 from announcer.pipeline import (
@@ -94,14 +94,16 @@ def render_invitation(
     renderer: Renderer, named: NamedEvent, sequences: Sequences, language: str | None = None
 ) -> RenderedContent:
     """The invitation (or update) the next real send of this event would carry (in `language`)."""
-    return renderer.render_event(named, next_edition(named, renderer.settings.sender, sequences), language)
+    return renderer.render_event(named, next_edition(named, renderer.letterhead.sender, sequences), language)
 
 
 def render_current(
     renderer: Renderer, named: NamedEvent, sequences: Sequences, language: str | None = None
 ) -> RenderedContent:
     """What people have now: the cancellation of a cancelled event, else the next send's email."""
-    return renderer.render_event(named, current_edition(named, renderer.settings.sender, sequences), language)
+    return renderer.render_event(
+        named, current_edition(named, renderer.letterhead.sender, sequences), language
+    )
 
 
 def render_window(
@@ -112,7 +114,7 @@ def render_window(
     language: str | None = None,
 ) -> RenderedContent:
     """The digest of the events in `window`, each calendar at its invitation's current SEQUENCE."""
-    sender = renderer.settings.sender
+    sender = renderer.letterhead.sender
     listed = [(named, current_edition(named, sender, sequences)) for named in in_window(events, window)]
     return render_digest(renderer, window, listed, language)
 
@@ -149,7 +151,7 @@ def send_invitation(
         _refuse_unasked(event_path, edition, sending.sequences, reinstate, hooks)
         if edition.rsvp and not rsvp:
             hooks.announce("asking for replies (--rsvp), as an earlier real send of this event did")
-        renderer = Renderer(settings)
+        renderer = Renderer(Letterhead.of(settings))
 
         def render(language: str, told: bool) -> RenderedContent:
             # Those who had the old version are told what changed (or that it is back on); new
@@ -212,7 +214,7 @@ def send_cancellation(
     with run(settings, options, hooks, secret) as sending:
         edition = cancellation(named, settings.sender, sending.sequences)
         audience = Audience.of(to) if to else Audience.from_journal(sending, edition.uid, event_path)
-        renderer = Renderer(settings)
+        renderer = Renderer(Letterhead.of(settings))
         composers = sending.composers(
             lambda language, _told: renderer.render_event(named, edition, language), named.event.language
         )
@@ -265,7 +267,7 @@ def send_materials(
         if edition.kind is Kind.CANCELLATION:
             raise EventError([Problem(where, "was cancelled: there was no talk to send the materials of")])
         audience = listed or _yes_audience(sending, edition.uid, yes or frozenset(), where)
-        renderer = Renderer(settings)
+        renderer = Renderer(Letterhead.of(settings))
         composers = sending.composers(
             lambda language, _told: renderer.render_materials(named, edition, language), named.event.language
         )
@@ -310,7 +312,7 @@ def send_digest(
         return None
     audience = Audience.of(to)
     with run(settings, options, hooks, secret) as sending:
-        renderer = Renderer(settings)
+        renderer = Renderer(Letterhead.of(settings))
         composers = sending.composers(
             lambda language, _told: render_window(renderer, window, events, sending.sequences, language),
             settings.defaults.language,
@@ -369,11 +371,12 @@ def _readable(events_dir: Path, settings: Settings, hooks: Hooks) -> Folder:
 
 def _reminder(sending: Run, named: NamedEvent, edition: Edition, lead: str, now: datetime) -> Composers:
     """A reminder's composers, each reader's in their language, worded as of `now`, in the series' brand."""
-    renderer = Renderer(named.branded(sending.settings))
+    settings = named.branded(sending.settings)
+    renderer = Renderer(Letterhead.of(settings))
     return sending.composers(
         lambda language, _told: renderer.render_reminder(named, edition, lead, now, language),
         named.event.language,
-        settings=renderer.settings,
+        settings=settings,
     )
 
 
@@ -402,7 +405,7 @@ def build_site(events_dir: Path, out: Path, settings: Settings, hooks: Hooks = S
             (series.language if series else None) or settings.defaults.language,
             sorted(members, key=lambda member: member.named.event.starts_at),
         )
-        for file in Site(Renderer(named.branded(settings)), now, base).files(pages):
+        for file in Site(Renderer(Letterhead.of(named.branded(settings))), now, base).files(pages):
             written.append(_replace_file(out / file.path, file.data))
     return written
 
@@ -421,7 +424,7 @@ def render_files(event_path: Path, settings: Settings, output: Path) -> list[Pat
     named = load_named(event_path, settings.defaults)
     settings = named.branded(settings)
     with history(settings.workspace) as sequences:
-        content = render_invitation(Renderer(settings), named, sequences)
+        content = render_invitation(Renderer(Letterhead.of(settings)), named, sequences)
     html, text = Composer(content, settings.sender, settings.list_, None).personalised(None)
     output.mkdir(parents=True, exist_ok=True)
     written = []
@@ -449,7 +452,7 @@ def check_inputs(events: list[Path], lists: list[str], settings: Settings | None
     report = CheckReport()
     if settings is not None:
         report.problems.extend(secret_problems(settings))
-    renderer = Renderer(settings) if settings is not None else None
+    renderer = Renderer(Letterhead.of(settings)) if settings is not None else None
     defaults = settings.defaults if settings else EventDefaults()
     with ExitStack() as stack:
         sequences: Sequences | None = None
@@ -650,7 +653,7 @@ def preflight(
     language its readers (`lists`) or the settings ask for; the colours and each language's
     wording once. Inputs must be sound."""
     secret = unsubscribe_secret(settings) or "pre-flight"
-    renderer = Renderer(settings)
+    renderer = Renderer(Letterhead.of(settings))
     inspections = [Inspection("the colours ([brand] accent)", inspect_palette(settings))]
     accents = {settings.brand.accent}  # each palette inspected once
     asked: set[str] | None = set() if links else None  # each web address asked once a run
@@ -681,7 +684,7 @@ def preflight(
                 accents.add(own_settings.brand.accent)
                 colours = f"the colours of series/{named.series_id}.yaml (brand accent)"
                 inspections.append(Inspection(colours, inspect_palette(own_settings)))
-            own = Renderer(own_settings) if own_settings is not settings else renderer
+            own = Renderer(Letterhead.of(own_settings)) if own_settings is not settings else renderer
             room, sources = event_room(named, where), event_sources(named, where, own_settings)
             following = next_edition(named, settings.sender, sequences)
             needs = ", ".join(word for word in (KINDS[following.kind].needs, _past_needs(named)) if word)

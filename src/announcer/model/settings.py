@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
@@ -196,3 +197,32 @@ class Settings(Strict):
     def unsubscribe_url(self) -> str | None:
         """The list's unsubscribe URL as written, `{token}` and all."""
         return self.list_.unsubscribe_url if self.list_ else None
+
+
+@dataclass(frozen=True)
+class Letterhead:
+    """What rendering takes from the settings, and nothing more: where the workspace's templates
+    are, who sends, the list, the brand, the site, and the workspace's own time zone and language.
+    Made once by a verb (`Letterhead.of`), so that the SMTP, DKIM, inbox and state settings never
+    reach the templates."""
+
+    workspace: Path  # its `templates/` override the theme's
+    sender: Sender
+    mailing: MailingList | None  # `[list]`
+    brand: Brand
+    site: Site | None
+    default_zone: str  # `[defaults] timezone`: the workspace's clock, told beside an event's own
+    default_language: str  # `[defaults] language`: a digest's, unless a reader's says otherwise
+
+    @classmethod
+    def of(cls, settings: Settings) -> Letterhead:
+        """The letterhead of these settings (a series' brand already over them: `NamedEvent.branded`)."""
+        return cls(
+            settings.workspace,
+            settings.sender,
+            settings.list_,
+            settings.brand,
+            settings.site,
+            settings.defaults.timezone,
+            settings.defaults.language,
+        )

@@ -22,7 +22,7 @@ from announcer.load.recipients import open_recipients
 from announcer.load.secrets import unsubscribe_secret
 from announcer.load.settings import load_settings
 from announcer.model.recipient import Recipient
-from announcer.model.settings import Settings
+from announcer.model.settings import Letterhead, Settings
 from announcer.model.window import Window, in_window
 from announcer.reader import reader_language
 from announcer.render.content import RenderedContent, Renderer
@@ -80,7 +80,7 @@ def build_items(target: Target) -> dict[str, Item]:
     """Render every email of the target as the next real send would, composed for recipient #1."""
     settings = load_settings(target.config)
     secret = unsubscribe_secret(settings)
-    renderer = Renderer(settings)
+    renderer = Renderer(Letterhead.of(settings))
     reader = _first_recipient(target, settings) or Recipient("recipient@example.org")
     events = (
         [load_named(target.path, settings.defaults)]
@@ -91,7 +91,7 @@ def build_items(target: Target) -> dict[str, Item]:
     with history(settings.workspace) as sequences:
         for named in events:
             own_settings = named.branded(settings)
-            own = Renderer(own_settings) if own_settings is not settings else renderer
+            own = Renderer(Letterhead.of(own_settings)) if own_settings is not settings else renderer
             content = render_current(own, named, sequences, reader_language(reader, named.event.language))
             items[named.slug] = _item(
                 named.slug,

@@ -13,10 +13,11 @@ from announcer.languages import translations
 from announcer.lifecycle import Edition, organizer_of
 from announcer.model.event import Event
 from announcer.model.named import NamedEvent
-from announcer.model.settings import Settings
+from announcer.model.settings import Letterhead
 from announcer.render.calendar import build_calendar
 from announcer.render.calendar_links import CalendarLink, calendar_links
 from announcer.render.changes import changes, update_headline
+from announcer.render.deprecated import SettingsAlias
 from announcer.render.filters import trim
 from announcer.render.palette import palette_for
 from announcer.render.site_links import page_url, site_key, subscribe_links
@@ -80,17 +81,18 @@ class RenderedContent:
 
 
 class Renderer:
-    """Renders content with one workspace's theme and settings, in any of its languages."""
+    """Renders content with one workspace's theme and letterhead, in any of its languages."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(self, letterhead: Letterhead) -> None:
+        self.letterhead = letterhead
+        self._old_settings = SettingsAlias(letterhead)  # `settings` in templates, deprecated
         self.slot_key = new_slot_key()
         self._themes: dict[str, Theme] = {}
 
     def theme(self, language: str) -> Theme:
         """The workspace's templates, their words in `language` (made once)."""
         if language not in self._themes:
-            self._themes[language] = Theme(self.settings.workspace, language)
+            self._themes[language] = Theme(self.letterhead.workspace, language)
         return self._themes[language]
 
     def render_event(
@@ -115,7 +117,7 @@ class Renderer:
             headline=headline,
             notice=words(row.notice) if row.notice else "",
             rsvp=edition.rsvp,
-            organizer=organizer_of(named.event, self.settings.sender),
+            organizer=organizer_of(named.event, self.letterhead.sender),
             **self.on_site(named),
         )
         attached = CalendarFile(ICS_FILENAME, calendar.ics, method, attendee=edition.rsvp)
@@ -123,10 +125,10 @@ class Renderer:
 
     def on_site(self, named: NamedEvent) -> dict[str, Any]:
         """With `[site] url`: the event's page ("page") and ways to subscribe to its series."""
-        site = self.settings.site
+        site = self.letterhead.site
         if site is None:
             return {"page": None, "subscribe": []}
-        name = named.event.series or self.settings.sender.name
+        name = named.event.series or self.letterhead.sender.name
         return {
             "page": page_url(site.url, named),
             "subscribe": subscribe_links(site.url, site_key(named), name),
@@ -150,7 +152,7 @@ class Renderer:
             day=day.day,
             when=day.when,
             # the start on the workspace's clock too, as the digest says it
-            reader_time=reader_time(named.event, ZoneInfo(self.settings.defaults.timezone), language),
+            reader_time=reader_time(named.event, ZoneInfo(self.letterhead.default_zone), language),
         )
         calendars = (CalendarFile(ICS_FILENAME, calendar.ics, method),)
         slug = slug_of(Kind.REMINDER, named.slug, lead=lead)
@@ -186,7 +188,7 @@ class Renderer:
         ics = build_calendar(
             event,
             uid=edition.uid,
-            organizer=organizer_of(event, self.settings.sender),
+            organizer=organizer_of(event, self.letterhead.sender),
             description=description_text,
             stamp=clock.utc_now(),
             sequence=edition.sequence,
@@ -209,12 +211,18 @@ class Renderer:
         )
 
     def context(self, language: str, **values: Any) -> dict[str, Any]:
-        """What every template sees: the values given, the settings, colours, the language and
-        the recipient."""
+        """What every template sees: the values given, the letterhead's parts (README, "Your own
+        templates"), colours, the language and the recipient."""
+        letterhead = self.letterhead
         return {
             **values,
-            "settings": self.settings,
-            "palette": palette_for(self.settings.brand.accent),
+            "sender": letterhead.sender,
+            "mailing": letterhead.mailing,
+            "brand": letterhead.brand,
+            "site": letterhead.site,
+            "default_zone": letterhead.default_zone,
+            "settings": self._old_settings,  # deprecated: goes in a coming release
+            "palette": palette_for(letterhead.brand.accent),
             "language": language,
             "recipient": RecipientSlots(self.slot_key, language),
             "ics_filename": ICS_FILENAME,

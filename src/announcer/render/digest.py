@@ -51,13 +51,13 @@ class DigestDay:
 def render_digest(
     renderer: Renderer, window: Window, listed: list[tuple[NamedEvent, Edition]], language: str | None = None
 ) -> RenderedContent:
-    """One digest of the listed events, in `language` (the settings' unless given): each with its
+    """One digest of the listed events, in `language` (the workspace's unless given): each with its
     own calendar file (its invitation's UID).
 
     Abstracts of events without a page of their own are appended for "Read the abstract",
     unless that would take the HTML past the budget: then the teasers stand alone.
     """
-    language = language or renderer.settings.defaults.language
+    language = language or renderer.letterhead.default_language
     entries = [_entry(renderer, named, edition, language) for named, edition in listed]
     # The abstracts' words alone are the least they add to the HTML: past the budget, no need to try.
     appended = sum(
@@ -104,7 +104,7 @@ def _digest(renderer: Renderer, window: Window, entries: list[DigestEntry], lang
         window_range=date_range(window.first, window.last, language),
     )
     slug = f"digest-{window.first:%Y-%m-%d}"
-    uid = digest_uid(window, renderer.settings.sender)
+    uid = digest_uid(window, renderer.letterhead.sender)
     return renderer.content(Kind.DIGEST, context, slug, uid, calendars)
 
 
@@ -139,7 +139,7 @@ def _entry(renderer: Renderer, named: NamedEvent, edition: Edition, language: st
         slug=named.slug,
         event=event,
         schedule=Schedule.of(event, language),
-        reader_time=reader_time(event, ZoneInfo(renderer.settings.defaults.timezone), language),
+        reader_time=reader_time(event, ZoneInfo(renderer.letterhead.default_zone), language),
         teaser=teaser,
         read_more=None
         if cancelled

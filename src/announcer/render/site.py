@@ -195,14 +195,14 @@ class Site:
             return element
 
         feed = ElementTree.Element(f"{{{ATOM}}}feed")
-        child(feed, "id", _urn(f"{series.key}@{self.renderer.settings.sender.domain}"))
+        child(feed, "id", _urn(f"{series.key}@{self.renderer.letterhead.sender.domain}"))
         child(feed, "title", series.name)
         if series.description:
             child(feed, "subtitle", series.description)
         newest = max((listed.changed for listed in series.events), default=self.now)
         child(feed, "updated", newest.isoformat())
         author = child(feed, "author")
-        child(author, "name", self.renderer.settings.sender.name)
+        child(author, "name", self.renderer.letterhead.sender.name)
         child(feed, "link", rel="alternate", type="text/html", href=self._url(f"{series.key}/index.html"))
         child(feed, "link", rel="self", type="application/atom+xml", href=self._url(f"{series.key}.atom"))
         for listed in sorted(series.events, key=lambda listed: listed.changed, reverse=True):

@@ -163,7 +163,8 @@ def _names_of(value: object) -> list[str]:
         return fields + properties
     if type(value).__module__ == "builtins":  # text, a number: their methods are no fields
         return []
-    return [name for name in dir(value) if not name.startswith("_")]
+    # not its constants either (TEMPLATE_NOUN)
+    return [name for name in dir(value) if not name.startswith("_") and not name.isupper()]
 
 
 def environment(workspace: Path, language: str = SOURCE) -> jinja2.Environment:

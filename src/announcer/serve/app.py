@@ -15,7 +15,7 @@ from announcer.audience.ledger import Audience, list_id_of
 from announcer.deliver.ledger import Ledger
 from announcer.errors import Problem, SettingsError
 from announcer.load.secrets import unsubscribe_secret
-from announcer.model.settings import Settings
+from announcer.model.settings import Letterhead, Settings
 from announcer.serve.guard import ASGIApp, Guard
 from announcer.serve.limits import DEFAULT_LIMITS, Limits
 from announcer.serve.pages import Pages
@@ -69,7 +69,7 @@ class Service:
                 ]
             )
         route = unsubscribe_route(url)
-        pages = Pages(settings)
+        pages = Pages(Letterhead.of(settings))
         self._audience = Audience(settings.workspace, list_id_of(settings))
         try:
             self._deliveries = Ledger(settings.workspace, lock=False)

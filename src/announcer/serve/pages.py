@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from announcer.languages import available
-from announcer.model.settings import Settings
+from announcer.model.settings import Letterhead
 from announcer.render.content import Renderer
 
 TEMPLATE = "site/unsubscribe.html.j2"
@@ -37,8 +37,8 @@ class Pages:
     """The unsubscribe pages of a workspace (its `templates/site/unsubscribe.html.j2` if it has
     one), by language and step."""
 
-    def __init__(self, settings: Settings) -> None:
-        self._renderer = Renderer(settings)
+    def __init__(self, letterhead: Letterhead) -> None:
+        self._renderer = Renderer(letterhead)
         self._made: dict[tuple[str, Step], Page] = {}
         for language in available():  # a template error shows at the start, not at a reader's click
             for step in Step:
