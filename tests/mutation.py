@@ -135,6 +135,18 @@ MUTANTS = [
         "if False:",
     ),
     Mutant(
+        "a doubt is told by every cron run",
+        "deliver/delivery.py",
+        "                self._mark_reported()\n",
+        "",
+    ),
+    Mutant(
+        "a new doubt of a reader told before is never told",
+        "deliver/delivery.py",
+        "if (entry.recipient, entry.at) in self._reported:",
+        "if entry.recipient in {address for address, _at in self._reported}:",
+    ),
+    Mutant(
         "lost after DATA is not in doubt",
         "deliver/transports/smtp.py",
         'raise InDoubt(\n                f"{self.server}: connection lost after the message',

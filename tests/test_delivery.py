@@ -110,6 +110,29 @@ def test_in_doubt_is_reported_and_not_resent_unless_asked(journal: Ledger) -> No
     assert asked.sent == ["a@example.org"]
 
 
+def test_a_doubt_is_told_by_one_run_then_counted_until_a_new_doubt(journal: Ledger) -> None:
+    """A cron job reruns the same send: the run that finds a message in doubt says so once; the
+    runs after count it without telling it (and end complete); a new doubt of the same reader,
+    a line of a later time, is told again."""
+    a, b = Recipient("a@example.org"), Recipient("b@example.org")
+    first = Deliverer(ScriptedTransport(InDoubt("lost after data")), _compose, journal=journal, key="k")
+    assert first.deliver_all([a, b]).in_doubt == [("a@example.org", "lost after data")]
+    for _ in range(2):
+        again = Deliverer(ScriptedTransport(), _compose, journal=journal, key="k").deliver_all([a, b])
+        assert (again.in_doubt, again.in_doubt_before, again.skipped, again.complete) == ([], 1, 1, True)
+    assert (
+        Deliverer(ScriptedTransport(), _compose, journal=journal, key="other").deliver_all([a]).delivered == 1
+    )
+    told = journal.entry("k", "a@example.org")
+    journal.record("k", a, "<a@x>", Outcome.IN_FLIGHT, "killed in DATA")  # a rerun asked for it, then died
+    assert journal.entry("k", "a@example.org") != told
+    anew = Deliverer(ScriptedTransport(), _compose, journal=journal, key="k").deliver_all([a, b])
+    assert [address for address, _ in anew.in_doubt] == ["a@example.org"], "a new doubt is told"
+    assert "killed in DATA" in anew.in_doubt[0][1]
+    quiet = Deliverer(ScriptedTransport(), _compose, journal=journal, key="k").deliver_all([a])
+    assert (quiet.in_doubt, quiet.in_doubt_before) == ([], 1)
+
+
 def test_a_transport_that_cannot_go_on_leaves_no_false_doubt(journal: Ledger) -> None:
     deliverer = Deliverer(
         ScriptedTransport(DeliveryError("certificate not trusted")), _compose, journal=journal, key="k"
@@ -398,6 +421,10 @@ def test_a_batch_reserved_when_the_machine_went_down_is_in_doubt_never_sent_agai
     assert summary.skipped == 2, "a, and b: its delivery reached the disk after the reservation"
     assert [address for address, _ in summary.in_doubt] == ["c@example.org"]
     assert "whether it went is unknown" in summary.in_doubt[0][1]
+    with Ledger(tmp_path) as journal:
+        rerun = Deliverer(ScriptedTransport(), _compose, journal=journal, key="k")
+        summary = rerun.deliver_all([Recipient(f"{name}@example.org") for name in "abcd"])
+    assert (summary.in_doubt, summary.in_doubt_before, summary.skipped) == ([], 1, 3), "told once"
 
 
 def test_a_batch_reserved_by_a_killed_run_on_this_boot_is_simply_sent(tmp_path: Path) -> None:

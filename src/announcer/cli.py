@@ -89,7 +89,7 @@ app = typer.Typer(
     help="Turn event announcements into emails people are glad to receive.",
     epilog=(
         "Exit status: 0 done; 1 bad input (nothing was sent); 2 wrong usage; 3 some deliveries "
-        "failed or are in doubt; 4 done, but something needs a look, named on stderr (remind, "
+        "failed or are newly in doubt; 4 done, but something needs a look, named on stderr (remind, "
         "digest, site: an event file that could not be read, left out; inbox: messages left alone)."
     ),
     rich_markup_mode=None,
@@ -816,6 +816,10 @@ def _print_summary(
         parts.append(f"{summary.skipped} had it already")
     if summary.elsewhere:
         parts.append(f"{summary.elsewhere} taken by another run sharing the journal (announcer status)")
+    if summary.in_doubt_before:
+        parts.append(
+            f"{summary.in_doubt_before} in doubt, reported by an earlier run (announcer status; --resend-in-doubt sends again)"
+        )
     if report.left_out:
         parts.append(f"left out {left_out_words(report.left_out)} (announcer audience list)")
     typer.echo("; ".join(parts))

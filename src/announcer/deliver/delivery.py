@@ -77,6 +77,7 @@ class Summary:
     elsewhere: int = 0  # held by a run on another machine of a shared journal: its share
     failed: list[tuple[str, str]] = field(default_factory=list)
     in_doubt: list[tuple[str, str]] = field(default_factory=list)
+    in_doubt_before: int = 0  # in doubt since an earlier run, which reported them: counted, not told again
     interrupted: bool = False
     gave_up: str | None = None  # why the run stopped early: the server kept failing
     journal_error: str | None = None  # why the run stopped early: the journal could not be written
@@ -142,6 +143,7 @@ class Deliverer:
         self._failures_in_a_row = 0
         self._stop = StopRequest()
         self._left_unsent = False
+        self._reported: set[tuple[str, str]] = set()  # doubts an earlier run told (address, line's time)
         self._lock = threading.Lock()  # the summary and the pace, shared by the sending threads
 
     def deliver_all(
@@ -176,12 +178,22 @@ class Deliverer:
             if self.journal is not None:
                 with suppress(JournalError):  # left, they are this boot's: not in doubt, only untidy
                     self.journal.release(self.key)
+                self._mark_reported()
         lost = lost or self._unwritten()
         if lost is not None:
             self._lost(lost)
         if self.summary.journal_error is not None:
             self._tell_lost(announce, lost)
         return self.summary
+
+    def _mark_reported(self) -> None:
+        """The doubts this run's summary tells are told: the next run counts them quietly
+        (`Summary.in_doubt_before`), as `status` lists them. Marked just before the summary is
+        printed; one the journal cannot mark now is told again next time, never lost."""
+        if self.journal is None or not self.summary.in_doubt:
+            return
+        with suppress(JournalError):
+            self.journal.mark_reported(self.key, [address for address, _reason in self.summary.in_doubt])
 
     def _unwritten(self) -> JournalError | None:
         """Why the lines that still wait at the run's end cannot be written, if they cannot: a run
@@ -362,6 +374,7 @@ class Deliverer:
         self.summary.elsewhere += lane.elsewhere
         self.summary.failed += lane.failed
         self.summary.in_doubt += lane.in_doubt
+        self.summary.in_doubt_before += lane.in_doubt_before
         self.summary.gave_up = self.summary.gave_up or lane.gave_up
         self.summary.journal_error = self.summary.journal_error or lane.journal_error
         self.summary.unrecorded += lane.unrecorded
@@ -377,9 +390,7 @@ class Deliverer:
 
     def deliver(self, recipient: Recipient) -> None:
         """Send `recipient` their message unless the journal says it already went (or may have)."""
-        if self.journal is None or not self._settled_before(
-            recipient, self.journal.entry(self.key, recipient.email)
-        ):
+        if not self._settled_before(recipient, self._journal_lines([recipient]).get(recipient.email.lower())):
             self._send(recipient)
 
     def _send(self, recipient: Recipient, advance: Callable[[], None] = lambda: None) -> None:
@@ -470,7 +481,10 @@ class Deliverer:
         """What the journal holds of this batch, unless it is not asked (no journal, `--resend`)."""
         if self.journal is None or self.resend is Resend.EVERYONE:
             return {}
-        return self.journal.entries_of(self.key, [recipient.email for recipient in batch])
+        known = self.journal.entries_of(self.key, [recipient.email for recipient in batch])
+        if doubts := [entry.recipient for entry in known.values() if entry.outcome is Outcome.IN_FLIGHT]:
+            self._reported |= self.journal.reported(self.key, doubts)
+        return known
 
     def _settled_before(self, recipient: Recipient, entry: Entry | None) -> bool:
         """Whether an earlier run already settled this recipient, as its journal `entry` says
@@ -481,8 +495,11 @@ class Deliverer:
             self.summary.skipped += 1
             return True
         if entry.outcome is Outcome.IN_FLIGHT and self.resend is not Resend.IN_DOUBT:
-            reason = entry.reply or "an earlier run stopped while sending it"
-            self.summary.in_doubt.append((recipient.email, f"in doubt since {entry.at}: {reason}"))
+            if (entry.recipient, entry.at) in self._reported:
+                self.summary.in_doubt_before += 1
+            else:
+                reason = entry.reply or "an earlier run stopped while sending it"
+                self.summary.in_doubt.append((recipient.email, f"in doubt since {entry.at}: {reason}"))
             return True
         return False
 

@@ -82,6 +82,9 @@ _CLAIM_SHARED = (
     f"OR {HOLDER_ID.format(boot='reservations.boot')} NOT IN ({LIVE_HOLDERS}) "
     "RETURNING recipient"
 )
+_SELECT_REPORTED = (
+    "SELECT recipient, at FROM reported WHERE key = :key AND recipient IN (SELECT value FROM {recipients})"
+)
 _LOST_REPLY = (
     "reserved for sending when the machine stopped (a crash or power cut): whether it went is unknown"
 )
@@ -106,8 +109,9 @@ def _latest(rows: list[_Row]) -> list[_Row]:
     return list({(row[0], row[1]): row for row in rows}.values())
 
 
-def _queries(dialect: Dialect) -> tuple[str, str, str]:
-    """This dialect's reads of one batch and of a key prefix, and its claim of a batch."""
+def _queries(dialect: Dialect) -> tuple[str, str, str, str]:
+    """This dialect's reads of one batch and of a key prefix, its claim of a batch, and its read
+    of a batch's doubts reported."""
     recipients = dialect.elements("recipients")
     lost = _LOST[dialect]
     claim = _CLAIM_SHARED if dialect is Dialect.POSTGRESQL else _CLAIM
@@ -115,6 +119,7 @@ def _queries(dialect: Dialect) -> tuple[str, str, str]:
         _SELECT_SOME.format(lost=lost, recipients=recipients),
         _SELECT_KEY_PREFIX.format(lost=lost),
         claim.format(recipients=recipients),
+        _SELECT_REPORTED.format(recipients=recipients),
     )
 
 
@@ -188,7 +193,9 @@ class Ledger:
         self._lock = self.file.lock
         self._waiting: list[_Row] = []  # lines for the next commit
         self._boot = self.file.holder or _boot_id()  # whose reservations: a session, or this boot
-        self._select_some, self._select_prefix, self._claim = _queries(self.file.dialect)
+        self._select_some, self._select_prefix, self._claim, self._select_reported = _queries(
+            self.file.dialect
+        )
         self.sender = sender_name(workspace)
         if self.shared:
             try:
@@ -288,6 +295,39 @@ class Ledger:
                 ).fetchall()
             except DATABASE_ERRORS as exc:
                 raise JournalError(f"{self.file.name}: cannot read: {exc}") from None
+
+    def reported(self, key: str, recipients: list[str]) -> set[tuple[str, str]]:
+        """Of these recipients' lines, those in doubt that a run has reported already, as
+        (address in lower case, the line's time): each doubt is told once (see `mark_reported`)."""
+        addresses = json.dumps([recipient.lower() for recipient in recipients])
+        with self._lock:
+            try:
+                rows = self._db.execute(
+                    self._select_reported, {"key": key, "recipients": addresses}
+                ).fetchall()
+            except DATABASE_ERRORS as exc:
+                raise JournalError(f"{self.file.name}: cannot read: {exc}") from None
+        return {(str(recipient), str(at)) for recipient, at in rows}
+
+    def mark_reported(self, key: str, recipients: list[str]) -> None:
+        """These recipients' lines in doubt have been reported: the next run counts them without
+        telling them again (a cron job that runs every few minutes says each once); a later doubt
+        of the same reader, a line of another time, is told anew."""
+        doubts = [
+            (key, entry.recipient, entry.at)
+            for entry in self.entries_of(key, recipients).values()
+            if entry.outcome is Outcome.IN_FLIGHT
+        ]
+        with self._lock:
+            try:
+                with self.file.transaction() as db:
+                    db.executemany(
+                        "INSERT INTO reported (key, recipient, at) VALUES (?, ?, ?) "
+                        "ON CONFLICT (key, recipient) DO UPDATE SET at = excluded.at",
+                        doubts,
+                    )
+            except DATABASE_ERRORS as exc:
+                raise JournalError(f"{self.file.name}: cannot write: {exc}") from None
 
     def reserve(self, key: str, recipients: list[str]) -> list[str]:
         """Hold these recipients for the batch about to go out, on the disk itself (one fsync for
