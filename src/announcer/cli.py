@@ -818,7 +818,8 @@ def _print_summary(
         parts.append(f"{summary.elsewhere} taken by another run sharing the journal (announcer status)")
     if summary.in_doubt_before:
         parts.append(
-            f"{summary.in_doubt_before} in doubt, reported by an earlier run (announcer status; --resend-in-doubt sends again)"
+            f"{summary.in_doubt_before} in doubt, reported by an earlier run "
+            "(announcer status; --resend-in-doubt sends again)"
         )
     if report.left_out:
         parts.append(f"left out {left_out_words(report.left_out)} (announcer audience list)")
