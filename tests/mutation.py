@@ -6,7 +6,8 @@ Each mutant is a one-line change that a user would suffer from, found by reading
 and asking "what would go wrong for someone if this line were wrong?": a guard removed, a
 comparison loosened, an escape dropped, a bound lifted. For each, a copy of the checkout gets
 the change and the tests that run the changed line run against it (`pytest -x`; the browser
-tests and the kill-and-rerun tests are left out for time); the mutant is *caught* when a test
+tests and the kill-and-rerun tests are left out for time), then, if none failed, the rest of
+their files (whose subprocesses coverage does not see); the mutant is *caught* when a test
 fails. Which tests run a line is measured once, by running the suite under coverage with each
 test as its own context; a line that only a subprocess runs (no in-process test does) gets the
 whole suite. Prints each outcome and the share caught. A snippet that no longer occurs exactly
@@ -28,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SRC = "src/announcer/"
 PYTEST = ["-x", "-q", "-p", "no:cacheprovider", "--no-header", "-o", "addopts="]
+NOT_RUN = (4, 5)  # pytest's "no such test" and "no test collected" (all left out): nothing failed
 LEFT_OUT = ["--deselect", "tests/test_interruptions.py"]
 TIMEOUT_SECONDS = 600
 # pytest with at most 4 GiB of address space: a mutant that removes a bound fails, not the machine.
@@ -936,7 +938,7 @@ def _check(mutant: Mutant, snapshot: Path) -> str:
 
 
 BASELINE = Mutant("none (the code as it is)", "__init__.py", "", "")
-Covering = dict[str, dict[int, set[str]]]  # module below src/announcer/ → line → test files
+Covering = dict[str, dict[int, set[str]]]  # module below src/announcer/ → line → tests (pytest node IDs)
 
 
 def _environment(copy: Path) -> dict[str, str]:
@@ -972,7 +974,7 @@ def _baseline(snapshot: Path) -> tuple[bool, float, str, Covering]:
 
 
 def _covering(copy: Path) -> Covering:
-    """Which test files ran each line of each module (from the coverage data of the baseline)."""
+    """Which tests ran each line of each module (from the coverage data of the baseline)."""
     import coverage  # only this tool needs it
 
     data = coverage.CoverageData(str(copy / ".coverage"))
@@ -984,23 +986,52 @@ def _covering(copy: Path) -> Covering:
             continue
         lines = covering.setdefault(measured[len(root) :], {})
         for line, contexts in (data.contexts_by_lineno(measured) or {}).items():
-            modules = {context.rsplit(".", 1)[0] for context in contexts if context.startswith("tests.")}
-            lines[line] = {module.replace(".", "/") + ".py" for module in modules}
+            lines[line] = {node for context in contexts if (node := _node_of(context, copy))}
     return covering
 
 
-def _tests_of(mutant: Mutant, snapshot: Path, covering: Covering) -> list[str]:
-    """The test files that run the lines the mutant changes; none: the whole suite."""
+def _node_of(context: str, copy: Path) -> str:
+    """A test's coverage context (`tests.test_x.test_y`, or `tests.test_x.Class.test_y`) as the
+    pytest node ID that runs it, every parametrisation included; "" for what is no test."""
+    parts = context.split(".")
+    for end in range(len(parts) - 1, 1, -1):
+        module = "/".join(parts[:end]) + ".py"
+        if parts[0] == "tests" and parts[end - 1].startswith("test_") and (copy / module).is_file():
+            return "::".join([module, *parts[end:]])
+    return ""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a mutant runs: the tests that run its lines, then (only if none fails) the rest of
+    their files and the files it names, whose subprocesses coverage does not see; no tests at
+    all: the whole suite."""
+
+    first: tuple[str, ...]
+    then: tuple[str, ...]
+
+    @property
+    def described(self) -> str:
+        if not self.first:
+            return "the whole suite"
+        return f"{len(self.first)} tests, then {len(self.then)} test files"
+
+
+def _plan(mutant: Mutant, snapshot: Path, covering: Covering) -> Plan:
+    """The tests that run the lines the mutant changes, and their files."""
     text = (snapshot / SRC / mutant.path).read_text()
     first = text[: text.index(mutant.old)].count("\n") + 1
     lines = range(first, first + mutant.old.count("\n") + 1)
-    found = set().union(*(covering.get(mutant.path, {}).get(line, set()) for line in lines))
-    return sorted(found | set(mutant.tests)) if found else []
+    nodes = set().union(*(covering.get(mutant.path, {}).get(line, set()) for line in lines))
+    if not nodes:
+        return Plan((), ())
+    files = {node.split("::", 1)[0] for node in nodes} | set(mutant.tests)
+    return Plan(tuple(sorted(nodes)), tuple(sorted(files)))
 
 
-def _run(mutant: Mutant, snapshot: Path, tests: list[str]) -> tuple[Mutant, bool, float, str]:
-    """Run `tests` (the whole suite, if none) against one mutant in a copy of the snapshot:
-    whether a test failed, the seconds it took, and the end of what pytest printed.
+def _run(mutant: Mutant, snapshot: Path, plan: Plan) -> tuple[Mutant, bool, float, str]:
+    """Run the plan's tests against one mutant in a copy of the snapshot: whether a test
+    failed, the seconds it took, and the end of what pytest printed.
 
     A mutant that makes the suite run away (a removed bound) is stopped by a memory limit
     and a time limit; either counts as caught: the suite did not pass. The suite reads no
@@ -1012,20 +1043,28 @@ def _run(mutant: Mutant, snapshot: Path, tests: list[str]) -> tuple[Mutant, bool
         target = copy / SRC / mutant.path
         target.write_text(target.read_text().replace(mutant.old, mutant.new))
         started = time.monotonic()
-        try:
-            result = subprocess.run(
-                [sys.executable, "-c", LIMITED_PYTEST, *PYTEST, *LEFT_OUT, *tests],
-                cwd=copy,
-                env=_environment(copy),
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=TIMEOUT_SECONDS,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            return mutant, True, time.monotonic() - started, f"stopped after {TIMEOUT_SECONDS} s"
-        printed = (result.stdout + result.stderr).decode(errors="replace").splitlines()
-        return mutant, result.returncode != 0, time.monotonic() - started, "\n".join(printed[-30:])
+        for tests in (plan.first, plan.then) if plan.first else ((),):
+            try:
+                result = subprocess.run(
+                    [sys.executable, "-c", LIMITED_PYTEST, *PYTEST, *LEFT_OUT, *tests],
+                    cwd=copy,
+                    env=_environment(copy),
+                    stdin=subprocess.DEVNULL,
+                    capture_output=True,
+                    timeout=TIMEOUT_SECONDS,
+                    check=False,
+                )
+            except subprocess.TimeoutExpired:
+                return mutant, True, time.monotonic() - started, f"stopped after {TIMEOUT_SECONDS} s"
+            printed = (result.stdout + result.stderr).decode(errors="replace").splitlines()
+            if result.returncode not in (0, *NOT_RUN):
+                break
+        return (
+            mutant,
+            result.returncode not in (0, *NOT_RUN),
+            time.monotonic() - started,
+            "\n".join(printed[-30:]),
+        )
 
 
 def main() -> int:
@@ -1058,14 +1097,14 @@ def main() -> int:
             f"baseline: the suite passes on the unchanged code in {seconds:.0f} s (under coverage)",
             flush=True,
         )
-        tests = {mutant: _tests_of(mutant, snapshot, covering) for mutant in chosen}
+        plans = {mutant: _plan(mutant, snapshot, covering) for mutant in chosen}
         caught = 0
         with ThreadPoolExecutor(max_workers=arguments.jobs) as pool:
-            runs = pool.map(lambda mutant: _run(mutant, snapshot, tests[mutant]), chosen)
+            runs = pool.map(lambda mutant: _run(mutant, snapshot, plans[mutant]), chosen)
             for mutant, failed, seconds, _ in runs:
                 caught += failed
                 outcome = "caught  " if failed else "SURVIVED"
-                ran = f"{len(tests[mutant])} test files" if tests[mutant] else "the whole suite"
+                ran = plans[mutant].described
                 print(f"{outcome} {seconds:5.0f} s  {mutant.path}: {mutant.name} ({ran})", flush=True)
     print(f"mutation score: {caught} of {len(chosen)} caught ({caught / len(chosen):.0%})")
     return 0 if caught == len(chosen) else 1
