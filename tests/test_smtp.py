@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 import re
 import smtplib
@@ -130,6 +132,48 @@ def test_a_connection_lost_after_data_is_in_doubt_and_never_resent_unasked(
     code, out, _ = _send(cli, "--resend-in-doubt")
     assert code == 0
     assert plain_server.handler.counts()["jurgen.mueller@example.org"] == 2
+
+
+def test_status_names_every_reader_with_who_and_writes_them_as_csv(cli: CLI, plain_server: Server) -> None:
+    """`status` counts; `--who` names each reader of each send (and when); `--csv` gives the same
+    for a spreadsheet, a name that looks like a formula kept as text."""
+    write(
+        Path("recipients/who.csv"),
+        "email,name\nasa.lindqvist@example.org,Åsa Lindqvist\nformula@example.org,=SUM(1+1)\n"
+        "bare@example.org,\n",
+    )
+    plain_server.handler.scripted = {"bare@example.org": ["550 5.1.1 no such user"]}
+    code, out, err = _send(cli, "--to", "recipients/who.csv")
+    assert code == 3, out + err
+    code, counts, _ = cli("status", EXAMPLE_EVENT)
+    assert code == 0
+    assert "invitation (SEQUENCE 0): 2 delivered, 1 failed, 0 in doubt" in counts
+    assert "delivered:" not in counts, "counts alone, unless asked"
+    code, out, _ = cli("status", EXAMPLE_EVENT, "--who")
+    assert code == 0
+    minute = r"\d{4}-\d\d-\d\d \d\d:\d\d UTC"
+    lines = out.splitlines()
+    assert lines[0] == "invitation (SEQUENCE 0): 2 delivered, 1 failed, 0 in doubt"
+    assert len(lines) == 4, out
+    said = "\n".join(sorted(lines[1:]))
+    assert re.fullmatch(
+        rf"  delivered: asa\.lindqvist@example\.org \(Åsa Lindqvist\), {minute}\n"
+        rf"  delivered: formula@example\.org \(=SUM\(1\+1\)\), {minute}\n"
+        rf"  failed: bare@example\.org, {minute}: 550 5\.1\.1 no such user",
+        said,
+    ), out
+    code, out, _ = cli("status", EXAMPLE_EVENT, "--csv")
+    assert code == 0
+    rows = {row["email"]: row for row in csv.DictReader(io.StringIO(out))}
+    assert set(rows) == {"asa.lindqvist@example.org", "formula@example.org", "bare@example.org"}
+    assert rows["formula@example.org"]["name"] == "'=SUM(1+1)", "never a formula in a spreadsheet"
+    assert rows["asa.lindqvist@example.org"]["name"] == "Åsa Lindqvist"
+    assert [rows["bare@example.org"][column] for column in ("kind", "sequence", "outcome")] == [
+        "invitation",
+        "0",
+        "failed",
+    ]
+    assert rows["asa.lindqvist@example.org"]["outcome"] == "delivered"
 
 
 def test_test_to_sends_recipient_one_s_message_without_journal(cli: CLI, plain_server: Server) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import csv
 import itertools
 import json
 import logging
@@ -14,7 +13,7 @@ import webbrowser
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -36,7 +35,7 @@ from announcer.audience.ledger import (
     list_id_of,
 )
 from announcer.deliver.delivery import Resend, per_minute
-from announcer.deliver.ledger import Outcome
+from announcer.deliver.ledger import Entry, Outcome
 from announcer.deliver.transports import TRANSPORTS, TransportName
 from announcer.errors import AnnouncerError, DeliveryError, InputError, Problem
 from announcer.help_text import NamedArguments
@@ -77,6 +76,7 @@ from announcer.paths import display_path
 from announcer.preflight import Inspection, Level
 from announcer.render.wording import Schedule, counted, date_range
 from announcer.replies import Tally
+from announcer.spreadsheet import write_rows
 from announcer.starter import new_event, start_workspace
 from announcer.state_move import export_state, import_state
 
@@ -845,13 +845,22 @@ def _print_summary(
 @app.command(short_help="Show what the journal says was sent to whom.")
 def status(
     event: EventArgument,
+    who: Annotated[
+        bool, typer.Option("--who", help="Name every reader of each send: delivered, failed or in doubt.")
+    ] = False,
+    as_csv: Annotated[
+        bool, typer.Option("--csv", help="Print one line per reader of each send, as CSV.")
+    ] = False,
     config: ConfigOption = Path("announcer.toml"),
 ) -> None:
     """Print the journal for an event: delivered, failed and in doubt, send by send, and whom
-    the list's sends leave out."""
+    the list's sends leave out; with --who, every reader of each send."""
     with _exit_codes():
         settings = load_settings(config)
         entries = event_history(event, settings)
+        if as_csv:
+            write_rows(sys.stdout, STATUS_COLUMNS, map(_status_row, entries))
+            return
         if left := left_out(settings.workspace, list_id_of(settings)):
             states = collections.Counter(standing.state for standing in left.values())
             typer.echo(f"the list: sends leave out {left_out_words(states)} (announcer audience list)")
@@ -875,8 +884,40 @@ def status(
                     typer.echo(f"  sent from {shown_safely(sender, 200)}: {count}")
             for entry in listed:
                 if entry.outcome is not Outcome.DELIVERED:
-                    label = "in doubt" if entry.outcome is Outcome.IN_FLIGHT else "failed"
-                    typer.echo(f"  {label}: {entry.recipient} ({entry.at}): {shown_safely(entry.reply, 300)}")
+                    said = f"{_reader_of(entry)}, {_at(entry.at)}: {shown_safely(entry.reply, 300)}"
+                    typer.echo(f"  {_OUTCOME_WORDS[entry.outcome]}: {said}")
+                elif who:
+                    typer.echo(f"  delivered: {_reader_of(entry)}, {_at(entry.at)}")
+
+
+_OUTCOME_WORDS = {Outcome.DELIVERED: "delivered", Outcome.FAILED: "failed", Outcome.IN_FLIGHT: "in doubt"}
+STATUS_COLUMNS = ("kind", "sequence", "email", "name", "outcome", "at", "reply", "sent_from")
+
+
+def _reader_of(entry: Entry) -> str:
+    """A reader as the journal knows them: the address, and the name the list gave, if any."""
+    return f"{entry.recipient} ({shown_safely(entry.name, 200)})" if entry.name else entry.recipient
+
+
+def _at(moment: str) -> str:
+    """A journal time (UTC, ISO 8601) to the minute, as a person reads it."""
+    try:
+        return f"{datetime.fromisoformat(moment).astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    except ValueError:  # a line of a journal the machine's clock wrote oddly: as it is
+        return shown_safely(moment, 40)
+
+
+def _status_row(entry: Entry) -> tuple[object, ...]:
+    return (
+        entry.kind,
+        entry.sequence,
+        entry.recipient,
+        entry.name,
+        _OUTCOME_WORDS[entry.outcome],
+        entry.at,
+        entry.reply,
+        entry.sender,
+    )
 
 
 @app.command(short_help="Count the answers to an --rsvp invitation.")
@@ -936,17 +977,19 @@ def _print_replies(named: NamedEvent, found: Tally) -> None:
 
 
 def _print_replies_csv(found: Tally) -> None:
-    writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(["email", "name", "answer", "answered_at", "sequence", "comment"])
-    for reply in sorted(found.answers.values(), key=lambda reply: reply.attendee):
-        row = (reply.attendee, reply.name, reply.answer.words, reply.stamp.isoformat(), reply.sequence)
-        writer.writerow([_cell(value) for value in (*row, reply.comment)])
-
-
-def _cell(value: object) -> str:
-    """A spreadsheet cell that a stranger's text cannot turn into a formula."""
-    text = str(value)
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    header = ("email", "name", "answer", "answered_at", "sequence", "comment")
+    rows = (
+        (
+            reply.attendee,
+            reply.name,
+            reply.answer.words,
+            reply.stamp.isoformat(),
+            reply.sequence,
+            reply.comment,
+        )
+        for reply in sorted(found.answers.values(), key=lambda reply: reply.attendee)
+    )
+    write_rows(sys.stdout, header, rows)
 
 
 @app.command(short_help="Read bounces, complaints, unsubscriptions and answers (for cron).")

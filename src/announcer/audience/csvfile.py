@@ -15,35 +15,20 @@ from announcer.errors import Problem, RecipientsError
 from announcer.load.files import open_file
 from announcer.model.text import check_address, excerpt, shown_safely
 from announcer.paths import display_path
+from announcer.spreadsheet import write_rows
 
 COLUMNS = ("email", "state", "how", "reason", "since", "bounce_score")
 MAX_ROWS = 1_000_000
 MAX_FIELD = 1_000  # characters of one cell: a reason, never a file
 
 
-def _cell(value: object) -> str:
-    """A spreadsheet cell that a stranger's text cannot turn into a formula."""
-    text = str(value)
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def export(standings: Iterable[Standing], out: TextIO) -> int:
     """Write the standings as CSV (a header, a row each); how many rows."""
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    count = 0
-    for standing in standings:
-        row = (
-            standing.address,
-            standing.state.value,
-            standing.how,
-            standing.reason,
-            standing.at,
-            standing.score,
-        )
-        writer.writerow([_cell(value) for value in row])
-        count += 1
-    return count
+    rows = (
+        (standing.address, standing.state.value, standing.how, standing.reason, standing.at, standing.score)
+        for standing in standings
+    )
+    return write_rows(out, COLUMNS, rows)
 
 
 @dataclass(frozen=True)
