@@ -89,5 +89,10 @@ class JournalError(AnnouncerError):
     """Raised when the journal cannot be opened or written, or another send holds it."""
 
 
+class PostgresError(Exception):
+    """A statement PostgreSQL refused, or a connection lost (psycopg's error, in its words):
+    raised by the journal's PostgreSQL connection, read as a JournalError where it is handled."""
+
+
 class MailboxError(InputError):
     """Raised when the mailbox to read replies from is missing or is not a mailbox."""

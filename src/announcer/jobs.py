@@ -25,11 +25,12 @@ from announcer.deliver.ledger import Entry, journal_entries, received, sent_to
 from announcer.errors import AnnouncerError, EventError, InputError, JournalError, Problem, RecipientsError
 from announcer.history import history
 from announcer.inbox.naming import Naming
+from announcer.inbox.opening import open_mailbox
 from announcer.inbox.run import Handled
 from announcer.inbox.run import Summary as InboxSummary
 from announcer.inbox.run import read_inbox as handle_inbox
 from announcer.inbox.sorter import Context
-from announcer.inbox.sources import Mailbox, open_mailbox
+from announcer.inbox.sources import Mailbox
 from announcer.kinds import KINDS, Kind, journal_key, slug_of
 from announcer.languages import SOURCE, source_messages
 from announcer.lifecycle import (

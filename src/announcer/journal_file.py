@@ -20,12 +20,11 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Protocol, cast
 
-from announcer.errors import JournalError
-from announcer.journal_schema import ADDED, KNOWN_TABLES, READABLE_VERSIONS, Dialect, tables
+from announcer.errors import JournalError, PostgresError
+from announcer.journal_schema import ADDED, KNOWN_TABLES, READABLE_VERSIONS, SCHEMA_LOCK, Dialect, tables
 from announcer.journal_schema import SCHEMA_VERSION as SCHEMA_VERSION
 
 JOURNAL_PATH = Path(".announcer") / "journal.sqlite"
-_SCHEMA_LOCK = 0x616E6E6F  # PostgreSQL: the advisory lock of whoever upgrades the schema
 
 # The database each workspace's settings name (`[state] database`), set as they are read
 # (`load.settings`): every store of a workspace then reaches the same journal, whoever opens it.
@@ -65,10 +64,6 @@ class Database(Protocol):
     def execute(self, sql: str, parameters: Any = ..., /) -> Cursor: ...
 
     def executemany(self, sql: str, rows: Any, /) -> Any: ...
-
-
-class PostgresError(Exception):
-    """A statement PostgreSQL refused, or a connection lost (psycopg's error, in its words)."""
 
 
 DATABASE_ERRORS = (sqlite3.Error, PostgresError)  # what a statement of either backend raises
@@ -179,7 +174,7 @@ class JournalFile:
             )
         if version == SCHEMA_VERSION and found >= KNOWN_TABLES:
             return  # as this version writes it: read without a write (a read-only workspace renders)
-        with self.transaction(exclusive=_SCHEMA_LOCK):  # of two opening an old one, one upgrades it
+        with self.transaction(exclusive=SCHEMA_LOCK):  # of two opening an old one, one upgrades it
             for statement in tables(self.dialect):
                 self.db.execute(statement)
             for table, column, definition in ADDED:

@@ -17,8 +17,7 @@ from typing import Any
 
 import psycopg
 
-from announcer.errors import JournalError
-from announcer.journal_file import PostgresError
+from announcer.errors import JournalError, PostgresError
 from announcer.journal_schema import SESSION_IDS
 from announcer.model.settings import database_is_local
 

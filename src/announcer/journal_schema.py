@@ -18,7 +18,9 @@ READABLE_VERSIONS = (1, 2, 3, 4, 5)
 # session holds an advisory lock on for its life, START when the session began. A session is live
 # while its lock is: every role sees every lock in pg_locks, where pg_stat_activity hides the
 # sessions of other roles (two machines with two roles would each take the other's readers).
-SESSION_IDS = (2**32, 2**62)  # above any of the journal's own lock keys
+SESSION_IDS = (2**32, 2**62)  # above any of the journal's own lock keys (below)
+SCHEMA_LOCK = 0x616E6E6F  # the advisory lock of whoever upgrades the schema
+AUDIENCE_LOCK = 0x61756469  # the advisory lock writers of the audience ledger take turns by
 LIVE_HOLDERS = (
     "SELECT ((classid::bigint << 32) | objid::bigint)::text FROM pg_locks "
     "WHERE locktype = 'advisory' AND objsubid = 1 AND granted"

@@ -23,6 +23,7 @@ from announcer import clock
 from announcer.audience import bounces
 from announcer.errors import JournalError
 from announcer.journal_file import DATABASE_ERRORS, Database, JournalFile, has_journal
+from announcer.journal_schema import AUDIENCE_LOCK
 from announcer.model.settings import Settings
 from announcer.model.text import shown_safely
 
@@ -99,9 +100,6 @@ _UPSERT = (
     "ON CONFLICT (list, address) DO UPDATE SET state = excluded.state, how = excluded.how, "
     "reason = excluded.reason, at = excluded.at, score = excluded.score, scored_at = excluded.scored_at"
 )
-
-
-_WRITING = 0x61756469  # PostgreSQL: the advisory lock writers of the audience take turns by
 
 
 def _now() -> str:
@@ -344,7 +342,7 @@ class AudienceLedger:
             return
         with self._lock:
             try:
-                with self.file.transaction(exclusive=_WRITING) as db:  # machines take turns
+                with self.file.transaction(exclusive=AUDIENCE_LOCK) as db:  # machines take turns
                     yield db
             except DATABASE_ERRORS as exc:
                 raise JournalError(f"{self.file.name}: cannot write the audience: {exc}") from None

@@ -67,16 +67,6 @@ def note(source: str, message: str) -> Problem:
     return Problem(shown_safely(source, 300), shown_safely(message, 500))
 
 
-def open_mailbox(spec: str | Path, *, ca_file: Path | None = None, timeout: float = 60) -> Mailbox:
-    """The mailbox `spec` names: `imaps://user@host[:port]/FOLDER`, or a path (a Maildir, an mbox
-    file, a folder of `.eml` files, one `.eml` file)."""
-    if isinstance(spec, str) and spec.lower().startswith(("imaps://", "imap://")):
-        from announcer.inbox.imap import IMAPMailbox  # only an IMAP mailbox needs it
-
-        return IMAPMailbox.from_url(spec, ca_file=ca_file, timeout=timeout)
-    return FileMailbox(Path(spec))
-
-
 class FileMailbox:
     """A Maildir (cur/ and new/), a folder of `.eml` files, an mbox file, or one `.eml` file."""
 
