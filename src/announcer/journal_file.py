@@ -194,6 +194,20 @@ class JournalFile:
         written = str(row[0])
         return int(written) if written.isascii() and written.isdigit() else written
 
+    @property
+    def lost(self) -> bool:
+        """Whether the database server dropped the connection (a SQLite file's never is)."""
+        return self._postgres is not None and self._postgres.lost
+
+    def reopen(self) -> None:
+        """Connect anew in place of a lost connection (the caller does not hold `lock`; those
+        who do wait): only for `serve`, whose sessions reserve nothing (see `Postgres.reopen`)."""
+        if self._postgres is None:
+            return
+        with self.lock:
+            self._postgres.reopen()
+            self.holder = self._postgres.holder
+
     def close(self) -> None:
         with suppress(*DATABASE_ERRORS):
             if self._postgres is not None:

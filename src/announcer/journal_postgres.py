@@ -46,28 +46,51 @@ class Postgres:
     """One connection, in autocommit: each statement commits unless a `transaction` holds it."""
 
     def __init__(self, url: str) -> None:
+        self.url = url
+        self._connection = self._connect()
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        """A new session: committing lazily outside a transaction, holding its session's lock."""
         password = os.environ.get(DATABASE_PASSWORD_VARIABLE) or None
         try:
-            self._connection = psycopg.connect(
-                url,
+            connection = psycopg.connect(
+                self.url,
                 password=password,
-                **tls_of(url),
+                **tls_of(self.url),
                 autocommit=True,
                 connect_timeout=_CONNECT_SECONDS,
                 application_name=f"announcer {socket.gethostname()}"[:63],
             )
         except psycopg.Error as exc:
-            raise JournalError(f"{url}: cannot reach the database: {_said(exc)}") from None
-        # A statement outside a transaction (a delivery's line) commits to the server's memory,
-        # as SQLite's reach the disk's cache; every `transaction` waits for the disk itself.
-        self.execute("SET synchronous_commit = off")
-        session = secrets.randbelow(SESSION_IDS[1] - SESSION_IDS[0]) + SESSION_IDS[0]
-        self.execute("SELECT pg_advisory_lock(?)", (session,))  # held while this session lives
-        row = self.execute(
-            "SELECT extract(epoch FROM backend_start)::text FROM pg_stat_activity "
-            "WHERE pid = pg_backend_pid()"
-        ).fetchone()
+            raise JournalError(f"{self.url}: cannot reach the database: {_said(exc)}") from None
+        try:
+            # A statement outside a transaction (a delivery's line) commits to the server's memory,
+            # as SQLite's reach the disk's cache; every `transaction` waits for the disk itself.
+            connection.execute("SET synchronous_commit = off")
+            session = secrets.randbelow(SESSION_IDS[1] - SESSION_IDS[0]) + SESSION_IDS[0]
+            connection.execute("SELECT pg_advisory_lock(%s)", (session,))  # held while this session lives
+            row = connection.execute(
+                "SELECT extract(epoch FROM backend_start)::text FROM pg_stat_activity "
+                "WHERE pid = pg_backend_pid()"
+            ).fetchone()
+        except psycopg.Error as exc:
+            connection.close()
+            raise JournalError(f"{self.url}: cannot reach the database: {_said(exc)}") from None
+        assert row is not None  # its own session is always there
         self.holder = f"{session}@{row[0]}"  # this session, as reservations name it
+        return connection
+
+    @property
+    def lost(self) -> bool:
+        """Whether the server dropped the session (it restarted, failed over, ended it)."""
+        return self._connection.broken or self._connection.closed
+
+    def reopen(self) -> None:
+        """A new session in place of a lost one, with a new `holder`. Only for a process that
+        reserves nothing (`serve`): a send's reservations belong to the session that made them,
+        and a new session would not hold them (see journal_schema.LIVE_HOLDERS)."""
+        self._connection.close()
+        self._connection = self._connect()
 
     def execute(self, sql: str, parameters: Any = (), /) -> Any:
         try:

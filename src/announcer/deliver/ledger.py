@@ -273,7 +273,10 @@ class Ledger:
             parameters = (address.lower(),)
         with self._lock:
             self._commit(self._waiting)
-            rows = self._db.execute(query + " ORDER BY at", parameters).fetchall()
+            try:
+                rows = self._db.execute(query + " ORDER BY at", parameters).fetchall()
+            except DATABASE_ERRORS as exc:
+                raise JournalError(f"{self.file.name}: cannot read: {exc}") from None
         found: dict[str, Recipient] = {}
         for recipient, name, language, timezone in rows:
             if (

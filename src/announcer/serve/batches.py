@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from announcer.audience.ledger import AudienceLedger
+from announcer.serve.reconnect import Reconnecting
 
 T = TypeVar("T")
 
@@ -18,8 +19,11 @@ T = TypeVar("T")
 class Batches(Generic[T]):
     """Runs changes on the ledger in batches, one transaction each, from the event loop."""
 
-    def __init__(self, ledger: AudienceLedger, largest: int = 256) -> None:
+    def __init__(
+        self, ledger: AudienceLedger, largest: int = 256, reconnecting: Reconnecting | None = None
+    ) -> None:
         self.ledger = ledger
+        self.reconnecting = reconnecting or Reconnecting([ledger.file])
         self.largest = largest  # changes in one transaction at most: the loop is not held long
         self._pending: list[tuple[Callable[[AudienceLedger], T], asyncio.Future[T]]] = []
         self._scheduled = False
@@ -42,10 +46,10 @@ class Batches(Generic[T]):
         results: list[T] = []
 
         def apply(ledger: AudienceLedger) -> None:
-            results.extend(change(ledger) for change, _ in batch)
+            results[:] = [change(ledger) for change, _ in batch]
 
-        try:
-            self.ledger.together(apply)
+        try:  # once more on a new connection if the database had dropped it
+            self.reconnecting.attempt(lambda: self.ledger.together(apply))
         except Exception as exc:  # each request answers it (a busy journal: 503)
             for _, future in batch:
                 if not future.done():

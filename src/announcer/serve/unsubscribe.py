@@ -27,6 +27,7 @@ from announcer.model.recipient import Recipient
 from announcer.reader import reader_language
 from announcer.serve.batches import Batches
 from announcer.serve.pages import Pages, Step
+from announcer.serve.reconnect import Reconnecting
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")  # unsubscribe_token's alphabet; anything else names nobody
 _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -57,7 +58,8 @@ class Unsubscribes:
         self.body_bytes = body_bytes
         self.query_name = query_name  # the token comes in this query parameter, not in the path
         self._readers: dict[str, Recipient] = {}
-        self._batches: Batches[str] = Batches(audience)
+        self.reconnecting = Reconnecting([audience.file, deliveries.file])
+        self._batches: Batches[str] = Batches(audience, reconnecting=self.reconnecting)
 
     def learn(self, secret: str) -> int:
         """Remember the token of every reader the delivery ledger has written to: messages sent
@@ -79,7 +81,7 @@ class Unsubscribes:
             answer = chosen
         try:
             if answer.how is None:  # a look-up only: never waits for a writer (link scanners)
-                language = self._act(token, answer)
+                language = self.reconnecting.attempt(lambda: self._act(token, answer))
             else:
                 # In the event loop itself, committed with the others of this turn (`batches`):
                 # a look-up and a write, in a transaction of well under a millisecond (a thread

@@ -1,0 +1,130 @@
+"""`announcer serve` on a real PostgreSQL that goes away and comes back: serve heals on its own,
+and says so once."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from announcer.audience.ledger import Audience, State
+from announcer.audience.tokens import unsubscribe_token
+from announcer.deliver.ledger import Ledger, Outcome
+from announcer.journal_file import use_database
+from announcer.load.settings import load_settings
+from announcer.model.recipient import Recipient
+from announcer.model.settings import Settings
+from announcer.serve.limits import Limits
+from tests.serving import LIST, ONE_CLICK, PREFIX, SECRET, Reply, serving, with_token_url
+
+READERS = ("lars.berg@example.org", "maria.rossi@example.org", "ana.lima@example.org")
+WIDE = Limits(per_client_per_second=10_000, per_client_burst=10_000)
+SERVE_SESSIONS = "SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'announcer%%' AND datname = %s"
+
+
+@pytest.fixture
+def settings(workspace: Path, postgres: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The example workspace with a `{token}` URL and its state in a PostgreSQL database of its
+    own, where a send reached three readers."""
+    with_token_url(workspace, monkeypatch)
+    with (workspace / "announcer.toml").open("a", encoding="utf-8") as toml:
+        toml.write(f'\n[state]\ndatabase = "{postgres}"\n')
+    use_database(workspace, postgres)
+    with Ledger(workspace, lock=False) as ledger:
+        for number, reader in enumerate(READERS):
+            ledger.record(
+                "invitation:old@example.org:0", Recipient(reader), f"<{number}@x>", Outcome.DELIVERED, ""
+            )
+    return load_settings(workspace / "announcer.toml")
+
+
+def url_of(address: str) -> str:
+    return PREFIX + unsubscribe_token(address, SECRET)
+
+
+def left(workspace: Path, address: str) -> bool:
+    with Audience(workspace, LIST) as ledger:
+        found = ledger.standing(address)
+        return found is not None and found.state is State.UNSUBSCRIBED
+
+
+def end_serve_s_sessions(server: str, database: str) -> int:
+    """What a restart of the server does to serve: its sessions end (the server drops them)."""
+    with psycopg.connect(server, autocommit=True) as admin:
+        query = f"SELECT pg_terminate_backend(pid) FROM ({SERVE_SESSIONS}) AS serve"
+        return len(admin.execute(query, (database,)).fetchall())
+
+
+def until(condition: Callable[[], bool], what: str, every: float = 0.02) -> None:
+    """Wait for `condition`, checking it again and again (30 s at most: then it never came)."""
+    deadline = time.monotonic() + 30
+    while not condition():
+        assert time.monotonic() < deadline, f"never: {what}"
+        threading.Event().wait(every)  # between looks
+
+
+def test_serve_reconnects_when_the_database_server_dropped_its_sessions(
+    settings: Settings,
+    workspace: Path,
+    postgres: str,
+    postgres_server: str,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    with serving(settings, WIDE) as client:
+        assert client.post(url_of(READERS[0]), ONE_CLICK).status == 200
+        assert left(workspace, READERS[0])
+        assert (
+            end_serve_s_sessions(postgres_server, _name(postgres)) == 2
+        )  # its changes' connection and its look-ups'
+
+        reply = client.post(url_of(READERS[1]), ONE_CLICK)
+        assert reply.status == 200, reply.text
+        assert left(workspace, READERS[1])
+        assert client.get(url_of(READERS[2])).status == 200  # the look-ups' connection is new too
+        assert client.post(url_of(READERS[2]), ONE_CLICK).status == 200
+        assert left(workspace, READERS[2])
+    said = capfd.readouterr().err
+    assert said.count("reconnected") == 1, said
+    assert "Traceback" not in said
+
+
+def test_while_the_database_refuses_connections_each_request_is_told_to_come_back(
+    settings: Settings,
+    workspace: Path,
+    postgres: str,
+    postgres_server: str,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    database = _name(postgres)
+    with serving(settings, WIDE) as client, psycopg.connect(postgres_server, autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false')
+        assert end_serve_s_sessions(postgres_server, database) == 2
+        for _ in range(3):  # the first tries to reconnect; the others, in its pause, do not
+            refused = client.post(url_of(READERS[0]), ONE_CLICK)
+            assert refused.status == 503
+            assert refused.headers["retry-after"] == "5"
+            assert "try again" in refused.text
+        admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
+        assert not left(workspace, READERS[0])  # nothing half-recorded
+
+        replies: list[Reply] = []
+
+        def answered() -> bool:  # once the pause is over: a 503 meanwhile
+            replies.append(client.post(url_of(READERS[0]), ONE_CLICK))
+            return replies[-1].status == 200
+
+        until(answered, "a 200 once the database takes connections again", every=0.2)
+        assert {reply.status for reply in replies} <= {200, 503}
+        assert left(workspace, READERS[0])
+    said = capfd.readouterr().err
+    assert said.count("reconnecting failed") == 1, said
+    assert said.count("reconnected") == 1, said
+    assert "Traceback" not in said
+
+
+def _name(url: str) -> str:
+    return url.rsplit("/", 1)[1]
