@@ -110,25 +110,30 @@ def test_in_doubt_is_reported_and_not_resent_unless_asked(journal: Ledger) -> No
     assert asked.sent == ["a@example.org"]
 
 
-def test_a_doubt_is_told_by_one_run_then_counted_until_a_new_doubt(journal: Ledger) -> None:
-    """A cron job reruns the same send: the run that finds a message in doubt says so once; the
-    runs after count it without telling it (and end complete); a new doubt of the same reader,
-    a line of a later time, is told again."""
+def test_a_doubt_marked_told_is_counted_until_a_new_doubt(journal: Ledger) -> None:
+    """A cron job reruns the same send: once a run's doubts are printed (and marked told), the
+    runs after count them without telling them (and end complete); until then they are told
+    again; a new doubt of the same reader, a line of a later time, is told anew."""
     a, b = Recipient("a@example.org"), Recipient("b@example.org")
     first = Deliverer(ScriptedTransport(InDoubt("lost after data")), _compose, journal=journal, key="k")
-    assert first.deliver_all([a, b]).in_doubt == [("a@example.org", "lost after data")]
+    summary = first.deliver_all([a, b])
+    assert summary.in_doubt == [("a@example.org", "lost after data")]
+    line = journal.entry("k", "a@example.org")
+    assert line is not None
+    assert summary.doubts == {"a@example.org": line.at}, "the line told, by its time"
+    untold = Deliverer(ScriptedTransport(), _compose, journal=journal, key="k").deliver_all([a, b])
+    assert untold.doubts == summary.doubts, "never printed, never marked: told again"
+    journal.mark_told("k", summary.doubts)
     for _ in range(2):
         again = Deliverer(ScriptedTransport(), _compose, journal=journal, key="k").deliver_all([a, b])
         assert (again.in_doubt, again.in_doubt_before, again.skipped, again.complete) == ([], 1, 1, True)
-    assert (
-        Deliverer(ScriptedTransport(), _compose, journal=journal, key="other").deliver_all([a]).delivered == 1
-    )
-    told = journal.entry("k", "a@example.org")
+    other = Deliverer(ScriptedTransport(), _compose, journal=journal, key="other").deliver_all([a])
+    assert other.delivered == 1, "a mark is of one send"
     journal.record("k", a, "<a@x>", Outcome.IN_FLIGHT, "killed in DATA")  # a rerun asked for it, then died
-    assert journal.entry("k", "a@example.org") != told
     anew = Deliverer(ScriptedTransport(), _compose, journal=journal, key="k").deliver_all([a, b])
     assert [address for address, _ in anew.in_doubt] == ["a@example.org"], "a new doubt is told"
     assert "killed in DATA" in anew.in_doubt[0][1]
+    journal.mark_told("k", anew.doubts)
     quiet = Deliverer(ScriptedTransport(), _compose, journal=journal, key="k").deliver_all([a])
     assert (quiet.in_doubt, quiet.in_doubt_before) == ([], 1)
 
@@ -422,6 +427,7 @@ def test_a_batch_reserved_when_the_machine_went_down_is_in_doubt_never_sent_agai
     assert [address for address, _ in summary.in_doubt] == ["c@example.org"]
     assert "whether it went is unknown" in summary.in_doubt[0][1]
     with Ledger(tmp_path) as journal:
+        journal.mark_told("k", summary.doubts)  # printed
         rerun = Deliverer(ScriptedTransport(), _compose, journal=journal, key="k")
         summary = rerun.deliver_all([Recipient(f"{name}@example.org") for name in "abcd"])
     assert (summary.in_doubt, summary.in_doubt_before, summary.skipped) == ([], 1, 3), "told once"

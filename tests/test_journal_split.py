@@ -213,6 +213,7 @@ def test_a_journal_of_a_newer_schema_is_refused_and_left_as_it_is(tmp_path: Path
     with sqlite3.connect(tmp_path / JOURNAL_PATH) as db:
         db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION + 1),))
         db.execute("ALTER TABLE deliveries DROP COLUMN timezone")  # as a later version might
+        db.execute("CREATE TABLE later (key TEXT)")  # and a table of its own: still "another version"
     db.close()
     newer = rf"journal schema {SCHEMA_VERSION + 1}, this one reads {SCHEMA_VERSION}"
     with pytest.raises(Exception, match=newer), history(tmp_path):

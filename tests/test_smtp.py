@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from announcer.compose.message import Outgoing
+from announcer.deliver.ledger import Ledger, Outcome
 from announcer.deliver.transports.smtp import SMTPServer, SMTPTransport
 from announcer.errors import DeliveryError
 from announcer.preview.model import Target, build_items
@@ -132,6 +133,37 @@ def test_a_connection_lost_after_data_is_in_doubt_and_never_resent_unasked(
     code, out, _ = _send(cli, "--resend-in-doubt")
     assert code == 0
     assert plain_server.handler.counts()["jurgen.mueller@example.org"] == 2
+
+
+def test_a_doubt_is_marked_told_only_once_a_run_has_printed_it(cli: CLI, plain_server: Server) -> None:
+    """A run that finds a doubt and then stops on an error (here a template that fails for a
+    new Swedish reader) never printed it: it stays untold, and the next run that ends tells it."""
+    maria = "maria.rossi@example.org"
+    write(Path("recipients/one.csv"), f"email,name\n{maria},Maria Rossi\n")
+    write(
+        Path("recipients/two.csv"), f"email,name,language\n{maria},Maria Rossi,\nlars@example.org,Lars,sv\n"
+    )
+    plain_server.handler.drop_after_data.add(maria)
+    code, out, err = _send(cli, "--to", "recipients/one.csv")
+    assert code == 3, out + err
+    assert f"in doubt: {maria}" in err
+    with Ledger(Path.cwd(), lock=False) as ledger:  # then a run killed in DATA: a new doubt, untold
+        (key,) = {entry.key for entry in ledger.entries("") if entry.recipient == maria}
+        ledger.record(key, maria, "<m@x>", Outcome.IN_FLIGHT, "killed while sending")
+    broken = Path("templates/email/invitation.subject.j2")
+    write(broken, "{% if language == 'sv' %}{{ nothing.at_all }}{% endif %}x")
+    code, out, err = _send(cli, "--to", "recipients/two.csv")
+    assert code == 1, out + err
+    assert "in doubt:" not in err, "found, then the run stopped before its summary"
+    broken.unlink()
+    code, out, err = _send(cli, "--to", "recipients/two.csv")
+    assert code == 3, out + err
+    assert f"in doubt: {maria}: in doubt since" in err, "told by the run that printed it"
+    assert "killed while sending" in err
+    code, out, err = _send(cli, "--to", "recipients/two.csv")
+    assert code == 0, out + err
+    assert "in doubt:" not in err
+    assert "1 had it already; 1 in doubt, reported by an earlier run" in out, out
 
 
 def test_status_names_every_reader_with_who_and_writes_them_as_csv(cli: CLI, plain_server: Server) -> None:

@@ -5,6 +5,7 @@ in a line that names it."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -15,9 +16,9 @@ from announcer.audience.ledger import Audience, How
 from announcer.deliver.ledger import Ledger, Outcome
 from announcer.errors import InputError
 from announcer.history import CalendarHistory, Sent
-from announcer.journal_file import use_database
+from announcer.journal_file import JOURNAL_PATH, use_database
 from announcer.model.recipient import Recipient
-from announcer.state_move import _read
+from announcer.state_move import _read, export_state, import_state
 from tests.helpers import CLI, EXAMPLE_EVENT
 
 LIST = "onkpat-seminars.example.org"
@@ -204,3 +205,21 @@ def test_any_lines_are_read_as_rows_or_said_as_a_problem(tmp_path: Path, values:
         assert problem.startswith(str(path))
     else:
         assert len(rows) == len(values)
+
+
+def test_a_doubt_a_crash_left_moves_as_a_doubt_never_as_nothing(tmp_path: Path) -> None:
+    """A batch reserved when the machine went down is in doubt (its messages may have gone);
+    moved to another state it stays in doubt, and the next send there does not send it again."""
+    old, new = tmp_path / "old", tmp_path / "new"
+    with Ledger(old) as ledger:
+        ledger.reserve(KEY, ["cy@example.org"])  # then the power went
+    with sqlite3.connect(old / JOURNAL_PATH) as db:  # as it reads after a reboot
+        db.execute("UPDATE reservations SET boot = 'the boot before'")
+    db.close()
+    export_state(old, tmp_path / "state.jsonl")
+    import_state(new, tmp_path / "state.jsonl")
+    with Ledger(new) as ledger:
+        line = ledger.entry(KEY, "cy@example.org")
+        assert line is not None
+        assert line.outcome is Outcome.IN_FLIGHT
+        assert "whether it went is unknown" in line.reply

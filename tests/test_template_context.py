@@ -125,6 +125,32 @@ def test_an_override_reading_anything_else_of_settings_is_a_located_error(cli: C
     assert not Path("outbox").exists()
 
 
+@pytest.mark.parametrize(
+    "reach",
+    [
+        "sender.__init__.__globals__['os'].environ",
+        "settings._letterhead.workspace",
+        "recipient.__class__.__mro__",
+        "''.__class__.__mro__[1].__subclasses__()",
+    ],
+)
+def test_a_theme_reads_the_values_it_is_given_never_what_lies_behind_them(
+    cli: CLI, monkeypatch: pytest.MonkeyPatch, reach: str
+) -> None:
+    """A theme copied from elsewhere runs in Jinja's sandbox: Python's insides, the process's
+    environment (where the secrets are) and the alias's own parts are out of its reach."""
+    monkeypatch.setenv("ANNOUNCER_SMTP_PASSWORD", "hunter2-secret")
+    write(Path("templates/email/invitation.subject.j2"), f"Seminar {{{{ {reach} }}}}\n")
+
+    code, out, err = cli("send", EXAMPLE_EVENT, "--to", "a@example.org")
+
+    assert code == 1, out + err
+    assert "error: templates/email/invitation.subject.j2:1: access to attribute" in err
+    assert "is unsafe" in err
+    assert "hunter2" not in out + err
+    assert not Path("outbox").exists()
+
+
 def test_the_packaged_templates_read_the_new_names_and_are_told_nothing(
     cli: CLI, settings: Settings, pinned: None, caplog: pytest.LogCaptureFixture
 ) -> None:

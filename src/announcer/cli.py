@@ -834,6 +834,7 @@ def _print_summary(
         typer.echo(f"in doubt: {address}: {reply}", err=True)
     if summary.in_doubt:
         _warn("a message in doubt may have arrived; check, then --resend-in-doubt to send it again")
+        report.mark_told()  # told now: the next runs count it quietly
     if summary.gave_up:
         _warn(f"the server keeps failing ({summary.gave_up}): stopped; nothing was sent twice")
     if summary.interrupted:

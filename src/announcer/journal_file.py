@@ -163,15 +163,15 @@ class JournalFile:
         """Create the tables of a new journal, upgrade one of an earlier schema in place (in one
         transaction); refuse one written in a form this version cannot read."""
         found = self._tables()
-        foreign = sorted(found - KNOWN_TABLES)
-        if foreign and self.dialect is Dialect.SQLITE:  # a database may hold others' tables too
-            raise JournalError(f"{self.name}: not an announcer journal (it holds {', '.join(foreign)})")
         version = self._version() if "meta" in found else None
-        if version not in (None, *READABLE_VERSIONS, SCHEMA_VERSION):
-            raise JournalError(
+        if version not in (None, *READABLE_VERSIONS, SCHEMA_VERSION):  # before its tables: a later
+            raise JournalError(  # version's may be new to this one
                 f"{self.name}: written by another version of announcer (journal schema {version}, "
                 f"this one reads {SCHEMA_VERSION}); use that version, or move the journal away"
             )
+        foreign = sorted(found - KNOWN_TABLES)
+        if foreign and self.dialect is Dialect.SQLITE:  # a database may hold others' tables too
+            raise JournalError(f"{self.name}: not an announcer journal (it holds {', '.join(foreign)})")
         if version == SCHEMA_VERSION and found >= KNOWN_TABLES:
             return  # as this version writes it: read without a write (a read-only workspace renders)
         with self.transaction(exclusive=SCHEMA_LOCK):  # of two opening an old one, one upgrades it

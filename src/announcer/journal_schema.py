@@ -9,10 +9,9 @@ from __future__ import annotations
 from enum import StrEnum
 
 # 1 had no reservations, 2 no reader's name, language and zone on a delivery, 3 no audience
-# ledger, 4 no sender on a delivery (which machine sent it), 5 no record of the doubts a run
-# reported: each upgraded in place.
-SCHEMA_VERSION = 6
-READABLE_VERSIONS = (1, 2, 3, 4, 5)
+# ledger, 4 no sender on a delivery (which machine sent it): each upgraded in place.
+SCHEMA_VERSION = 5
+READABLE_VERSIONS = (1, 2, 3, 4)
 
 # PostgreSQL: who holds a reservation: a run's session, named `ID@START`, ID a random number the
 # session holds an advisory lock on for its life, START when the session began. A session is live
@@ -66,13 +65,6 @@ _TABLES = (
     language TEXT NOT NULL DEFAULT '',
     timezone TEXT NOT NULL DEFAULT '',
     sender TEXT NOT NULL DEFAULT '',
-    PRIMARY KEY (key, recipient)
-)""",
-    # a line in doubt a run has reported (its `at`: a later doubt of the same reader is a new one), since 6
-    """CREATE TABLE IF NOT EXISTS reported (
-    key TEXT NOT NULL,
-    recipient TEXT NOT NULL,
-    at TEXT NOT NULL,
     PRIMARY KEY (key, recipient)
 )""",
     """CREATE TABLE IF NOT EXISTS sequences (
@@ -129,14 +121,13 @@ ADDED = (
 )
 KNOWN_TABLES = frozenset(
     {
-        *("meta", "deliveries", "reported", "sequences", "reservations"),
+        *("meta", "deliveries", "sequences", "reservations"),
         *("standings", "audience_log", "tokens", "handled"),  # the audience ledger's
     }
 )
 # The tables `state export` carries, each with its columns in order (audience_log's id is renumbered).
 CARRIED = {
     "deliveries": "key, recipient, message_id, outcome, reply, at, name, language, timezone, sender",
-    "reported": "key, recipient, at",
     "sequences": "uid, sequence, fingerprint, snapshot",
     "standings": "list, address, state, how, reason, at, score, scored_at",
     "audience_log": "list, address, state, how, detail, at",

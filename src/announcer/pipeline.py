@@ -12,7 +12,7 @@ import itertools
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -21,9 +21,9 @@ from announcer.audience.ledger import AudienceLedger, Standing, State, left_out,
 from announcer.audience.tokens import unsubscribe_token, verp_token
 from announcer.compose.message import Composer, Outgoing
 from announcer.deliver.delivery import Deliverer, Pace, Resend, Summary
-from announcer.deliver.ledger import Ledger, received
+from announcer.deliver.ledger import Ledger, mark_told, received
 from announcer.deliver.transports import TRANSPORTS, Secrets, TransportName
-from announcer.errors import Problem, RecipientsError
+from announcer.errors import JournalError, Problem, RecipientsError
 from announcer.history import CalendarHistory, history
 from announcer.kinds import KINDS, kind_of_key
 from announcer.lifecycle import Edition, Sequences, snapshot_of
@@ -75,6 +75,16 @@ class SendReport:
     warnings: tuple[Problem, ...] = field(default_factory=tuple)
     left_out: Mapping[State, int] = field(default_factory=lambda: MappingProxyType({}))  # by standing
     left_out_named: tuple[Standing, ...] = ()  # the latest NAMED_LEFT_OUT of them, newest first
+    journal: Path | None = None  # the workspace whose journal holds the send (a real send)
+
+    def mark_told(self) -> None:
+        """The doubts this report names have been shown to the user: later runs count them
+        without telling them again. Called once they are printed, so a run that stops before
+        (an error, a kill) leaves them to be told by the next; a mark the journal cannot take
+        now is the same."""
+        if self.journal is not None and self.summary.doubts:
+            with suppress(JournalError):
+                mark_told(self.journal, self.key, self.summary.doubts)
 
 
 @dataclass(frozen=True)
@@ -175,6 +185,7 @@ class Run:
             audience.checked.warnings,
             MappingProxyType(dict(left)),
             tuple(newest),
+            self.settings.workspace if self.ledger is not None else None,
         )
 
     def _kept(self, key: str, audience: Audience) -> tuple[Iterable[Recipient], list[Standing]]:

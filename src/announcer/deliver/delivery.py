@@ -77,7 +77,10 @@ class Summary:
     elsewhere: int = 0  # held by a run on another machine of a shared journal: its share
     failed: list[tuple[str, str]] = field(default_factory=list)
     in_doubt: list[tuple[str, str]] = field(default_factory=list)
-    in_doubt_before: int = 0  # in doubt since an earlier run, which reported them: counted, not told again
+    in_doubt_before: int = 0  # in doubt since an earlier run, which told them: counted, not told again
+    # Of `in_doubt`, each address (lower case) with the time of its line: for `Ledger.mark_told`
+    # once the user has read them.
+    doubts: dict[str, str] = field(default_factory=dict)
     interrupted: bool = False
     gave_up: str | None = None  # why the run stopped early: the server kept failing
     journal_error: str | None = None  # why the run stopped early: the journal could not be written
@@ -143,7 +146,7 @@ class Deliverer:
         self._failures_in_a_row = 0
         self._stop = StopRequest()
         self._left_unsent = False
-        self._reported: set[tuple[str, str]] = set()  # doubts an earlier run told (address, line's time)
+        self._told: set[tuple[str, str]] = set()  # doubts an earlier run told (address, line's time)
         self._lock = threading.Lock()  # the summary and the pace, shared by the sending threads
 
     def deliver_all(
@@ -178,22 +181,12 @@ class Deliverer:
             if self.journal is not None:
                 with suppress(JournalError):  # left, they are this boot's: not in doubt, only untidy
                     self.journal.release(self.key)
-                self._mark_reported()
         lost = lost or self._unwritten()
         if lost is not None:
             self._lost(lost)
         if self.summary.journal_error is not None:
             self._tell_lost(announce, lost)
         return self.summary
-
-    def _mark_reported(self) -> None:
-        """The doubts this run's summary tells are told: the next run counts them quietly
-        (`Summary.in_doubt_before`), as `status` lists them. Marked just before the summary is
-        printed; one the journal cannot mark now is told again next time, never lost."""
-        if self.journal is None or not self.summary.in_doubt:
-            return
-        with suppress(JournalError):
-            self.journal.mark_reported(self.key, [address for address, _reason in self.summary.in_doubt])
 
     def _unwritten(self) -> JournalError | None:
         """Why the lines that still wait at the run's end cannot be written, if they cannot: a run
@@ -375,6 +368,7 @@ class Deliverer:
         self.summary.failed += lane.failed
         self.summary.in_doubt += lane.in_doubt
         self.summary.in_doubt_before += lane.in_doubt_before
+        self.summary.doubts |= lane.doubts
         self.summary.gave_up = self.summary.gave_up or lane.gave_up
         self.summary.journal_error = self.summary.journal_error or lane.journal_error
         self.summary.unrecorded += lane.unrecorded
@@ -432,7 +426,9 @@ class Deliverer:
                 self._write(recipient, message_id, Outcome.FAILED, failure.reply)
             except InDoubt as doubt:
                 self._count_failure(recipient, doubt.reply, self.summary.in_doubt)
-                self._write(recipient, message_id, Outcome.IN_FLIGHT, doubt.reply)
+                if at := self._write(recipient, message_id, Outcome.IN_FLIGHT, doubt.reply):
+                    with self._lock:
+                        self.summary.doubts[recipient.email.lower()] = at
             except DeliveryError as error:  # the transport cannot go on (a reconnect refused)
                 self._write(recipient, message_id, Outcome.FAILED, str(error))
                 raise
@@ -483,7 +479,7 @@ class Deliverer:
             return {}
         known = self.journal.entries_of(self.key, [recipient.email for recipient in batch])
         if doubts := [entry.recipient for entry in known.values() if entry.outcome is Outcome.IN_FLIGHT]:
-            self._reported |= self.journal.reported(self.key, doubts)
+            self._told |= self.journal.told(self.key, doubts)
         return known
 
     def _settled_before(self, recipient: Recipient, entry: Entry | None) -> bool:
@@ -495,23 +491,24 @@ class Deliverer:
             self.summary.skipped += 1
             return True
         if entry.outcome is Outcome.IN_FLIGHT and self.resend is not Resend.IN_DOUBT:
-            if (entry.recipient, entry.at) in self._reported:
+            if (entry.recipient, entry.at) in self._told:
                 self.summary.in_doubt_before += 1
             else:
                 reason = entry.reply or "an earlier run stopped while sending it"
                 self.summary.in_doubt.append((recipient.email, f"in doubt since {entry.at}: {reason}"))
+                self.summary.doubts[entry.recipient] = entry.at
             return True
         return False
 
     def _write(
         self, recipient: Recipient, message_id: str, outcome: Outcome, reply: str, *, later: bool = False
-    ) -> None:
-        """Record an outcome; one the journal cannot take now waits for its next write, and is
-        reported (`Summary.unrecorded`) if that never comes."""
+    ) -> str | None:
+        """Record an outcome (returns the line's time); one the journal cannot take now waits
+        for its next write, and is reported (`Summary.unrecorded`) if that never comes."""
         if self.journal is None:
-            return
+            return None
         try:
-            self.journal.record(self.key, recipient, message_id, outcome, reply, later=later)
+            return self.journal.record(self.key, recipient, message_id, outcome, reply, later=later)
         except JournalError:
             self.journal.record(self.key, recipient, message_id, outcome, reply, later=True)
             raise

@@ -11,7 +11,7 @@ import fcntl
 import json
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from enum import StrEnum
@@ -82,9 +82,7 @@ _CLAIM_SHARED = (
     f"OR {HOLDER_ID.format(boot='reservations.boot')} NOT IN ({LIVE_HOLDERS}) "
     "RETURNING recipient"
 )
-_SELECT_REPORTED = (
-    "SELECT recipient, at FROM reported WHERE key = :key AND recipient IN (SELECT value FROM {recipients})"
-)
+_SELECT_TOLD = "SELECT key, value FROM meta WHERE key IN (SELECT value FROM {keys})"
 _LOST_REPLY = (
     "reserved for sending when the machine stopped (a crash or power cut): whether it went is unknown"
 )
@@ -111,7 +109,7 @@ def _latest(rows: list[_Row]) -> list[_Row]:
 
 def _queries(dialect: Dialect) -> tuple[str, str, str, str]:
     """This dialect's reads of one batch and of a key prefix, its claim of a batch, and its read
-    of a batch's doubts reported."""
+    of the doubts told of a batch."""
     recipients = dialect.elements("recipients")
     lost = _LOST[dialect]
     claim = _CLAIM_SHARED if dialect is Dialect.POSTGRESQL else _CLAIM
@@ -119,7 +117,7 @@ def _queries(dialect: Dialect) -> tuple[str, str, str, str]:
         _SELECT_SOME.format(lost=lost, recipients=recipients),
         _SELECT_KEY_PREFIX.format(lost=lost),
         claim.format(recipients=recipients),
-        _SELECT_REPORTED.format(recipients=recipients),
+        _SELECT_TOLD.format(keys=dialect.elements("keys")),
     )
 
 
@@ -193,9 +191,7 @@ class Ledger:
         self._lock = self.file.lock
         self._waiting: list[_Row] = []  # lines for the next commit
         self._boot = self.file.holder or _boot_id()  # whose reservations: a session, or this boot
-        self._select_some, self._select_prefix, self._claim, self._select_reported = _queries(
-            self.file.dialect
-        )
+        self._select_some, self._select_prefix, self._claim, self._select_told = _queries(self.file.dialect)
         self.sender = sender_name(workspace)
         if self.shared:
             try:
@@ -251,6 +247,13 @@ class Ledger:
         """Every line whose key starts with `key_prefix`, in key and then time order."""
         yield from map(_entry, self._standing(self._select_prefix, length=len(key_prefix), key=key_prefix))
 
+    def standing(self, db: Database) -> Iterator[tuple[object, ...]]:
+        """Every line as it stands, in key order, read through `db` (a transaction the caller
+        holds, with `file.lock`): a reservation a crash left is a line in doubt, as every read
+        shows it, so that a copy of the ledger never forgets a doubt (`state export`)."""
+        parameters = {"boot": self._boot, "lost_reply": _LOST_REPLY, "length": 0, "key": ""}
+        yield from db.execute(self._select_prefix, parameters)
+
     def received(self, uid: str) -> list[Recipient]:
         """Everyone the ledger says has (or may have) a message of this event, in the order
         first sent, each as their latest such message found them (name, language, zone)."""
@@ -299,35 +302,32 @@ class Ledger:
             except DATABASE_ERRORS as exc:
                 raise JournalError(f"{self.file.name}: cannot read: {exc}") from None
 
-    def reported(self, key: str, recipients: list[str]) -> set[tuple[str, str]]:
-        """Of these recipients' lines, those in doubt that a run has reported already, as
-        (address in lower case, the line's time): each doubt is told once (see `mark_reported`)."""
-        addresses = json.dumps([recipient.lower() for recipient in recipients])
+    def told(self, key: str, recipients: list[str]) -> set[tuple[str, str]]:
+        """Of these recipients, the doubts a run has told already, as (address in lower case, the
+        time of the line it told): each doubt is told once (see `mark_told`)."""
+        keys = json.dumps([_told_key(key, recipient.lower()) for recipient in recipients])
         with self._lock:
             try:
-                rows = self._db.execute(
-                    self._select_reported, {"key": key, "recipients": addresses}
-                ).fetchall()
+                rows = self._db.execute(self._select_told, {"keys": keys}).fetchall()
             except DATABASE_ERRORS as exc:
                 raise JournalError(f"{self.file.name}: cannot read: {exc}") from None
-        return {(str(recipient), str(at)) for recipient, at in rows}
+        return {(str(told).rsplit(" ", 1)[1], str(at)) for told, at in rows}
 
-    def mark_reported(self, key: str, recipients: list[str]) -> None:
-        """These recipients' lines in doubt have been reported: the next run counts them without
-        telling them again (a cron job that runs every few minutes says each once); a later doubt
-        of the same reader, a line of another time, is told anew."""
-        doubts = [
-            (key, entry.recipient, entry.at)
-            for entry in self.entries_of(key, recipients).values()
-            if entry.outcome is Outcome.IN_FLIGHT
-        ]
+    def mark_told(self, key: str, doubts: Mapping[str, str]) -> None:
+        """These doubts (address → the time of the line told) have been told to the user: later
+        runs count them without telling them again, so a cron job that runs every few minutes
+        says each once; a later doubt of the same reader, a line of another time, is told anew.
+
+        Kept in `meta`, which every version of the journal has: a journal with these marks is
+        read by an older announcer as before (it tells each doubt on every run, as it did)."""
+        rows = [(_told_key(key, address), at) for address, at in doubts.items()]
         with self._lock:
             try:
                 with self.file.transaction() as db:
                     db.executemany(
-                        "INSERT INTO reported (key, recipient, at) VALUES (?, ?, ?) "
-                        "ON CONFLICT (key, recipient) DO UPDATE SET at = excluded.at",
-                        doubts,
+                        "INSERT INTO meta (key, value) VALUES (?, ?) "
+                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        rows,
                     )
             except DATABASE_ERRORS as exc:
                 raise JournalError(f"{self.file.name}: cannot write: {exc}") from None
@@ -372,10 +372,11 @@ class Ledger:
         reply: str,
         *,
         later: bool = False,
-    ) -> None:
+    ) -> str:
         """Record how this recipient's delivery stands (in flight, delivered, failed), and who
-        they are: a `Recipient`'s name, language and zone are kept, so that a later message to
-        those who have the event greets them as this one did (an address alone keeps none).
+        they are; returns the line's time. A `Recipient`'s name, language and zone are kept, so
+        that a later message to those who have the event greets them as this one did (an
+        address alone keeps none).
 
         With `later`, the line waits for the ledger's next write (or `flush`, or `close`), and
         goes in the same commit: one commit a message instead of two, since the next message's
@@ -383,13 +384,14 @@ class Ledger:
         in flight, in doubt, as a kill just before an immediate line would have: still at most
         one in doubt for each sending connection."""
         reader = recipient if isinstance(recipient, Recipient) else Recipient(recipient)
+        at = clock.utc_now().isoformat()
         row = (
             key,
             reader.email.lower(),
             message_id,
             outcome.value,
             reply,
-            clock.utc_now().isoformat(),
+            at,
             reader.name or "",
             reader.language or "",
             reader.timezone.key if reader.timezone else "",
@@ -400,6 +402,7 @@ class Ledger:
                 self._waiting.append(row)
             else:
                 self._commit([*self._waiting, row])
+        return at
 
     def unwritten(self) -> list[Entry]:
         """The lines recorded and not yet written: all of them, after a write failed (they stay,
@@ -448,6 +451,11 @@ def _send_lock(folder: Path) -> IO[str]:
         held.close()
         raise JournalError(f"{folder}: another send is running in this workspace") from None
     return held
+
+
+def _told_key(key: str, address: str) -> str:
+    """The name in `meta` of the mark that a reader's doubt in a send was told (see `Ledger.told`)."""
+    return f"told {key} {address}"
 
 
 def _boot_id() -> str:
@@ -500,6 +508,12 @@ def sent_to(workspace: Path) -> dict[str, set[str]]:
         for recipient, message_id in rows:
             found.setdefault(str(recipient), set()).add(str(message_id))
     return found
+
+
+def mark_told(workspace: Path, key: str, doubts: Mapping[str, str]) -> None:
+    """Mark these doubts of a send told (see `Ledger.mark_told`), once the user has read them."""
+    with Ledger(workspace, lock=False) as ledger:
+        ledger.mark_told(key, doubts)
 
 
 def received(workspace: Path, uid: str) -> list[Recipient]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 import jinja2
+from jinja2.sandbox import SandboxedEnvironment
 from mjml import mjml2html
 from premailer import Premailer
 from pydantic import BaseModel
@@ -172,9 +173,11 @@ def environment(workspace: Path, language: str = SOURCE) -> jinja2.Environment:
     packaged theme's (see `ThemeLoader`), their words in `language` (`_("…")` and
     `{% trans %}`, gettext's new style: `_` is a global, so imported macros have it too).
 
-    HTML and MJML templates are autoescaped; undefined values are errors, never blanks.
+    HTML and MJML templates are autoescaped; undefined values are errors, never blanks. A
+    template runs in Jinja's sandbox: a theme copied from elsewhere reads the values it is
+    given, never what lies behind them (`obj.__init__.__globals__`, the environment, secrets).
     """
-    env = jinja2.Environment(
+    env = SandboxedEnvironment(
         loader=ThemeLoader(workspace),
         autoescape=jinja2.select_autoescape(enabled_extensions=("mjml.j2", "html.j2"), default=False),
         undefined=_StrictUndefined,
