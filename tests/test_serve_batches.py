@@ -4,6 +4,7 @@ transaction of the real audience ledger, each answered once it is committed, non
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -91,3 +92,29 @@ def test_a_failure_answers_each_of_its_batch_and_makes_none_of_it(ledger: Audien
     answers = asyncio.run(burst())
     assert all(isinstance(answer, JournalError) for answer in answers)
     assert ledger.left_out() == {}
+
+
+def test_a_commit_held_by_a_locked_file_leaves_the_loop_free(ledger: AudienceLedger) -> None:
+    """A send holds the journal file (SQLite's write lock, taken here as a send takes it): the
+    batch waits for it in its thread, the event loop turns on, and the change is made once
+    the lock is let go."""
+    send = sqlite3.connect(ledger.file.path, isolation_level=None)
+
+    async def while_held() -> str:
+        batches: Batches[str] = Batches(ledger)
+        try:
+            send.execute("BEGIN IMMEDIATE")
+            waiting = asyncio.ensure_future(batches.run(_leave("a@example.org")))
+            for _ in range(20):  # turns of the loop: each would wait for the commit, were it here
+                await asyncio.sleep(0)
+            assert not waiting.done()
+            send.execute("ROLLBACK")
+            return await waiting
+        finally:
+            batches.close()
+
+    try:
+        assert asyncio.run(while_held()) == "a@example.org"
+    finally:
+        send.close()
+    assert set(ledger.left_out()) == {"a@example.org"}

@@ -1,11 +1,12 @@
-"""`announcer serve` on a real PostgreSQL that goes away and comes back: serve heals on its own,
-and says so once."""
+"""`announcer serve` on a real PostgreSQL that goes away and comes back, or holds a commit: serve
+heals on its own, says so once, and its event loop never waits for the database."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
@@ -15,11 +16,12 @@ from announcer.audience.ledger import Audience, State
 from announcer.audience.tokens import unsubscribe_token
 from announcer.deliver.ledger import Ledger, Outcome
 from announcer.journal_file import use_database
+from announcer.journal_schema import AUDIENCE_LOCK
 from announcer.load.settings import load_settings
 from announcer.model.recipient import Recipient
 from announcer.model.settings import Settings
 from announcer.serve.limits import Limits
-from tests.serving import LIST, ONE_CLICK, PREFIX, SECRET, Reply, serving, with_token_url
+from tests.serving import LIST, ONE_CLICK, PREFIX, SECRET, Client, Reply, serving, with_token_url
 
 READERS = ("lars.berg@example.org", "maria.rossi@example.org", "ana.lima@example.org")
 WIDE = Limits(per_client_per_second=10_000, per_client_burst=10_000)
@@ -124,6 +126,43 @@ def test_while_the_database_refuses_connections_each_request_is_told_to_come_bac
     assert said.count("reconnecting failed") == 1, said
     assert said.count("reconnected") == 1, said
     assert "Traceback" not in said
+
+
+def test_the_page_is_answered_while_a_commit_waits_for_the_database(
+    settings: Settings, workspace: Path, postgres: str
+) -> None:
+    """Another writer of the audience (a machine's `inbox`, here the test) holds the lock its
+    writers take turns by: the POST waits for it, the event loop does not."""
+    with (
+        serving(settings, WIDE) as client,
+        psycopg.connect(postgres, autocommit=True) as holder,
+        ThreadPoolExecutor(max_workers=1) as poster,
+    ):
+        holder.execute("SELECT pg_advisory_lock(%s)", (AUDIENCE_LOCK,))
+        posted: Future[Reply] = poster.submit(
+            Client(client.host, client.port).post, url_of(READERS[0]), ONE_CLICK
+        )
+        until(lambda: _waiting_for(holder, AUDIENCE_LOCK), "serve's commit waiting for the lock")
+
+        page = client.get(url_of(READERS[1]))  # the loop answers meanwhile
+        assert page.status == 200
+        assert client.get("/").status in (200, 404)
+        assert not posted.done()
+        assert not left(workspace, READERS[0])
+
+        holder.execute("SELECT pg_advisory_unlock(%s)", (AUDIENCE_LOCK,))
+        assert posted.result(timeout=30).status == 200
+        assert left(workspace, READERS[0])
+
+
+def _waiting_for(db: psycopg.Connection[tuple[object, ...]], key: int) -> bool:
+    """Whether a session waits for the advisory lock `key` (a bigint's lock: its two halves)."""
+    row = db.execute(
+        "SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+        "AND classid::bigint = %s AND objid::bigint = %s)",
+        (key >> 32, key & 0xFFFFFFFF),
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def _name(url: str) -> str:

@@ -94,6 +94,7 @@ class Service:
         self.app: ASGIApp = Guard(app, limits)
 
     def close(self) -> None:
+        self.unsubscribes.close()
         self._deliveries.close()
         self._audience.file.close()
 

@@ -8,9 +8,11 @@ work of a look-up): nobody learns from this URL whether a token, or an address, 
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sys
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 from urllib.parse import parse_qsl
 
@@ -40,7 +42,9 @@ class Answer(NamedTuple):
 
 
 class Unsubscribes:
-    """Answers the unsubscribe URL of one list, from the workspace's journal."""
+    """Answers the unsubscribe URL of one list, from the workspace's journal: changes through
+    `audience` in `batches`' thread, look-ups through the delivery ledger's connection in a
+    thread of their own, so neither waits for the other, nor the event loop for either."""
 
     def __init__(
         self,
@@ -58,8 +62,10 @@ class Unsubscribes:
         self.body_bytes = body_bytes
         self.query_name = query_name  # the token comes in this query parameter, not in the path
         self._readers: dict[str, Recipient] = {}
+        self.looks = AudienceLedger(deliveries.file, audience.list_id)  # read-only: a GET's
         self.reconnecting = Reconnecting([audience.file, deliveries.file])
         self._batches: Batches[str] = Batches(audience, reconnecting=self.reconnecting)
+        self._looking = ThreadPoolExecutor(max_workers=1, thread_name_prefix="serve-look")
 
     def learn(self, secret: str) -> int:
         """Remember the token of every reader the delivery ledger has written to: messages sent
@@ -81,12 +87,11 @@ class Unsubscribes:
             answer = chosen
         try:
             if answer.how is None:  # a look-up only: never waits for a writer (link scanners)
-                language = self.reconnecting.attempt(lambda: self._act(token, answer))
-            else:
-                # In the event loop itself, committed with the others of this turn (`batches`):
-                # a look-up and a write, in a transaction of well under a millisecond (a thread
-                # for each would halve the POSTs answered a second on one core).
-                language = await self._batches.run(lambda _ledger: self._act(token, answer))
+                language = await asyncio.get_running_loop().run_in_executor(
+                    self._looking, self.reconnecting.attempt, lambda: self._act(self.looks, token, answer)
+                )
+            else:  # committed with the others that came meanwhile (`batches`), off the loop
+                language = await self._batches.run(lambda ledger: self._act(ledger, token, answer))
         except JournalError as exc:  # the journal is locked or unreadable: say so, and try later
             print(f"serve: {exc}", file=sys.stderr, flush=True)
             return PlainTextResponse("the server is busy: try again in a moment\n", 503, {"retry-after": "5"})
@@ -94,22 +99,27 @@ class Unsubscribes:
         headers = {"content-security-policy": page.policy, "cache-control": "no-store"}
         return Response(page.body, 200, headers, media_type="text/html; charset=utf-8")
 
-    def _act(self, token: str, answer: Answer) -> str:
+    def _act(self, ledger: AudienceLedger, token: str, answer: Answer) -> str:
         """Make the change the answer asks of the reader the token names (if any); the language
         of the page that answers."""
-        address = self.audience.address_of(token) if _TOKEN.fullmatch(token) else None
+        address = ledger.address_of(token) if _TOKEN.fullmatch(token) else None
         if address is None:
             return self.language
         if answer.how is not None and answer.step is Step.LEFT:
-            self.audience.unsubscribe(address, answer.how)
+            ledger.unsubscribe(address, answer.how)
         elif answer.how is not None and answer.step is Step.BACK:
-            self.audience.restore(address, answer.how, "undone on the unsubscribe page")
+            ledger.restore(address, answer.how, "undone on the unsubscribe page")
         return reader_language(self._reader(address), self.language)
 
     def _reader(self, address: str) -> Recipient | None:
         if address not in self._readers:  # written to since the start: the ledger knows them now
             self._readers.update(self.deliveries.readers(address))
         return self._readers.get(address)
+
+    def close(self) -> None:
+        """Wait for the look-up and the batch in hand, then end their threads."""
+        self._looking.shutdown(wait=True)
+        self._batches.close()
 
 
 async def _chosen(request: Request, body_bytes: int) -> Answer | Response:
