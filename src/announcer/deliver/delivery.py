@@ -478,7 +478,8 @@ class Deliverer:
         if self.journal is None or self.resend is Resend.EVERYONE:
             return {}
         known = self.journal.entries_of(self.key, [recipient.email for recipient in batch])
-        if doubts := [entry.recipient for entry in known.values() if entry.outcome is Outcome.IN_FLIGHT]:
+        doubts = [entry.recipient for entry in known.values() if entry.outcome is Outcome.IN_FLIGHT]
+        if doubts and self.resend is Resend.NOBODY:  # with --resend-in-doubt they go again
             self._told |= self.journal.told(self.key, doubts)
         return known
 
