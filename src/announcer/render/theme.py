@@ -297,7 +297,9 @@ def _compiled_templates() -> jinja2.BytecodeCache | None:
     """Templates compiled once, not by every command: Jinja's own cache, in a folder of this user's
     that it checks is theirs alone. Jinja keys it by each template's file and source; the name of
     the files adds this module's own source, so that a change to how templates are compiled here
-    (autoescaping above all) never meets code compiled before it."""
+    (autoescaping, the sandbox) never meets code compiled before it: the choice of both stays in
+    this module (code compiled for the sandbox fails in a plain environment, and the reverse
+    would run unsandboxed)."""
     compiler = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
     try:
         return jinja2.FileSystemBytecodeCache(pattern=f"__announcer_{compiler}_%s.cache")
