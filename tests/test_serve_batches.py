@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 
 from announcer.audience.ledger import Audience, AudienceLedger, How, Standing
 from announcer.errors import JournalError
+from announcer.journal_file import use_database
 from announcer.serve.batches import Batches
 
 LIST = "onkpat-seminars.example.org"
@@ -118,3 +120,52 @@ def test_a_commit_held_by_a_locked_file_leaves_the_loop_free(ledger: AudienceLed
     finally:
         send.close()
     assert set(ledger.left_out()) == {"a@example.org"}
+
+
+def test_a_change_answered_while_it_waited_is_never_made_and_few_may_wait(ledger: AudienceLedger) -> None:
+    """The worker is stuck (a database that hangs): the requests that wait meanwhile are answered
+    503 once their time runs out (the guard cancels them) and are left out when the worker is
+    free again, so a reader told 'try again' is not unsubscribed behind their back; and beyond
+    `waiting` changes the 503 comes at once, so the queue stays bounded."""
+    started, free = threading.Event(), threading.Event()
+
+    def stuck(ledger: AudienceLedger) -> str:
+        started.set()
+        free.wait()
+        return ledger.unsubscribe("first@example.org", How.ONE_CLICK).address
+
+    async def while_stuck() -> list[str | BaseException]:
+        batches: Batches[str] = Batches(ledger, largest=4)
+        try:
+            first = asyncio.ensure_future(batches.run(stuck))
+            await asyncio.to_thread(started.wait)
+            waiting = [asyncio.ensure_future(batches.run(_leave(f"r{n}@example.org"))) for n in range(20)]
+            await asyncio.sleep(0)  # a turn: each has asked, or been refused
+            for request in waiting:
+                request.cancel()  # what the guard does to a request whose time ran out
+            answers: list[str | BaseException] = await asyncio.gather(*waiting, return_exceptions=True)
+            free.set()
+            answers += [await first, await batches.run(_leave("after@example.org"))]
+            return answers
+        finally:
+            free.set()
+            batches.close()
+
+    answers = asyncio.run(while_stuck())
+    assert sum(isinstance(answer, JournalError) for answer in answers) == 20 - 4 * 4
+    assert sum(isinstance(answer, asyncio.CancelledError) for answer in answers) == 4 * 4
+    assert set(ledger.left_out()) == {"first@example.org", "after@example.org"}
+
+
+def test_a_session_the_server_will_no_longer_serve_is_replaced(tmp_path: Path, postgres: str) -> None:
+    """After a failover the name may still lead to a standby that answers read-only (25006):
+    the change is made on a new session, at the new primary, rather than 503 for ever."""
+    use_database(tmp_path, postgres)
+    with Audience(tmp_path, LIST) as ledger:
+        ledger.file.db.execute("SET default_transaction_read_only = on")  # as a standby answers
+        batches: Batches[str] = Batches(ledger)
+        try:
+            assert asyncio.run(batches.run(_leave("a@example.org"))) == "a@example.org"
+        finally:
+            batches.close()
+        assert set(ledger.left_out()) == {"a@example.org"}

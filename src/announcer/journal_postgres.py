@@ -23,6 +23,9 @@ from announcer.model.settings import database_is_local
 
 DATABASE_PASSWORD_VARIABLE = "ANNOUNCER_DATABASE_PASSWORD"  # noqa: S105 (a name, not a secret)
 _CONNECT_SECONDS = 10
+# A session that answers but can no longer serve: a standby after a failover (read-only), or
+# one the server is shutting down. Reconnecting finds the new primary.
+_STALE_STATES = frozenset({"25006", "57P01", "57P02", "57P03"})
 
 
 @lru_cache(maxsize=256)
@@ -47,6 +50,7 @@ class Postgres:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self._stale = False  # the server said this session can no longer serve (_STALE_STATES)
         self._connection = self._connect()
 
     def _connect(self) -> psycopg.Connection[Any]:
@@ -83,7 +87,7 @@ class Postgres:
     @property
     def lost(self) -> bool:
         """Whether the server dropped the session (it restarted, failed over, ended it)."""
-        return self._connection.broken or self._connection.closed
+        return self._stale or self._connection.broken or self._connection.closed
 
     def reopen(self) -> None:
         """A new session in place of a lost one, with a new `holder`. Only for a process that
@@ -91,12 +95,13 @@ class Postgres:
         and a new session would not hold them (see journal_schema.LIVE_HOLDERS)."""
         self._connection.close()
         self._connection = self._connect()
+        self._stale = False
 
     def execute(self, sql: str, parameters: Any = (), /) -> Any:
         try:
             return self._connection.execute(translated(sql), parameters or None)
         except psycopg.Error as exc:
-            raise PostgresError(_said(exc)) from None
+            raise self._refused(exc) from None
 
     def executemany(self, sql: str, rows: Any, /) -> None:
         rows = list(rows)
@@ -106,7 +111,7 @@ class Postgres:
             with self._connection.cursor() as cursor:
                 cursor.executemany(translated(sql), rows)
         except psycopg.Error as exc:
-            raise PostgresError(_said(exc)) from None
+            raise self._refused(exc) from None
 
     @contextmanager
     def transaction(self, exclusive: int | None = None) -> Iterator[None]:
@@ -119,7 +124,13 @@ class Postgres:
                     self._connection.execute("SELECT pg_advisory_xact_lock(%s)", (exclusive,))
                 yield
         except psycopg.Error as exc:
-            raise PostgresError(_said(exc)) from None
+            raise self._refused(exc) from None
+
+    def _refused(self, error: psycopg.Error) -> PostgresError:
+        """The error as the journal says it; a session the server will not serve again is lost."""
+        if error.sqlstate in _STALE_STATES:
+            self._stale = True
+        return PostgresError(_said(error))
 
     def close(self) -> None:
         self._connection.close()

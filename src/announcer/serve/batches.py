@@ -6,7 +6,10 @@ itself).
 
 The transactions run in one worker thread, one at a time and in order, never in the event
 loop: a slow database, or a SQLite file a send holds locked, keeps the POSTs waiting for their
-commit, and nothing else (the page, the site, other clients)."""
+commit, and nothing else (the page, the site, other clients). A change whose request was
+answered meanwhile (the guard's 503 once its time ran out) is left out of its batch: that
+reader was told it failed. And at most `waiting` changes wait: beyond, the 503 comes at once,
+so a database that hangs can never make the queue grow without bound."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Generic, TypeVar
 
 from announcer.audience.ledger import AudienceLedger
+from announcer.errors import JournalError
 from announcer.serve.reconnect import Reconnecting
 
 T = TypeVar("T")
@@ -31,6 +35,7 @@ class Batches(Generic[T]):
     ) -> None:
         self.ledger = ledger
         self.largest = largest  # changes in one transaction at most: each waits for fewer
+        self.waiting = 4 * largest  # changes waiting for a batch at most: the others are refused
         self.reconnecting = reconnecting or Reconnecting([ledger.file])
         self._pending: _Batch[T] = []
         self._busy = False  # a batch is committing, or about to start
@@ -38,6 +43,8 @@ class Batches(Generic[T]):
 
     async def run(self, change: Callable[[AudienceLedger], T]) -> T:
         """`change`'s result once its transaction is committed (its error if none was)."""
+        if len(self._pending) >= self.waiting:
+            raise JournalError("the database is slow to answer: too many changes wait already")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._pending.append((change, future))
@@ -47,7 +54,9 @@ class Batches(Generic[T]):
         return await future
 
     def _next(self) -> None:
-        """Hand the worker the next batch: what came while the last one committed."""
+        """Hand the worker the next batch: what came while the last one committed, but for the
+        changes already answered (timed out: their readers were told they failed)."""
+        self._pending = [waiting for waiting in self._pending if not waiting[1].done()]
         if not self._pending:
             self._busy = False
             return
@@ -67,17 +76,20 @@ class Batches(Generic[T]):
         return results
 
     def _answer(self, batch: _Batch[T], done: asyncio.Future[list[T]]) -> None:
-        """Each request of the batch answered (a busy journal: each its 503), then the next."""
-        for index, (_, future) in enumerate(batch):
-            if future.done():  # its client went away meanwhile: the change stands all the same
-                continue
-            if done.cancelled():  # the loop is closing
-                future.cancel()
-            elif (error := done.exception()) is not None:
-                future.set_exception(error)
-            else:
-                future.set_result(done.result()[index])
-        self._next()
+        """Each request of the batch answered (a busy journal: each its 503), then the next,
+        whatever happened answering (else no batch would ever start again)."""
+        try:
+            for index, (_, future) in enumerate(batch):
+                if future.done():  # its client went away meanwhile: the change stands all the same
+                    continue
+                if done.cancelled():  # the loop is closing
+                    future.cancel()
+                elif (error := done.exception()) is not None:
+                    future.set_exception(error)
+                else:
+                    future.set_result(done.result()[index])
+        finally:
+            self._next()
 
     def close(self) -> None:
         """Wait for the batch committing (its changes stand), then end the worker."""
