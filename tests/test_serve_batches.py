@@ -9,10 +9,11 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from announcer.audience.ledger import Audience, AudienceLedger, How, Standing
-from announcer.errors import JournalError
+from announcer.errors import JournalError, PostgresError
 from announcer.journal_file import use_database
 from announcer.serve.batches import Batches
 
@@ -48,6 +49,10 @@ def transactions(ledger: AudienceLedger, monkeypatch: pytest.MonkeyPatch) -> lis
 
 def _leave(address: str) -> Callable[[AudienceLedger], str]:
     return lambda ledger: ledger.unsubscribe(address, How.ONE_CLICK).address
+
+
+def _undo(address: str) -> Callable[[AudienceLedger], str]:
+    return lambda ledger: ledger.restore(address, How.WEB_PAGE, "undone on the unsubscribe page").address
 
 
 async def _burst(batches: Batches[str], count: int) -> list[str]:
@@ -169,3 +174,51 @@ def test_a_session_the_server_will_no_longer_serve_is_replaced(tmp_path: Path, p
         finally:
             batches.close()
         assert set(ledger.left_out()) == {"a@example.org"}
+
+
+def test_a_batch_whose_commit_may_have_been_made_is_not_made_again(
+    tmp_path: Path, postgres: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The COMMIT reached the server, and the dropped connection took its answer: made again on
+    the new connection, an unsubscribe and its undo in one batch would be logged twice (and an
+    organiser's restore in between undone). Each request gets its 503 instead, and the next
+    finds a new connection."""
+    use_database(tmp_path, postgres)
+    with Audience(tmp_path, LIST) as ledger:
+        real_together = ledger.together
+        session = ledger.file.db.execute("SELECT pg_backend_pid()").fetchone()[0]
+        transactions: list[int] = []
+
+        def together(changes: Callable[[AudienceLedger], object]) -> None:
+            real_together(changes)  # committed on the server
+            transactions.append(1)
+            if len(transactions) == 1:  # the server goes down before its answer arrives
+                with psycopg.connect(postgres, autocommit=True) as admin:
+                    admin.execute("SELECT pg_terminate_backend(%s)", (session,))
+                try:
+                    ledger.file.db.execute("SELECT 1")
+                except PostgresError as exc:
+                    raise JournalError(f"cannot write the audience: {exc}") from None
+
+        monkeypatch.setattr(ledger, "together", together)
+
+        async def undone_at_once() -> list[str | BaseException]:
+            batches: Batches[str] = Batches(ledger)
+            try:
+                answers: list[str | BaseException] = list(
+                    await asyncio.gather(
+                        batches.run(_leave("a@example.org")),
+                        batches.run(_undo("a@example.org")),
+                        return_exceptions=True,
+                    )
+                )
+                answers.append(await batches.run(_leave("b@example.org")))
+                return answers
+            finally:
+                batches.close()
+
+        answers = asyncio.run(undone_at_once())
+        assert [type(answer) for answer in answers[:2]] == [JournalError, JournalError]
+        assert answers[2] == "b@example.org"
+        assert len(ledger.log("a@example.org")) == 2  # the unsubscribe and its undo, once each
+        assert set(ledger.left_out()) == {"b@example.org"}

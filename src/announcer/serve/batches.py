@@ -66,13 +66,18 @@ class Batches(Generic[T]):
 
     def _commit(self, batch: _Batch[T]) -> list[T]:
         """In the worker: the batch's changes in one transaction (once more on a new connection
-        if the database had dropped it), their results once committed."""
+        if the database had dropped it before they were all made: not at or after the COMMIT,
+        which may have been done), their results once committed."""
         results: list[T] = []
+        made = False  # every change made: what fails now is the COMMIT
 
         def apply(ledger: AudienceLedger) -> None:
+            nonlocal made
+            made = False
             results[:] = [change(ledger) for change, _ in batch]
+            made = True
 
-        self.reconnecting.attempt(lambda: self.ledger.together(apply))
+        self.reconnecting.attempt(lambda: self.ledger.together(apply), again=lambda: not made)
         return results
 
     def _answer(self, batch: _Batch[T], done: asyncio.Future[list[T]]) -> None:

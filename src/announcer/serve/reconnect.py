@@ -34,15 +34,17 @@ class Reconnecting:
         self._next_try = 0.0  # no reconnect before this (time.monotonic) after one failed
         self._failing = False  # said already that reconnecting fails
 
-    def attempt(self, work: Callable[[], T]) -> T:
-        """`work`'s result; if it failed on a dropped connection, once more on a new one. Safe
-        to do twice: each change of the audience ledger, made again, changes nothing, so a
-        commit whose answer the lost connection took is no harm repeated."""
+    def attempt(self, work: Callable[[], T], again: Callable[[], bool] = lambda: True) -> T:
+        """`work`'s result; if it failed on a dropped connection, once more on a new one, if
+        `again` says that is safe. A transaction that failed at its COMMIT may have been
+        committed all the same (the lost connection took only the answer): made twice, an
+        unsubscribe and its undo, or an organiser's restore in between, would be undone, so
+        such a failure is the request's 503 (the connection is new for the next)."""
         seen = self._reopened
         try:
             return work()
         except JournalError as exc:
-            if not self._healed(seen, exc):
+            if not self._healed(seen, exc) or not again():
                 raise
         return work()
 
