@@ -21,7 +21,7 @@ from announcer.compose.message import Outgoing
 from announcer.deliver.delivery import Deliverer
 from announcer.deliver.ledger import Ledger, Outcome
 from announcer.deliver.transports.base import Transport
-from announcer.journal_file import JOURNAL_PATH, SCHEMA_VERSION
+from announcer.journal_file import JOURNAL_PATH, SCHEMA_VERSION, JournalFile
 from announcer.model.recipient import Recipient
 from tests.helpers import CLI, EXAMPLE_EVENT, EXAMPLE_RECIPIENTS, write
 from tests.scripted_smtp import Fault, Hold, Script, scripted_smtp
@@ -208,6 +208,22 @@ def test_a_killed_dry_run_leaves_nothing_behind_after_the_next(cli: CLI) -> None
     assert left == [f".2026-03-06-car-t-cell-therapy.partial-{alive}", "2026-03-06-car-t-cell-therapy"], (
         "a dead run's folders are removed; a running one's are not touched"
     )
+
+
+def test_a_write_sqlite_rolled_back_itself_is_said_in_its_own_words(tmp_path: Path) -> None:
+    """On a full disk or an I/O error SQLite may roll the whole transaction back itself: the
+    error that says why is the one raised, never a ROLLBACK's "no transaction is active"."""
+
+    def a_write_sqlite_gave_up(journal: JournalFile) -> None:
+        with journal.transaction() as db:
+            db.execute("INSERT INTO meta (key, value) VALUES ('k', 'v')")
+            db.execute("ROLLBACK")  # as SQLite does itself on SQLITE_FULL while spilling its cache
+            raise sqlite3.OperationalError("database or disk is full")
+
+    journal = JournalFile(tmp_path)
+    with pytest.raises(sqlite3.OperationalError, match="database or disk is full"):
+        a_write_sqlite_gave_up(journal)
+    journal.close()
 
 
 _FULL = multiprocessing.get_context("fork").Event()  # forked sending processes see it too
