@@ -7,7 +7,9 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -21,6 +23,7 @@ from announcer.load.settings import load_settings
 from announcer.model.recipient import Recipient
 from announcer.model.settings import Settings
 from announcer.serve.limits import Limits
+from tests.frozen_relay import FrozenRelay
 from tests.serving import LIST, ONE_CLICK, PREFIX, SECRET, Client, Reply, serving, with_token_url
 
 READERS = ("lars.berg@example.org", "maria.rossi@example.org", "ana.lima@example.org")
@@ -32,6 +35,10 @@ SERVE_SESSIONS = "SELECT pid FROM pg_stat_activity WHERE application_name LIKE '
 def settings(workspace: Path, postgres: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """The example workspace with a `{token}` URL and its state in a PostgreSQL database of its
     own, where a send reached three readers."""
+    return settings_on(workspace, postgres, monkeypatch)
+
+
+def settings_on(workspace: Path, postgres: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
     with_token_url(workspace, monkeypatch)
     with (workspace / "announcer.toml").open("a", encoding="utf-8") as toml:
         toml.write(f'\n[state]\ndatabase = "{postgres}"\n')
@@ -167,3 +174,37 @@ def _waiting_for(db: psycopg.Connection[tuple[object, ...]], key: int) -> bool:
 
 def _name(url: str) -> str:
     return url.rsplit("/", 1)[1]
+
+
+def test_serve_gives_up_on_a_database_that_froze_and_goes_on_with_the_new_one(
+    workspace: Path, postgres: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database's machine froze (or vanished behind a NAT): no answer, no reset. The request
+    gets its 503 in its time, serve cuts the silent sessions once their deadline is over and
+    reconnects (here, to the server a failover put behind the same name), and the next request
+    is answered; the reader told 503 is not unsubscribed behind their back."""
+    server = urlsplit(postgres)
+    assert server.hostname is not None
+    assert server.port is not None
+    limits = replace(WIDE, answer_seconds=3.0)
+    with FrozenRelay(server.hostname, server.port) as relay:
+        settings = settings_on(
+            workspace, postgres.replace(f":{server.port}/", f":{relay.port}/"), monkeypatch
+        )
+        with serving(settings, limits) as client, psycopg.connect(postgres, autocommit=True) as admin:
+            assert client.post(url_of(READERS[0]), ONE_CLICK).status == 200
+            sessions = len(admin.execute(SERVE_SESSIONS, (_name(postgres),)).fetchall())
+            relay.freeze()
+            asked = time.monotonic()
+            assert client.post(url_of(READERS[1]), ONE_CLICK).status == 503
+            assert time.monotonic() - asked < limits.answer_seconds + 5  # its time, not the kernel's
+
+            def reconnected() -> bool:  # the frozen sessions live on at the server, silent
+                return len(admin.execute(SERVE_SESSIONS, (_name(postgres),)).fetchall()) >= sessions + 2
+
+            until(reconnected, "serve's new sessions")
+            reply = client.post(url_of(READERS[2]), ONE_CLICK)
+            assert reply.status == 200, reply.text
+            assert client.get(url_of(READERS[2])).status == 200
+        assert not left(workspace, READERS[1])
+        assert left(workspace, READERS[2])

@@ -208,6 +208,15 @@ class JournalFile:
             self._postgres.reopen()
             self.holder = self._postgres.holder
 
+    def bound(self, seconds: float) -> None:
+        """Every statement ends within about `seconds`, on a database server gone without a word
+        too (see `Postgres.bound`: only for `serve`); a SQLite file's wait is bounded already."""
+        if self._postgres is None:
+            return
+        with self.lock:
+            self._postgres.bound(seconds)
+            self.holder = self._postgres.holder
+
     def close(self) -> None:
         with suppress(*DATABASE_ERRORS):
             if self._postgres is not None:

@@ -6,12 +6,13 @@ reads itself (PGPASSWORD, ~/.pgpass); the URL in the settings never holds one.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import secrets
 import socket
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import lru_cache
 from typing import Any
 
@@ -20,6 +21,7 @@ import psycopg
 from announcer.errors import JournalError, PostgresError
 from announcer.journal_schema import SESSION_IDS
 from announcer.model.settings import database_is_local
+from announcer.watchdog import WATCHDOG
 
 DATABASE_PASSWORD_VARIABLE = "ANNOUNCER_DATABASE_PASSWORD"  # noqa: S105 (a name, not a secret)
 _CONNECT_SECONDS = 10
@@ -51,7 +53,42 @@ class Postgres:
     def __init__(self, url: str) -> None:
         self.url = url
         self._stale = False  # the server said this session can no longer serve (_STALE_STATES)
+        self.deadline_seconds: float | None = None  # see `bound`
+        self._socket: socket.socket | None = None  # the session's own, to cut it (see `bound`)
         self._connection = self._connect()
+
+    def bound(self, seconds: float) -> None:
+        """Every statement of this session, and every connect, ends within about `seconds`, on
+        a server that is gone without a word too (a hard failover, a lost machine, a dropped
+        NAT entry): the server's statement and lock timeouts, TCP keepalives and a timeout on
+        unanswered data, and beyond them a watchdog that cuts the session. A cut session is
+        `lost`, and the next request reconnects. Only for `serve`, as `reopen`: a send's session
+        holds the lock that keeps its reservations live, and must never be dropped silently."""
+        self.deadline_seconds = seconds
+        self.reopen()
+
+    def _bounds(self) -> dict[str, Any]:
+        """What libpq is told of the deadline (nothing for a session without one)."""
+        if self.deadline_seconds is None:
+            return {}
+        seconds = max(1, math.ceil(self.deadline_seconds))
+        return {
+            "connect_timeout": seconds,
+            "keepalives": 1,
+            "keepalives_idle": seconds,
+            "keepalives_interval": 1,
+            "keepalives_count": 3,
+            "tcp_user_timeout": seconds * 1000,
+            "options": f"-c statement_timeout={seconds * 1000} -c lock_timeout={seconds * 1000}",
+        }
+
+    def _watched(self) -> AbstractContextManager[None]:
+        """The statement's watch: past the deadline (and a second for the server's own timeouts
+        to speak first), the session's socket is shut, which ends the wait for its answer."""
+        if self.deadline_seconds is None or self._socket is None:
+            return nullcontext()
+        own = self._socket  # this session's, should another thread reconnect meanwhile
+        return WATCHDOG.watching(self.deadline_seconds + 1, lambda: own.shutdown(socket.SHUT_RDWR))
 
     def _connect(self) -> psycopg.Connection[Any]:
         """A new session: committing lazily outside a transaction, holding its session's lock."""
@@ -62,8 +99,8 @@ class Postgres:
                 password=password,
                 **tls_of(self.url),
                 autocommit=True,
-                connect_timeout=_CONNECT_SECONDS,
                 application_name=f"announcer {socket.gethostname()}"[:63],
+                **({"connect_timeout": _CONNECT_SECONDS} | self._bounds()),
             )
         except psycopg.Error as exc:
             raise JournalError(f"{self.url}: cannot reach the database: {_said(exc)}") from None
@@ -82,6 +119,8 @@ class Postgres:
             raise JournalError(f"{self.url}: cannot reach the database: {_said(exc)}") from None
         assert row is not None  # its own session is always there
         self.holder = f"{session}@{row[0]}"  # this session, as reservations name it
+        if self.deadline_seconds is not None:
+            self._socket = socket.socket(fileno=os.dup(connection.fileno()))
         return connection
 
     @property
@@ -93,13 +132,14 @@ class Postgres:
         """A new session in place of a lost one, with a new `holder`. Only for a process that
         reserves nothing (`serve`): a send's reservations belong to the session that made them,
         and a new session would not hold them (see journal_schema.LIVE_HOLDERS)."""
-        self._connection.close()
+        self.close()
         self._connection = self._connect()
         self._stale = False
 
     def execute(self, sql: str, parameters: Any = (), /) -> Any:
         try:
-            return self._connection.execute(translated(sql), parameters or None)
+            with self._watched():
+                return self._connection.execute(translated(sql), parameters or None)
         except psycopg.Error as exc:
             raise self._refused(exc) from None
 
@@ -108,7 +148,7 @@ class Postgres:
         if not rows:
             return
         try:
-            with self._connection.cursor() as cursor:
+            with self._watched(), self._connection.cursor() as cursor:
                 cursor.executemany(translated(sql), rows)
         except psycopg.Error as exc:
             raise self._refused(exc) from None
@@ -118,7 +158,7 @@ class Postgres:
         """One transaction, on the server's disk when it returns (and so is every commit before
         it); with `exclusive`, holding that advisory lock until it ends."""
         try:
-            with self._connection.transaction():
+            with self._watched(), self._connection.transaction():
                 self._connection.execute("SET LOCAL synchronous_commit = on")
                 if exclusive is not None:
                     self._connection.execute("SELECT pg_advisory_xact_lock(%s)", (exclusive,))
@@ -134,6 +174,9 @@ class Postgres:
 
     def close(self) -> None:
         self._connection.close()
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
 
 
 def _said(error: psycopg.Error) -> str:

@@ -76,6 +76,13 @@ class Service:
         except BaseException:
             self._audience.file.close()
             raise
+        try:  # a database gone without a word holds no request, nor the shutdown, for longer
+            for file in (self._audience.file, self._deliveries.file):
+                file.bound(limits.answer_seconds)
+        except BaseException:
+            self._deliveries.close()
+            self._audience.file.close()
+            raise
         self.unsubscribes = Unsubscribes(
             self._audience.ledger,
             self._deliveries,

@@ -77,19 +77,23 @@ class Batches(Generic[T]):
             results[:] = [change(ledger) for change, _ in batch]
             made = True
 
-        self.reconnecting.attempt(lambda: self.ledger.together(apply), again=lambda: not made)
+        def again() -> bool:  # not if it may be committed, nor once a request was answered 503
+            return not made and not any(future.done() for _, future in batch)
+
+        self.reconnecting.attempt(lambda: self.ledger.together(apply), again)
         return results
 
     def _answer(self, batch: _Batch[T], done: asyncio.Future[list[T]]) -> None:
         """Each request of the batch answered (a busy journal: each its 503), then the next,
         whatever happened answering (else no batch would ever start again)."""
         try:
+            error = None if done.cancelled() else done.exception()  # taken, even if nobody waits
             for index, (_, future) in enumerate(batch):
                 if future.done():  # its client went away meanwhile: the change stands all the same
                     continue
                 if done.cancelled():  # the loop is closing
                     future.cancel()
-                elif (error := done.exception()) is not None:
+                elif error is not None:
                     future.set_exception(error)
                 else:
                     future.set_result(done.result()[index])
