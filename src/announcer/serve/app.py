@@ -76,13 +76,6 @@ class Service:
         except BaseException:
             self._audience.file.close()
             raise
-        try:  # a database gone without a word holds no request, nor the shutdown, for longer
-            for file in (self._audience.file, self._deliveries.file):
-                file.bound(limits.answer_seconds)
-        except BaseException:
-            self._deliveries.close()
-            self._audience.file.close()
-            raise
         self.unsubscribes = Unsubscribes(
             self._audience.ledger,
             self._deliveries,
@@ -92,6 +85,14 @@ class Service:
             route.query_name,
         )
         self.learned = self.unsubscribes.learn(secret)
+        # From here a database gone without a word holds no request, nor the shutdown, for longer
+        # (the learning above may take longer, on a large journal: it is bounded by no request).
+        try:
+            for file in (self._audience.file, self._deliveries.file):
+                file.bound(limits.answer_seconds)
+        except BaseException:
+            self.close()
+            raise
         app = Starlette(
             routes=[
                 Route(route.path, self.unsubscribes.answer, methods=["GET", "HEAD", "POST"]),
