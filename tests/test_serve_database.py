@@ -162,6 +162,23 @@ def test_the_page_is_answered_while_a_commit_waits_for_the_database(
         assert left(workspace, READERS[0])
 
 
+def test_a_commit_that_waits_beyond_its_request_s_time_gives_up(
+    settings: Settings, workspace: Path, postgres: str
+) -> None:
+    """A writer holds the audience's lock longer than a request may wait: the POST is answered
+    503, serve's commit stops waiting (its lock timeout) rather than queue the others behind
+    it, and the reader told 503 stays subscribed when the lock is let go."""
+    limits = replace(WIDE, answer_seconds=1.0)
+    with serving(settings, limits) as client, psycopg.connect(postgres, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (AUDIENCE_LOCK,))
+        assert client.post(url_of(READERS[0]), ONE_CLICK).status == 503
+        until(lambda: not _waiting_for(holder, AUDIENCE_LOCK), "serve's commit giving up the wait")
+        holder.execute("SELECT pg_advisory_unlock(%s)", (AUDIENCE_LOCK,))
+        assert client.post(url_of(READERS[1]), ONE_CLICK).status == 200
+    assert not left(workspace, READERS[0])
+    assert left(workspace, READERS[1])
+
+
 def _waiting_for(db: psycopg.Connection[tuple[object, ...]], key: int) -> bool:
     """Whether a session waits for the advisory lock `key` (a bigint's lock: its two halves)."""
     row = db.execute(

@@ -69,9 +69,8 @@ class Postgres:
 
     def _bounds(self) -> dict[str, Any]:
         """What libpq is told of the deadline (nothing for a session without one)."""
-        if self.deadline_seconds is None:
+        if (seconds := self._deadline()) is None:
             return {}
-        seconds = max(1, math.ceil(self.deadline_seconds))
         return {
             "connect_timeout": seconds,
             "keepalives": 1,
@@ -79,8 +78,11 @@ class Postgres:
             "keepalives_interval": 1,
             "keepalives_count": 3,
             "tcp_user_timeout": seconds * 1000,
-            "options": f"-c statement_timeout={seconds * 1000} -c lock_timeout={seconds * 1000}",
         }
+
+    def _deadline(self) -> int | None:
+        """The deadline in whole seconds, as libpq and the server take it."""
+        return None if self.deadline_seconds is None else max(1, math.ceil(self.deadline_seconds))
 
     def _watched(self) -> AbstractContextManager[None]:
         """The statement's watch: past the deadline (and a second for the server's own timeouts
@@ -108,6 +110,9 @@ class Postgres:
             # A statement outside a transaction (a delivery's line) commits to the server's memory,
             # as SQLite's reach the disk's cache; every `transaction` waits for the disk itself.
             connection.execute("SET synchronous_commit = off")
+            if (seconds := self._deadline()) is not None:  # not at the connect: a pooler may refuse it
+                connection.execute(f"SET statement_timeout = {seconds * 1000}")
+                connection.execute(f"SET lock_timeout = {seconds * 1000}")
             session = secrets.randbelow(SESSION_IDS[1] - SESSION_IDS[0]) + SESSION_IDS[0]
             connection.execute("SELECT pg_advisory_lock(%s)", (session,))  # held while this session lives
             row = connection.execute(
