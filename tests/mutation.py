@@ -138,6 +138,24 @@ MUTANTS = [
         "if False:",
     ),
     Mutant(
+        "a reader told 503 is unsubscribed all the same",
+        "serve/batches.py",
+        "        self._pending = [waiting for waiting in self._pending if not waiting[1].done()]\n",
+        "",
+    ),
+    Mutant(
+        "a batch applied twice after its COMMIT's reply was lost",
+        "serve/batches.py",
+        "return not made and not any(future.done() for _, future in batch)",
+        "return not any(future.done() for _, future in batch)",
+    ),
+    Mutant(
+        "serve's queue of waiting changes unbounded",
+        "serve/batches.py",
+        "if len(self._pending) >= self.waiting:",
+        "if False:",
+    ),
+    Mutant(
         "a doubt is told by every cron run",
         "cli.py",
         "        report.mark_told()  # told now",
