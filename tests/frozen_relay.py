@@ -17,6 +17,7 @@ class FrozenRelay:
         self.port = int(self._listener.getsockname()[1])
         self._open: list[tuple[socket.socket, socket.socket, threading.Event]] = []
         self._lock = threading.Lock()
+        self._after_login = False  # connections made from now on freeze once the server let them in
         threading.Thread(target=self._accept, name="relay", daemon=True).start()
 
     def freeze(self) -> None:
@@ -24,6 +25,11 @@ class FrozenRelay:
         with self._lock:
             for _, _, flowing in self._open:
                 flowing.clear()
+
+    def freeze_after_login(self) -> None:
+        """Connections made from now on freeze just after the server's first ReadyForQuery:
+        let in, then silent (a pooler waiting for a server in a failover, a relay that froze)."""
+        self._after_login = True
 
     def _accept(self) -> None:
         while True:
@@ -36,8 +42,9 @@ class FrozenRelay:
             flowing.set()
             with self._lock:
                 self._open.append((client, server, flowing))
-            for source, sink in ((client, server), (server, client)):
-                threading.Thread(target=_pipe, args=(source, sink, flowing), daemon=True).start()
+            after_login = self._after_login
+            for source, sink, watch in ((client, server, False), (server, client, after_login)):
+                threading.Thread(target=_pipe, args=(source, sink, flowing, watch), daemon=True).start()
 
     def __enter__(self) -> FrozenRelay:
         return self
@@ -53,11 +60,20 @@ class FrozenRelay:
                 server.close()
 
 
-def _pipe(source: socket.socket, sink: socket.socket, flowing: threading.Event) -> None:
+_READY_FOR_QUERY = b"Z\x00\x00\x00\x05"  # PostgreSQL's message, type and length: the login is done
+
+
+def _pipe(source: socket.socket, sink: socket.socket, flowing: threading.Event, after_login: bool) -> None:
+    seen = b""
     try:
         while data := source.recv(65536):
             flowing.wait()  # frozen: taken, never passed on
             sink.sendall(data)
+            if after_login:
+                seen = seen[-8:] + data
+                if _READY_FOR_QUERY in seen:
+                    flowing.clear()
+                    after_login = False
     except OSError:
         pass
     finally:

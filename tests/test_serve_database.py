@@ -17,7 +17,9 @@ import pytest
 from announcer.audience.ledger import Audience, State
 from announcer.audience.tokens import unsubscribe_token
 from announcer.deliver.ledger import Ledger, Outcome
+from announcer.errors import JournalError, PostgresError
 from announcer.journal_file import use_database
+from announcer.journal_postgres import Postgres
 from announcer.journal_schema import AUDIENCE_LOCK
 from announcer.load.settings import load_settings
 from announcer.model.recipient import Recipient
@@ -225,3 +227,58 @@ def test_serve_gives_up_on_a_database_that_froze_and_goes_on_with_the_new_one(
             assert client.get(url_of(READERS[2])).status == 200
         assert not left(workspace, READERS[1])
         assert left(workspace, READERS[2])
+
+
+def test_a_new_session_that_falls_silent_after_its_login_is_given_up_in_its_time(postgres: str) -> None:
+    """A reconnect meets a peer that lets it in and then says nothing (a pooler waiting for a
+    server during a failover, a relay that froze): the session's first statements are watched
+    as every later one is, so the reconnect fails within its deadline instead of hanging."""
+    server = urlsplit(postgres)
+    assert server.hostname is not None
+    assert server.port is not None
+    with FrozenRelay(server.hostname, server.port) as relay:
+        database = Postgres(postgres.replace(f":{server.port}/", f":{relay.port}/") + "?sslmode=disable")
+        database.bound(1.0)
+        relay.freeze_after_login()
+        tried: Future[None] = ThreadPoolExecutor(max_workers=1).submit(database.reopen)
+        with pytest.raises(JournalError, match="cannot reach the database"):
+            tried.result(timeout=30)  # the deadline and the watchdog's second: about 2 s
+
+
+def test_a_transaction_of_many_quick_statements_is_no_statement_that_hangs(postgres: str) -> None:
+    """Each statement has the deadline, not the whole transaction: a batch of many quick
+    changes over a slow link commits though together they take longer than one may."""
+    database = Postgres(postgres)
+    database.bound(1.0)
+    with database.transaction():
+        for _ in range(5):
+            database.execute("SELECT pg_sleep(0.5)")  # each half the deadline, 2.5 s in all
+    assert not database.lost
+    database.close()
+
+
+def test_a_session_cut_in_a_transaction_frees_the_audience_at_the_server_in_its_time(postgres: str) -> None:
+    """The link falls silent inside a batch's transaction: serve cuts its side, and the server
+    ends the backend left idle in that transaction within the deadline, so the audience's lock
+    is free again (else it waits for the server's TCP keepalive: two hours)."""
+    server = urlsplit(postgres)
+    assert server.hostname is not None
+    assert server.port is not None
+    held = "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = %s AND granted"
+    admin = psycopg.connect(postgres, autocommit=True)
+
+    def locked() -> bool:
+        return admin.execute(held, (AUDIENCE_LOCK,)).fetchone() is not None
+
+    def cut_in_a_transaction(database: Postgres, relay: FrozenRelay) -> None:
+        with database.transaction(exclusive=AUDIENCE_LOCK):
+            until(locked, "the lock taken")
+            relay.freeze()
+            database.execute("SELECT 1")  # never answered: cut after its deadline
+
+    with admin, FrozenRelay(server.hostname, server.port) as relay:
+        database = Postgres(postgres.replace(f":{server.port}/", f":{relay.port}/") + "?sslmode=disable")
+        database.bound(1.0)
+        with pytest.raises(PostgresError):
+            cut_in_a_transaction(database, relay)
+        until(lambda: not locked(), "the lock freed at the server")

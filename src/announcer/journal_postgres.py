@@ -84,12 +84,13 @@ class Postgres:
         """The deadline in whole seconds, as libpq and the server take it."""
         return None if self.deadline_seconds is None else max(1, math.ceil(self.deadline_seconds))
 
-    def _watched(self) -> AbstractContextManager[None]:
-        """The statement's watch: past the deadline (and a second for the server's own timeouts
-        to speak first), the session's socket is shut, which ends the wait for its answer."""
-        if self.deadline_seconds is None or self._socket is None:
+    def _watched(self, own: socket.socket | None = None) -> AbstractContextManager[None]:
+        """A statement's watch: past the deadline (and a second for the server's own timeouts
+        to speak first), the session's socket (`own`, or this session's) is shut, which ends the
+        wait for its answer."""
+        own = own or self._socket  # this session's, should another thread reconnect meanwhile
+        if self.deadline_seconds is None or own is None:
             return nullcontext()
-        own = self._socket  # this session's, should another thread reconnect meanwhile
         return WATCHDOG.watching(self.deadline_seconds + 1, lambda: own.shutdown(socket.SHUT_RDWR))
 
     def _connect(self) -> psycopg.Connection[Any]:
@@ -106,26 +107,34 @@ class Postgres:
             )
         except psycopg.Error as exc:
             raise JournalError(f"{self.url}: cannot reach the database: {_said(exc)}") from None
+        # A peer that let us in and then fell silent (a pooler waiting for a server, a frozen
+        # relay) is watched from the first statement on, as every later one is.
+        own = socket.socket(fileno=os.dup(connection.fileno())) if self.deadline_seconds is not None else None
         try:
-            # A statement outside a transaction (a delivery's line) commits to the server's memory,
-            # as SQLite's reach the disk's cache; every `transaction` waits for the disk itself.
-            connection.execute("SET synchronous_commit = off")
-            if (seconds := self._deadline()) is not None:  # not at the connect: a pooler may refuse it
-                connection.execute(f"SET statement_timeout = {seconds * 1000}")
-                connection.execute(f"SET lock_timeout = {seconds * 1000}")
-            session = secrets.randbelow(SESSION_IDS[1] - SESSION_IDS[0]) + SESSION_IDS[0]
-            connection.execute("SELECT pg_advisory_lock(%s)", (session,))  # held while this session lives
-            row = connection.execute(
-                "SELECT extract(epoch FROM backend_start)::text FROM pg_stat_activity "
-                "WHERE pid = pg_backend_pid()"
-            ).fetchone()
+            with self._watched(own):
+                # A statement outside a transaction (a delivery's line) commits to the server's
+                # memory, as SQLite's reach the disk's cache; every `transaction` waits for the disk.
+                connection.execute("SET synchronous_commit = off")
+                if (seconds := self._deadline()) is not None:  # not at the connect: a pooler may refuse it
+                    connection.execute(f"SET statement_timeout = {seconds * 1000}")
+                    connection.execute(f"SET lock_timeout = {seconds * 1000}")
+                    # a session cut mid-transaction leaves its backend holding its locks (the
+                    # audience's) until the server's own TCP keepalive, two hours: ended here
+                    connection.execute(f"SET idle_in_transaction_session_timeout = {seconds * 1000}")
+                session = secrets.randbelow(SESSION_IDS[1] - SESSION_IDS[0]) + SESSION_IDS[0]
+                connection.execute("SELECT pg_advisory_lock(%s)", (session,))  # held while the session lives
+                row = connection.execute(
+                    "SELECT extract(epoch FROM backend_start)::text FROM pg_stat_activity "
+                    "WHERE pid = pg_backend_pid()"
+                ).fetchone()
         except psycopg.Error as exc:
             connection.close()
+            if own is not None:
+                own.close()
             raise JournalError(f"{self.url}: cannot reach the database: {_said(exc)}") from None
         assert row is not None  # its own session is always there
         self.holder = f"{session}@{row[0]}"  # this session, as reservations name it
-        if self.deadline_seconds is not None:
-            self._socket = socket.socket(fileno=os.dup(connection.fileno()))
+        self._socket = own
         return connection
 
     @property
@@ -161,13 +170,25 @@ class Postgres:
     @contextmanager
     def transaction(self, exclusive: int | None = None) -> Iterator[None]:
         """One transaction, on the server's disk when it returns (and so is every commit before
-        it); with `exclusive`, holding that advisory lock until it ends."""
+        it); with `exclusive`, holding that advisory lock until it ends. Each statement is
+        watched on its own (the body's by `execute`), never the whole: a batch of many quick
+        statements over a slow link is no statement that hangs."""
         try:
-            with self._watched(), self._connection.transaction():
-                self._connection.execute("SET LOCAL synchronous_commit = on")
-                if exclusive is not None:
-                    self._connection.execute("SELECT pg_advisory_xact_lock(%s)", (exclusive,))
+            transaction = self._connection.transaction()
+            with self._watched():
+                transaction.__enter__()
+            try:
+                with self._watched():
+                    self._connection.execute("SET LOCAL synchronous_commit = on")
+                    if exclusive is not None:
+                        self._connection.execute("SELECT pg_advisory_xact_lock(%s)", (exclusive,))
                 yield
+            except BaseException as error:
+                with self._watched():
+                    transaction.__exit__(type(error), error, error.__traceback__)  # rolled back
+                raise
+            with self._watched():
+                transaction.__exit__(None, None, None)  # committed
         except psycopg.Error as exc:
             raise self._refused(exc) from None
 
