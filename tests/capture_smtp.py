@@ -10,7 +10,6 @@ SMTP output of every kind, not only dry runs.
 
 from __future__ import annotations
 
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -18,9 +17,9 @@ from pathlib import Path
 from announcer.deliver.transports import TransportName
 from announcer.jobs import SendOptions, send_cancellation, send_invitation
 from announcer.load.settings import load_settings
+from tests.helpers import configure_smtp, copy_example
 from tests.smtp_server import smtp_server
 
-ROOT = Path(__file__).resolve().parents[1]
 EVENT = "events/2026-03-06-car-t-cell-therapy.yaml"
 RSVP_EVENT = "events/2026-03-13-tumour-microenvironment.yaml"
 RECIPIENTS = "recipients/example.csv"
@@ -30,11 +29,8 @@ def capture(outdir: Path) -> int:
     """Send the example to a local server; write what it received into `outdir`."""
     with tempfile.TemporaryDirectory() as folder, smtp_server() as server:
         workspace = Path(folder)
-        for name in ("announcer.toml", "events", "recipients", "series"):
-            source = ROOT / name
-            (shutil.copytree if source.is_dir() else shutil.copy)(source, workspace / name)
-        with (workspace / "announcer.toml").open("a") as toml:
-            toml.write(f'\n[smtp]\nhost = "127.0.0.1"\nport = {server.port}\nsecurity = "none"\n')
+        copy_example(workspace)
+        configure_smtp(server, workspace)
         settings = load_settings(workspace / "announcer.toml")
         options = SendOptions(transport=TransportName.SMTP)
         recipients = str(workspace / RECIPIENTS)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,19 +12,14 @@ from announcer import clock
 from announcer.journal_file import use_database
 from announcer.load.settings import load_settings
 from announcer.model.settings import Settings
-from tests.helpers import CLI, PINNED_NOW, ROOT
+from tests.helpers import CLI, PINNED_NOW, copy_example
 from tests.postgres_server import fresh_database, server
 
 
 @pytest.fixture
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of the example workspace as the current folder (the packaged theme renders it)."""
-    folder = tmp_path / "workspace"
-    folder.mkdir()
-    shutil.copy(ROOT / "announcer.toml", folder)
-    shutil.copytree(ROOT / "events", folder / "events")
-    shutil.copytree(ROOT / "recipients", folder / "recipients")
-    shutil.copytree(ROOT / "series", folder / "series")
+    folder = copy_example(tmp_path / "workspace")
     monkeypatch.chdir(folder)
     return folder
 

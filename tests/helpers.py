@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import shutil
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.header import decode_header, make_header
@@ -91,8 +92,17 @@ def composer(content: RenderedContent, settings: Settings, secret: str | None = 
     return Composer(content, settings.sender, settings.list_, secret)
 
 
-def configure_smtp(server: Server, **extra: object) -> None:
-    """Point the current workspace's settings at a test server (retries fast, for tests)."""
+def copy_example(into: Path) -> Path:
+    """The example workspace (its settings, events, lists and series) copied into `into`."""
+    into.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "announcer.toml", into)
+    for folder in ("events", "recipients", "series"):
+        shutil.copytree(ROOT / folder, into / folder)
+    return into
+
+
+def configure_smtp(server: Server, workspace: Path = Path(), **extra: object) -> None:
+    """Point a workspace's settings (the current one's) at a test server (retries fast)."""
     lines = [
         "\n[smtp]",
         'host = "127.0.0.1"',
@@ -103,7 +113,7 @@ def configure_smtp(server: Server, **extra: object) -> None:
     if server.ca_file:
         lines.append(f'ca_file = "{server.ca_file}"')
     lines += [f"{key} = {value!r}".replace("'", '"') for key, value in extra.items()]
-    with Path("announcer.toml").open("a") as settings:
+    with (workspace / "announcer.toml").open("a") as settings:
         settings.write("\n".join(lines) + "\n")
 
 

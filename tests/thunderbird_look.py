@@ -45,9 +45,9 @@ from announcer.deliver.transports import TransportName
 from announcer.jobs import SendOptions, send_cancellation, send_digest, send_invitation, send_reminders
 from announcer.load.settings import load_settings
 from announcer.model.window import Window
+from tests.helpers import configure_smtp, copy_example
 from tests.smtp_server import smtp_server
 
-ROOT = Path(__file__).resolve().parents[1]
 READER = "asa.lindqvist@example.org"
 EVENT = "events/2026-03-06-car-t-cell-therapy.yaml"
 TOOLS = ("thunderbird", "Xvfb", "xwd", "xwininfo", "xdotool")
@@ -111,11 +111,8 @@ def messages(folder: Path) -> list[tuple[str, Path]]:
     """The example's life as one reader receives it over SMTP: each message's kind and file."""
     with tempfile.TemporaryDirectory() as work, smtp_server() as server:
         workspace = Path(work)
-        for name in ("announcer.toml", "events", "recipients", "series"):
-            source = ROOT / name
-            (shutil.copytree if source.is_dir() else shutil.copy)(source, workspace / name)
-        with (workspace / "announcer.toml").open("a") as toml:
-            toml.write(f'\n[smtp]\nhost = "127.0.0.1"\nport = {server.port}\nsecurity = "none"\n')
+        copy_example(workspace)
+        configure_smtp(server, workspace)
         settings = load_settings(workspace / "announcer.toml")
         smtp = SendOptions(transport=TransportName.SMTP)
         event = workspace / EVENT
