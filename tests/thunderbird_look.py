@@ -142,25 +142,33 @@ def messages(folder: Path) -> list[tuple[str, Path]]:
     return written
 
 
+class _Dump:
+    """An X window dump (24/32-bit ZPixmap, as `xwd` writes on Xvfb): its size and pixels."""
+
+    def __init__(self, dump: bytes) -> None:
+        header = struct.unpack(">25I", dump[:100])
+        size, self.width, self.height, self._order, self._per_line, colours = (
+            header[i] for i in (0, 4, 5, 7, 12, 19)
+        )
+        self._pixels = dump[size + colours * 12 :]
+
+    def rgb(self, x: int, y: int) -> tuple[int, int, int]:
+        start = y * self._per_line + 4 * x
+        blue, green, red, _ = (
+            self._pixels[start : start + 4] if self._order == 0 else self._pixels[start : start + 4][::-1]
+        )
+        return red, green, blue
+
+
 def _png(dump: bytes) -> bytes:
-    """An X window dump (24/32-bit ZPixmap, as `xwd` writes on Xvfb) as a PNG."""
-    header = struct.unpack(">25I", dump[:100])
-    size, width, height, order, per_line, colours = (
-        header[0],
-        header[4],
-        header[5],
-        header[7],
-        header[12],
-        header[19],
-    )
-    pixels = dump[size + colours * 12 :]
+    """An X window dump as a PNG."""
+    image = _Dump(dump)
+    width, height = image.width, image.height
     rows = bytearray()
     for y in range(height):
-        line = pixels[y * per_line : y * per_line + width * 4]
         rows.append(0)
         for x in range(width):
-            blue, green, red, _ = line[4 * x : 4 * x + 4] if order == 0 else line[4 * x : 4 * x + 4][::-1]
-            rows += bytes((red, green, blue))
+            rows += bytes(image.rgb(x, y))
 
     def chunk(kind: bytes, body: bytes) -> bytes:
         crc = zlib.crc32(kind + body) & 0xFFFFFFFF
@@ -261,29 +269,11 @@ BAR = (221, 238, 254)  # the calendar bar's light blue (Thunderbird 153, default
 def _bar(dump: bytes) -> tuple[int, int] | None:
     """Where to click the calendar bar's button (at the bar's right end, half-way down), or
     None when the message shows no bar. The bar moves with the subject's lines."""
-    header = struct.unpack(">25I", dump[:100])
-    size, width, height, order, per_line, colours = (
-        header[0],
-        header[4],
-        header[5],
-        header[7],
-        header[12],
-        header[19],
-    )
-    pixels = dump[size + colours * 12 :]
-    column = width // 2
-    rows = []
-    for y in range(min(height, 400)):
-        blue, green, red, _ = (
-            pixels[y * per_line + 4 * column : y * per_line + 4 * column + 4]
-            if order == 0
-            else pixels[y * per_line + 4 * column : y * per_line + 4 * column + 4][::-1]
-        )
-        if (red, green, blue) == BAR:
-            rows.append(y)
+    image = _Dump(dump)
+    rows = [y for y in range(min(image.height, 400)) if image.rgb(image.width // 2, y) == BAR]
     if len(rows) < 10:
         return None
-    return width - 37, (rows[0] + rows[-1]) // 2
+    return image.width - 37, (rows[0] + rows[-1]) // 2
 
 
 def calendar_events(profile: Path) -> list[tuple[str, str]]:
