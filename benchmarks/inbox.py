@@ -39,16 +39,13 @@ from email.parser import BytesParser
 from email.policy import Policy
 from pathlib import Path
 
-from announcer.audience.ledger import Audience
-from announcer.audience.tokens import unsubscribe_token, verp_address, verp_token
-from announcer.deliver.ledger import Ledger, Outcome
+from announcer.audience.tokens import unsubscribe_token, verp_address
 from announcer.inbox.sorter import Kind
 from announcer.jobs import read_inbox
 from announcer.load.settings import load_settings
 from tests.inbox_mail import (
     BOUNCES,
     LEAVE,
-    LIST,
     SECRET,
     SENDER,
     UNSUBSCRIBE_URL,
@@ -59,6 +56,7 @@ from tests.inbox_mail import (
     exim_bounce,
     mail,
     rsvp,
+    sent_to,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -122,15 +120,7 @@ def workspace(messages: int) -> Iterator[Path]:
         text = text.replace('"https://lists.example.org/onkpat-seminars/unsubscribe"', f'"{UNSUBSCRIBE_URL}"')
         settings.write_text(text.replace("[list]\n", f'[list]\nbounce_address = "{BOUNCES}"\n', 1))
         readers = [f"reader{number}@example.org" for number in range(messages)]
-        with Ledger(root) as ledger:
-            for reader in readers:
-                ledger.record("invitation:uid-1:0", reader, f"<{reader}>", Outcome.DELIVERED, "250 ok")
-        with Audience(root, LIST) as audience:
-            audience.learn(
-                (token, reader)
-                for reader in readers
-                for token in (unsubscribe_token(reader, SECRET), verp_token(reader, SECRET))
-            )
+        sent_to(root, readers)
         kinds = [kind for kind, share in MIX.items() for _ in range(round(share * messages))]
         random.Random(25).shuffle(kinds)
         deliver(root / "template", *(_message(kind, n, readers[n]) for n, kind in enumerate(kinds)))

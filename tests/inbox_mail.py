@@ -34,13 +34,19 @@ def after_a_send(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         '"https://lists.example.org/onkpat-seminars/unsubscribe"', f'"{UNSUBSCRIBE_URL}"'
     )
     settings.write_text(text + f'\n[inbox]\nauthserv_id = "{SERVER}"\n')
+    return sent_to(workspace, READERS)
+
+
+def sent_to(workspace: Path, readers: list[str]) -> Path:
+    """The workspace's state after a real send to `readers`: each one's delivery (under
+    `our_message_id`) and the tokens their message carried, as a send records them."""
     with Ledger(workspace) as ledger:
-        for reader in READERS:
+        for reader in readers:
             ledger.record("invitation:uid-1:0", reader, our_message_id(reader), Outcome.DELIVERED, "250 ok")
     with Audience(workspace, LIST) as audience:
         audience.learn(
             (token, reader)
-            for reader in READERS
+            for reader in readers
             for token in (unsubscribe_token(reader, SECRET), verp_token(reader, SECRET))
         )
     return workspace

@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 
 from announcer.audience.ledger import Audience, AudienceLedger, State
-from announcer.audience.tokens import unsubscribe_token, verp_token
-from announcer.deliver.ledger import Ledger, Outcome
+from announcer.audience.tokens import unsubscribe_token
 from tests.inbox_mail import (
     BOUNCES,
     LEAVE,
@@ -31,6 +30,7 @@ from tests.inbox_mail import (
     deliver,
     dsn,
     mail,
+    sent_to,
 )
 
 READERS = [f"reader{number}@example.org" for number in range(240)]
@@ -71,15 +71,7 @@ def _workspace(workspace: Path) -> None:
             '"https://lists.example.org/onkpat-seminars/unsubscribe"', f'"{UNSUBSCRIBE_URL}"'
         )
     )
-    with Ledger(workspace) as ledger:
-        for reader in READERS:
-            ledger.record("invitation:uid-1:0", reader, f"<{reader}>", Outcome.DELIVERED, "250 ok")
-    with Audience(workspace, LIST) as audience:
-        audience.learn(
-            (token, reader)
-            for reader in READERS
-            for token in (unsubscribe_token(reader, SECRET), verp_token(reader, SECRET))
-        )
+    sent_to(workspace, READERS)
 
 
 def _mailbox(maildir: Path) -> int:
