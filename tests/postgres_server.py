@@ -9,6 +9,7 @@ import os
 import subprocess
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -29,6 +30,13 @@ def server() -> Iterator[str]:
     if given:
         yield given
         return
+    with own_cluster() as url:
+        yield url
+
+
+@contextmanager
+def own_cluster() -> Iterator[str]:
+    """A cluster of the caller's own (tests/postgres/start), stopped when the block ends."""
     if not glob.glob("/usr/lib/postgresql/*/bin/initdb"):
         unavailable("Debian's postgresql is not installed (apt-get install postgresql)")
     started = subprocess.run([HERE / "start"], capture_output=True, text=True, timeout=180, check=False)

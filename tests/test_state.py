@@ -4,7 +4,6 @@ share, each claiming its own recipients."""
 
 from __future__ import annotations
 
-import glob
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -23,7 +22,7 @@ from announcer.load.settings import load_settings
 from announcer.model.recipient import Recipient
 from tests.helpers import CLI, EXAMPLE_EVENT
 from tests.postgres_server import HERE as POSTGRES
-from tests.postgres_server import fresh_database, unavailable
+from tests.postgres_server import fresh_database, own_cluster
 
 KEY = "invitation:talk@example.org:0"
 
@@ -271,16 +270,8 @@ def test_an_unsubscription_in_one_workspace_is_honoured_by_the_other_s_send(
 @pytest.fixture
 def crashable() -> Iterator[str]:
     """A PostgreSQL of this test's own (crashing CI's would end others' sessions): a new database on it."""
-    if not glob.glob("/usr/lib/postgresql/*/bin/initdb"):
-        unavailable("Debian's postgresql is not installed (apt-get install postgresql)")
-    started = subprocess.run([POSTGRES / "start"], capture_output=True, text=True, timeout=180, check=False)
-    if started.returncode != 0:
-        unavailable(f"tests/postgres/start failed: {started.stderr.strip()[-500:]}")
-    url = started.stdout.strip()
-    try:
+    with own_cluster() as url:
         yield fresh_database(url)
-    finally:
-        subprocess.run([POSTGRES / "stop", url], capture_output=True, timeout=120, check=False)
 
 
 def test_a_database_server_that_crashed_leaves_the_batch_in_hand_in_doubt_never_sent_twice(
