@@ -1178,13 +1178,18 @@ def serve(
     typer.echo("stopped")
 
 
-audience_app = typer.Typer(
-    cls=NamedArguments,
-    help="Who left the list, who bounces, who complained: look, and act by hand.",
-    rich_markup_mode=None,
-    no_args_is_help=True,
+def _verbs(name: str, short_help: str, help_text: str) -> typer.Typer:
+    """A verb with verbs of its own (`announcer audience list`), shown as the others are."""
+    verbs = typer.Typer(cls=NamedArguments, help=help_text, rich_markup_mode=None, no_args_is_help=True)
+    app.add_typer(verbs, name=name, short_help=short_help)
+    return verbs
+
+
+audience_app = _verbs(
+    "audience",
+    "Who left the list, bounces or complained.",
+    "Who left the list, who bounces, who complained: look, and act by hand.",
 )
-app.add_typer(audience_app, name="audience", short_help="Who left the list, bounces or complained.")
 AddressesArgument = Annotated[list[str], typer.Argument(help="Email addresses.", metavar="ADDRESS")]
 ReasonOption = Annotated[
     str, typer.Option("--reason", help="Why, in your words (kept in the log).", metavar="TEXT")
@@ -1290,13 +1295,11 @@ def audience_import(
         typer.echo(f"read {counted(done.rows, 'row')}: {changed or 'nothing'}")
 
 
-state_app = typer.Typer(
-    cls=NamedArguments,
-    help="The workspace's state (journal, calendar history, audience) in one file: to move it.",
-    rich_markup_mode=None,
-    no_args_is_help=True,
+state_app = _verbs(
+    "state",
+    "Move the state between SQLite and PostgreSQL.",
+    "The workspace's state (journal, calendar history, audience) in one file: to move it.",
 )
-app.add_typer(state_app, name="state", short_help="Move the state between SQLite and PostgreSQL.")
 StateFileArgument = Annotated[Path, typer.Argument(help="The state file.", dir_okay=False, metavar="FILE")]
 
 
